@@ -1,0 +1,2 @@
+// Package async provides completion-based bufferevents (io_uring on Linux, IOCP on Windows).
+package async

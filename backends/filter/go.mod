@@ -1,0 +1,3 @@
+module github.com/bufev/bufev/backends/filter
+
+go 1.24.0

@@ -1,0 +1,2 @@
+// Package pair provides in-memory connected pairs of bufferevents.
+package pair

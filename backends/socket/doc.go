@@ -1,0 +1,2 @@
+// Package socket provides socket bufferevents, outgoing connects and the listener.
+package socket

@@ -1,0 +1,3 @@
+module github.com/bufev/bufev/bench
+
+go 1.24.0

@@ -1,0 +1,3 @@
+module github.com/bufev/bufev/bufferevent
+
+go 1.24.0

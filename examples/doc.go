@@ -1,0 +1,2 @@
+// Package examples holds runnable programs, one main package per directory.
+package examples

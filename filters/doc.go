@@ -1,0 +1,2 @@
+// Package filters holds ready-made filters (compression, framing) for the filter backend.
+package filters

@@ -1,0 +1,2 @@
+// Package ratelimit holds token-bucket configurations, buckets and groups for bufferevents.
+package ratelimit

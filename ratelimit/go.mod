@@ -1,0 +1,3 @@
+module github.com/bufev/bufev/ratelimit
+
+go 1.24.0
