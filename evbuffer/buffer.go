@@ -1,0 +1,852 @@
+package evbuffer
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// Buffer is a chained byte buffer: libevent's evbuffer. Bytes live in a list
+// of chains; see the package documentation for the design and for how long
+// the slices it hands out stay valid.
+//
+// The zero Buffer is empty and ready to use. A Buffer must not be copied after
+// first use.
+//
+// Not safe for concurrent use: confine a Buffer to one goroutine (a
+// bufferevent confines its buffers to its loop) or guard it with a lock.
+type Buffer struct {
+	first, last *chain
+	// lastData is the last chain holding data. Every chain after it is
+	// empty (spare space). When no chain holds data it is first (nil when
+	// there are no chains at all).
+	lastData *chain
+	total    int
+
+	// Bytes added and deleted since the callbacks last ran.
+	nAdd, nDel int
+	// gen changes whenever chains before the end are freed, replaced or
+	// repacked, so that a Ptr knows to re-resolve its position.
+	gen uint64
+
+	maxRead     int // 0 means DefaultMaxRead
+	flags       Flags
+	frozenFront bool
+	frozenEnd   bool
+
+	cbs          []*Callback
+	cbDepth      int  // nesting depth of runCallbacks
+	cbDirty      bool // removed callbacks are waiting to be compacted
+	deferrer     Deferrer
+	deferFn      func() // b.runDeferred, stored once
+	deferPending bool
+
+	// retired keeps the chain that a ReadLineSlice result points into alive
+	// until the buffer next allocates or frees a chain.
+	retired *chain
+}
+
+// Flags are Buffer behaviour flags set with SetFlags.
+type Flags uint32
+
+// FlagDrainsToFD promises that the buffer's bytes leave it only through
+// WriteToFD, Drain, AddBuffer or RemoveBuffer into another such buffer, never
+// by being read into memory. It lets AddFile and AddFileSegment add sendfile
+// chains whose bytes never enter user space. Socket bufferevents set it on
+// their output buffer.
+const FlagDrainsToFD Flags = 1
+
+// New returns a new, empty Buffer. It is equivalent to new(Buffer).
+func New() *Buffer { return new(Buffer) }
+
+// Len returns the number of readable bytes in b.
+// Not safe for concurrent use.
+func (b *Buffer) Len() int { return b.total }
+
+// ContiguousSpace returns the number of readable bytes in the first chain:
+// how much Pullup can return without copying. Despite the name (libevent's
+// evbuffer_get_contiguous_space) this is readable data, not free space.
+// Not safe for concurrent use.
+func (b *Buffer) ContiguousSpace() int {
+	if b.first == nil {
+		return 0
+	}
+	return b.first.off
+}
+
+// SetFlags sets the given flags on b. Not safe for concurrent use.
+func (b *Buffer) SetFlags(f Flags) { b.flags |= f }
+
+// ClearFlags clears the given flags on b. Not safe for concurrent use.
+func (b *Buffer) ClearFlags(f Flags) { b.flags &^= f }
+
+// Flags returns b's flags. Not safe for concurrent use.
+func (b *Buffer) Flags() Flags { return b.flags }
+
+// Freeze stops changes at one end of b: at the front (front == true) nothing
+// can be drained, removed, read or prepended; at the end nothing can be
+// added. Operations refused by a freeze return ErrFrozen and change nothing.
+// Bufferevents freeze the end of their input and the front of their output.
+// Not safe for concurrent use.
+func (b *Buffer) Freeze(front bool) {
+	if front {
+		b.frozenFront = true
+	} else {
+		b.frozenEnd = true
+	}
+}
+
+// Unfreeze undoes Freeze for one end. Not safe for concurrent use.
+func (b *Buffer) Unfreeze(front bool) {
+	if front {
+		b.frozenFront = false
+	} else {
+		b.frozenEnd = false
+	}
+}
+
+// Frozen reports whether the front (front == true) or the end of b is
+// frozen. Not safe for concurrent use.
+func (b *Buffer) Frozen(front bool) bool {
+	if front {
+		return b.frozenFront
+	}
+	return b.frozenEnd
+}
+
+// ---- chain list helpers ----
+
+// freeTrailingEmpty frees the empty, unpinned chains after the last chain
+// holding data and returns the chain a new chain should follow (nil: the new
+// chain becomes first).
+func (b *Buffer) freeTrailingEmpty() *chain {
+	var prev *chain
+	cur := b.lastData
+	if cur == nil {
+		return nil
+	}
+	if cur.off != 0 || cur.pinned() {
+		prev, cur = cur, cur.next
+	}
+	for cur != nil && cur.pinned() {
+		prev, cur = cur, cur.next
+	}
+	if cur != nil {
+		b.releaseList(cur)
+		if prev == nil {
+			b.first, b.last, b.lastData = nil, nil, nil
+		} else {
+			prev.next = nil
+			b.last = prev
+		}
+	}
+	return prev
+}
+
+// releaseList releases c and every chain after it.
+func (b *Buffer) releaseList(c *chain) {
+	for c != nil {
+		next := c.next
+		b.releaseChain(c)
+		c = next
+	}
+}
+
+// releaseChain drops the buffer's ownership of c. A pending retired chain is
+// released first (its slice's validity ends with this modification).
+func (b *Buffer) releaseChain(c *chain) {
+	c.next = nil
+	c.release()
+}
+
+// insert links c at the end of b, freeing trailing empty chains first.
+func (b *Buffer) insert(c *chain) {
+	if b.lastData == nil {
+		b.first, b.last, b.lastData = c, c, c
+	} else {
+		prev := b.freeTrailingEmpty()
+		if prev == nil {
+			b.first, b.lastData = c, c
+		} else {
+			prev.next = c
+			if c.off > 0 {
+				b.lastData = c
+			}
+		}
+		b.last = c
+	}
+	b.total += c.off
+}
+
+// insertNew links a new chain with at least n bytes of space.
+func (b *Buffer) insertNew(n int) *chain {
+	b.dropRetired()
+	c := newChain(n)
+	b.insert(c)
+	return c
+}
+
+// advanceLastData moves lastData to the last chain holding data.
+func (b *Buffer) advanceLastData() {
+	c := b.lastData
+	if c == nil {
+		return
+	}
+	for c = c.next; c != nil; c = c.next {
+		if c.off > 0 {
+			b.lastData = c
+		}
+	}
+}
+
+func (b *Buffer) dropRetired() {
+	if r := b.retired; r != nil {
+		b.retired = nil
+		r.release()
+	}
+}
+
+// checkGrow returns an error when adding n bytes is impossible.
+func (b *Buffer) checkGrow(n int) error {
+	if n < 0 {
+		return ErrNegative
+	}
+	if n > math.MaxInt-b.total {
+		return ErrTooLarge
+	}
+	return nil
+}
+
+// ---- adding ----
+
+// appendData copies p to the end of b (libevent's evbuffer_add without the
+// freeze check and callbacks). It counts the bytes for the callbacks.
+func appendData[T string | []byte](b *Buffer, p T) {
+	n := len(p)
+	if n == 0 {
+		return
+	}
+	b.nAdd += n
+	c := b.lastData
+	if c == nil {
+		c = b.insertNew(min(n, MaxChainSize))
+	}
+	remain := c.space()
+	if remain >= n {
+		copy(c.buf[c.misalign+c.off:], p)
+		c.off += n
+		b.total += n
+		return
+	}
+	if c.shouldRealign(n) {
+		c.align()
+		copy(c.buf[c.off:], p)
+		c.off += n
+		b.total += n
+		return
+	}
+	// Fill the tail, then link a chain twice the size of the last one (up
+	// to maxAutoSize) or big enough for the rest.
+	toAlloc := len(c.buf)
+	if toAlloc <= maxAutoSize/2 {
+		toAlloc <<= 1
+	}
+	if n > toAlloc {
+		toAlloc = n
+	}
+	if remain > 0 {
+		copy(c.buf[c.misalign+c.off:], p[:remain])
+		c.off += remain
+		b.total += remain
+		p = p[remain:]
+	}
+	for len(p) > 0 {
+		nc := b.insertNew(min(toAlloc, MaxChainSize))
+		k := copy(nc.buf, p)
+		nc.off = k
+		b.total += k
+		b.lastData = nc
+		p = p[k:]
+	}
+}
+
+// Add appends a copy of p to b. It returns ErrFrozen if the end of b is
+// frozen (even when p is empty, as in libevent).
+// Not safe for concurrent use.
+func (b *Buffer) Add(p []byte) error {
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(len(p)); err != nil {
+		return err
+	}
+	appendData(b, p)
+	b.invokeCallbacks()
+	return nil
+}
+
+// AddString appends a copy of s to b, like Add.
+// Not safe for concurrent use.
+func (b *Buffer) AddString(s string) error {
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(len(s)); err != nil {
+		return err
+	}
+	appendData(b, s)
+	b.invokeCallbacks()
+	return nil
+}
+
+// Printf appends the fmt.Sprintf-style formatting of a to b and returns the
+// number of bytes added. The text is added in one step (one callback run).
+// Not safe for concurrent use.
+func (b *Buffer) Printf(format string, a ...any) (int, error) {
+	if b.frozenEnd {
+		return 0, ErrFrozen
+	}
+	return fmt.Fprintf((*printfWriter)(b), format, a...)
+}
+
+// printfWriter lets fmt write into a Buffer without the io.Writer method set
+// of Buffer itself (fmt checks for Formatter/Stringer on the writer, never
+// mind; this keeps Printf independent of Buffer.Write's doc contract).
+type printfWriter Buffer
+
+func (w *printfWriter) Write(p []byte) (int, error) {
+	b := (*Buffer)(w)
+	if err := b.Add(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// AddIovec appends each slice of vecs in order and returns the number of
+// bytes added. Space for the total is reserved first.
+// Not safe for concurrent use.
+func (b *Buffer) AddIovec(vecs [][]byte) (int, error) {
+	if b.frozenEnd {
+		return 0, ErrFrozen
+	}
+	total := 0
+	for _, v := range vecs {
+		total += len(v)
+		if total < 0 {
+			return 0, ErrTooLarge
+		}
+	}
+	if err := b.checkGrow(total); err != nil {
+		return 0, err
+	}
+	if total <= MaxChainSize {
+		if err := b.expandSingle(total); err != nil {
+			return 0, err
+		}
+	}
+	for _, v := range vecs {
+		appendData(b, v)
+	}
+	b.invokeCallbacks()
+	return total, nil
+}
+
+// AddReference appends p to b without copying: the chain points at p's
+// memory. cleanup, if not nil, is called exactly once with p when the last
+// byte of the reference has left every buffer (drained, removed, moved and
+// drained, or the buffer reset). If the add fails cleanup is not called.
+// The caller must not modify p until cleanup runs; b never writes into it.
+// cleanup runs on the goroutine that drops the last reference.
+// Not safe for concurrent use.
+func (b *Buffer) AddReference(p []byte, cleanup func(p []byte)) error {
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(len(p)); err != nil {
+		return err
+	}
+	c := newHead()
+	c.buf = p[:len(p):len(p)]
+	c.off = len(p)
+	c.flags = flagImmutable | flagReference
+	c.cleanup = cleanup
+	c.ref = p
+	b.insert(c)
+	b.nAdd += len(p)
+	b.invokeCallbacks()
+	return nil
+}
+
+// Prepend inserts a copy of p at the front of b, using the free space before
+// the first chain's data when it can. Prepending nothing always succeeds
+// (as in libevent); otherwise a frozen front gives ErrFrozen.
+// Not safe for concurrent use.
+func (b *Buffer) Prepend(p []byte) error {
+	n := len(p)
+	if n == 0 {
+		return nil
+	}
+	if b.frozenFront {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(n); err != nil {
+		return err
+	}
+	b.gen++
+	c := b.first
+	if c == nil {
+		c = b.insertNew(min(n, MaxChainSize))
+	}
+	if c.flags&(flagImmutable|flagPinned) == 0 {
+		if c.off == 0 {
+			// Empty: treat it as empty at the front so the bytes sit at
+			// the end and later prepends fit too.
+			c.misalign = len(c.buf)
+		}
+		if c.misalign >= n {
+			c.misalign -= n
+			copy(c.buf[c.misalign:], p)
+			c.off += n
+			b.total += n
+			b.nAdd += n
+			b.invokeCallbacks()
+			return nil
+		}
+		if m := c.misalign; m > 0 {
+			copy(c.buf, p[n-m:])
+			c.off += m
+			b.total += m
+			b.nAdd += m
+			c.misalign = 0
+			p = p[:n-m]
+		}
+	}
+	for len(p) > 0 {
+		k := min(len(p), MaxChainSize)
+		b.dropRetired()
+		nc := newChain(k)
+		nc.misalign = len(nc.buf) - k
+		copy(nc.buf[nc.misalign:], p[len(p)-k:])
+		nc.off = k
+		if b.lastData == b.first && b.first.off == 0 {
+			// b.first held no data: the new chain is now the last with data.
+			b.lastData = nc
+		}
+		nc.next = b.first
+		b.first = nc
+		b.total += k
+		b.nAdd += k
+		p = p[:len(p)-k]
+	}
+	b.invokeCallbacks()
+	return nil
+}
+
+// ---- moving whole buffers ----
+
+// AddBuffer moves all bytes of src to the end of b without copying: src's
+// chains are linked into b. Moving from an empty buffer or from b itself does
+// nothing. It fails with ErrFrozen if b's end or src's front is frozen.
+// Both buffers' callbacks run.
+// Not safe for concurrent use (of either buffer).
+func (b *Buffer) AddBuffer(src *Buffer) error {
+	n := src.total
+	if n == 0 || src == b {
+		return nil
+	}
+	if b.frozenEnd || src.frozenFront {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(n); err != nil {
+		return err
+	}
+	b.spliceAll(src)
+	src.invokeCallbacks()
+	b.invokeCallbacks()
+	return nil
+}
+
+// spliceAll links all of src's chains at the end of b and empties src.
+func (b *Buffer) spliceAll(src *Buffer) {
+	n := src.total
+	if b.total == 0 {
+		// There may be empty chains: drop them.
+		if b.first != nil {
+			b.releaseList(b.first)
+		}
+		b.first, b.last, b.lastData, b.total = src.first, src.last, src.lastData, n
+	} else {
+		prev := b.freeTrailingEmpty()
+		prev.next = src.first // b has data, so prev is not nil
+		b.lastData = src.lastData
+		b.last = src.last
+		b.total += n
+	}
+	src.first, src.last, src.lastData, src.total = nil, nil, nil, 0
+	src.gen++
+	src.nDel += n
+	b.nAdd += n
+}
+
+// PrependBuffer moves all bytes of src to the front of b without copying.
+// Moving from an empty buffer or from b itself does nothing. It fails with
+// ErrFrozen if the front of either buffer is frozen.
+// Not safe for concurrent use (of either buffer).
+func (b *Buffer) PrependBuffer(src *Buffer) error {
+	n := src.total
+	if n == 0 || src == b {
+		return nil
+	}
+	if b.frozenFront || src.frozenFront {
+		return ErrFrozen
+	}
+	if err := b.checkGrow(n); err != nil {
+		return err
+	}
+	if b.total == 0 {
+		if b.first != nil {
+			b.releaseList(b.first)
+		}
+		b.first, b.last, b.lastData = src.first, src.last, src.lastData
+	} else {
+		src.last.next = b.first
+		b.first = src.first
+	}
+	b.total += n
+	b.gen++
+	src.first, src.last, src.lastData, src.total = nil, nil, nil, 0
+	src.gen++
+	src.nDel += n
+	b.nAdd += n
+	src.invokeCallbacks()
+	b.invokeCallbacks()
+	return nil
+}
+
+// RemoveBuffer moves up to n bytes from the front of b to the end of dst and
+// returns how many moved. Whole chains move without copying; only the one
+// chain split by the boundary is copied. n larger than b.Len() moves
+// everything (like dst.AddBuffer(b)). It fails with ErrFrozen if b's front
+// or dst's end is frozen, and with ErrNegative for n < 0.
+// Not safe for concurrent use (of either buffer).
+func (b *Buffer) RemoveBuffer(dst *Buffer, n int) (int, error) {
+	if n < 0 {
+		return 0, ErrNegative
+	}
+	if n == 0 || dst == b {
+		return 0, nil
+	}
+	if dst.frozenEnd || b.frozenFront {
+		return 0, ErrFrozen
+	}
+	if n >= b.total {
+		n = b.total
+		if n == 0 {
+			return 0, nil
+		}
+		if err := dst.checkGrow(n); err != nil {
+			return 0, err
+		}
+		dst.spliceAll(b)
+		b.invokeCallbacks()
+		dst.invokeCallbacks()
+		return n, nil
+	}
+	if err := dst.checkGrow(n); err != nil {
+		return 0, err
+	}
+	b.gen++
+	moved := 0
+	c := b.first
+	var prev *chain
+	for c.off <= n-moved {
+		moved += c.off
+		prev = c
+		c = c.next
+	}
+	if prev != nil {
+		// Link b.first..prev at the end of dst.
+		if dst.total == 0 {
+			if dst.first != nil {
+				dst.releaseList(dst.first)
+			}
+			dst.first, dst.lastData = b.first, b.first
+		} else {
+			dp := dst.freeTrailingEmpty()
+			dp.next = b.first
+		}
+		dst.last = prev
+		prev.next = nil
+		b.first = c
+		dst.advanceLastData()
+		dst.total += moved
+		dst.nAdd += moved
+	}
+	if rest := n - moved; rest > 0 {
+		appendData(dst, c.buf[c.misalign:c.misalign+rest])
+		c.misalign += rest
+		c.off -= rest
+	}
+	b.total -= n
+	b.nDel += n
+	dst.invokeCallbacks()
+	b.invokeCallbacks()
+	return n, nil
+}
+
+// AddBufferReference appends src's bytes to b without copying and without
+// removing them from src: b's new chains share src's memory, which becomes
+// read-only for both. The shared memory is recycled once neither buffer holds
+// it, whichever goroutine drops it last. Only b's callbacks run.
+// It fails with ErrSameBuffer when src is b, ErrFrozen when b's end is frozen,
+// and ErrNestedReference when src holds chains that are themselves shared
+// (from another AddBufferReference) or file chains.
+// Not safe for concurrent use (of either buffer).
+func (b *Buffer) AddBufferReference(src *Buffer) error {
+	n := src.total
+	if n == 0 {
+		return nil
+	}
+	if src == b {
+		return ErrSameBuffer
+	}
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	for c := src.first; c != nil; c = c.next {
+		if c.flags&(flagMulticast|flagFile|flagSendfile) != 0 {
+			return ErrNestedReference
+		}
+	}
+	if err := b.checkGrow(n); err != nil {
+		return err
+	}
+	if b.total == 0 && b.first != nil {
+		b.releaseList(b.first)
+		b.first, b.last, b.lastData = nil, nil, nil
+	}
+	for c := src.first; c != nil; c = c.next {
+		if c.off == 0 {
+			continue
+		}
+		c.flags |= flagImmutable
+		c.refs.Add(1)
+		m := newHead()
+		m.buf = c.buf[: c.misalign+c.off : c.misalign+c.off]
+		m.misalign = c.misalign
+		m.off = c.off
+		m.flags = flagImmutable | flagMulticast
+		m.parent = c
+		b.insert(m)
+	}
+	b.nAdd += n
+	b.invokeCallbacks()
+	return nil
+}
+
+// ---- removing ----
+
+// Drain discards n bytes from the front of b (all of them if n >= Len()).
+// Draining an empty buffer succeeds even when frozen (as in libevent);
+// otherwise a frozen front gives ErrFrozen. n < 0 gives ErrNegative.
+// Not safe for concurrent use.
+func (b *Buffer) Drain(n int) error {
+	if n < 0 {
+		return ErrNegative
+	}
+	if b.total == 0 {
+		return nil
+	}
+	if b.frozenFront {
+		return ErrFrozen
+	}
+	n = min(n, b.total)
+	b.drain(n)
+	b.nDel += n
+	b.invokeCallbacks()
+	return nil
+}
+
+// drain discards n <= b.total bytes without callbacks or counters.
+func (b *Buffer) drain(n int) {
+	b.gen++
+	if n >= b.total && !b.hasPinnedR() {
+		c := b.first
+		b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
+		b.releaseList(c)
+		return
+	}
+	b.total -= n
+	rem := n
+	c := b.first
+	lostLast := false
+	for c != nil && rem >= c.off {
+		next := c.next
+		rem -= c.off
+		if c == b.lastData {
+			lostLast = true
+		}
+		if c.flags&flagPinnedR != 0 {
+			c.misalign += c.off
+			c.off = 0
+			break
+		}
+		b.releaseChain(c)
+		c = next
+	}
+	b.first = c
+	if c == nil {
+		b.last, b.lastData = nil, nil
+		return
+	}
+	c.misalign += rem
+	c.off -= rem
+	if lostLast {
+		b.lastData = b.first
+	}
+}
+
+func (b *Buffer) hasPinnedR() bool {
+	return b.last != nil && b.last.flags&flagPinnedR != 0
+}
+
+// Remove copies up to len(p) bytes from the front of b into p, drains them,
+// and returns how many. An empty b gives (0, nil); a frozen front gives
+// ErrFrozen (unless b is empty).
+// Not safe for concurrent use.
+func (b *Buffer) Remove(p []byte) (int, error) {
+	if b.total == 0 || len(p) == 0 {
+		return 0, nil
+	}
+	if b.frozenFront {
+		return 0, ErrFrozen
+	}
+	n := b.copyOut(b.first, 0, p)
+	b.drain(n)
+	b.nDel += n
+	b.invokeCallbacks()
+	return n, nil
+}
+
+// copyOut copies from chain c at offset off (into its readable bytes) into
+// p, returning the count.
+func (b *Buffer) copyOut(c *chain, off int, p []byte) int {
+	n := 0
+	for c != nil && n < len(p) {
+		if c.off > off {
+			n += copy(p[n:], c.buf[c.misalign+off:c.misalign+c.off])
+		}
+		off = 0
+		c = c.next
+	}
+	return n
+}
+
+// CopyOut copies up to len(p) bytes from the front of b into p without
+// draining them, and returns how many.
+//
+// Unlike libevent, CopyOut works on a buffer whose front is frozen: it does
+// not change the buffer, and a frozen output buffer should still be
+// inspectable.
+// Not safe for concurrent use.
+func (b *Buffer) CopyOut(p []byte) (int, error) {
+	return b.copyOut(b.first, 0, p), nil
+}
+
+// CopyOutFrom is CopyOut starting at pos (nil: the front). It returns
+// ErrInvalidPtr if pos is not a valid position in b.
+// Not safe for concurrent use.
+func (b *Buffer) CopyOutFrom(pos *Ptr, p []byte) (int, error) {
+	if pos == nil {
+		return b.copyOut(b.first, 0, p), nil
+	}
+	c, off, err := b.resolve(pos)
+	if err != nil {
+		return 0, err
+	}
+	return b.copyOut(c, off, p), nil
+}
+
+// Pullup makes the first n bytes of b contiguous (n < 0: all of them) and
+// returns them. It copies only when the first chain holds fewer than n bytes.
+// It returns (nil, nil) for n == 0 or an empty buffer and ErrShort when n
+// exceeds Len().
+//
+// The slice aliases b's memory: it stays valid until the next call that
+// modifies b; do not write to it (it may be shared memory).
+// Not safe for concurrent use.
+func (b *Buffer) Pullup(n int) ([]byte, error) {
+	if n < 0 {
+		n = b.total
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if n > b.total {
+		return nil, ErrShort
+	}
+	c := b.first
+	if c.off >= n {
+		return c.buf[c.misalign : c.misalign+n], nil
+	}
+	// Chains we would copy from must not be pinned.
+	rem := n - c.off
+	for t := c.next; t != nil; t = t.next {
+		if t.pinned() {
+			return nil, ErrPinned
+		}
+		if t.off >= rem {
+			break
+		}
+		rem -= t.off
+	}
+	b.gen++
+	var dst *chain
+	size := n
+	var pos int // write offset into dst.buf
+	if c.flags&flagImmutable == 0 && len(c.buf)-c.misalign >= n {
+		// Room after the first chain's data.
+		dst = c
+		pos = c.misalign + c.off
+		size -= c.off
+		c.off = n
+		c = c.next
+	} else if c.pinned() {
+		return nil, ErrPinned
+	} else {
+		if n > MaxChainSize {
+			return nil, ErrTooLarge
+		}
+		b.dropRetired()
+		dst = newChain(n)
+		dst.off = n
+		b.first = dst
+	}
+	lostLast := false
+	for c != nil && size >= c.off {
+		next := c.next
+		pos += copy(dst.buf[pos:], c.data())
+		size -= c.off
+		if c == b.lastData {
+			lostLast = true
+		}
+		b.releaseChain(c)
+		c = next
+	}
+	if c != nil {
+		copy(dst.buf[pos:], c.buf[c.misalign:c.misalign+size])
+		c.misalign += size
+		c.off -= size
+	} else {
+		b.last = dst
+	}
+	dst.next = c
+	if lostLast {
+		b.lastData = dst
+	}
+	return dst.buf[dst.misalign : dst.misalign+n], nil
+}
+
+// sliceData returns the address of a slice's backing array (used to match
+// committed extents with reserved space).
+func sliceData(p []byte) *byte { return unsafe.SliceData(p) }

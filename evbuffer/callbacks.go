@@ -1,0 +1,150 @@
+package evbuffer
+
+// CallbackInfo describes how a buffer changed since its callbacks last ran.
+// The new length is OrigSize + Added - Deleted.
+type CallbackInfo struct {
+	OrigSize int // length when the callbacks last ran
+	Added    int // bytes added since then
+	Deleted  int // bytes removed since then
+}
+
+// Callback is a registered buffer callback, returned by AddCallback.
+type Callback struct {
+	fn      func(b *Buffer, info CallbackInfo)
+	enabled bool
+	removed bool
+}
+
+// SetEnabled enables or disables c. A disabled callback is skipped; the
+// changes it misses are not replayed later (the counters belong to the
+// buffer, not to each callback, as in libevent).
+// Not safe for concurrent use; call it where the buffer is used.
+func (c *Callback) SetEnabled(on bool) { c.enabled = on }
+
+// Enabled reports whether c is enabled.
+// Not safe for concurrent use; call it where the buffer is used.
+func (c *Callback) Enabled() bool { return c.enabled && !c.removed }
+
+// Deferrer runs functions later. The event base implements it as "run fn on
+// the loop goroutine in a later step of the loop".
+type Deferrer interface {
+	// Defer arranges for fn to be called later. It must not call fn
+	// synchronously.
+	Defer(fn func())
+}
+
+// AddCallback registers fn to run after each change to b (or, in deferred
+// mode, once per batch of changes). Callbacks run in reverse order of
+// registration; each sees the same CallbackInfo. A callback may modify b
+// (the changes run the callbacks again, recursively unless deferred), add
+// callbacks, and remove any callback, itself included.
+// Not safe for concurrent use.
+func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
+	c := &Callback{fn: fn, enabled: true}
+	b.cbs = append(b.cbs, c)
+	return c
+}
+
+// RemoveCallback unregisters c. It returns ErrNoCallback if c is not
+// registered on b.
+// Not safe for concurrent use.
+func (b *Buffer) RemoveCallback(c *Callback) error {
+	for i, x := range b.cbs {
+		if x == c && !x.removed {
+			x.removed = true
+			if b.cbDepth == 0 {
+				b.cbs = append(b.cbs[:i], b.cbs[i+1:]...)
+				clearTail(b.cbs)
+			} else {
+				b.cbDirty = true
+			}
+			return nil
+		}
+	}
+	return ErrNoCallback
+}
+
+// clearTail zeroes the slots between len and cap so removed callbacks can be
+// collected.
+func clearTail(s []*Callback) {
+	t := s[len(s):cap(s)]
+	for i := range t {
+		t[i] = nil
+	}
+}
+
+// DeferCallbacks makes b's callbacks run through d instead of inline: a
+// change schedules one run (coalesced: at most one pending run per buffer)
+// and the run reports everything that changed since the last one. A nil d
+// returns to inline callbacks.
+// Not safe for concurrent use.
+func (b *Buffer) DeferCallbacks(d Deferrer) {
+	b.deferrer = d
+	if d != nil && b.deferFn == nil {
+		b.deferFn = b.runDeferred
+	}
+}
+
+// invokeCallbacks runs or schedules the callbacks after a change.
+func (b *Buffer) invokeCallbacks() {
+	if len(b.cbs) == 0 {
+		b.nAdd, b.nDel = 0, 0
+		return
+	}
+	if b.deferrer != nil {
+		if !b.deferPending && (b.nAdd != 0 || b.nDel != 0) {
+			b.deferPending = true
+			b.deferrer.Defer(b.deferFn)
+		}
+		return
+	}
+	b.runCallbacks()
+}
+
+func (b *Buffer) runDeferred() {
+	b.deferPending = false
+	b.runCallbacks()
+}
+
+// runCallbacks calls every enabled callback with the changes since the last
+// run and resets the counters.
+func (b *Buffer) runCallbacks() {
+	if len(b.cbs) == 0 {
+		b.nAdd, b.nDel = 0, 0
+		return
+	}
+	if b.nAdd == 0 && b.nDel == 0 {
+		return
+	}
+	info := CallbackInfo{
+		OrigSize: b.total + b.nDel - b.nAdd,
+		Added:    b.nAdd,
+		Deleted:  b.nDel,
+	}
+	b.nAdd, b.nDel = 0, 0
+	b.cbDepth++
+	// Newest first. Callbacks added during the run are appended after n and
+	// are not called in this run.
+	for i := len(b.cbs) - 1; i >= 0; i-- {
+		if i >= len(b.cbs) {
+			continue
+		}
+		c := b.cbs[i]
+		if c.enabled && !c.removed {
+			c.fn(b, info)
+		}
+	}
+	b.cbDepth--
+	if b.cbDepth == 0 && b.cbDirty {
+		b.cbDirty = false
+		j := 0
+		for _, c := range b.cbs {
+			if !c.removed {
+				b.cbs[j] = c
+				j++
+			}
+		}
+		b.cbs = b.cbs[:j]
+		clearTail(b.cbs)
+	}
+}

@@ -1,0 +1,39 @@
+package evbuffer
+
+import "errors"
+
+// DefaultMaxRead is the most bytes ReadFromFD reads in one call unless
+// changed with SetMaxRead (libevent's EVBUFFER_MAX_READ_DEFAULT).
+const DefaultMaxRead = 4096
+
+// Limits of the vectored I/O calls.
+const (
+	numReadVecs  = 4   // chains one ReadFromFD fills (libevent's NUM_READ_IOVEC)
+	numWriteVecs = 128 // chains one WriteToFD writes (libevent's NUM_WRITE_IOVEC)
+)
+
+// SetMaxRead sets the most bytes one ReadFromFD call reads. n must be
+// positive; otherwise it returns ErrNegative and changes nothing.
+// Not safe for concurrent use.
+func (b *Buffer) SetMaxRead(n int) error {
+	if n <= 0 {
+		return ErrNegative
+	}
+	if n > MaxChainSize {
+		return ErrTooLarge
+	}
+	b.maxRead = n
+	return nil
+}
+
+// MaxRead returns the most bytes one ReadFromFD call reads.
+// Not safe for concurrent use.
+func (b *Buffer) MaxRead() int {
+	if b.maxRead == 0 {
+		return DefaultMaxRead
+	}
+	return b.maxRead
+}
+
+// errBadFD is returned for negative descriptors.
+var errBadFD = errors.New("evbuffer: invalid file descriptor")

@@ -1,0 +1,33 @@
+//go:build !unix
+
+package evbuffer
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// errFDUnsupported is returned by the fd I/O methods where they are not
+// implemented. It matches errors.ErrUnsupported.
+var errFDUnsupported = fmt.Errorf("evbuffer: file descriptor I/O is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+
+// ReadFromFD reads from a descriptor into b. On this platform it is not
+// implemented and returns an error matching errors.ErrUnsupported.
+// Not safe for concurrent use.
+func (b *Buffer) ReadFromFD(fd int, howmuch int) (int, error) {
+	if b.frozenEnd {
+		return 0, ErrFrozen
+	}
+	return 0, errFDUnsupported
+}
+
+// WriteToFD writes from b to a descriptor. On this platform it is not
+// implemented and returns an error matching errors.ErrUnsupported.
+// Not safe for concurrent use.
+func (b *Buffer) WriteToFD(fd int, howmuch int) (int, error) {
+	if b.frozenFront {
+		return 0, ErrFrozen
+	}
+	return 0, errFDUnsupported
+}

@@ -1,0 +1,235 @@
+package evbuffer
+
+// Expand makes sure b has at least n contiguous writable bytes at its end,
+// so that the next Add of up to n bytes copies once and allocates nothing.
+// It may realign or resize the last chain or link a new one; it does not
+// change Len(). n < 0 gives ErrNegative, n > MaxChainSize gives ErrTooLarge;
+// b is unchanged on error.
+// Not safe for concurrent use.
+func (b *Buffer) Expand(n int) error {
+	if n < 0 {
+		return ErrNegative
+	}
+	return b.expandSingle(n)
+}
+
+// expandSingle makes n bytes of writable space in one chain and leaves that
+// chain in b.spaceChain (libevent's evbuffer_expand_singlechain).
+func (b *Buffer) expandSingle(n int) error {
+	_, err := b.expandSingleChain(n)
+	return err
+}
+
+func (b *Buffer) expandSingleChain(n int) (*chain, error) {
+	if n > MaxChainSize {
+		return nil, ErrTooLarge
+	}
+	c := b.lastData
+	if c != nil && c.space() == 0 {
+		c = c.next
+	}
+	if c == nil || c.flags&(flagImmutable|flagPinned) != 0 {
+		return b.insertNew(n), nil
+	}
+	if c.space() >= n {
+		return c, nil
+	}
+	if c.off == 0 {
+		return b.insertNew(n), nil
+	}
+	if c.shouldRealign(n) {
+		c.align()
+		return c, nil
+	}
+	if c.space() < len(c.buf)/8 || c.off > maxToCopyInExpand || n >= MaxChainSize-c.off {
+		if c.next != nil && c.next.space() >= n {
+			return c.next, nil
+		}
+		return b.insertNew(n), nil
+	}
+	// Resize: copy the data into a bigger chain. The chain keeps its place
+	// in the list; only its memory is swapped.
+	b.dropRetired()
+	t := newChain(c.off + n)
+	copy(t.buf, c.data())
+	c.buf, t.buf = t.buf, c.buf
+	c.class, t.class = t.class, c.class
+	c.misalign = 0
+	t.release()
+	b.gen++
+	return c, nil
+}
+
+// expandFast makes n bytes of writable space available over at most nvec
+// chains at the end of b, never moving data (libevent's
+// evbuffer_expand_fast_). nvec >= 2.
+func (b *Buffer) expandFast(n, nvec int) error {
+	if n > MaxChainSize {
+		return ErrTooLarge
+	}
+	if b.last == nil || b.last.flags&flagImmutable != 0 {
+		b.insertNew(n)
+		return nil
+	}
+	used, avail := 0, 0
+	c := b.lastData
+	for ; c != nil; c = c.next {
+		if c.off > 0 {
+			if s := c.space(); s > 0 {
+				avail += s
+				used++
+			}
+		} else {
+			if c.flags&(flagImmutable|flagPinned) == 0 {
+				c.misalign = 0
+			}
+			avail += c.space()
+			used++
+		}
+		if avail >= n {
+			return nil
+		}
+		if used == nvec {
+			break
+		}
+	}
+	b.dropRetired()
+	if used < nvec {
+		t := newChain(n - avail)
+		b.last.next = t
+		b.last = t
+		return nil
+	}
+	// Replace every empty chain with one big enough for the shortfall.
+	c = b.lastData
+	if c.off == 0 {
+		b.releaseList(c)
+		b.first, b.last, b.lastData = nil, nil, nil
+		b.insertNew(n)
+		return nil
+	}
+	avail = c.space()
+	if c.next != nil {
+		b.releaseList(c.next)
+		c.next = nil
+	}
+	t := newChain(n - avail)
+	c.next = t
+	b.last = t
+	return nil
+}
+
+// setupVecs fills vecs with the writable space of the chains from the first
+// one with space, covering at least n bytes (exact: exactly n), and returns
+// the number of extents used.
+func (b *Buffer) setupVecs(n int, vecs [][]byte, exact bool) int {
+	c := b.lastData
+	if c != nil && c.space() == 0 {
+		c = c.next
+	}
+	got, i := 0, 0
+	for ; i < len(vecs) && got < n && c != nil; i++ {
+		s := c.spaceSlice()
+		if exact && len(s) > n-got {
+			s = s[:n-got]
+		}
+		vecs[i] = s
+		got += len(s)
+		c = c.next
+	}
+	return i
+}
+
+// Reserve exposes at least size bytes of writable space at the end of b as
+// up to len(vecs) extents, fills vecs with them and returns how many it used.
+// With one extent the space is contiguous (b may realign or allocate); with
+// more, no data moves. Extents may be longer than asked. Nothing becomes
+// readable until Commit; reserving again without a commit returns the same
+// space.
+//
+// The extents alias b's memory and stay valid until the next call that
+// modifies b other than Commit.
+// Errors: ErrFrozen (end frozen), ErrNegative (size < 0), ErrTooLarge,
+// ErrShort (vecs is empty).
+// Not safe for concurrent use.
+func (b *Buffer) Reserve(size int, vecs [][]byte) (int, error) {
+	if b.frozenEnd {
+		return 0, ErrFrozen
+	}
+	if size < 0 {
+		return 0, ErrNegative
+	}
+	if len(vecs) == 0 {
+		return 0, ErrShort
+	}
+	if len(vecs) == 1 {
+		c, err := b.expandSingleChain(size)
+		if err != nil {
+			return 0, err
+		}
+		vecs[0] = c.spaceSlice()
+		return 1, nil
+	}
+	if err := b.expandFast(size, len(vecs)); err != nil {
+		return 0, err
+	}
+	return b.setupVecs(size, vecs, false), nil
+}
+
+// Commit makes the first len(vecs[i]) bytes of each reserved extent readable.
+// vecs must be extents returned by the last Reserve, in order, possibly
+// shortened; anything else (or a buffer changed since the Reserve) gives
+// ErrCommit and commits nothing. A frozen end gives ErrFrozen.
+// Not safe for concurrent use.
+func (b *Buffer) Commit(vecs [][]byte) error {
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	if len(vecs) == 0 {
+		return nil
+	}
+	added := 0
+	if l := b.last; len(vecs) == 1 && l != nil && sliceData(vecs[0]) == sliceData(l.spaceSlice()) && l.flags&flagImmutable == 0 {
+		// One extent in the last chain: it need not be the first chain
+		// with space.
+		if len(vecs[0]) > l.space() {
+			return ErrCommit
+		}
+		added = len(vecs[0])
+		l.off += added
+		if added > 0 {
+			if b.lastData == nil {
+				b.lastData = b.first
+			}
+			b.advanceLastData()
+		}
+	} else {
+		first := b.lastData
+		if first == nil {
+			return ErrCommit
+		}
+		if first.space() == 0 {
+			first = first.next
+		}
+		c := first
+		for _, v := range vecs {
+			if c == nil || c.flags&flagImmutable != 0 || sliceData(v) != sliceData(c.spaceSlice()) || len(v) > c.space() {
+				return ErrCommit
+			}
+			c = c.next
+		}
+		c = first
+		for _, v := range vecs {
+			c.off += len(v)
+			added += len(v)
+			if len(v) > 0 {
+				b.lastData = c
+			}
+			c = c.next
+		}
+	}
+	b.total += added
+	b.nAdd += added
+	b.invokeCallbacks()
+	return nil
+}
