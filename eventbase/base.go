@@ -1,0 +1,992 @@
+package eventbase
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Feature is a set of poller capabilities (libevent's EV_FEATURE_*).
+type Feature uint8
+
+// Poller features.
+const (
+	// FeatureET: the poller supports edge-triggered events (ET).
+	FeatureET Feature = 0x01
+	// FeatureO1: adding, deleting and reporting one event is O(1).
+	FeatureO1 Feature = 0x02
+	// FeatureFDs: the poller accepts arbitrary fds (pipes, ttys), not only sockets.
+	FeatureFDs Feature = 0x04
+	// FeatureEarlyClose: the poller reports the peer closing (Closed) without reading.
+	FeatureEarlyClose Feature = 0x08
+)
+
+// String returns the features by name joined with "|".
+func (f Feature) String() string {
+	if f == 0 {
+		return "0"
+	}
+	s := ""
+	for _, n := range [...]struct {
+		f    Feature
+		name string
+	}{{FeatureET, "ET"}, {FeatureO1, "O1"}, {FeatureFDs, "FDs"}, {FeatureEarlyClose, "EarlyClose"}} {
+		if f&n.f != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n.name
+		}
+	}
+	if f&^0x0f != 0 {
+		if s != "" {
+			s += "|"
+		}
+		s += fmt.Sprintf("%#x", uint8(f&^0x0f))
+	}
+	return s
+}
+
+// LoopFlags modify [Base.Loop].
+type LoopFlags int
+
+// Loop flags (libevent's EVLOOP_*).
+const (
+	// LoopOnce blocks until something is active, runs the callbacks, and
+	// returns once a turn ran at least one callback and nothing is left active.
+	LoopOnce LoopFlags = 1
+	// LoopNonBlock polls without blocking, runs what is ready, and returns.
+	LoopNonBlock LoopFlags = 2
+	// LoopNoExitOnEmpty keeps looping when no events are pending, until
+	// LoopExit or LoopBreak.
+	LoopNoExitOnEmpty LoopFlags = 4
+)
+
+// Config configures [New]. The zero value selects the best poller with one
+// priority and no dispatch limits.
+type Config struct {
+	// AvoidMethods names pollers not to use (see SupportedMethods).
+	AvoidMethods []string
+	// RequireFeatures lists features the poller must have.
+	RequireFeatures Feature
+	// Priorities is the number of priority levels, 1 to 256; 0 means 1.
+	Priorities int
+	// MaxDispatchInterval, when positive, makes the loop go back to polling
+	// after a priority queue at or above LimitCallbacksAfterPriority ran
+	// callbacks for this long (checked after each callback).
+	MaxDispatchInterval time.Duration
+	// MaxDispatchCallbacks, when positive, makes the loop go back to polling
+	// after that many callbacks of one priority queue at or above
+	// LimitCallbacksAfterPriority.
+	MaxDispatchCallbacks int
+	// LimitCallbacksAfterPriority is the first priority the two limits above
+	// apply to; more urgent priorities always run to completion.
+	LimitCallbacksAfterPriority int
+	// NoCacheTime makes Now read the clock on every call instead of
+	// returning the time cached once per loop turn.
+	NoCacheTime bool
+}
+
+// maximum number of deferred callbacks run per loop turn (libevent's
+// MAX_DEFERREDS_QUEUED).
+const maxDeferredPerTurn = 32
+
+// remote (cross-goroutine) requests.
+type remoteAct struct {
+	ev     *Event
+	res    What
+	ncalls int
+}
+
+type remoteFn struct {
+	fn   func()
+	exit bool          // LoopExit request with delay d
+	d    time.Duration // LoopExit delay
+}
+
+type evQueue struct{ head, tail *Event }
+
+// Base is an event loop: libevent's event_base. It owns a poller, the
+// registered events, the timers, and the queues of active callbacks.
+//
+// A Base is run by one goroutine, the one in Dispatch or Loop, and every
+// callback runs on it. Methods are loop-confined unless their doc says
+// "Safe for concurrent use": RunInLoop, Do, LoopExit, LoopBreak, GotExit,
+// GotBreak, Method, Features and Event.Active.
+//
+// The zero value is not usable; call New.
+type Base struct {
+	// constant after New
+	cfg      Config
+	poll     poller
+	method   string
+	features Feature
+	epoch    time.Time
+
+	// loop-confined
+	fds       []*fdInfo
+	fdMap     map[int]*fdInfo
+	sigs      [maxSignal]*sigWatch
+	nSigs     int
+	heap      []*Event
+	seq       uint64
+	common    []*commonTimeout
+	active    []evQueue
+	nActive   int // active callbacks, internal ones included
+	late      evQueue
+	nUser     int // non-internal events pending or active
+	virtual   int
+	deferQ    []func()
+	deferHead int
+	deferRun  int // deferred callbacks run this turn
+
+	running     bool
+	runningPri  int
+	cont        bool
+	exitedEmpty bool
+	closed      bool
+	closeReq    bool
+	cacheNS     int64
+	cacheValid  bool
+	draining    bool
+	current     *Event
+
+	// cross-goroutine state
+	mu       sync.Mutex
+	rActs    []remoteAct
+	rFns     []remoteFn
+	spareA   []remoteAct
+	spareF   []remoteFn
+	rClosed  bool
+	remoteN  atomic.Int32
+	polling  atomic.Bool
+	notified atomic.Bool
+	sigPend  atomic.Bool
+	gotExit  atomic.Bool
+	gotBreak atomic.Bool
+}
+
+// SupportedMethods lists the pollers compiled in for this platform, in
+// preference order. Safe for concurrent use.
+func SupportedMethods() []string {
+	var names []string
+	for _, p := range platformPollers() {
+		names = append(names, p.name)
+	}
+	return names
+}
+
+// New creates a Base with the first poller, in preference order, that is
+// not in cfg.AvoidMethods, has every feature of cfg.RequireFeatures and can
+// be created. Safe for concurrent use.
+func New(cfg Config) (*Base, error) {
+	if cfg.Priorities == 0 {
+		cfg.Priorities = 1
+	}
+	if cfg.Priorities < 1 || cfg.Priorities > 256 {
+		return nil, fmt.Errorf("%w: %d priorities (want 1 to 256)", ErrBadPriority, cfg.Priorities)
+	}
+	var lastErr error
+	for _, p := range platformPollers() {
+		if slices.Contains(cfg.AvoidMethods, p.name) {
+			continue
+		}
+		if p.features&cfg.RequireFeatures != cfg.RequireFeatures {
+			continue
+		}
+		pl, err := p.create()
+		if err != nil {
+			lastErr = fmt.Errorf("eventbase: %s: %w", p.name, err)
+			continue
+		}
+		b := &Base{
+			cfg:        cfg,
+			poll:       pl,
+			method:     p.name,
+			features:   p.features,
+			epoch:      time.Now(),
+			active:     make([]evQueue, cfg.Priorities),
+			runningPri: -1,
+		}
+		return b, nil
+	}
+	if lastErr != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoMethod, lastErr)
+	}
+	return nil, ErrNoMethod
+}
+
+// Method returns the name of the base's poller ("epoll", "kqueue", "poll",
+// "wsapoll"). Safe for concurrent use.
+func (b *Base) Method() string { return b.method }
+
+// Features returns the features of the base's poller. Safe for concurrent use.
+func (b *Base) Features() Feature { return b.features }
+
+// Priorities returns the number of priority levels. Safe for concurrent use.
+func (b *Base) Priorities() int { return len(b.active) }
+
+func (b *Base) newEvent(fd int, what What) *Event {
+	return &Event{base: b, fd: fd, events: what, pri: len(b.active) / 2, heapIdx: -1}
+}
+
+// NewEvent creates an event for fd (a signal number when what has Signal,
+// -1 for a pure timer) waiting for what; cb runs on the loop goroutine with
+// the fd and the conditions that occurred. The event is not pending until
+// Add or AddTimeout. Its priority is Priorities()/2. Loop-confined.
+func (b *Base) NewEvent(fd int, what What, cb func(fd int, what What)) (*Event, error) {
+	if b.closed {
+		return nil, ErrClosed
+	}
+	if cb == nil {
+		return nil, ErrNilCallback
+	}
+	if what&^whatUser != 0 {
+		return nil, fmt.Errorf("%w: unknown bits %#x", ErrInvalidEvents, uint16(what&^whatUser))
+	}
+	switch {
+	case what&Signal != 0:
+		if what&whatIO != 0 {
+			return nil, fmt.Errorf("%w: Signal with %v", ErrInvalidEvents, what&whatIO)
+		}
+		if !validSignal(fd) {
+			return nil, fmt.Errorf("%w: signal %d", ErrInvalidEvents, fd)
+		}
+	case what&whatIO != 0:
+		if fd < 0 {
+			return nil, fmt.Errorf("%w: fd %d", ErrBadFD, fd)
+		}
+		if what&Closed != 0 && b.features&FeatureEarlyClose == 0 {
+			return nil, fmt.Errorf("%w: Closed needs FeatureEarlyClose, which %s lacks", ErrUnsupported, b.method)
+		}
+	}
+	ev := b.newEvent(fd, what)
+	ev.cb = cb
+	ev.kind = kindIO
+	return ev, nil
+}
+
+// NewTimer creates a timer event: cb runs when the timeout given to
+// AddTimeout expires. Loop-confined.
+func (b *Base) NewTimer(cb func()) (*Event, error) {
+	if b.closed {
+		return nil, ErrClosed
+	}
+	if cb == nil {
+		return nil, ErrNilCallback
+	}
+	ev := b.newEvent(-1, 0)
+	ev.tcb = cb
+	ev.kind = kindTimer
+	return ev, nil
+}
+
+// NewSignal creates a persistent event for sig, delivered through
+// os/signal: cb runs on the loop goroutine once per delivery (several
+// deliveries between two turns are counted and the callback runs that many
+// times). Loop-confined.
+func (b *Base) NewSignal(sig syscall.Signal, cb func(sig int, what What)) (*Event, error) {
+	return b.NewEvent(int(sig), Signal|Persist, cb)
+}
+
+// Once runs cb once, when fd becomes ready for what or after d, whichever
+// comes first (libevent's event_base_once). For what without Read, Write or
+// Closed it is a one-shot timer: d == 0 runs cb on the next turn, keeping the
+// order of calls. For I/O, d == 0 means no timeout. Signal and Persist are
+// rejected, as is d < 0. Loop-confined.
+func (b *Base) Once(fd int, what What, d time.Duration, cb func(fd int, what What)) error {
+	if what&(Signal|Persist) != 0 {
+		return fmt.Errorf("%w: Once with %v", ErrInvalidEvents, what&(Signal|Persist))
+	}
+	if d < 0 {
+		return ErrNegativeTimeout
+	}
+	if what&whatIO == 0 {
+		fd = -1
+		what &^= ET
+	}
+	ev, err := b.NewEvent(fd, what, cb)
+	if err != nil {
+		return err
+	}
+	if what&whatIO == 0 {
+		if d == 0 {
+			ev.res = Timeout
+			ev.ncalls = 1
+			b.queueInsertActive(ev)
+			return nil
+		}
+		return ev.AddTimeout(d)
+	}
+	if d == 0 {
+		return ev.Add()
+	}
+	return ev.AddTimeout(d)
+}
+
+// Now returns the loop's cached monotonic time, refreshed once per loop
+// turn after polling (or the current time when no loop runs or
+// Config.NoCacheTime is set). Loop-confined.
+func (b *Base) Now() time.Time {
+	if b.cacheValid && !b.cfg.NoCacheTime {
+		return b.epoch.Add(time.Duration(b.cacheNS))
+	}
+	return time.Now()
+}
+
+// UpdateCacheTime refreshes the cached time while the loop runs
+// (libevent's event_base_update_cache_time). Loop-confined.
+func (b *Base) UpdateCacheTime() {
+	if b.running {
+		b.cacheNS = int64(time.Since(b.epoch))
+		b.cacheValid = true
+	}
+}
+
+func (b *Base) nowNS() int64 {
+	if b.cacheValid && !b.cfg.NoCacheTime {
+		return b.cacheNS
+	}
+	return int64(time.Since(b.epoch))
+}
+
+// ---- active queues ----
+
+func (b *Base) recount(ev *Event) {
+	want := !ev.intern && ev.flags&(flTimeout|flInserted|flActive|flActiveLate) != 0
+	if want != ev.counted {
+		ev.counted = want
+		if want {
+			b.nUser++
+		} else {
+			b.nUser--
+		}
+	}
+}
+
+func (q *evQueue) push(ev *Event) {
+	ev.qNext = nil
+	ev.qPrev = q.tail
+	if q.tail != nil {
+		q.tail.qNext = ev
+	} else {
+		q.head = ev
+	}
+	q.tail = ev
+}
+
+func (q *evQueue) remove(ev *Event) {
+	if ev.qPrev != nil {
+		ev.qPrev.qNext = ev.qNext
+	} else {
+		q.head = ev.qNext
+	}
+	if ev.qNext != nil {
+		ev.qNext.qPrev = ev.qPrev
+	} else {
+		q.tail = ev.qPrev
+	}
+	ev.qPrev, ev.qNext = nil, nil
+}
+
+// queueInsertActive puts ev on its priority's active queue.
+func (b *Base) queueInsertActive(ev *Event) {
+	if ev.flags&flActiveLate != 0 {
+		b.late.remove(ev)
+		ev.flags &^= flActiveLate
+		b.nActive--
+	}
+	ev.flags |= flActive
+	b.active[ev.pri].push(ev)
+	b.nActive++
+	if b.runningPri >= 0 && ev.pri < b.runningPri {
+		b.cont = true
+	}
+	b.recount(ev)
+}
+
+func (b *Base) queueRemoveActive(ev *Event) {
+	if ev.flags&flActive != 0 {
+		b.active[ev.pri].remove(ev)
+		ev.flags &^= flActive
+		b.nActive--
+	} else if ev.flags&flActiveLate != 0 {
+		b.late.remove(ev)
+		ev.flags &^= flActiveLate
+		b.nActive--
+	}
+}
+
+// activate is libevent's event_active_nolock_.
+func (b *Base) activate(ev *Event, res What, ncalls int) {
+	if ev.flags&(flFinalizing|flFreed) != 0 {
+		return
+	}
+	if ev.flags&flActive != 0 {
+		ev.res |= res
+		return
+	}
+	if ev.flags&flActiveLate != 0 {
+		ev.res |= res
+	} else {
+		ev.res = res
+	}
+	if ev.events&Signal != 0 {
+		ev.ncalls = ncalls
+	} else {
+		ev.ncalls = 1
+	}
+	b.queueInsertActive(ev)
+}
+
+// delEvent is libevent's event_del_nolock_.
+func (b *Base) delEvent(ev *Event) {
+	if ev.events&Signal != 0 {
+		ev.ncalls = 0 // abort a running multi-call delivery
+	}
+	if ev.flags&flTimeout != 0 {
+		b.removeTimeout(ev)
+	}
+	if ev.flags&(flActive|flActiveLate) != 0 {
+		b.queueRemoveActive(ev)
+	}
+	if ev.flags&flInserted != 0 {
+		if ev.events&Signal != 0 {
+			b.sigDel(ev)
+		} else {
+			b.ioDel(ev)
+		}
+		ev.flags &^= flInserted
+	}
+	b.recount(ev)
+}
+
+// insertIO registers ev's fd or signal if it is not yet inserted.
+func (b *Base) insertIO(ev *Event) error {
+	if ev.flags&flInserted != 0 || ev.events&(whatIO|Signal) == 0 {
+		return nil
+	}
+	var err error
+	if ev.events&Signal != 0 {
+		err = b.sigAdd(ev)
+	} else {
+		err = b.ioAdd(ev)
+	}
+	if err != nil {
+		return err
+	}
+	ev.flags |= flInserted
+	b.recount(ev)
+	return nil
+}
+
+// ---- cross-goroutine entry points ----
+
+func (b *Base) queueActive(ev *Event, res What, ncalls int) {
+	b.mu.Lock()
+	if b.rClosed {
+		b.mu.Unlock()
+		return
+	}
+	b.rActs = append(b.rActs, remoteAct{ev, res, ncalls})
+	b.remoteN.Add(1)
+	b.mu.Unlock()
+	b.wakeup()
+}
+
+// RunInLoop queues fn to run on the loop goroutine at the next loop turn and
+// wakes the loop. It never blocks and may be called from the loop goroutine
+// itself (fn then runs after the current callback). Functions run in the
+// order they were queued. It returns ErrClosed on a closed base; functions
+// still queued when the base is closed run inside Close.
+// Safe for concurrent use.
+func (b *Base) RunInLoop(fn func()) error {
+	if fn == nil {
+		return ErrNilCallback
+	}
+	return b.queueFn(remoteFn{fn: fn})
+}
+
+func (b *Base) queueFn(r remoteFn) error {
+	b.mu.Lock()
+	if b.rClosed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.rFns = append(b.rFns, r)
+	b.remoteN.Add(1)
+	b.mu.Unlock()
+	b.wakeup()
+	return nil
+}
+
+// Do runs fn on the loop goroutine and waits until it returned or ctx is
+// done. If ctx ends first, fn may still run later. Do must not be called from
+// the loop goroutine (it would wait for itself until ctx is done): there,
+// call fn directly. Safe for concurrent use.
+func (b *Base) Do(ctx context.Context, fn func()) error {
+	if fn == nil {
+		return ErrNilCallback
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	err := b.queueFn(remoteFn{fn: func() {
+		defer close(done)
+		fn()
+	}})
+	if err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wakeup interrupts a blocked poll, coalescing wake-ups.
+func (b *Base) wakeup() {
+	if b.polling.Load() && b.notified.CompareAndSwap(false, true) {
+		_ = b.poll.wake()
+	}
+}
+
+// sync applies activations queued by Active; loop-confined.
+func (b *Base) sync() {
+	if b.remoteN.Load() != 0 && !b.draining {
+		b.drainRemote(false)
+	}
+}
+
+// drainRemote applies queued activations and, when runFns is set, runs the
+// queued functions. It returns the number of functions run.
+func (b *Base) drainRemote(runFns bool) int {
+	b.draining = true
+	defer func() { b.draining = false }()
+	b.mu.Lock()
+	acts := b.rActs
+	b.rActs = b.spareA[:0]
+	b.spareA = nil
+	var fns []remoteFn
+	if runFns {
+		fns = b.rFns
+		b.rFns = b.spareF[:0]
+		b.spareF = nil
+	}
+	b.remoteN.Store(int32(len(b.rFns)))
+	b.mu.Unlock()
+
+	for i := range acts {
+		a := &acts[i]
+		if a.ev.base == b && !b.closed {
+			b.activate(a.ev, a.res, a.ncalls)
+		}
+		a.ev = nil
+	}
+	n := 0
+	for i := range fns {
+		f := fns[i]
+		fns[i] = remoteFn{}
+		if f.exit {
+			b.loopExitNow(f.d)
+			continue
+		}
+		n++
+		f.fn()
+	}
+	b.mu.Lock()
+	if b.spareA == nil {
+		b.spareA = acts[:0]
+	}
+	if fns != nil && b.spareF == nil {
+		b.spareF = fns[:0]
+	}
+	b.mu.Unlock()
+	return n
+}
+
+// LoopExit makes the loop return after d: when the delay expires, the loop
+// finishes the callbacks active in that turn and returns. d == 0 exits after
+// the current turn. Called while no loop runs, the request takes effect in
+// the next Loop. Safe for concurrent use.
+func (b *Base) LoopExit(d time.Duration) error {
+	if d < 0 {
+		return ErrNegativeTimeout
+	}
+	return b.queueFn(remoteFn{exit: true, d: d})
+}
+
+func (b *Base) loopExitNow(d time.Duration) {
+	if d == 0 {
+		b.gotExit.Store(true)
+		return
+	}
+	ev := b.newEvent(-1, 0)
+	ev.kind = kindFunc
+	ev.tcb = func() { b.gotExit.Store(true) }
+	b.addTimeout(ev, d, nil)
+}
+
+// LoopBreak makes the running loop return right after the current callback
+// (a signal event's remaining calls are skipped). Like libevent, a break
+// requested while no loop runs is forgotten when the next loop starts.
+// Safe for concurrent use.
+func (b *Base) LoopBreak() {
+	b.gotBreak.Store(true)
+	b.wakeup()
+}
+
+// LoopContinue makes the loop stop running active callbacks after the
+// current one and go back to polling. It does nothing when no loop runs.
+// Loop-confined.
+func (b *Base) LoopContinue() {
+	if b.running {
+		b.cont = true
+	}
+}
+
+// GotExit reports whether the last loop returned because of LoopExit; it is
+// cleared when the next loop starts. Safe for concurrent use.
+func (b *Base) GotExit() bool { return b.gotExit.Load() }
+
+// GotBreak reports whether the last loop returned because of LoopBreak; it
+// is cleared when the next loop starts. Safe for concurrent use.
+func (b *Base) GotBreak() bool { return b.gotBreak.Load() }
+
+// ExitedEmpty reports whether the last Loop or Dispatch returned because no
+// events were pending or active (libevent's return value 1).
+// Loop-confined.
+func (b *Base) ExitedEmpty() bool { return b.exitedEmpty }
+
+// AddVirtual adjusts the count of "virtual" events: operations outstanding
+// outside the poller (e.g. completion-based I/O) that keep Dispatch from
+// returning for lack of events. Loop-confined.
+func (b *Base) AddVirtual(n int) {
+	b.virtual += n
+	if b.virtual < 0 {
+		b.virtual = 0
+	}
+}
+
+// Defer queues fn to run later in this loop turn, after the active
+// callbacks (libevent's deferred callbacks, used by bufferevents and
+// buffers). At most 32 deferred functions run per turn; the rest run in the
+// following turns, so I/O is not starved. Functions run in order.
+// Loop-confined.
+func (b *Base) Defer(fn func()) {
+	if fn == nil {
+		return
+	}
+	b.deferQ = append(b.deferQ, fn)
+}
+
+func (b *Base) deferPending() bool { return b.deferHead < len(b.deferQ) }
+
+func (b *Base) runDeferred() int {
+	n := 0
+	for b.deferRun < maxDeferredPerTurn && b.deferHead < len(b.deferQ) {
+		fn := b.deferQ[b.deferHead]
+		b.deferQ[b.deferHead] = nil
+		b.deferHead++
+		b.deferRun++
+		n++
+		fn()
+		if b.remoteN.Load() != 0 {
+			b.sync()
+		}
+		if b.gotBreak.Load() {
+			break
+		}
+	}
+	if b.deferHead == len(b.deferQ) {
+		b.deferQ = b.deferQ[:0]
+		b.deferHead = 0
+	} else if b.deferHead > 1024 && b.deferHead > len(b.deferQ)/2 {
+		k := copy(b.deferQ, b.deferQ[b.deferHead:])
+		clear(b.deferQ[k:])
+		b.deferQ = b.deferQ[:k]
+		b.deferHead = 0
+	}
+	return n
+}
+
+// Dispatch runs the loop until no events are pending or active, or until
+// LoopExit or LoopBreak (libevent's event_base_dispatch). Loop-confined:
+// the calling goroutine becomes the loop goroutine.
+func (b *Base) Dispatch() error { return b.Loop(0) }
+
+func (b *Base) haveWork() bool {
+	return b.nUser > 0 || b.virtual > 0 || b.deferPending() || b.remoteN.Load() != 0
+}
+
+// Loop runs the event loop (libevent's event_base_loop) until no events are
+// pending or active (unless LoopNoExitOnEmpty), LoopExit, LoopBreak, or as
+// flags say. It returns nil both after a normal exit and when nothing was
+// pending (ExitedEmpty tells the two apart), ErrReentrant when the loop is
+// already running, ErrClosed on a closed base, or the poller's error.
+// Loop-confined: the calling goroutine becomes the loop goroutine.
+func (b *Base) Loop(flags LoopFlags) (err error) {
+	if b.closed {
+		return ErrClosed
+	}
+	if b.running {
+		return ErrReentrant
+	}
+	b.running = true
+	b.gotExit.Store(false)
+	b.gotBreak.Store(false)
+	b.exitedEmpty = false
+	defer func() {
+		b.running = false
+		b.runningPri = -1
+		b.cacheValid = false
+		if b.closeReq {
+			err = b.closeNow()
+		}
+	}()
+	for {
+		if b.gotExit.Load() || b.gotBreak.Load() || b.closeReq {
+			return nil
+		}
+		if flags&LoopNoExitOnEmpty == 0 && !b.haveWork() {
+			b.exitedEmpty = true
+			return nil
+		}
+		b.cont = false
+		b.deferRun = 0
+		b.moveLater()
+		b.cacheValid = false
+
+		var timeout int64 = -1
+		b.polling.Store(true)
+		if b.nActive > 0 || b.deferPending() || flags&LoopNonBlock != 0 ||
+			b.remoteN.Load() != 0 || b.sigPend.Load() {
+			timeout = 0
+		} else if len(b.heap) > 0 {
+			timeout = max(b.heap[0].deadline-int64(time.Since(b.epoch)), 0)
+		}
+		perr := b.poll.wait(b, timeout)
+		b.polling.Store(false)
+		b.notified.Store(false)
+		if perr != nil {
+			return perr
+		}
+		b.cacheNS = int64(time.Since(b.epoch))
+		b.cacheValid = true
+
+		n := 0
+		if b.sigPend.Load() {
+			b.deliverSignals()
+		}
+		if b.remoteN.Load() != 0 {
+			n += b.drainRemote(true)
+		}
+		b.expireTimers()
+		if b.nActive > 0 || b.deferPending() {
+			n += b.processActive()
+			if !b.gotBreak.Load() {
+				n += b.runDeferred()
+			}
+			if flags&LoopOnce != 0 && b.nActive == 0 && !b.deferPending() && n > 0 {
+				return nil
+			}
+		} else if flags&LoopNonBlock != 0 {
+			return nil
+		}
+		if flags&LoopOnce != 0 && n > 0 && b.nActive == 0 && !b.deferPending() {
+			return nil
+		}
+	}
+}
+
+// moveLater moves "active later" callbacks onto the active queues.
+func (b *Base) moveLater() {
+	for ev := b.late.head; ev != nil; ev = b.late.head {
+		b.late.remove(ev)
+		ev.flags &^= flActiveLate
+		b.nActive--
+		ev.flags |= flActive
+		b.active[ev.pri].push(ev)
+		b.nActive++
+	}
+}
+
+// processActive runs the most urgent non-empty priority queue (libevent's
+// event_process_active) and returns the number of non-internal callbacks.
+func (b *Base) processActive() int {
+	defer func() { b.runningPri = -1 }()
+	for pri := range b.active {
+		q := &b.active[pri]
+		if q.head == nil {
+			continue
+		}
+		b.runningPri = pri
+		limited := pri >= b.cfg.LimitCallbacksAfterPriority &&
+			(b.cfg.MaxDispatchCallbacks > 0 || b.cfg.MaxDispatchInterval > 0)
+		c, stop := b.processQueue(q, limited)
+		if stop || c > 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func (b *Base) processQueue(q *evQueue, limited bool) (count int, stop bool) {
+	maxCB := int(^uint(0) >> 1)
+	var end int64
+	if limited {
+		if b.cfg.MaxDispatchCallbacks > 0 {
+			maxCB = b.cfg.MaxDispatchCallbacks
+		}
+		if b.cfg.MaxDispatchInterval > 0 {
+			end = int64(time.Since(b.epoch)) + int64(b.cfg.MaxDispatchInterval)
+		}
+	}
+	for ev := q.head; ev != nil; ev = q.head {
+		b.queueRemoveActive(ev)
+		res := ev.res
+		switch {
+		case ev.kind == kindFinalize:
+		case ev.events&Persist == 0:
+			b.delEvent(ev)
+		default:
+			if ev.interval > 0 {
+				b.persistRearm(ev, res)
+			}
+			b.recount(ev)
+		}
+		if !ev.intern {
+			count++
+		}
+		b.current = ev
+		b.invoke(ev, res)
+		b.current = nil
+		if b.remoteN.Load() != 0 {
+			b.sync()
+		}
+		if b.gotBreak.Load() {
+			return count, true
+		}
+		if count >= maxCB {
+			return count, false
+		}
+		if end != 0 && int64(time.Since(b.epoch)) >= end {
+			return count, false
+		}
+		if b.cont {
+			return count, false
+		}
+	}
+	return count, false
+}
+
+func (b *Base) invoke(ev *Event, res What) {
+	switch ev.kind {
+	case kindIO:
+		if ev.events&Signal != 0 {
+			for ev.ncalls > 0 {
+				ev.ncalls--
+				ev.cb(ev.fd, res)
+				if b.gotBreak.Load() || ev.flags&flFreed != 0 {
+					ev.ncalls = 0
+					break
+				}
+			}
+			return
+		}
+		ev.cb(ev.fd, res)
+	case kindTimer, kindFunc:
+		ev.tcb()
+	case kindFinalize:
+		ev.flags |= flFreed
+		ev.flags &^= flFinalizing
+		b.recount(ev)
+		fn := ev.finalizer
+		ev.finalizer, ev.cb, ev.tcb = nil, nil, nil
+		if fn != nil {
+			fn(ev)
+		}
+	}
+}
+
+// Close releases every kernel object the base made (poller fd, wake-up
+// fd or pipe, os/signal registrations) after running functions still queued
+// by RunInLoop and pending finalizers; events are deleted (their fds are not
+// closed). Afterwards every operation returns ErrClosed. Called from a
+// callback, Close breaks the loop and completes when Loop returns. Closing
+// twice returns nil. Loop-confined.
+func (b *Base) Close() error {
+	if b.closed {
+		return nil
+	}
+	if b.running {
+		b.closeReq = true
+		b.gotBreak.Store(true)
+		return nil
+	}
+	return b.closeNow()
+}
+
+func (b *Base) closeNow() error {
+	b.closeReq = false
+	// Run what other goroutines queued and the pending finalizers, until
+	// neither produces more work.
+	for range 100 {
+		ran := false
+		if b.remoteN.Load() != 0 {
+			b.drainRemote(true)
+			ran = true
+		}
+		for pri := range b.active {
+			for ev := b.active[pri].head; ev != nil; {
+				next := ev.qNext
+				if ev.kind == kindFinalize {
+					b.queueRemoveActive(ev)
+					b.invoke(ev, 0)
+					ran = true
+				}
+				ev = next
+			}
+		}
+		if !ran {
+			break
+		}
+	}
+	b.mu.Lock()
+	b.rClosed = true
+	b.rActs, b.rFns = nil, nil
+	b.remoteN.Store(0)
+	b.mu.Unlock()
+
+	// Delete every event.
+	_ = b.ForEachEvent(func(ev *Event) error {
+		b.delEvent(ev)
+		return nil
+	})
+	for pri := range b.active {
+		for ev := b.active[pri].head; ev != nil; ev = b.active[pri].head {
+			b.queueRemoveActive(ev)
+		}
+	}
+	for ev := b.late.head; ev != nil; ev = b.late.head {
+		b.queueRemoveActive(ev)
+	}
+	for _, ct := range b.common {
+		for ev := ct.head; ev != nil; ev = ct.head {
+			b.removeTimeout(ev)
+		}
+	}
+	b.heap = nil
+	b.stopAllSignals()
+	b.deferQ, b.deferHead = nil, 0
+	b.closed = true
+	b.fds, b.fdMap = nil, nil
+	return b.poll.close()
+}

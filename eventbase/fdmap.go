@@ -1,0 +1,196 @@
+package eventbase
+
+import (
+	"fmt"
+	"slices"
+)
+
+// fdInfo is the per-fd entry of the fd map (libevent's evmap_io): the events
+// on the fd and how many want each condition; the poller is told only when
+// the aggregate interest changes.
+type fdInfo struct {
+	evs    []*Event
+	nread  int
+	nwrite int
+	nclose int
+	net    int   // events asking for ET
+	mask   What  // interest currently registered with the poller
+	idx    int32 // poller scratch (poll: index in the pollfd array)
+}
+
+// fds below this are kept in a slice indexed by fd, others in a map
+// (Windows SOCKET handles can be large).
+const maxSliceFD = 1 << 20
+
+func (b *Base) fdLookup(fd int) *fdInfo {
+	if fd >= 0 && fd < len(b.fds) {
+		return b.fds[fd]
+	}
+	if fd >= maxSliceFD {
+		return b.fdMap[fd]
+	}
+	return nil
+}
+
+func (b *Base) fdGet(fd int) *fdInfo {
+	if fi := b.fdLookup(fd); fi != nil {
+		return fi
+	}
+	fi := &fdInfo{idx: -1}
+	if fd < maxSliceFD {
+		if fd >= len(b.fds) {
+			n := max(2*len(b.fds), 64, fd+1)
+			n = min(n, maxSliceFD)
+			b.fds = append(b.fds, make([]*fdInfo, n-len(b.fds))...)
+		}
+		b.fds[fd] = fi
+	} else {
+		if b.fdMap == nil {
+			b.fdMap = make(map[int]*fdInfo)
+		}
+		b.fdMap[fd] = fi
+	}
+	return fi
+}
+
+func (fi *fdInfo) interest() What {
+	var m What
+	if fi.nread > 0 {
+		m |= Read
+	}
+	if fi.nwrite > 0 {
+		m |= Write
+	}
+	if fi.nclose > 0 {
+		m |= Closed
+	}
+	if m != 0 && fi.net > 0 {
+		m |= ET
+	}
+	return m
+}
+
+func (fi *fdInfo) adjust(ev *Event, delta int) {
+	if ev.events&Read != 0 {
+		fi.nread += delta
+	}
+	if ev.events&Write != 0 {
+		fi.nwrite += delta
+	}
+	if ev.events&Closed != 0 {
+		fi.nclose += delta
+	}
+	if ev.events&ET != 0 {
+		fi.net += delta
+	}
+}
+
+// ioAdd registers ev on its fd (libevent's evmap_io_add_).
+func (b *Base) ioAdd(ev *Event) error {
+	fi := b.fdGet(ev.fd)
+	if len(fi.evs) > 0 && (fi.net > 0) != (ev.events&ET != 0) {
+		return fmt.Errorf("%w (fd %d)", ErrETMismatch, ev.fd)
+	}
+	old := fi.mask
+	fi.adjust(ev, 1)
+	nw := fi.interest()
+	if nw != old {
+		if err := b.poll.ctl(ev.fd, old, nw, fi); err != nil {
+			fi.adjust(ev, -1)
+			return &OpError{Op: "add", Method: b.method, FD: ev.fd, Err: err}
+		}
+		fi.mask = nw
+	}
+	fi.evs = append(fi.evs, ev)
+	return nil
+}
+
+// ioDel unregisters ev from its fd (libevent's evmap_io_del_).
+func (b *Base) ioDel(ev *Event) {
+	fi := b.fdLookup(ev.fd)
+	if fi == nil {
+		return
+	}
+	i := slices.Index(fi.evs, ev)
+	if i < 0 {
+		return
+	}
+	fi.evs = slices.Delete(fi.evs, i, i+1)
+	old := fi.mask
+	fi.adjust(ev, -1)
+	nw := fi.interest()
+	if nw != old {
+		// Errors are ignored, as libevent does: the fd may already be
+		// closed, which removed it from the kernel's interest set.
+		_ = b.poll.ctl(ev.fd, old, nw, fi)
+		fi.mask = nw
+	}
+}
+
+// ioReady is called by pollers for each ready fd (libevent's
+// evmap_io_active_). res may include ET when the fd is edge-triggered.
+func (b *Base) ioReady(fd int, res What) {
+	fi := b.fdLookup(fd)
+	if fi == nil {
+		return
+	}
+	if fi.mask&ET != 0 {
+		res |= ET
+	}
+	for _, ev := range fi.evs {
+		if ev.events&res&whatIO != 0 {
+			b.activate(ev, ev.events&res, 1)
+		}
+	}
+}
+
+// ActiveByFD activates the pending I/O events on fd that wait for any of
+// the Read, Write or Closed bits in what; if what includes Timeout, it
+// activates pending timer events whose fd is fd instead (libevent's
+// event_base_active_by_fd). Loop-confined.
+func (b *Base) ActiveByFD(fd int, what What) {
+	b.sync()
+	if what&Timeout != 0 {
+		var hits []*Event
+		for _, ev := range b.heap {
+			if ev.ctMarker == nil && ev.fd == fd {
+				hits = append(hits, ev)
+			}
+		}
+		for _, ct := range b.common {
+			for ev := ct.head; ev != nil; ev = ev.ctNext {
+				if ev.fd == fd {
+					hits = append(hits, ev)
+				}
+			}
+		}
+		for _, ev := range hits {
+			b.removeTimeout(ev)
+			b.activate(ev, Timeout, 1)
+			b.recount(ev)
+		}
+		return
+	}
+	if fi := b.fdLookup(fd); fi != nil {
+		for _, ev := range fi.evs {
+			if ev.events&what&whatIO != 0 {
+				b.activate(ev, ev.events&what&whatIO, 1)
+			}
+		}
+	}
+}
+
+// OpError describes a failed poller operation on an fd.
+type OpError struct {
+	Op     string // "add", "del", "wait"
+	Method string // poller name
+	FD     int
+	Err    error
+}
+
+func (e *OpError) Error() string {
+	return fmt.Sprintf("eventbase: %s %s fd %d: %v", e.Method, e.Op, e.FD, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *OpError) Unwrap() error { return e.Err }
