@@ -1,0 +1,751 @@
+package bufferevent
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/ratelimit"
+)
+
+// Direction is a set of I/O directions (Read, Write); see backend.Direction.
+type Direction = backend.Direction
+
+// Directions (libevent's EV_READ and EV_WRITE values).
+const (
+	Read      = backend.Read
+	Write     = backend.Write
+	ReadWrite = backend.ReadWrite
+)
+
+// Events is the set of bits passed to the event callback; see
+// backend.Events.
+type Events = backend.Events
+
+// Event bits (libevent's BEV_EVENT_* values).
+const (
+	Reading   = backend.Reading
+	Writing   = backend.Writing
+	EOF       = backend.EOF
+	Error     = backend.Error
+	Timeout   = backend.Timeout
+	Connected = backend.Connected
+)
+
+// Options are creation options; see backend.Options.
+type Options = backend.Options
+
+// Options (libevent's BEV_OPT_* values).
+const (
+	CloseOnFree     = backend.CloseOnFree
+	ThreadSafe      = backend.ThreadSafe
+	DeferCallbacks  = backend.DeferCallbacks
+	UnlockCallbacks = backend.UnlockCallbacks
+)
+
+// TriggerOptions modify Trigger and TriggerEvent; see backend.TriggerOptions.
+type TriggerOptions = backend.TriggerOptions
+
+// Trigger options (libevent's BEV_TRIG_* values).
+const (
+	TriggerDefer     = backend.TriggerDefer
+	IgnoreWatermarks = backend.IgnoreWatermarks
+)
+
+// FlushMode tells Flush how hard to push data; see backend.FlushMode.
+type FlushMode = backend.FlushMode
+
+// Flush modes (libevent's BEV_NORMAL, BEV_FLUSH, BEV_FINISHED).
+const (
+	Normal   = backend.Normal
+	Flush    = backend.Flush
+	Finished = backend.Finished
+)
+
+// DefaultMaxSingle is the default maximum single read and single write,
+// 16 KiB as in libevent.
+const DefaultMaxSingle = backend.DefaultMaxSingle
+
+// DefaultMaxInput is the default maximum input size: when no read high
+// watermark is set, reading is suspended (as by a high watermark) once the
+// input buffer holds this many bytes, and resumes when the user drains it
+// below. libevent has no such limit (an input nobody drains grows until
+// memory runs out); SetMaxInput changes or removes it.
+const DefaultMaxInput = 16 << 20
+
+// ReadFunc is a read or write callback. It runs on the loop goroutine.
+type ReadFunc = func(bev *BufferEvent)
+
+// EventFunc is an event callback: what holds the event bits and err the
+// cause (io.EOF for EOF, os.ErrDeadlineExceeded for Timeout, the I/O error
+// for Error, nil for Connected). It runs on the loop goroutine.
+type EventFunc = func(bev *BufferEvent, what Events, err error)
+
+// Config is what a backend passes to New besides the base and build
+// function.
+type Config struct {
+	// Type is the registered type name (see Register). Required.
+	Type string
+	// Options are the creation options.
+	Options Options
+	// ShareLock, if non-nil and both bufferevents are ThreadSafe, makes the
+	// new bufferevent use ShareLock's mutex instead of its own, as libevent
+	// shares a lock between the two ends of a pair and down a filter stack.
+	// Backends that move data between two bufferevents inside one locked
+	// region need this: the mutex is not reentrant.
+	ShareLock *BufferEvent
+}
+
+// BufferEvent is a buffered connection: an input and an output buffer, an
+// I/O backend that moves bytes between them and the outside (a socket, a
+// partner, an underlying bufferevent), and user callbacks run on the base's
+// loop goroutine when data arrived (read), when output drained (write) and
+// on events (EOF, errors, timeouts, connect). It is libevent's struct
+// bufferevent.
+//
+// A BufferEvent is created by a backend package (socket.New, pair.New,
+// filter.New, ...) or by Open. The zero value is not usable.
+//
+// Concurrency: a BufferEvent is loop-confined — call its methods from its
+// base's loop goroutine (callbacks, functions given to Base.RunInLoop), or
+// while the loop is not running — unless it was created with ThreadSafe, in
+// which case every method is safe for concurrent use. Each method's doc
+// states it. Callbacks always run on the loop goroutine, never with the lock
+// held, so a callback may call any method, including Close.
+type BufferEvent struct {
+	// Constant after New.
+	base    *eventbase.Base
+	typ     string
+	opts    Options
+	ops     backend.Ops
+	in, out *evbuffer.Buffer
+	lk      *lockState // nil unless ThreadSafe
+	deferFn func()     // b.runDeferred, allocated once
+	syncFn  func()     // b.syncOnLoop, allocated once
+	dropFn  func()     // b.dropUserRef, allocated once
+	closeFn func()     // b.closeOnLoop, allocated once
+
+	// Guarded by mu (loop-confined when mu is nil).
+	readCb, writeCb ReadFunc
+	eventCb         EventFunc
+	enabled         Direction
+	readSusp        backend.SuspendReason
+	writeSusp       backend.SuspendReason
+	rlow, rhigh     int
+	wlow, whigh     int
+	maxInput        int
+	rto, wto        time.Duration
+	maxRead         int
+	maxWrite        int
+	priority        int
+	refs            int
+	closed          bool // the user called Close
+	dead            bool // finalised: Ops.Close ran
+	closeErr        error
+	wmCb            *evbuffer.Callback
+
+	// deferred callbacks (libevent's readcb_pending etc.)
+	pendRead, pendWrite bool
+	pendEvents          Events
+	pendErr             error
+	deferQueued         bool
+
+	// work handed from other goroutines to the loop (ThreadSafe only)
+	syncDirs     Direction
+	syncTimeouts bool
+	syncQueued   bool
+
+	// generic timers (created on first use)
+	rtimer, wtimer *eventbase.Event
+
+	// rate limiting
+	rl      ratelimit.Limiter
+	rlTimer *eventbase.Event
+}
+
+// New builds a bufferevent of the registered type cfg.Type on base: the
+// core state (buffers, callbacks, watermarks, timeouts, deferral, rate-limit
+// hooks) plus the backend's Ops, which build makes from the core handle. It
+// is the constructor used by backend packages (like sql.OpenDB for drivers);
+// users call the backend's own constructor or Open.
+//
+// The new bufferevent has Write enabled and Read disabled (as in libevent),
+// its input's end and output's front frozen, maximum single read and write
+// DefaultMaxSingle, maximum input DefaultMaxInput and no timeouts. build
+// runs before New returns, on the calling goroutine; it must not trigger
+// callbacks. If build fails, New returns its error and nothing is leaked.
+//
+// Safe for concurrent use (it touches no shared state but the registry).
+func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) (*BufferEvent, error) {
+	if base == nil {
+		return nil, ErrNilBase
+	}
+	if build == nil {
+		return nil, ErrNilBuild
+	}
+	if _, err := lookup(cfg.Type); err != nil {
+		return nil, err
+	}
+	if !cfg.Options.Valid() {
+		return nil, fmt.Errorf("%w: %#x", ErrInvalidOptions, uint16(cfg.Options))
+	}
+	b := &BufferEvent{
+		base:     base,
+		typ:      cfg.Type,
+		opts:     cfg.Options,
+		in:       evbuffer.New(),
+		out:      evbuffer.New(),
+		enabled:  Write,
+		maxInput: DefaultMaxInput,
+		maxRead:  DefaultMaxSingle,
+		maxWrite: DefaultMaxSingle,
+		refs:     1,
+	}
+	if cfg.Options&ThreadSafe != 0 {
+		if s := cfg.ShareLock; s != nil && s.lk != nil {
+			b.lk = s.lk
+		} else {
+			b.lk = new(lockState)
+		}
+	}
+	b.deferFn = b.runDeferred
+	b.syncFn = b.syncOnLoop
+	b.dropFn = b.dropUserRef
+	b.closeFn = b.closeOnLoop
+	b.in.SetMaxRead(DefaultMaxSingle)
+	b.in.Freeze(false)
+	b.out.Freeze(true)
+	b.wmCb = b.in.AddCallback(b.inputChanged)
+
+	ops, err := build((*core)(b))
+	if err == nil && ops == nil {
+		err = ErrNilBuild
+	}
+	if err != nil {
+		b.dead = true
+		b.freeTimers()
+		return nil, err
+	}
+	b.ops = ops
+	return b, nil
+}
+
+// ---- locking and references ----
+
+// lockState is the lock of a ThreadSafe bufferevent, possibly shared with
+// others (Config.ShareLock).
+type lockState struct {
+	mu sync.Mutex
+	// loopCtx is true while the holder of mu is the loop goroutine running
+	// core or backend code (not user code): backend operations may then be
+	// called directly. Any other holder hands them to the loop. Only the
+	// holder of mu reads or writes it, and it is cleared before mu is
+	// released.
+	loopCtx bool
+}
+
+func (b *BufferEvent) lock() {
+	if b.lk != nil {
+		b.lk.mu.Lock()
+	}
+}
+
+func (b *BufferEvent) unlock() {
+	if b.lk != nil {
+		b.lk.mu.Unlock()
+	}
+}
+
+// lockLoop locks on behalf of loop-only code (timers, deferred runs, queued
+// work, backend callbacks) and returns the previous loop-context flag for
+// unlockLoop.
+func (b *BufferEvent) lockLoop() {
+	if b.lk != nil {
+		b.lk.mu.Lock()
+		b.lk.loopCtx = true
+	}
+}
+
+func (b *BufferEvent) unlockLoop() {
+	if b.lk != nil {
+		b.lk.loopCtx = false
+		b.lk.mu.Unlock()
+	}
+}
+
+// release and reacquire drop the lock around a user callback, keeping the
+// loop-context flag of the holder.
+func (b *BufferEvent) release() bool {
+	if b.lk == nil {
+		return false
+	}
+	ctx := b.lk.loopCtx
+	b.lk.loopCtx = false
+	b.lk.mu.Unlock()
+	return ctx
+}
+
+func (b *BufferEvent) reacquire(ctx bool) {
+	if b.lk != nil {
+		b.lk.mu.Lock()
+		b.lk.loopCtx = ctx
+	}
+}
+
+// decref drops a reference; the lock is held. At zero the bufferevent is
+// finalised (on the loop: a ThreadSafe bufferevent dropping its last
+// reference on another goroutine hands the finalisation to the loop).
+func (b *BufferEvent) decref() {
+	b.refs--
+	if b.refs > 0 {
+		return
+	}
+	if b.refs < 0 {
+		b.refs = 0
+		return
+	}
+	if !b.onLoop() {
+		// Keep one reference for the hand-off; dropUserRef drops it on
+		// the loop.
+		b.refs = 1
+		if err := b.base.RunInLoop(b.dropFn); err == nil {
+			return
+		}
+		// The base is closed: no loop will run again, so nothing else
+		// touches the backend's events; finalise here.
+		b.refs = 0
+	}
+	b.finalize()
+}
+
+// dropUserRef runs on the loop to drop a reference handed over by decref.
+func (b *BufferEvent) dropUserRef() {
+	b.lockLoop()
+	b.decref()
+	b.unlockLoop()
+}
+
+// closeOnLoop finishes a Close made outside the loop context: cancel
+// operations in flight, then drop the user's reference.
+func (b *BufferEvent) closeOnLoop() {
+	b.lockLoop()
+	if c, ok := b.ops.(backend.CancelAll); ok && !b.dead {
+		c.CancelAll()
+	}
+	b.decref()
+	b.unlockLoop()
+}
+
+// finalize releases everything; the lock is held and no reference remains.
+func (b *BufferEvent) finalize() {
+	if b.dead {
+		return
+	}
+	b.dead = true
+	b.readCb, b.writeCb, b.eventCb = nil, nil, nil
+	b.pendRead, b.pendWrite, b.pendEvents, b.pendErr = false, false, 0, nil
+	b.freeTimers()
+	if b.wmCb != nil {
+		_ = b.in.RemoveCallback(b.wmCb)
+		b.wmCb = nil
+	}
+	b.rl.LeaveGroup()
+	if b.ops != nil {
+		b.closeErr = b.ops.Close()
+	}
+}
+
+func (b *BufferEvent) freeTimers() {
+	for _, t := range []**eventbase.Event{&b.rtimer, &b.wtimer, &b.rlTimer} {
+		if *t != nil {
+			(*t).Free()
+			*t = nil
+		}
+	}
+}
+
+// enter locks and takes a reference; it fails with ErrClosed after Close.
+func (b *BufferEvent) enter() error {
+	if b == nil {
+		return ErrClosed
+	}
+	b.lock()
+	if b.closed || b.dead {
+		b.unlock()
+		return ErrClosed
+	}
+	b.refs++
+	return nil
+}
+
+// leave drops the reference taken by enter and unlocks.
+func (b *BufferEvent) leave() {
+	b.decref()
+	b.unlock()
+}
+
+// ---- running callbacks ----
+
+// callRead runs the read callback now, unlocked; the lock is held and a
+// reference is taken by the caller.
+func (b *BufferEvent) callRead() {
+	cb := b.readCb
+	if cb == nil {
+		return
+	}
+	ctx := b.release()
+	cb(b)
+	b.reacquire(ctx)
+	b.inbufWatermarkCheck()
+}
+
+func (b *BufferEvent) callWrite() {
+	cb := b.writeCb
+	if cb == nil {
+		return
+	}
+	ctx := b.release()
+	cb(b)
+	b.reacquire(ctx)
+}
+
+func (b *BufferEvent) callEvent(what Events, err error) {
+	cb := b.eventCb
+	if cb == nil {
+		return
+	}
+	ctx := b.release()
+	cb(b, what, err)
+	b.reacquire(ctx)
+}
+
+// inbufWatermarkCheck re-triggers the read callback (deferred) when the
+// user's read callback left the input at or above the read high watermark
+// while reading is enabled: a backend that overran the watermark (TLS reads
+// whole records) would otherwise never call it again (libevent's
+// bufferevent_inbuf_wm_check).
+func (b *BufferEvent) inbufWatermarkCheck() {
+	if b.rhigh == 0 || b.enabled&Read == 0 || b.in.Len() < b.rhigh {
+		return
+	}
+	b.runRead(TriggerDefer)
+}
+
+// runRead runs or schedules the read callback (libevent's
+// bufferevent_run_readcb_). Lock held.
+func (b *BufferEvent) runRead(opts TriggerOptions) {
+	if b.readCb == nil {
+		return
+	}
+	if b.mustDefer(opts) {
+		b.pendRead = true
+		b.scheduleDeferred()
+		return
+	}
+	b.refs++
+	b.callRead()
+	b.decref()
+}
+
+func (b *BufferEvent) runWrite(opts TriggerOptions) {
+	if b.writeCb == nil {
+		return
+	}
+	if b.mustDefer(opts) {
+		b.pendWrite = true
+		b.scheduleDeferred()
+		return
+	}
+	b.refs++
+	b.callWrite()
+	b.decref()
+}
+
+func (b *BufferEvent) runEvent(what Events, err error, opts TriggerOptions) {
+	if b.eventCb == nil {
+		return
+	}
+	if b.mustDefer(opts) {
+		b.pendEvents |= what
+		if b.pendErr == nil {
+			b.pendErr = err
+		}
+		b.scheduleDeferred()
+		return
+	}
+	b.refs++
+	b.callEvent(what, err)
+	b.decref()
+}
+
+// mustDefer reports whether a callback must be queued: the option or the
+// trigger asks for it, or we are not on the loop goroutine (callbacks only
+// ever run on the loop).
+func (b *BufferEvent) mustDefer(opts TriggerOptions) bool {
+	return (TriggerOptions(b.opts)|opts)&TriggerDefer != 0 || !b.onLoop()
+}
+
+// scheduleDeferred queues runDeferred once, holding a reference until it
+// runs. Lock held.
+func (b *BufferEvent) scheduleDeferred() {
+	if b.deferQueued || b.dead {
+		return
+	}
+	if b.onLoop() {
+		b.base.Defer(b.deferFn)
+	} else if err := b.base.RunInLoop(b.deferFn); err != nil {
+		return // base closed: the callbacks can never run
+	}
+	b.deferQueued = true
+	b.refs++
+}
+
+// runDeferred runs the coalesced callbacks in libevent's order: connected,
+// read, write, other events.
+func (b *BufferEvent) runDeferred() {
+	b.lockLoop()
+	b.deferQueued = false
+	if b.pendEvents&Connected != 0 {
+		b.pendEvents &^= Connected
+		b.callEvent(Connected, nil)
+	}
+	if b.pendRead {
+		b.pendRead = false
+		b.callRead()
+	}
+	if b.pendWrite {
+		b.pendWrite = false
+		b.callWrite()
+	}
+	if b.pendEvents != 0 {
+		what, err := b.pendEvents, b.pendErr
+		b.pendEvents, b.pendErr = 0, nil
+		b.callEvent(what, err)
+	}
+	b.decref()
+	b.unlockLoop()
+}
+
+// ---- suspension and the watermark callback ----
+
+// inputChanged is the input buffer's callback: it enforces the read high
+// watermark (or the maximum input) by suspending reading at or above it and
+// resuming below it (libevent's bufferevent_inbuf_wm_cb). It runs inside the
+// buffer operation, with the lock held by whoever changed the input.
+func (b *BufferEvent) inputChanged(buf *evbuffer.Buffer, _ evbuffer.CallbackInfo) {
+	if b.dead {
+		return
+	}
+	hi := b.effectiveHigh()
+	if hi > 0 && buf.Len() >= hi {
+		b.suspendRead(backend.SuspendWatermark)
+	} else if b.readSusp&backend.SuspendWatermark != 0 {
+		b.unsuspendRead(backend.SuspendWatermark)
+	}
+}
+
+// effectiveHigh is the read high watermark, or the maximum input when none
+// is set (0 means unlimited).
+func (b *BufferEvent) effectiveHigh() int {
+	if b.rhigh > 0 {
+		return b.rhigh
+	}
+	return b.maxInput
+}
+
+func (b *BufferEvent) suspendRead(why backend.SuspendReason) {
+	was := b.readSusp
+	b.readSusp |= why
+	if was == 0 && b.readSusp != 0 {
+		b.opsDisable(Read)
+	}
+}
+
+func (b *BufferEvent) unsuspendRead(why backend.SuspendReason) {
+	if b.readSusp == 0 {
+		return
+	}
+	b.readSusp &^= why
+	if b.readSusp == 0 && b.enabled&Read != 0 {
+		b.opsEnable(Read)
+	}
+}
+
+func (b *BufferEvent) suspendWrite(why backend.SuspendReason) {
+	was := b.writeSusp
+	b.writeSusp |= why
+	if was == 0 && b.writeSusp != 0 {
+		b.opsDisable(Write)
+	}
+}
+
+func (b *BufferEvent) unsuspendWrite(why backend.SuspendReason) {
+	if b.writeSusp == 0 {
+		return
+	}
+	b.writeSusp &^= why
+	if b.writeSusp == 0 && b.enabled&Write != 0 {
+		b.opsEnable(Write)
+	}
+}
+
+// opsEnable and opsDisable call the backend on the loop, or hand the call to
+// the loop when running elsewhere (ThreadSafe bufferevents used from other
+// goroutines). Lock held.
+func (b *BufferEvent) opsEnable(dir Direction) error {
+	if b.dead || b.ops == nil {
+		return nil
+	}
+	if !b.onLoop() {
+		b.queueSync(dir, false)
+		return nil
+	}
+	return b.ops.Enable(dir)
+}
+
+func (b *BufferEvent) opsDisable(dir Direction) error {
+	if b.dead || b.ops == nil {
+		return nil
+	}
+	if !b.onLoop() {
+		b.queueSync(dir, false)
+		return nil
+	}
+	return b.ops.Disable(dir)
+}
+
+// queueSync records that the backend must be brought in line with the core
+// state for dirs (and the timeouts) and wakes the loop once to do it.
+func (b *BufferEvent) queueSync(dirs Direction, timeouts bool) {
+	b.syncDirs |= dirs
+	b.syncTimeouts = b.syncTimeouts || timeouts
+	if b.syncQueued {
+		return
+	}
+	if err := b.base.RunInLoop(b.syncFn); err != nil {
+		return
+	}
+	b.syncQueued = true
+	b.refs++
+}
+
+// syncOnLoop applies, on the loop, the enable/disable/timeout changes made
+// on other goroutines.
+func (b *BufferEvent) syncOnLoop() {
+	b.lockLoop()
+	b.syncQueued = false
+	dirs, tmo := b.syncDirs, b.syncTimeouts
+	b.syncDirs, b.syncTimeouts = 0, false
+	if !b.dead && b.ops != nil {
+		for _, d := range [2]Direction{Read, Write} {
+			if dirs&d == 0 {
+				continue
+			}
+			if b.active(d) {
+				_ = b.ops.Enable(d)
+			} else {
+				_ = b.ops.Disable(d)
+			}
+		}
+		if tmo {
+			_ = b.ops.AdjustTimeouts()
+		}
+	}
+	b.decref()
+	b.unlockLoop()
+}
+
+func (b *BufferEvent) active(d Direction) bool {
+	if b.enabled&d == 0 {
+		return false
+	}
+	if d == Read {
+		return b.readSusp == 0
+	}
+	return b.writeSusp == 0
+}
+
+// onLoop reports whether loop-confined objects (the backend, its events,
+// the generic timers) may be touched now: always for bufferevents that are
+// not ThreadSafe (their methods are loop-confined by contract), and for
+// ThreadSafe ones when the lock holder is loop-only code. Lock held.
+func (b *BufferEvent) onLoop() bool {
+	return b.lk == nil || b.lk.loopCtx
+}
+
+// ---- generic timers ----
+
+func (b *BufferEvent) ensureTimers() error {
+	if b.rtimer != nil {
+		return nil
+	}
+	rt, err := b.base.NewTimer(b.readTimeout)
+	if err != nil {
+		return err
+	}
+	wt, err := b.base.NewTimer(b.writeTimeout)
+	if err != nil {
+		rt.Free()
+		return err
+	}
+	b.rtimer, b.wtimer = rt, wt
+	return nil
+}
+
+func (b *BufferEvent) readTimeout()  { b.timedOut(Read, Timeout|Reading) }
+func (b *BufferEvent) writeTimeout() { b.timedOut(Write, Timeout|Writing) }
+
+// timedOut is libevent's bufferevent_generic_{read,write}_timeout_cb:
+// disable the direction, then report the timeout.
+func (b *BufferEvent) timedOut(dir Direction, what Events) {
+	b.lockLoop()
+	if b.dead {
+		b.unlockLoop()
+		return
+	}
+	b.refs++
+	b.enabled &^= dir
+	if b.ops != nil {
+		_ = b.ops.Disable(dir)
+	}
+	b.stopTimers(dir)
+	b.runEvent(what, errTimeout, 0)
+	b.decref()
+	b.unlockLoop()
+}
+
+func (b *BufferEvent) adjustGenericTimeouts() error {
+	if b.dead {
+		return nil
+	}
+	var err error
+	if b.active(Read) && b.rto > 0 {
+		if err = b.ensureTimers(); err == nil {
+			err = b.rtimer.AddTimeout(b.rto)
+		}
+	} else if b.rtimer != nil {
+		err = b.rtimer.Del()
+	}
+	var err2 error
+	if b.active(Write) && b.wto > 0 && b.out.Len() > 0 {
+		if err2 = b.ensureTimers(); err2 == nil {
+			err2 = b.wtimer.AddTimeout(b.wto)
+		}
+	} else if b.wtimer != nil {
+		err2 = b.wtimer.Del()
+	}
+	return errors.Join(err, err2)
+}
+
+func (b *BufferEvent) stopTimers(dir Direction) {
+	if dir&Read != 0 && b.rtimer != nil {
+		_ = b.rtimer.Del()
+	}
+	if dir&Write != 0 && b.wtimer != nil {
+		_ = b.wtimer.Del()
+	}
+}

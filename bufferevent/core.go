@@ -1,0 +1,195 @@
+package bufferevent
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// core is the backend.Core handle of a BufferEvent: the same object seen
+// through the backend-facing method set.
+type core BufferEvent
+
+var _ backend.Core = (*core)(nil)
+
+// BackendCore returns the backend.Core handle of bev, for backend packages
+// that stack on another bufferevent (a filter suspends its underlying's
+// reading with SuspendFilter, a TLS layer charges its rate limit). The usual
+// Core rules apply: loop-confined, with the lock held for ThreadSafe
+// bufferevents. Users never need it. Safe for concurrent use.
+func BackendCore(bev *BufferEvent) backend.Core {
+	if bev == nil {
+		return nil
+	}
+	return (*core)(bev)
+}
+
+func (c *core) b() *BufferEvent { return (*BufferEvent)(c) }
+
+func (c *core) Base() *eventbase.Base    { return c.base }
+func (c *core) Input() *evbuffer.Buffer  { return c.in }
+func (c *core) Output() *evbuffer.Buffer { return c.out }
+func (c *core) Options() Options         { return c.opts }
+func (c *core) Handle() any              { return c.b() }
+
+func (c *core) Lock()   { c.b().lockLoop() }
+func (c *core) Unlock() { c.b().unlockLoop() }
+
+func (c *core) Enter() {
+	c.b().lockLoop()
+	c.refs++
+}
+
+func (c *core) Leave() {
+	c.b().decref()
+	c.b().unlockLoop()
+}
+
+func (c *core) Hold() { c.refs++ }
+
+func (c *core) Release() { c.b().decref() }
+
+func (c *core) Closed() bool { return c.closed || c.dead }
+
+func (c *core) Enabled() Direction                    { return c.enabled }
+func (c *core) ReadSuspended() backend.SuspendReason  { return c.readSusp }
+func (c *core) WriteSuspended() backend.SuspendReason { return c.writeSusp }
+func (c *core) Active(dir Direction) bool {
+	if c.dead {
+		return false
+	}
+	ok := true
+	if dir&Read != 0 {
+		ok = ok && c.b().active(Read)
+	}
+	if dir&Write != 0 {
+		ok = ok && c.b().active(Write)
+	}
+	return ok && dir&ReadWrite != 0
+}
+
+func (c *core) SuspendRead(why backend.SuspendReason)    { c.b().suspendRead(why) }
+func (c *core) SuspendWrite(why backend.SuspendReason)   { c.b().suspendWrite(why) }
+func (c *core) UnsuspendRead(why backend.SuspendReason)  { c.b().unsuspendRead(why) }
+func (c *core) UnsuspendWrite(why backend.SuspendReason) { c.b().unsuspendWrite(why) }
+
+func (c *core) TriggerRead(opts TriggerOptions) {
+	b := c.b()
+	if opts&IgnoreWatermarks != 0 || b.in.Len() >= b.rlow {
+		b.runRead(opts)
+	}
+}
+
+func (c *core) TriggerWrite(opts TriggerOptions) {
+	b := c.b()
+	if opts&IgnoreWatermarks != 0 || b.out.Len() <= b.wlow {
+		b.runWrite(opts)
+	}
+}
+
+func (c *core) TriggerEvent(what Events, err error, opts TriggerOptions) {
+	if err == nil {
+		switch {
+		case what&EOF != 0:
+			err = io.EOF
+		case what&Timeout != 0:
+			err = os.ErrDeadlineExceeded
+		}
+	}
+	c.b().runEvent(what, err, opts)
+}
+
+func (c *core) Watermark(dir Direction) (low, high int) {
+	if dir == Read {
+		return c.rlow, c.rhigh
+	}
+	return c.wlow, c.whigh
+}
+
+func (c *core) InputRoom() int {
+	hi := c.b().effectiveHigh()
+	if hi <= 0 {
+		return maxInt
+	}
+	if n := hi - c.in.Len(); n > 0 {
+		return n
+	}
+	return 0
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+func (c *core) MaxToRead() int {
+	n := c.InputRoom()
+	if n > c.maxRead {
+		n = c.maxRead
+	}
+	if l := c.b().rateReadAllowance(); n > l {
+		n = l
+	}
+	return max(n, 0)
+}
+
+func (c *core) MaxToWrite() int {
+	n := c.maxWrite
+	if l := c.b().rateWriteAllowance(); n > l {
+		n = l
+	}
+	return max(n, 0)
+}
+
+func (c *core) ChargeRead(n int)  { c.b().chargeRead(n) }
+func (c *core) ChargeWrite(n int) { c.b().chargeWrite(n) }
+
+func (c *core) Timeouts() (read, write time.Duration) { return c.rto, c.wto }
+
+func (c *core) AdjustGenericTimeouts() error { return c.b().adjustGenericTimeouts() }
+
+func (c *core) ResetReadTimer() {
+	b := c.b()
+	if b.dead || !b.active(Read) || b.rto <= 0 {
+		return
+	}
+	if b.ensureTimers() == nil {
+		_ = b.rtimer.AddTimeout(b.rto)
+	}
+}
+
+func (c *core) ResetWriteTimer() {
+	b := c.b()
+	if b.dead || !b.active(Write) || b.wto <= 0 || b.out.Len() == 0 {
+		if b.wtimer != nil {
+			_ = b.wtimer.Del()
+		}
+		return
+	}
+	if b.ensureTimers() == nil {
+		_ = b.wtimer.AddTimeout(b.wto)
+	}
+}
+
+func (c *core) StopTimers(dir Direction) { c.b().stopTimers(dir) }
+
+func (c *core) OnLoop() bool { return c.b().onLoop() }
+
+func (c *core) RunInLoop(fn func()) {
+	b := c.b()
+	if fn == nil {
+		return
+	}
+	_ = b.base.RunInLoop(func() {
+		b.lockLoop()
+		if b.dead {
+			b.unlockLoop()
+			return
+		}
+		b.refs++
+		fn()
+		b.decref()
+		b.unlockLoop()
+	})
+}

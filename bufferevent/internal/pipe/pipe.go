@@ -1,0 +1,241 @@
+// Package pipe is an in-memory connected pair of bufferevents written only
+// against the public backend API, the way a program outside this repository
+// would write a custom type. It is the core's test backend (the pair backend
+// lives in backends/pair) and is registered as "testpipe".
+//
+// Semantics: bytes written to one end's output move to the other end's
+// input (whole chains, no copy), bounded by the reader's read high
+// watermark or maximum input; transfers run from the loop's deferred queue,
+// never inside the call that caused them. Flush(Write, Finished) and Close
+// deliver Reading|EOF to the partner. Generic timeouts as libevent's pair
+// (the write timer runs only while output is pending).
+package pipe
+
+import (
+	"net"
+	"sync"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// TypeName is the registered type name.
+const TypeName = "testpipe"
+
+func init() {
+	bufferevent.Register(TypeName, func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+		a, _, err := New(base, opts)
+		return a, err
+	})
+}
+
+type end struct {
+	c      backend.Core
+	bev    *bufferevent.BufferEvent
+	peer   *end
+	outCb  *evbuffer.Callback
+	kicked bool
+	kickFn func()
+	name   string
+}
+
+var (
+	_ backend.Ops       = (*end)(nil)
+	_ backend.Addresser = (*end)(nil)
+)
+
+// New returns two connected bufferevents on base. Loop-confined (or call it
+// before the loop runs).
+func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, err error) {
+	ea, eb := &end{name: "pipe-a"}, &end{name: "pipe-b"}
+	ea.peer, eb.peer = eb, ea
+	a, err = bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, ea.build)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err = bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts, ShareLock: a}, eb.build)
+	if err != nil {
+		ea.peer = nil
+		a.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// Partner returns the other end of bev, or nil.
+func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
+	endsMu.Lock()
+	defer endsMu.Unlock()
+	e := ends[bev]
+	if e == nil || e.peer == nil {
+		return nil
+	}
+	return e.peer.bev
+}
+
+// ends maps a bufferevent to its end, for Partner.
+var (
+	endsMu sync.Mutex
+	ends   = map[*bufferevent.BufferEvent]*end{}
+)
+
+func (e *end) build(c backend.Core) (backend.Ops, error) {
+	e.c = c
+	e.bev = c.Handle().(*bufferevent.BufferEvent)
+	e.kickFn = e.runKick
+	e.outCb = c.Output().AddCallback(e.outputChanged)
+	endsMu.Lock()
+	ends[e.bev] = e
+	endsMu.Unlock()
+	return e, nil
+}
+
+// outputChanged runs inside whatever added to the output: start a transfer
+// on the loop.
+func (e *end) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	if info.Added > 0 {
+		e.kick()
+	}
+}
+
+// kick schedules one transfer from this end to its peer. Lock held.
+func (e *end) kick() {
+	if e.kicked {
+		return
+	}
+	e.kicked = true
+	if e.c.OnLoop() {
+		e.c.Base().Defer(e.kickFn)
+	} else {
+		e.c.RunInLoop(e.runKickLocked)
+	}
+}
+
+func (e *end) runKick() {
+	e.c.Enter()
+	e.runKickLocked()
+	e.c.Leave()
+}
+
+func (e *end) runKickLocked() {
+	e.kicked = false
+	if !e.c.Closed() {
+		e.transfer(false)
+	}
+}
+
+// transfer moves output to the peer's input. Lock (shared) held, on the
+// loop. It reports whether bytes moved.
+func (e *end) transfer(force bool) bool {
+	p := e.peer
+	if p == nil || p.c.Closed() {
+		return false
+	}
+	src, dst := e.c.Output(), p.c.Input()
+	if src.Len() == 0 {
+		return false
+	}
+	n := src.Len()
+	if !force {
+		if !e.c.Active(bufferevent.Write) || !p.c.Active(bufferevent.Read) {
+			return false
+		}
+		n = min(n, p.c.InputRoom())
+		if n == 0 {
+			return false
+		}
+	}
+	src.Unfreeze(true)
+	dst.Unfreeze(false)
+	moved, _ := src.RemoveBuffer(dst, n)
+	dst.Freeze(false)
+	src.Freeze(true)
+	if moved == 0 {
+		return false
+	}
+	p.c.ResetReadTimer()
+	e.c.ResetWriteTimer()
+	// Both may run user callbacks, which may close either end: keep both
+	// alive until we are done.
+	e.c.Hold()
+	p.c.Hold()
+	p.c.TriggerRead(0)
+	e.c.TriggerWrite(0)
+	p.c.Release()
+	e.c.Release()
+	return true
+}
+
+func (e *end) Enable(dir bufferevent.Direction) error {
+	if dir&bufferevent.Read != 0 && e.peer != nil {
+		e.peer.kick()
+	}
+	if dir&bufferevent.Write != 0 {
+		e.kick()
+	}
+	return e.c.AdjustGenericTimeouts()
+}
+
+func (e *end) Disable(dir bufferevent.Direction) error {
+	e.c.StopTimers(dir)
+	return nil
+}
+
+func (e *end) Flush(dir bufferevent.Direction, mode bufferevent.FlushMode) (bool, error) {
+	if mode == bufferevent.Normal {
+		return false, nil
+	}
+	did := false
+	if dir&bufferevent.Write != 0 {
+		did = e.transfer(true) || did
+	}
+	if dir&bufferevent.Read != 0 && e.peer != nil {
+		did = e.peer.transfer(true) || did
+	}
+	if mode == bufferevent.Finished && e.peer != nil {
+		var what bufferevent.Events
+		if dir&bufferevent.Write != 0 {
+			what |= bufferevent.Reading
+		}
+		if dir&bufferevent.Read != 0 {
+			what |= bufferevent.Writing
+		}
+		e.peer.c.TriggerEvent(what|bufferevent.EOF, nil, bufferevent.TriggerDefer)
+	}
+	return did, nil
+}
+
+func (e *end) AdjustTimeouts() error { return e.c.AdjustGenericTimeouts() }
+
+func (e *end) Close() error {
+	_ = e.c.Output().RemoveCallback(e.outCb)
+	endsMu.Lock()
+	delete(ends, e.bev)
+	p := e.peer
+	e.peer = nil
+	if p != nil {
+		p.peer = nil
+	}
+	endsMu.Unlock()
+	if p != nil {
+		if !p.c.Closed() {
+			p.c.TriggerEvent(bufferevent.Reading|bufferevent.EOF, nil, bufferevent.TriggerDefer)
+		}
+	}
+	return nil
+}
+
+type addr string
+
+func (a addr) Network() string { return "pipe" }
+func (a addr) String() string  { return string(a) }
+
+func (e *end) LocalAddr() net.Addr { return addr(e.name) }
+func (e *end) RemoteAddr() net.Addr {
+	if e.name == "pipe-a" {
+		return addr("pipe-b")
+	}
+	return addr("pipe-a")
+}

@@ -1,0 +1,346 @@
+package bufferevent
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/ratelimit"
+)
+
+// Rate limiting (libevent's bufferevent_ratelim.c). The accounting lives in
+// package ratelimit; the core owns the timers and turns empty buckets into
+// suspensions (SuspendBandwidth, SuspendGroup). Backends that transfer
+// bytes themselves (socket, async, TLS) consult Core.MaxToRead/MaxToWrite
+// and call Core.ChargeRead/ChargeWrite; pairs and filters are not limited,
+// as in libevent.
+
+// SetRateLimit sets the bufferevent's own token-bucket limit (libevent's
+// bufferevent_set_rate_limit); nil removes it (group membership is kept).
+// Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent it is applied
+// on the loop and reports only ErrClosed.
+func (b *BufferEvent) SetRateLimit(cfg *ratelimit.Config) error {
+	return b.onLoopRun(func() {
+		b.rl.SetConfig(cfg, b.base.Now())
+		b.applyBandwidth()
+	})
+}
+
+// RateLimit returns the config set by SetRateLimit, or nil. Loop-confined
+// unless ThreadSafe.
+func (b *BufferEvent) RateLimit() *ratelimit.Config {
+	if b.enter() != nil {
+		return nil
+	}
+	defer b.leave()
+	return b.rl.Config()
+}
+
+// ReadLimit returns the current level of the bufferevent's own read bucket
+// (it may be negative), or math.MaxInt64 without a limit (libevent's
+// bufferevent_get_read_limit). Loop-confined (also for ThreadSafe
+// bufferevents: it reads the loop's clock).
+func (b *BufferEvent) ReadLimit() int64 {
+	if b.enter() != nil {
+		return 0
+	}
+	defer b.leave()
+	return b.rl.ReadLimit(b.base.Now())
+}
+
+// WriteLimit is ReadLimit for writing. Loop-confined.
+func (b *BufferEvent) WriteLimit() int64 {
+	if b.enter() != nil {
+		return 0
+	}
+	defer b.leave()
+	return b.rl.WriteLimit(b.base.Now())
+}
+
+// MaxToRead returns how many bytes the backend may read now: the maximum
+// single read capped by the rate limits and the input room (libevent's
+// bufferevent_get_max_to_read). Loop-confined.
+func (b *BufferEvent) MaxToRead() int {
+	if b.enter() != nil {
+		return 0
+	}
+	defer b.leave()
+	return (*core)(b).MaxToRead()
+}
+
+// MaxToWrite returns how many bytes the backend may write now. Loop-confined.
+func (b *BufferEvent) MaxToWrite() int {
+	if b.enter() != nil {
+		return 0
+	}
+	defer b.leave()
+	return (*core)(b).MaxToWrite()
+}
+
+// DecrementReadLimit lowers the bufferevent's own read bucket by n (a
+// negative n raises it), suspending or resuming reading when it crosses 0
+// (libevent's bufferevent_decrement_read_limit). It fails with
+// ratelimit.ErrNoConfig without SetRateLimit. Loop-confined.
+func (b *BufferEvent) DecrementReadLimit(n int64) error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer b.leave()
+	if err := b.rl.DecrementReadLimit(n); err != nil {
+		return err
+	}
+	b.applyBandwidth()
+	return nil
+}
+
+// DecrementWriteLimit is DecrementReadLimit for writing. Loop-confined.
+func (b *BufferEvent) DecrementWriteLimit(n int64) error {
+	if err := b.enter(); err != nil {
+		return err
+	}
+	defer b.leave()
+	if err := b.rl.DecrementWriteLimit(n); err != nil {
+		return err
+	}
+	b.applyBandwidth()
+	return nil
+}
+
+// rateReadAllowance is the rate-limit part of MaxToRead. Lock held.
+func (b *BufferEvent) rateReadAllowance() int {
+	if b.rl.Config() == nil && b.rl.Group() == nil {
+		return maxInt
+	}
+	return clampInt(b.rl.MaxToRead(b.base.Now(), math.MaxInt64))
+}
+
+func (b *BufferEvent) rateWriteAllowance() int {
+	if b.rl.Config() == nil && b.rl.Group() == nil {
+		return maxInt
+	}
+	return clampInt(b.rl.MaxToWrite(b.base.Now(), math.MaxInt64))
+}
+
+func clampInt(n int64) int {
+	if n > int64(maxInt) {
+		return maxInt
+	}
+	return int(n)
+}
+
+func (b *BufferEvent) chargeRead(n int) {
+	if b.rl.Config() == nil && b.rl.Group() == nil {
+		return
+	}
+	b.rl.ChargeRead(int64(n))
+	b.applyBandwidth()
+}
+
+func (b *BufferEvent) chargeWrite(n int) {
+	if b.rl.Config() == nil && b.rl.Group() == nil {
+		return
+	}
+	b.rl.ChargeWrite(int64(n))
+	b.applyBandwidth()
+}
+
+// applyBandwidth turns the own bucket's state into SuspendBandwidth and arms
+// the refill timer. Lock held, on the loop.
+func (b *BufferEvent) applyBandwidth() {
+	if b.dead {
+		return
+	}
+	if b.rl.ReadBlocked() {
+		b.suspendRead(backend.SuspendBandwidth)
+	} else {
+		b.unsuspendRead(backend.SuspendBandwidth)
+	}
+	if b.rl.WriteBlocked() {
+		b.suspendWrite(backend.SuspendBandwidth)
+	} else {
+		b.unsuspendWrite(backend.SuspendBandwidth)
+	}
+	at, ok := b.rl.RefillAt()
+	if !ok {
+		if b.rlTimer != nil {
+			_ = b.rlTimer.Del()
+		}
+		return
+	}
+	if b.rlTimer == nil {
+		t, err := b.base.NewTimer(b.refill)
+		if err != nil {
+			return
+		}
+		b.rlTimer = t
+	}
+	_ = b.rlTimer.AddTimeout(max(at.Sub(b.base.Now()), 0))
+}
+
+// refill is the per-bufferevent refill timer.
+func (b *BufferEvent) refill() {
+	b.lockLoop()
+	if !b.dead {
+		b.rl.Refill(b.base.Now())
+		b.applyBandwidth()
+	}
+	b.unlockLoop()
+}
+
+// applyGroup turns the group's suspension into SuspendGroup. Lock held, on
+// the loop.
+func (b *BufferEvent) applyGroup() {
+	if b.dead {
+		return
+	}
+	r, w := b.rl.GroupSuspended()
+	if r {
+		b.suspendRead(backend.SuspendGroup)
+	} else {
+		b.unsuspendRead(backend.SuspendGroup)
+	}
+	if w {
+		b.suspendWrite(backend.SuspendGroup)
+	} else {
+		b.unsuspendWrite(backend.SuspendGroup)
+	}
+}
+
+// groupMember is the ratelimit.Member of a bufferevent: notifications may
+// come from any goroutine, so they are handed to the loop.
+type groupMember struct {
+	b      *BufferEvent
+	mu     sync.Mutex
+	queued bool
+	fn     func()
+}
+
+func (m *groupMember) GroupChanged(ratelimit.Direction) {
+	m.mu.Lock()
+	if m.queued {
+		m.mu.Unlock()
+		return
+	}
+	m.queued = true
+	m.mu.Unlock()
+	if m.b.base.RunInLoop(m.fn) != nil {
+		m.mu.Lock()
+		m.queued = false
+		m.mu.Unlock()
+	}
+}
+
+func (m *groupMember) run() {
+	m.mu.Lock()
+	m.queued = false
+	m.mu.Unlock()
+	b := m.b
+	b.lockLoop()
+	b.applyGroup()
+	b.unlockLoop()
+}
+
+// RateLimitGroup is a rate limit shared by many bufferevents (libevent's
+// bufferevent_rate_limit_group): a ratelimit.Group plus the refill timer
+// that drives it on one base. Members may live on other bases. Its methods
+// are safe for concurrent use except Close, which is loop-confined (to the
+// group's base).
+type RateLimitGroup struct {
+	g     *ratelimit.Group
+	base  *eventbase.Base
+	timer *eventbase.Event
+}
+
+// NewRateLimitGroup creates a group limited by cfg whose refill timer runs
+// on base (libevent's bufferevent_rate_limit_group_new). Loop-confined to
+// base.
+func NewRateLimitGroup(base *eventbase.Base, cfg *ratelimit.Config) (*RateLimitGroup, error) {
+	if base == nil {
+		return nil, ErrNilBase
+	}
+	g, err := ratelimit.NewGroup(cfg, base.Now())
+	if err != nil {
+		return nil, err
+	}
+	rg := &RateLimitGroup{g: g, base: base}
+	t, err := base.NewTimer(rg.tick)
+	if err != nil {
+		return nil, err
+	}
+	rg.timer = t
+	rg.arm(g.NextRefill())
+	return rg, nil
+}
+
+func (rg *RateLimitGroup) arm(next time.Time) {
+	if next.IsZero() {
+		_ = rg.timer.Del()
+		return
+	}
+	_ = rg.timer.AddTimeout(max(next.Sub(rg.base.Now()), 0))
+}
+
+func (rg *RateLimitGroup) tick() { rg.arm(rg.g.Refill(rg.base.Now())) }
+
+// Group returns the accounting object, for inspection (limits, totals,
+// min share, SetConfig, DecrementRead/Write). Safe for concurrent use.
+func (rg *RateLimitGroup) Group() *ratelimit.Group { return rg.g }
+
+// Close retires the group; it fails with ratelimit.ErrGroupHasMembers while
+// bufferevents are still members. Loop-confined to the group's base.
+func (rg *RateLimitGroup) Close() error {
+	if err := rg.g.Close(); err != nil {
+		return err
+	}
+	rg.timer.Free()
+	return nil
+}
+
+// JoinGroup makes the bufferevent a member of g, leaving any other group
+// (libevent's bufferevent_add_to_rate_limit_group); it inherits the group's
+// current suspension. Loop-confined unless ThreadSafe (then applied on the
+// loop, reporting only ErrClosed).
+func (b *BufferEvent) JoinGroup(g *RateLimitGroup) error {
+	if g == nil {
+		return ratelimit.ErrNilGroup
+	}
+	var err error
+	if e := b.onLoopRun(func() {
+		m := &groupMember{b: b}
+		m.fn = m.run
+		if err = b.rl.JoinGroup(g.g, m); err == nil {
+			b.applyGroup()
+		}
+	}); e != nil {
+		return e
+	}
+	return err
+}
+
+// LeaveGroup removes the bufferevent from its group, lifting the group's
+// suspension (libevent's bufferevent_remove_from_rate_limit_group).
+// Loop-confined unless ThreadSafe (then applied on the loop).
+func (b *BufferEvent) LeaveGroup() error {
+	return b.onLoopRun(func() {
+		b.rl.LeaveGroup()
+		b.applyGroup()
+	})
+}
+
+var errNoGroup = errors.New("bufferevent: not in a rate-limit group")
+
+// Group returns the ratelimit.Group the bufferevent belongs to, or an
+// error if none. Loop-confined unless ThreadSafe.
+func (b *BufferEvent) Group() (*ratelimit.Group, error) {
+	if err := b.enter(); err != nil {
+		return nil, err
+	}
+	defer b.leave()
+	if g := b.rl.Group(); g != nil {
+		return g, nil
+	}
+	return nil, errNoGroup
+}
