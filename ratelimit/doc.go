@@ -1,2 +1,97 @@
-// Package ratelimit holds token-bucket configurations, buckets and groups for bufferevents.
+// Package ratelimit is the accounting half of bufferevent rate limiting, libevent's
+// bufferevent_ratelim.c without the event loop: token-bucket configurations (Config),
+// per-bufferevent state (Limiter) and groups shared by many bufferevents (Group). It reads
+// no clock and runs no timer: every time-dependent call takes now, the caller's cached loop
+// time, and tells the caller when the next timer should fire. That keeps the package free
+// of eventbase and makes every computation testable without sleeping.
+//
+// # Buckets
+//
+// A Config holds, per direction, a rate (bytes added per tick) and a burst (the most a
+// bucket holds), and a tick length. NewConfig validates like libevent's
+// ev_token_bucket_cfg_new: rates ≥ 1, rate ≤ burst, a tick of 1 ms to MaxTick, truncated to
+// whole milliseconds. A zero tick is an error, as a zero timeval is in libevent; libevent's
+// default (a NULL tick) is DefaultTick, one second, passed explicitly.
+//
+// A bucket starts at the rate, not the burst. Transfers are charged after the fact, so a
+// level may go negative (the connection then waits until refills pay the debt). Time is
+// counted in whole ticks since the bucket was set up: a refill at time t credits
+// rate × (ticks crossed since the last refill), capped at the burst, so the total credit
+// over any period is exact however late or early the calls are, and a time earlier than the
+// last refill credits nothing. Changing a bucket's config only clips its levels down to the
+// new bursts (libevent); if the tick length changes, tick counting restarts at that moment.
+// A refill never lowers a level that a manual negative decrement pushed above the burst.
+// All arithmetic saturates instead of overflowing.
+//
+// # Groups
+//
+// A Group is one bucket pair charged by all its members. Before a transfer each member is
+// offered a share: the group's level divided by the number of members, but at least the
+// min share (default 64 bytes, capped by the rates; at least 1 byte), or 0 while the
+// group is suspended in that direction. A charge that empties the group's bucket suspends
+// the direction for every member; a refill that brings it back to at least the min share
+// resumes every member, starting at a random one each time (fairness: members resumed first
+// transfer first). Group.DecrementRead/DecrementWrite adjust the bucket by hand and
+// suspend or resume when the level crosses zero. Totals count the bytes charged by members.
+//
+// A Group is safe for concurrent use, because members may live on different event loops.
+// It tells members about suspension changes through the Member interface, always after
+// releasing its lock, and a notification carries no state: the member re-reads it with
+// Limiter.GroupSuspended when it handles the notification on its own loop. Deliveries from
+// different goroutines can overtake each other, and re-reading makes their order
+// irrelevant. A Member implementation must not block (in particular it must not take a
+// bufferevent lock or wait for another loop): it queues the work on its loop.
+//
+// # Wiring into the bufferevent core
+//
+// The core embeds one Limiter per bufferevent (the zero value limits nothing) and keeps two
+// suspension reasons per direction, libevent's BEV_SUSPEND_BW (own bucket) and
+// BEV_SUSPEND_BW_GROUP (group). All Limiter calls are made on the bufferevent's loop, or
+// under its lock for thread-safe bufferevents; now is the base's cached time. The steps:
+//
+//  1. syncBW, the one function that applies the per-connection state (call it after every
+//     step marked "sync" below):
+//     ReadBlocked() ⇒ suspend read for BW, else lift BW; WriteBlocked() likewise; then
+//     RefillAt(): if ok, arm the bufferevent's one-shot refill timer for that time (fire
+//     at once if it is past), else stop the timer.
+//  2. syncGroup, the one function that applies the group state:
+//     r, w := GroupSuspended(); suspend or lift BW_GROUP for each direction accordingly.
+//  3. SetRateLimit(cfg): SetConfig(cfg, now); sync.
+//  4. Before a read: n := MaxToRead(now, maxSingleRead). If n == 0, do not read (this is
+//     not EOF); run syncGroup and syncBW, which suspend the direction, and return. Else read
+//     at most n bytes. Writes: MaxToWrite(now, maxSingleWrite) the same way.
+//  5. After a read of k > 0 bytes: ChargeRead(k); sync. After a write: ChargeWrite(k); sync.
+//  6. Refill timer callback: Refill(now); sync.
+//  7. Joining a group: JoinGroup(g, member); syncGroup. Leaving: LeaveGroup(); syncGroup
+//     (which lifts BW_GROUP). Close: LeaveGroup() and stop the refill timer; then
+//     Group.Close on an emptied group succeeds.
+//  8. Member.GroupChanged(dirs): queue syncGroup on the bufferevent's loop
+//     (Base.RunInLoop with a function value built once per bufferevent, so nothing is
+//     allocated per notification), or skip it if the bufferevent is closed. Coalescing
+//     pending notifications with an atomic flag is allowed, because syncGroup reads the
+//     current state.
+//  9. User-facing getters and adjusters map one to one: get read/write limit →
+//     ReadLimit/WriteLimit(now); get max to read/write → MaxToRead/MaxToWrite(now,
+//     maxSingle); decrement read/write limit → DecrementReadLimit/DecrementWriteLimit(n),
+//     then sync.
+//  10. Group driver: the function that creates a group for a base calls NewGroup(cfg,
+//     base's now) and arms a one-shot timer on that base for NextRefill(); its callback
+//     runs next := Refill(now) and re-arms for next, stopping when next is the zero time.
+//     After Group.SetConfig, re-arm for NextRefill(). To free the group: Close (fails while
+//     members remain), then stop the timer.
+//
+// Only the bufferevent types whose transports move bytes consult the limits (in libevent:
+// socket, async and SSL); the others skip steps 4–6.
+//
+// # Differences from libevent
+//
+// Deliberate, each documented where it applies: maxSingle always caps MaxToRead and
+// MaxToWrite; a member never gets less than 1 byte while its group is not suspended, and a
+// suspended group resumes from a charge or refill only once it holds the min share and
+// more than 0; the per-connection timer is armed for the tick at which the bucket becomes
+// positive rather than one tick at a time; changing the tick length restarts tick counting
+// instead of mixing two numberings; groups never miss a member (libevent try-locks members
+// and retries on the next tick), so there is no pending-unsuspend state; refills never
+// lower a level; errors instead of assertions for Close with members and for decrements
+// without a per-connection config.
 package ratelimit

@@ -1,0 +1,354 @@
+package ratelimit
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Member receives a Group's suspension changes. The bufferevent core implements it, one
+// value per bufferevent, and passes it to Limiter.JoinGroup.
+type Member interface {
+	// GroupChanged reports that the group suspended or resumed the directions in dirs. It
+	// carries no state on purpose: notifications from different goroutines may arrive in
+	// any order, so the member re-reads the current state with Limiter.GroupSuspended when
+	// it handles the notification (on its own loop), which makes late or duplicate
+	// notifications harmless.
+	//
+	// It may be called from any goroutine: the one refilling the group, or the loop of any
+	// member whose transfer emptied the bucket (including this member's own, from inside
+	// its ChargeRead or ChargeWrite call). It is never called with the group's lock held, so
+	// it may call any Group method, but it must not block: it must not wait for another
+	// loop or take a bufferevent lock that a thread running ChargeRead/ChargeWrite may hold.
+	// The usual implementation queues the work on the member's loop (Base.RunInLoop). It may
+	// also be called shortly after the member has left the group, or for a member that
+	// has since been closed; re-reading GroupSuspended handles both.
+	GroupChanged(dirs Direction)
+}
+
+// Group is a rate limit shared by many bufferevents, libevent's
+// bufferevent_rate_limit_group: one bucket pair that every member's transfers are charged
+// to, divided into per-operation shares, with suspension of every member when it runs
+// dry. Members may live on different event loops.
+//
+// A Group does not run timers. Whoever owns it (the bufferevent core, on the base the
+// group was created for) calls Refill at each tick boundary: the time Refill and
+// NextRefill return.
+//
+// Safe for concurrent use. Member callbacks run after the group's lock is released.
+type Group struct {
+	mu                 sync.Mutex
+	cfg                *Config
+	b                  bucket
+	configuredMinShare int64
+	minShare           int64 // min(configuredMinShare, cfg.readRate, cfg.writeRate)
+	readSuspended      bool  // invariant: !readSuspended ⇒ b.read > 0
+	writeSuspended     bool  // invariant: !writeSuspended ⇒ b.write > 0
+	members            []*Limiter
+	totalRead          uint64
+	totalWritten       uint64
+	rng                *rand.Rand
+	closed             bool
+}
+
+// NewGroup returns a group limited by cfg whose buckets start at the rates and count ticks
+// from now, with a min share of DefaultMinShare. It fails with ErrNilConfig for a nil cfg.
+// Safe for concurrent use.
+func NewGroup(cfg *Config, now time.Time) (*Group, error) {
+	return newGroup(cfg, now, rand.Uint64(), rand.Uint64())
+}
+
+func newGroup(cfg *Config, now time.Time, seed1, seed2 uint64) (*Group, error) {
+	if cfg == nil {
+		return nil, ErrNilConfig
+	}
+	g := &Group{cfg: cfg, rng: rand.New(rand.NewPCG(seed1, seed2))}
+	g.b.init(cfg, now)
+	g.setMinShare(DefaultMinShare)
+	return g, nil
+}
+
+// Config returns the group's config. Safe for concurrent use.
+func (g *Group) Config() *Config {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg
+}
+
+// SetConfig replaces the group's config (libevent's bufferevent_rate_limit_group_set_cfg):
+// the current levels are clipped to the new bursts, the effective min share is recomputed
+// from the configured one, and, if the tick length changed, ticks are counted afresh from
+// now (the owner should re-arm its refill timer at NextRefill). It fails with ErrNilConfig or
+// ErrGroupClosed. Safe for concurrent use.
+func (g *Group) SetConfig(cfg *Config, now time.Time) error {
+	if cfg == nil {
+		return ErrNilConfig
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrGroupClosed
+	}
+	g.b.reconfigure(g.cfg, cfg, now)
+	g.cfg = cfg
+	g.setMinShare(g.configuredMinShare)
+	return nil
+}
+
+// SetMinShare sets the smallest share a member is offered per operation while the group is
+// not suspended, default DefaultMinShare (libevent's
+// bufferevent_rate_limit_group_set_min_share). When the bucket divided by the number of
+// members is smaller, members get n each, so fewer, larger transfers happen instead of many
+// tiny ones. The effective value is capped by both rates (see MinShare); the group resumes
+// after a suspension only once its bucket holds the effective min share. A negative n fails
+// with ErrInvalidMinShare. Safe for concurrent use.
+func (g *Group) SetMinShare(n int64) error {
+	if n < 0 {
+		return ErrInvalidMinShare
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.setMinShare(n)
+	return nil
+}
+
+func (g *Group) setMinShare(n int64) {
+	g.configuredMinShare = n
+	g.minShare = min(n, g.cfg.readRate, g.cfg.writeRate)
+}
+
+// MinShare returns the effective min share: the configured one capped by the read and
+// write rates, so that at steady state at least one member can transfer per tick. Safe for
+// concurrent use.
+func (g *Group) MinShare() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.minShare
+}
+
+// ReadLimit returns the group's read level as of the last Refill; it may be negative
+// (libevent's bufferevent_rate_limit_group_get_read_limit). Safe for concurrent use.
+func (g *Group) ReadLimit() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.b.read
+}
+
+// WriteLimit returns the group's write level as of the last Refill; it may be negative.
+// Safe for concurrent use.
+func (g *Group) WriteLimit() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.b.write
+}
+
+// Suspended reports whether the group has suspended its members' reading and writing.
+// Safe for concurrent use.
+func (g *Group) Suspended() (read, write bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.readSuspended, g.writeSuspended
+}
+
+// Len returns the number of members. Safe for concurrent use.
+func (g *Group) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.members)
+}
+
+// Totals returns the bytes charged by members since creation or the last ResetTotals
+// (libevent's bufferevent_rate_limit_group_get_totals). Manual decrements are not counted.
+// Safe for concurrent use.
+func (g *Group) Totals() (read, written uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.totalRead, g.totalWritten
+}
+
+// ResetTotals sets both totals to zero. Safe for concurrent use.
+func (g *Group) ResetTotals() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.totalRead, g.totalWritten = 0, 0
+}
+
+// DecrementRead lowers the group's read level by n; a negative n raises it (libevent's
+// bufferevent_rate_limit_group_decrement_read). Crossing zero downward suspends reading for
+// every member; crossing upward resumes it (starting at a random member). Totals are not
+// changed. Members are notified after the lock is released. Safe for concurrent use.
+func (g *Group) DecrementRead(n int64) { g.decrement(Read, n) }
+
+// DecrementWrite is DecrementRead for the write direction. Safe for concurrent use.
+func (g *Group) DecrementWrite(n int64) { g.decrement(Write, n) }
+
+// Refill credits the ticks elapsed up to now, resumes every suspended direction whose
+// level reached the effective min share (notifying the members starting at a random one,
+// so that no member is systematically first to transfer), and returns the start of the next
+// tick: the owner arms a one-shot timer for that time and calls Refill again when it fires.
+// It returns the zero time once the group is closed (stop the timer). Safe for concurrent
+// use.
+func (g *Group) Refill(now time.Time) (next time.Time) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return time.Time{}
+	}
+	g.b.update(g.cfg, now)
+	var dirs Direction
+	if g.readSuspended && g.canResume(g.b.read) {
+		g.readSuspended = false
+		dirs |= Read
+	}
+	if g.writeSuspended && g.canResume(g.b.write) {
+		g.writeSuspended = false
+		dirs |= Write
+	}
+	next = g.b.tickTime(g.cfg, g.b.tickAt(g.cfg, now)+1)
+	g.notifyUnlock(dirs, true)
+	return next
+}
+
+// NextRefill returns the start of the tick after the last refill, when Refill should run
+// next (it may be in the past if Refill is late); the zero time once the group is closed.
+// Safe for concurrent use.
+func (g *Group) NextRefill() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return time.Time{}
+	}
+	return g.b.tickTime(g.cfg, g.b.last+1)
+}
+
+// Close retires the group (libevent's bufferevent_rate_limit_group_free). It fails with
+// ErrGroupHasMembers, changing nothing, while members remain; the bufferevent core removes
+// its members on close. After Close, Refill returns the zero time and JoinGroup fails with
+// ErrGroupClosed. Closing twice is a no-op. Safe for concurrent use.
+func (g *Group) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.members) > 0 {
+		return ErrGroupHasMembers
+	}
+	g.closed = true
+	return nil
+}
+
+// canResume reports whether a suspended level may resume: it holds the min share and is
+// positive (libevent resumes at ≥ min share; with a min share of 0 that would resume an
+// empty bucket and hand out zero-byte shares).
+func (g *Group) canResume(level int64) bool { return level > 0 && level >= g.minShare }
+
+// share returns the calling member's allowance for one operation in direction d.
+func (g *Group) share(d Direction) int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	level, suspended := g.b.read, g.readSuspended
+	if d == Write {
+		level, suspended = g.b.write, g.writeSuspended
+	}
+	if suspended {
+		return 0
+	}
+	// libevent divides by all members, not only the active ones. Not suspended implies
+	// level > 0, and the share is at least one byte so tiny budgets cannot stall members.
+	return max(level/int64(len(g.members)), g.minShare, 1)
+}
+
+// charge accounts n ≥ 0 transferred bytes in direction d.
+func (g *Group) charge(d Direction, n int64) {
+	g.mu.Lock()
+	level, suspended := &g.b.read, &g.readSuspended
+	if d == Write {
+		level, suspended = &g.b.write, &g.writeSuspended
+		g.totalWritten += uint64(n)
+	} else {
+		g.totalRead += uint64(n)
+	}
+	*level = subSat(*level, n)
+	switch {
+	case *level <= 0 && !*suspended:
+		*suspended = true
+		g.notifyUnlock(d, false)
+	case *level > 0 && *suspended && g.canResume(*level):
+		*suspended = false
+		g.notifyUnlock(d, true)
+	default:
+		g.mu.Unlock()
+	}
+}
+
+func (g *Group) decrement(d Direction, n int64) {
+	g.mu.Lock()
+	level, suspended := &g.b.read, &g.readSuspended
+	if d == Write {
+		level, suspended = &g.b.write, &g.writeSuspended
+	}
+	old := *level
+	*level = subSat(old, n)
+	switch {
+	case old > 0 && *level <= 0 && !*suspended:
+		*suspended = true
+		g.notifyUnlock(d, false)
+	case old <= 0 && *level > 0 && *suspended:
+		*suspended = false
+		g.notifyUnlock(d, true)
+	default:
+		g.mu.Unlock()
+	}
+}
+
+func (g *Group) add(l *Limiter, m Member) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return ErrGroupClosed
+	}
+	l.member, l.idx = m, len(g.members)
+	g.members = append(g.members, l)
+	return nil
+}
+
+func (g *Group) remove(l *Limiter) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	last := len(g.members) - 1
+	moved := g.members[last]
+	g.members[l.idx], moved.idx = moved, l.idx
+	g.members[last] = nil
+	g.members = g.members[:last]
+	l.member, l.idx = nil, 0
+}
+
+// scratchPool recycles the member snapshots taken for notifications, so notifying
+// allocates nothing in steady state.
+var scratchPool = sync.Pool{New: func() any { return new([]Member) }}
+
+// notifyUnlock snapshots the members (from a random one if random), releases g.mu and
+// calls GroupChanged(dirs) on each. It must be called with g.mu held; it always unlocks.
+func (g *Group) notifyUnlock(dirs Direction, random bool) {
+	if dirs == 0 || len(g.members) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	sp := scratchPool.Get().(*[]Member)
+	s := (*sp)[:0]
+	start := 0
+	if random {
+		start = g.rng.IntN(len(g.members))
+	}
+	for _, l := range g.members[start:] {
+		s = append(s, l.member)
+	}
+	for _, l := range g.members[:start] {
+		s = append(s, l.member)
+	}
+	g.mu.Unlock()
+	for _, m := range s {
+		m.GroupChanged(dirs)
+	}
+	clear(s)
+	*sp = s[:0]
+	scratchPool.Put(sp)
+}
