@@ -30,6 +30,7 @@ type Buffer struct {
 	gen uint64
 
 	maxRead     int // 0 means DefaultMaxRead
+	maxLine     int // 0 means DefaultMaxLineLength
 	flags       Flags
 	frozenFront bool
 	frozenEnd   bool
@@ -44,6 +45,8 @@ type Buffer struct {
 	// retired keeps the chain that a ReadLineSlice result points into alive
 	// until the buffer next allocates or frees a chain.
 	retired *chain
+	keep    *chain // chain to retire instead of release during a drain
+	line    []byte // scratch for ReadLineSlice lines that span chains
 }
 
 // Flags are Buffer behaviour flags set with SetFlags.
@@ -152,10 +155,14 @@ func (b *Buffer) releaseList(c *chain) {
 	}
 }
 
-// releaseChain drops the buffer's ownership of c. A pending retired chain is
-// released first (its slice's validity ends with this modification).
+// releaseChain drops the buffer's ownership of c, or parks it in
+// b.retired when a ReadLineSlice result still points into it.
 func (b *Buffer) releaseChain(c *chain) {
 	c.next = nil
+	if c == b.keep {
+		b.retired = c
+		return
+	}
 	c.release()
 }
 
@@ -583,7 +590,22 @@ func (b *Buffer) RemoveBuffer(dst *Buffer, n int) (int, error) {
 		dst.nAdd += moved
 	}
 	if rest := n - moved; rest > 0 {
-		appendData(dst, c.buf[c.misalign:c.misalign+rest])
+		if c.flags&flagSendfile != 0 {
+			// Split the file range instead of reading it.
+			nc := newHead()
+			nc.flags = c.flags
+			nc.seg = c.seg
+			nc.seg.refs.Add(1)
+			nc.misalign = c.misalign
+			nc.off = rest
+			dst.insert(nc)
+			if nc.off > 0 {
+				dst.lastData = nc
+			}
+			dst.nAdd += rest
+		} else {
+			appendData(dst, c.buf[c.misalign:c.misalign+rest])
+		}
 		c.misalign += rest
 		c.off -= rest
 	}
@@ -669,6 +691,7 @@ func (b *Buffer) Drain(n int) error {
 
 // drain discards n <= b.total bytes without callbacks or counters.
 func (b *Buffer) drain(n int) {
+	b.dropRetired()
 	b.gen++
 	if n >= b.total && !b.hasPinnedR() {
 		c := b.first
@@ -721,7 +744,10 @@ func (b *Buffer) Remove(p []byte) (int, error) {
 	if b.frozenFront {
 		return 0, ErrFrozen
 	}
-	n := b.copyOut(b.first, 0, p)
+	n, err := copyResult(b.copyOut(b.first, 0, p))
+	if err != nil {
+		return 0, err
+	}
 	b.drain(n)
 	b.nDel += n
 	b.invokeCallbacks()
@@ -729,28 +755,40 @@ func (b *Buffer) Remove(p []byte) (int, error) {
 }
 
 // copyOut copies from chain c at offset off (into its readable bytes) into
-// p, returning the count.
-func (b *Buffer) copyOut(c *chain, off int, p []byte) int {
-	n := 0
+// p, returning the count. It stops early at a sendfile chain, whose bytes are
+// not in memory, and then reports blocked.
+func (b *Buffer) copyOut(c *chain, off int, p []byte) (n int, blocked bool) {
 	for c != nil && n < len(p) {
 		if c.off > off {
+			if c.buf == nil {
+				return n, true
+			}
 			n += copy(p[n:], c.buf[c.misalign+off:c.misalign+c.off])
 		}
 		off = 0
 		c = c.next
 	}
-	return n
+	return n, false
 }
 
 // CopyOut copies up to len(p) bytes from the front of b into p without
-// draining them, and returns how many.
+// draining them, and returns how many. It copies fewer than len(p) bytes
+// only when b holds fewer, or when it reaches a sendfile chain (see
+// FlagDrainsToFD), which gives ErrNotInMemory if nothing could be copied.
 //
 // Unlike libevent, CopyOut works on a buffer whose front is frozen: it does
 // not change the buffer, and a frozen output buffer should still be
 // inspectable.
 // Not safe for concurrent use.
 func (b *Buffer) CopyOut(p []byte) (int, error) {
-	return b.copyOut(b.first, 0, p), nil
+	return copyResult(b.copyOut(b.first, 0, p))
+}
+
+func copyResult(n int, blocked bool) (int, error) {
+	if n == 0 && blocked {
+		return 0, ErrNotInMemory
+	}
+	return n, nil
 }
 
 // CopyOutFrom is CopyOut starting at pos (nil: the front). It returns
@@ -758,13 +796,13 @@ func (b *Buffer) CopyOut(p []byte) (int, error) {
 // Not safe for concurrent use.
 func (b *Buffer) CopyOutFrom(pos *Ptr, p []byte) (int, error) {
 	if pos == nil {
-		return b.copyOut(b.first, 0, p), nil
+		return b.CopyOut(p)
 	}
 	c, off, err := b.resolve(pos)
 	if err != nil {
 		return 0, err
 	}
-	return b.copyOut(c, off, p), nil
+	return copyResult(b.copyOut(c, off, p))
 }
 
 // Pullup makes the first n bytes of b contiguous (n < 0: all of them) and
@@ -786,14 +824,20 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 		return nil, ErrShort
 	}
 	c := b.first
+	if c.buf == nil {
+		return nil, ErrNotInMemory
+	}
 	if c.off >= n {
 		return c.buf[c.misalign : c.misalign+n], nil
 	}
-	// Chains we would copy from must not be pinned.
+	// Chains we would copy from must be in memory and not pinned.
 	rem := n - c.off
 	for t := c.next; t != nil; t = t.next {
 		if t.pinned() {
 			return nil, ErrPinned
+		}
+		if t.buf == nil && t.off > 0 {
+			return nil, ErrNotInMemory
 		}
 		if t.off >= rem {
 			break
@@ -850,3 +894,20 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 // sliceData returns the address of a slice's backing array (used to match
 // committed extents with reserved space).
 func sliceData(p []byte) *byte { return unsafe.SliceData(p) }
+
+// Reset discards every byte and chain of b, as libevent's evbuffer_free does:
+// reference cleanups run, shared memory and file segments are released, and
+// pooled memory is recycled. Reset ignores freezes and runs no callbacks (the
+// pending change counts are cleared). b stays usable afterwards.
+//
+// Dropping a Buffer without Reset is safe, but its reference cleanups never
+// run and its memory returns to the garbage collector instead of the pools.
+// Not safe for concurrent use.
+func (b *Buffer) Reset() {
+	b.dropRetired()
+	c := b.first
+	b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
+	b.nAdd, b.nDel = 0, 0
+	b.gen++
+	b.releaseList(c)
+}

@@ -188,6 +188,10 @@ func (b *Buffer) sendfile(fd int, c *chain, howmuch int) (int, error) {
 		}
 		return 0, os.NewSyscallError("sendfile", err)
 	}
+	if n == 0 {
+		// The file is shorter than the segment said.
+		return 0, io.ErrUnexpectedEOF
+	}
 	return n, nil
 }
 

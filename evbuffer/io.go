@@ -41,6 +41,9 @@ func (b *Buffer) ReadByte() (byte, error) {
 	for c.off == 0 {
 		c = c.next
 	}
+	if c.buf == nil {
+		return 0, ErrNotInMemory
+	}
 	x := c.buf[c.misalign]
 	b.drain(1)
 	b.nDel++

@@ -25,13 +25,10 @@ type Ptr struct {
 func (b *Buffer) seek(pos int) (*chain, int) {
 	c := b.first
 	for c != nil && pos >= c.off {
-		if pos == c.off && c.off > 0 && c.next == nil {
-			break
-		}
 		pos -= c.off
 		c = c.next
 	}
-	if c == nil || pos >= c.off {
+	if c == nil {
 		return nil, 0
 	}
 	return c, pos
@@ -78,14 +75,11 @@ func (b *Buffer) AdvancePtr(p *Ptr, n int) error {
 	pos := p.Pos + n
 	off += n
 	for c != nil && off >= c.off {
-		if off == c.off && c.next == nil {
-			break
-		}
 		off -= c.off
 		c = c.next
 	}
-	if c != nil && off >= c.off {
-		c, off = nil, 0
+	if c == nil {
+		off = 0
 	}
 	*p = Ptr{Pos: pos, c: c, off: off, gen: b.gen, buf: b}
 	return nil
@@ -128,6 +122,9 @@ func (b *Buffer) Peek(n int, start *Ptr, vecs [][]byte) int {
 		if c.off-off <= 0 {
 			off = 0
 			continue // empty chains give no extent
+		}
+		if c.buf == nil {
+			break // sendfile bytes are not in memory
 		}
 		if i < len(vecs) {
 			vecs[i] = c.buf[c.misalign+off : c.misalign+c.off]

@@ -1,0 +1,432 @@
+package evbuffer
+
+import (
+	"bytes"
+	"math"
+)
+
+// EOLStyle selects what ends a line for ReadLine and SearchEOL.
+type EOLStyle int
+
+// End-of-line styles, with libevent's meanings and values.
+const (
+	// EOLAny: any run of CR and LF characters ends the line. Ambiguous
+	// across reads ("\r" now and "\n" later are two ends) and collapses
+	// blank lines; prefer EOLCRLF for network protocols.
+	EOLAny EOLStyle = iota
+	// EOLCRLF: an LF, optionally preceded by a CR. A lone CR is data.
+	EOLCRLF
+	// EOLCRLFStrict: exactly CR LF. A lone CR or LF is data.
+	EOLCRLFStrict
+	// EOLLF: a single LF. CR is data.
+	EOLLF
+	// EOLNUL: a single NUL byte.
+	EOLNUL
+)
+
+// String returns the style's name.
+func (s EOLStyle) String() string {
+	switch s {
+	case EOLAny:
+		return "Any"
+	case EOLCRLF:
+		return "CRLF"
+	case EOLCRLFStrict:
+		return "CRLFStrict"
+	case EOLLF:
+		return "LF"
+	case EOLNUL:
+		return "NUL"
+	}
+	return "EOLStyle(invalid)"
+}
+
+// DefaultMaxLineLength is the longest line ReadLine and ReadLineSlice
+// return unless changed with SetMaxLineLength.
+const DefaultMaxLineLength = 64 << 10
+
+// SetMaxLineLength sets the longest line (without its end-of-line marker)
+// that ReadLine and ReadLineSlice accept; longer lines give ErrLineTooLong
+// instead of growing without bound. n must be positive.
+// Not safe for concurrent use.
+func (b *Buffer) SetMaxLineLength(n int) error {
+	if n <= 0 {
+		return ErrNegative
+	}
+	if n > math.MaxInt-2 {
+		return ErrTooLarge
+	}
+	b.maxLine = n
+	return nil
+}
+
+// MaxLineLength returns the longest line ReadLine accepts.
+// Not safe for concurrent use.
+func (b *Buffer) MaxLineLength() int {
+	if b.maxLine == 0 {
+		return DefaultMaxLineLength
+	}
+	return b.maxLine
+}
+
+// cursor is a resolved position: chain c, offset off in its readable bytes,
+// absolute position pos. c == nil means the end of the buffer.
+type cursor struct {
+	c   *chain
+	off int
+	pos int
+}
+
+func (b *Buffer) startCursor(start *Ptr) (cursor, bool) {
+	if start == nil {
+		return cursor{c: b.first}, true
+	}
+	c, off, err := b.resolve(start)
+	if err != nil {
+		return cursor{}, false
+	}
+	return cursor{c: c, off: off, pos: start.Pos}, true
+}
+
+func (b *Buffer) ptrFrom(cur cursor) Ptr {
+	return Ptr{Pos: cur.pos, c: cur.c, off: cur.off, gen: b.gen, buf: b}
+}
+
+// searchBytes finds what at or after cur, ending at or before limit.
+func searchBytes(what []byte, cur cursor, limit int) (cursor, bool) {
+	m := len(what)
+	if m == 0 || cur.pos+m > limit {
+		return cursor{}, false
+	}
+	pos, off := cur.pos, cur.off
+	for c := cur.c; c != nil; c = c.next {
+		base := pos - off // position of c's first readable byte
+		if base >= limit {
+			break
+		}
+		if c.buf == nil {
+			return cursor{}, false // sendfile bytes cannot be searched
+		}
+		end := min(c.off, limit-base)
+		if off >= end {
+			off = 0
+			continue
+		}
+		seg := c.buf[c.misalign+off : c.misalign+end]
+		if i := bytes.Index(seg, what); i >= 0 {
+			return cursor{c: c, off: off + i, pos: pos + i}, true
+		}
+		// Matches that start near the end of this chain and go on into
+		// the next ones.
+		for j := max(0, len(seg)-m+1); j < len(seg); j++ {
+			k := bytes.IndexByte(seg[j:], what[0])
+			if k < 0 {
+				break
+			}
+			j += k
+			if pos+j+m <= limit && bytes.Equal(seg[j:], what[:len(seg)-j]) && matchRest(c.next, what[len(seg)-j:]) {
+				return cursor{c: c, off: off + j, pos: pos + j}, true
+			}
+		}
+		pos += len(seg)
+		off = 0
+		if end < c.off {
+			break
+		}
+	}
+	return cursor{}, false
+}
+
+// matchRest reports whether the chains from c start with rest.
+func matchRest(c *chain, rest []byte) bool {
+	for ; c != nil && len(rest) > 0; c = c.next {
+		if c.off == 0 {
+			continue
+		}
+		if c.buf == nil {
+			return false
+		}
+		d := c.data()
+		k := min(len(d), len(rest))
+		if !bytes.Equal(d[:k], rest[:k]) {
+			return false
+		}
+		rest = rest[k:]
+	}
+	return len(rest) == 0
+}
+
+// Search returns the position of the first occurrence of what at or after
+// start (nil: the front), or a Ptr with Pos -1 if there is none (or what is
+// empty, or start is invalid). Matches may span chains.
+// Search works whether or not b is frozen. Not safe for concurrent use.
+func (b *Buffer) Search(what []byte, start *Ptr) Ptr {
+	return b.SearchRange(what, start, nil)
+}
+
+// SearchRange is Search with the whole match required to end at or before
+// end.Pos (end nil: the end of the buffer), as libevent's
+// evbuffer_search_range.
+// Not safe for concurrent use.
+func (b *Buffer) SearchRange(what []byte, start, end *Ptr) Ptr {
+	cur, ok := b.startCursor(start)
+	if !ok {
+		return Ptr{Pos: -1}
+	}
+	limit := b.total
+	if end != nil {
+		if end.Pos < 0 {
+			return Ptr{Pos: -1}
+		}
+		limit = min(limit, end.Pos)
+	}
+	found, ok := searchBytes(what, cur, limit)
+	if !ok {
+		return Ptr{Pos: -1}
+	}
+	return b.ptrFrom(found)
+}
+
+// indexByteFrom finds the first x at or after cur, before limit.
+func indexByteFrom(x byte, cur cursor, limit int) (cursor, bool) {
+	pos, off := cur.pos, cur.off
+	for c := cur.c; c != nil; c = c.next {
+		base := pos - off
+		if base >= limit {
+			break
+		}
+		if c.buf == nil {
+			return cursor{}, false
+		}
+		end := min(c.off, limit-base)
+		if off < end {
+			if i := bytes.IndexByte(c.buf[c.misalign+off:c.misalign+end], x); i >= 0 {
+				return cursor{c: c, off: off + i, pos: pos + i}, true
+			}
+			pos += end - off
+		}
+		off = 0
+		if end < c.off {
+			break
+		}
+	}
+	return cursor{}, false
+}
+
+// indexEOLChar finds the first CR or LF at or after cur, before limit.
+func indexEOLChar(cur cursor, limit int) (cursor, bool) {
+	pos, off := cur.pos, cur.off
+	for c := cur.c; c != nil; c = c.next {
+		base := pos - off
+		if base >= limit {
+			break
+		}
+		if c.buf == nil {
+			return cursor{}, false
+		}
+		end := min(c.off, limit-base)
+		if off < end {
+			s := c.buf[c.misalign+off : c.misalign+end]
+			lf := bytes.IndexByte(s, '\n')
+			crScope := s
+			if lf >= 0 {
+				crScope = s[:lf]
+			}
+			i := lf
+			if cr := bytes.IndexByte(crScope, '\r'); cr >= 0 {
+				i = cr
+			}
+			if i >= 0 {
+				return cursor{c: c, off: off + i, pos: pos + i}, true
+			}
+			pos += end - off
+		}
+		off = 0
+		if end < c.off {
+			break
+		}
+	}
+	return cursor{}, false
+}
+
+// spanCRLF counts the run of CR and LF bytes starting at cur.
+func spanCRLF(cur cursor) int {
+	n, off := 0, cur.off
+	for c := cur.c; c != nil; c = c.next {
+		if c.buf == nil {
+			break
+		}
+		for _, x := range c.buf[c.misalign+off : c.misalign+c.off] {
+			if x != '\r' && x != '\n' {
+				return n
+			}
+			n++
+		}
+		off = 0
+	}
+	return n
+}
+
+// byteBefore returns the byte just before cur (cur.pos > 0).
+func (b *Buffer) byteBefore(cur cursor) (byte, cursor) {
+	if cur.off > 0 {
+		c := cur.c
+		return c.buf[c.misalign+cur.off-1], cursor{c: c, off: cur.off - 1, pos: cur.pos - 1}
+	}
+	c, off := b.seek(cur.pos - 1)
+	if c == nil || c.buf == nil {
+		return 0, cursor{}
+	}
+	return c.buf[c.misalign+off], cursor{c: c, off: off, pos: cur.pos - 1}
+}
+
+// findEOL finds the next end of line at or after cur whose first byte is
+// before limit. It returns its position and length.
+func (b *Buffer) findEOL(cur cursor, limit int, style EOLStyle) (cursor, int, bool) {
+	switch style {
+	case EOLAny:
+		at, ok := indexEOLChar(cur, limit)
+		if !ok {
+			return cursor{}, 0, false
+		}
+		return at, spanCRLF(at), true
+	case EOLCRLFStrict:
+		at, ok := searchBytes([]byte("\r\n"), cur, min(b.total, limit+1))
+		return at, 2, ok
+	case EOLCRLF:
+		at, ok := indexByteFrom('\n', cur, limit)
+		if !ok {
+			return cursor{}, 0, false
+		}
+		if at.pos > cur.pos {
+			if x, before := b.byteBefore(at); x == '\r' && before.c != nil {
+				return before, 2, true
+			}
+		}
+		return at, 1, true
+	case EOLLF:
+		at, ok := indexByteFrom('\n', cur, limit)
+		return at, 1, ok
+	case EOLNUL:
+		at, ok := indexByteFrom(0, cur, limit)
+		return at, 1, ok
+	}
+	return cursor{}, 0, false
+}
+
+// SearchEOL returns the position of the next end of line of the given style
+// at or after start (nil: the front) and its length in bytes. Not found (or
+// start at the end, or an invalid style) gives Pos -1 and length 0.
+// Not safe for concurrent use.
+func (b *Buffer) SearchEOL(start *Ptr, style EOLStyle) (Ptr, int) {
+	cur, ok := b.startCursor(start)
+	if !ok || cur.c == nil {
+		return Ptr{Pos: -1}, 0
+	}
+	at, n, ok := b.findEOL(cur, b.total, style)
+	if !ok {
+		return Ptr{Pos: -1}, 0
+	}
+	return b.ptrFrom(at), n
+}
+
+// lineEnd finds the first line: its length and the length of its
+// end-of-line marker.
+func (b *Buffer) lineEnd(style EOLStyle) (int, int, error) {
+	if style < EOLAny || style > EOLNUL {
+		return 0, 0, ErrBadStyle
+	}
+	if b.total == 0 {
+		return 0, 0, ErrNoLine
+	}
+	if b.frozenFront {
+		return 0, 0, ErrFrozen
+	}
+	maxLine := b.MaxLineLength()
+	// Only the first maxLine+2 bytes can hold the end of an acceptable
+	// line (a CR LF right after maxLine bytes); scanning stops there.
+	limit, capped := b.total, false
+	if maxLine+2 < limit {
+		limit, capped = maxLine+2, true
+	}
+	at, eol, ok := b.findEOL(cursor{c: b.first}, limit, style)
+	if !ok {
+		if capped {
+			return 0, 0, ErrLineTooLong
+		}
+		return 0, 0, ErrNoLine
+	}
+	if at.pos > maxLine {
+		return 0, 0, ErrLineTooLong
+	}
+	return at.pos, eol, nil
+}
+
+// ReadLine removes the first line from b and returns a copy of it without
+// its end-of-line marker (which is drained too). It returns ErrNoLine if no
+// complete line is buffered (nothing is removed), ErrLineTooLong if the line
+// is longer than MaxLineLength (nothing is removed: drain or close), and
+// ErrFrozen if the front is frozen. Lines may contain NUL bytes.
+// Not safe for concurrent use.
+func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
+	n, eol, err := b.lineEnd(style)
+	if err != nil {
+		return nil, err
+	}
+	line := make([]byte, n)
+	b.copyOut(b.first, 0, line) // findEOL never crosses a sendfile chain
+	b.drain(n + eol)
+	b.nDel += n + eol
+	b.invokeCallbacks()
+	return line, nil
+}
+
+// ReadLineSlice is ReadLine without the copy, like bufio.Reader.ReadSlice:
+// the returned line points into b's memory (or into a scratch slice owned by
+// b when the line spans chains) and stays valid only until the next call
+// that modifies b. It allocates nothing in steady state.
+// Not safe for concurrent use.
+func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
+	n, eol, err := b.lineEnd(style)
+	if err != nil {
+		return nil, err
+	}
+	c := b.first
+	for c.off == 0 && c.next != nil {
+		c = c.next
+	}
+	var line []byte
+	if c.off >= n && c.buf != nil {
+		line = c.buf[c.misalign : c.misalign+n]
+		b.keep = c
+	} else {
+		if cap(b.line) < n {
+			b.line = make([]byte, n, max(n, 2*cap(b.line)))
+		}
+		line = b.line[:n]
+		b.copyOut(b.first, 0, line)
+	}
+	b.drain(n + eol)
+	b.keep = nil
+	b.nDel += n + eol
+	b.invokeCallbacks()
+	return line, nil
+}
+
+// Find searches for what and returns the buffer's bytes from the match to
+// the end of the match, made contiguous (libevent's compat evbuffer_find,
+// which pulls the buffer up through the match). It returns nil when what
+// does not occur. The slice aliases b's memory and is valid until the next
+// call that modifies b.
+// Not safe for concurrent use.
+func (b *Buffer) Find(what []byte) []byte {
+	p := b.Search(what, nil)
+	if p.Pos < 0 {
+		return nil
+	}
+	all, err := b.Pullup(p.Pos + len(what))
+	if err != nil {
+		return nil
+	}
+	return all[p.Pos:]
+}
