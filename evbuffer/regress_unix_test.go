@@ -170,11 +170,11 @@ func TestAddFile(t *testing.T) {
 	big := make([]byte, 512<<10)
 	rand.New(rand.NewSource(123456789)).Read(big)
 	type tc struct {
-		name                     string
-		impl                     string // sendfile, linear, nosegment
-		data                     []byte
-		mapOffset, offsetInSeg   bool
-		wantSendfile             bool
+		name                   string
+		impl                   string // sendfile, linear, nosegment
+		data                   []byte
+		mapOffset, offsetInSeg bool
+		wantSendfile           bool
 	}
 	var cases []tc
 	for _, impl := range []string{"sendfile", "linear", "nosegment"} {
