@@ -1,0 +1,99 @@
+// Package uring is a small io_uring binding for the async bufferevent backend: pure Go over
+// golang.org/x/sys/unix raw system calls and the kernel's mmap'd rings, no cgo, no
+// goroutines, no allocation per operation in steady state.
+//
+// It offers what a completion-based event loop needs and nothing more: a Ring with a
+// submission queue filled by Prep methods (nop, accept and multishot accept, connect, recv,
+// send, readv, writev, sendmsg, cancel by user data or by descriptor, timeout, linked
+// timeout, close, shutdown), one Submit per loop turn, and Reap, which hands completions to
+// a callback on the caller's goroutine. Each operation is named by a caller-chosen 64-bit
+// user data value that comes back with its completion.
+//
+// # Plugging into an event loop
+//
+// The loop never blocks in io_uring_enter. It watches the ring with its own poller:
+// FD is pollable and level-triggered (readable while completions wait), or RegisterEventFD
+// makes the kernel signal an eventfd per completion (read the eventfd before reaping). A
+// loop turn is: prepare operations, Submit once (it does not wait), sleep in epoll_wait,
+// and when the ring is readable, Reap. SubmitAndWait exists for loops built on the ring
+// alone, and for tests.
+//
+// Completions of socket operations are usually finished by kernel task work run on the
+// thread that submitted them; Linux interrupts that thread (even inside epoll_wait) to run
+// it, so completions arrive whichever OS thread the loop goroutine happens to run on. The
+// package therefore refuses IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN, which assume the
+// submitter never changes thread, and SQPOLL and IOPOLL, which change the queue protocol.
+//
+// # Submission queue full
+//
+// A Prep that finds the submission queue full flushes it to the kernel itself (a
+// non-blocking io_uring_enter) and carries on, so callers may prepare any number of
+// operations per turn. The exception is a link chain: after SetLastFlags(FlagLink) the ring
+// will not flush (that would cut the chain in two), and a Prep that finds the queue full
+// returns ErrSQFull. Call Reserve(n) before preparing a chain of n operations.
+//
+// # Completion queue overflow
+//
+// The ring requires IORING_FEAT_NODROP: when completions arrive faster than they are
+// reaped, the kernel holds the extra ones back instead of dropping them, and Reap has them
+// flushed into the queue, so none is lost. Only if the kernel cannot allocate memory for
+// held-back completions does it drop some; the next io_uring_enter then fails and the
+// error wraps ErrCompletionsLost.
+//
+// # Memory-safety contract
+//
+// The kernel reads and writes the memory of an operation after the system call that
+// submitted it has returned, long after the usual unsafe.Pointer-to-uintptr rule stops
+// protecting it. The ring therefore takes charge of that memory from the Prep call until
+// the operation's final completion has been reaped:
+//
+//   - Buffers given to PrepRecv, PrepSend, PrepReadv, PrepWritev and PrepSendmsg are pinned
+//     with runtime.Pinner, which keeps them reachable (the garbage collector cannot free
+//     them even if the caller drops every reference) and guarantees they are not moved.
+//     Taking their address through the Pinner also makes them escape to the heap, so a
+//     buffer can never live on a goroutine stack that might be moved. The caller must not
+//     read a receive buffer or modify a send buffer until the completion: the ring does
+//     not copy them. Memory the Go heap does not own (an mmap'd slab) can be used as well;
+//     keeping it mapped is then the caller's job.
+//   - The small structures the kernel reads for an operation (iovec arrays, msghdr,
+//     sockaddr, timespec) are built by the ring in a per-operation slot, a heap object
+//     pinned the same way and reused only after the completion. The caller's [][]byte and
+//     Sockaddr arguments can be reused as soon as the Prep returns.
+//   - The pins are released just before the final completion (one without CQEFMore) is
+//     passed to the Reap callback, which may then reuse the buffers and the user data.
+//   - Close (and Drain) cancel everything outstanding and wait for the completions before
+//     releasing anything; entries never submitted are withdrawn from the queue. If the
+//     kernel fails to complete an operation within the close timeout, its memory is kept
+//     pinned and reachable for the life of the process rather than freed under the
+//     kernel's feet, and Close reports ErrDrainTimeout.
+//   - A Ring must be closed. Dropping one with operations in flight leaks them and makes the
+//     runtime report a leaked Pinner.
+//
+// Per operation the Pinners allocate nothing once warmed up; ops pinning more than five
+// objects spread them over several Pinners, also without allocating after the first use.
+//
+// # Concurrency
+//
+// A Ring is loop-confined: every method except FD must be called by one goroutine at a time,
+// normally the event loop's. The Reap callback runs on that goroutine and may call any
+// method of the ring, including Prep, Submit, Reap and Close. Supported and OpSupported are
+// safe for concurrent use.
+//
+// # Errors
+//
+// Errors are this package's sentinels (ErrSQFull, ErrClosed, ErrUserDataInUse, ErrInvalid,
+// ErrCQOverflow, ErrCompletionsLost, ErrDrainTimeout...) or wrap them, and system call
+// failures wrap an *os.SyscallError around the unix.Errno, so errors.Is works for both.
+// When io_uring is unavailable — ENOSYS from an old kernel, EPERM or EACCES from the
+// kernel.io_uring_disabled sysctl or a seccomp filter, or a kernel older than 5.11 lacking
+// a required feature — New and Supported return an error that matches
+// errors.ErrUnsupported and the errno. Off Linux every entry point returns such an error.
+//
+// Results of operations are not Go errors: a completion's res is the system call's
+// result, a negated errno on failure (-ECANCELED for a cancelled operation, -ETIME for an
+// expired timeout, -ECONNRESET for a reset peer...).
+//
+// Provided-buffer rings (IORING_REGISTER_PBUF_RING) are not implemented: the async
+// backend reads into reserved evbuffer space, one read in flight per connection, which
+// plain PrepRecv/PrepReadv serve without the extra buffer bookkeeping.
+package uring

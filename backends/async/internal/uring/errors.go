@@ -1,0 +1,177 @@
+package uring
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Every error returned by this package is, or wraps, one of these or a
+// syscall errno (unix.Errno), so callers test them with errors.Is.
+var (
+	// ErrSQFull is returned by a Prep method or Reserve when no submission queue entry is
+	// free and the ring may not flush the queue by itself, because the last prepared entry
+	// opened a link chain that a flush would cut in two. Submit, then prepare the whole
+	// chain again (or call Reserve before starting a chain).
+	ErrSQFull = errors.New("uring: submission queue full")
+
+	// ErrClosed is returned by every method of a Ring after Close.
+	ErrClosed = errors.New("uring: ring closed")
+
+	// ErrUserDataInUse is returned by a Prep method when the user data it was given already
+	// names an operation that is prepared or in flight: user data must be unique among the
+	// ring's outstanding operations, because it is the key the ring finds an operation by.
+	ErrUserDataInUse = errors.New("uring: user data already names an outstanding operation")
+
+	// ErrReservedUserData is returned by a Prep method given ReservedUserData.
+	ErrReservedUserData = errors.New("uring: user data value is reserved for the ring")
+
+	// ErrInvalid is wrapped by errors for bad arguments (empty buffer lists, too many
+	// iovecs, an unsupported address type, an entry count of zero...).
+	ErrInvalid = errors.New("uring: invalid argument")
+
+	// ErrNoPrepared is returned by SetLastFlags when no operation is prepared and not yet
+	// submitted.
+	ErrNoPrepared = errors.New("uring: no prepared operation to modify")
+
+	// ErrCQOverflow is wrapped in the error of Submit when an older kernel refuses new
+	// submissions (EBUSY) until the completions it holds back are reaped. Reap, then submit
+	// again; the prepared entries are still queued.
+	ErrCQOverflow = errors.New("uring: completion queue overflowing; reap before submitting")
+
+	// ErrCompletionsLost is returned when the kernel reports (EBADR) that it dropped
+	// completions because it could not allocate memory to hold back an overflowing
+	// completion queue. Operations whose completion was lost will never complete: the
+	// ring cannot be trusted any more and should be closed.
+	ErrCompletionsLost = errors.New("uring: kernel dropped completions")
+
+	// ErrDrainTimeout is returned by Drain and Close when operations were still in flight
+	// when the timeout expired. Close then deliberately keeps the memory of those
+	// operations reachable and pinned for the life of the process instead of letting the
+	// kernel write into freed memory.
+	ErrDrainTimeout = errors.New("uring: operations still in flight after timeout")
+)
+
+// ReservedUserData is the one user data value the ring keeps for its own requests (the
+// cancellations issued by Drain and Close). Prep methods refuse it.
+const ReservedUserData = ^uint64(0)
+
+// unsupportedError reports that io_uring (or a feature this package needs) is not
+// available. It matches errors.ErrUnsupported and, when there is one, the errno that
+// revealed it (ENOSYS, EPERM, EACCES...).
+type unsupportedError struct {
+	what  string
+	errno error
+}
+
+func (e *unsupportedError) Error() string {
+	if e.errno == nil {
+		return "uring: io_uring unsupported: " + e.what
+	}
+	return "uring: io_uring unsupported: " + e.what + ": " + e.errno.Error()
+}
+
+func (e *unsupportedError) Unwrap() []error {
+	if e.errno == nil {
+		return []error{errors.ErrUnsupported}
+	}
+	return []error{errors.ErrUnsupported, e.errno}
+}
+
+// invalid returns an error wrapping ErrInvalid with a detail.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// CompletionFunc receives one completion: the user data of the operation, its result (a
+// byte count, a file descriptor, zero, or a negated errno such as -int32(unix.ECANCELED))
+// and the CQE flags (CQEFMore and friends).
+type CompletionFunc func(userData uint64, res int32, flags uint32)
+
+// CQE flags as reported to a CompletionFunc.
+const (
+	// CQEFMore means the operation (a multishot accept) stays armed and will complete
+	// again; its user data stays in use.
+	CQEFMore uint32 = 1 << 1
+	// CQEFSockNonEmpty means more data was waiting in the socket after a receive.
+	CQEFSockNonEmpty uint32 = 1 << 2
+)
+
+// SQEFlags modify how the kernel issues a prepared operation (IOSQE_* flags).
+type SQEFlags uint8
+
+// The SQE flags this package lets callers set with SetLastFlags. Flags that would break the
+// ring's bookkeeping (CQE skipping, fixed files, buffer selection) are not offered.
+const (
+	// FlagDrain: issue the operation only after every earlier one has completed.
+	FlagDrain SQEFlags = 1 << 1
+	// FlagLink: the next prepared operation starts only after this one succeeded; if this
+	// one fails (or is short), the rest of the chain completes with -ECANCELED. A
+	// PrepLinkTimeout right after a linked operation bounds it in time.
+	FlagLink SQEFlags = 1 << 2
+	// FlagHardLink: like FlagLink, but the chain continues even if this one fails.
+	FlagHardLink SQEFlags = 1 << 3
+	// FlagAsync: always issue the operation from a kernel worker instead of trying it inline.
+	FlagAsync SQEFlags = 1 << 4
+)
+
+// Op is an io_uring opcode, used with OpSupported.
+type Op uint8
+
+// The opcodes this package prepares (values from the kernel's enum io_uring_op).
+const (
+	OpNop         Op = 0
+	OpReadv       Op = 1
+	OpWritev      Op = 2
+	OpSendmsg     Op = 9
+	OpTimeout     Op = 11
+	OpAccept      Op = 13
+	OpAsyncCancel Op = 14
+	OpLinkTimeout Op = 15
+	OpConnect     Op = 16
+	OpClose       Op = 19
+	OpSend        Op = 26
+	OpRecv        Op = 27
+	OpShutdown    Op = 34
+	OpSocket      Op = 45 // first op of kernel 5.19, which also brought multishot accept
+)
+
+var opNames = map[Op]string{
+	OpNop: "nop", OpReadv: "readv", OpWritev: "writev", OpSendmsg: "sendmsg",
+	OpTimeout: "timeout", OpAccept: "accept", OpAsyncCancel: "async_cancel",
+	OpLinkTimeout: "link_timeout", OpConnect: "connect", OpClose: "close", OpSend: "send",
+	OpRecv: "recv", OpShutdown: "shutdown", OpSocket: "socket",
+}
+
+// String returns the opcode's name ("recv", "accept"...), or "op(N)".
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	cqEntries    uint32
+	setupFlags   uint32
+	closeTimeout time.Duration
+}
+
+// WithCQEntries asks for a completion queue of n entries (rounded up to a power of two by
+// the kernel) instead of the default twice the submission queue size. It must be at least
+// the submission queue size.
+func WithCQEntries(n uint32) Option { return func(c *config) { c.cqEntries = n } }
+
+// WithSetupFlags adds raw IORING_SETUP_* flags (for example IORING_SETUP_COOP_TASKRUN,
+// 1<<8) to io_uring_setup. Flags that change the ring layout or require polling
+// (IOPOLL, SQPOLL, SQE128, CQE32, NO_MMAP, NO_SQARRAY) or that tie the ring to one OS
+// thread (SINGLE_ISSUER, DEFER_TASKRUN: a goroutine migrates between threads) are refused
+// with ErrInvalid.
+func WithSetupFlags(f uint32) Option { return func(c *config) { c.setupFlags |= f } }
+
+// WithCloseTimeout bounds how long Close waits for cancelled operations to complete
+// (default 5 s). See ErrDrainTimeout.
+func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }

@@ -1,0 +1,129 @@
+//go:build !linux
+
+package uring
+
+import (
+	"runtime"
+	"time"
+)
+
+// Sockaddr is the address type PrepConnect takes: unix.Sockaddr on Linux, any value
+// elsewhere (where PrepConnect always fails).
+type Sockaddr = any
+
+// errNotLinux is what every entry point returns off Linux.
+var errNotLinux = &unsupportedError{what: "io_uring exists only on Linux, not " + runtime.GOOS}
+
+// Ring is one io_uring instance. Off Linux no Ring can be created; the type exists so that
+// code using it compiles everywhere. Loop-confined.
+type Ring struct{ _ [0]func() }
+
+// New always fails off Linux with an error matching errors.ErrUnsupported.
+func New(entries uint32, opts ...Option) (*Ring, error) {
+	if entries == 0 {
+		return nil, invalid("ring size 0")
+	}
+	return nil, errNotLinux
+}
+
+// Supported always reports an error matching errors.ErrUnsupported off Linux. Safe for
+// concurrent use.
+func Supported() error { return errNotLinux }
+
+// OpSupported is always false off Linux. Safe for concurrent use.
+func OpSupported(op Op) bool { return false }
+
+// FD returns -1 off Linux. Safe for concurrent use.
+func (r *Ring) FD() int { return -1 }
+
+// SQEntries returns 0 off Linux. Loop-confined.
+func (r *Ring) SQEntries() uint32 { return 0 }
+
+// CQEntries returns 0 off Linux. Loop-confined.
+func (r *Ring) CQEntries() uint32 { return 0 }
+
+// Features returns 0 off Linux. Loop-confined.
+func (r *Ring) Features() uint32 { return 0 }
+
+// Pending returns 0 off Linux. Loop-confined.
+func (r *Ring) Pending() int { return 0 }
+
+// InFlight returns 0 off Linux. Loop-confined.
+func (r *Ring) InFlight() int { return 0 }
+
+// SQSpace returns 0 off Linux. Loop-confined.
+func (r *Ring) SQSpace() int { return 0 }
+
+// Reserve fails off Linux. Loop-confined.
+func (r *Ring) Reserve(n int) error { return errNotLinux }
+
+// SetLastFlags fails off Linux. Loop-confined.
+func (r *Ring) SetLastFlags(f SQEFlags) error { return errNotLinux }
+
+// Submit fails off Linux. Loop-confined.
+func (r *Ring) Submit() (int, error) { return 0, errNotLinux }
+
+// SubmitAndWait fails off Linux. Loop-confined.
+func (r *Ring) SubmitAndWait(minComplete uint32, timeout time.Duration) (int, error) {
+	return 0, errNotLinux
+}
+
+// Reap fails off Linux. Loop-confined.
+func (r *Ring) Reap(fn CompletionFunc) (int, error) { return 0, errNotLinux }
+
+// RegisterEventFD fails off Linux. Loop-confined.
+func (r *Ring) RegisterEventFD(efd int) error { return errNotLinux }
+
+// UnregisterEventFD fails off Linux. Loop-confined.
+func (r *Ring) UnregisterEventFD() error { return errNotLinux }
+
+// Drain fails off Linux. Loop-confined.
+func (r *Ring) Drain(timeout time.Duration, fn CompletionFunc) error { return errNotLinux }
+
+// Close fails off Linux. Loop-confined.
+func (r *Ring) Close() error { return errNotLinux }
+
+// PrepNop fails off Linux. Loop-confined.
+func (r *Ring) PrepNop(ud uint64) error { return errNotLinux }
+
+// PrepAccept fails off Linux. Loop-confined.
+func (r *Ring) PrepAccept(ud uint64, fd int, flags int) error { return errNotLinux }
+
+// PrepAcceptMultishot fails off Linux. Loop-confined.
+func (r *Ring) PrepAcceptMultishot(ud uint64, fd int, flags int) error { return errNotLinux }
+
+// PrepConnect fails off Linux. Loop-confined.
+func (r *Ring) PrepConnect(ud uint64, fd int, sa Sockaddr) error { return errNotLinux }
+
+// PrepRecv fails off Linux. Loop-confined.
+func (r *Ring) PrepRecv(ud uint64, fd int, buf []byte, flags int) error { return errNotLinux }
+
+// PrepSend fails off Linux. Loop-confined.
+func (r *Ring) PrepSend(ud uint64, fd int, buf []byte, flags int) error { return errNotLinux }
+
+// PrepReadv fails off Linux. Loop-confined.
+func (r *Ring) PrepReadv(ud uint64, fd int, bufs [][]byte) error { return errNotLinux }
+
+// PrepWritev fails off Linux. Loop-confined.
+func (r *Ring) PrepWritev(ud uint64, fd int, bufs [][]byte) error { return errNotLinux }
+
+// PrepSendmsg fails off Linux. Loop-confined.
+func (r *Ring) PrepSendmsg(ud uint64, fd int, bufs [][]byte, flags int) error { return errNotLinux }
+
+// PrepCancel fails off Linux. Loop-confined.
+func (r *Ring) PrepCancel(ud, target uint64, all bool) error { return errNotLinux }
+
+// PrepCancelFD fails off Linux. Loop-confined.
+func (r *Ring) PrepCancelFD(ud uint64, fd int, all bool) error { return errNotLinux }
+
+// PrepTimeout fails off Linux. Loop-confined.
+func (r *Ring) PrepTimeout(ud uint64, d time.Duration) error { return errNotLinux }
+
+// PrepLinkTimeout fails off Linux. Loop-confined.
+func (r *Ring) PrepLinkTimeout(ud uint64, d time.Duration) error { return errNotLinux }
+
+// PrepClose fails off Linux. Loop-confined.
+func (r *Ring) PrepClose(ud uint64, fd int) error { return errNotLinux }
+
+// PrepShutdown fails off Linux. Loop-confined.
+func (r *Ring) PrepShutdown(ud uint64, fd int, how int) error { return errNotLinux }
