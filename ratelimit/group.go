@@ -15,11 +15,12 @@ type Member interface {
 	// it handles the notification (on its own loop), which makes late or duplicate
 	// notifications harmless.
 	//
-	// It may be called from any goroutine: the one refilling the group, or the loop of any
-	// member whose transfer emptied the bucket (including this member's own, from inside
-	// its ChargeRead or ChargeWrite call). It is never called with the group's lock held, so
-	// it may call any Group method, but it must not block: it must not wait for another
-	// loop or take a bufferevent lock that a thread running ChargeRead/ChargeWrite may hold.
+	// Implementations must be safe for concurrent use: GroupChanged may be called from any
+	// goroutine, several at once: the one refilling the group, or the loop of any member
+	// whose transfer emptied the bucket (including this member's own, from inside its
+	// ChargeRead or ChargeWrite call). It is never called with the group's lock held, so it
+	// may call any Group method, but it must not block: it must not wait for another loop
+	// or take a bufferevent lock that a thread running ChargeRead/ChargeWrite may hold.
 	// The usual implementation queues the work on the member's loop (Base.RunInLoop). It may
 	// also be called shortly after the member has left the group, or for a member that
 	// has since been closed; re-reading GroupSuspended handles both.

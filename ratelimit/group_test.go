@@ -432,3 +432,47 @@ func TestGroupConfig(t *testing.T) {
 		t.Fatalf("refill: level %d next t0+%v", g.ReadLimit(), next.Sub(t0))
 	}
 }
+
+// reentrantMember calls back into the group and its own limiter from GroupChanged, which
+// the Member contract allows because no lock is held during notifications.
+type reentrantMember struct {
+	g     *Group
+	l     *Limiter
+	calls int
+	seen  []bool
+}
+
+func (m *reentrantMember) GroupChanged(d Direction) {
+	m.calls++
+	r, _ := m.l.GroupSuspended()
+	m.seen = append(m.seen, r)
+	_ = m.g.ReadLimit()
+	_ = m.g.SetMinShare(64)
+	if m.calls == 1 {
+		m.g.DecrementWrite(m.g.WriteLimit()) // a nested notification
+	}
+}
+
+func TestMemberMayReenter(t *testing.T) {
+	g, err := NewGroup(mustConfig(t, 100, 400, 100, 400, 100*time.Millisecond), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l Limiter
+	m := &reentrantMember{g: g, l: &l}
+	if err := l.JoinGroup(g, m); err != nil {
+		t.Fatal(err)
+	}
+	l.ChargeRead(100) // suspends reading; the notification suspends writing
+	if m.calls != 2 || !slices.Equal(m.seen, []bool{true, true}) {
+		t.Fatalf("calls %d, seen %v", m.calls, m.seen)
+	}
+	if r, w := g.Suspended(); !r || !w {
+		t.Fatalf("suspended %v/%v", r, w)
+	}
+	g.Refill(t0.Add(100 * time.Millisecond))
+	if m.calls != 3 || m.seen[2] {
+		t.Fatalf("calls %d, seen %v", m.calls, m.seen)
+	}
+	l.LeaveGroup()
+}

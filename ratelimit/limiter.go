@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Direction is a set of transfer directions, used by Member notifications.
+// Direction is a set of transfer directions, used by Member notifications. It is a plain
+// value: safe for concurrent use.
 type Direction uint8
 
 // Directions.
@@ -16,7 +17,7 @@ const (
 	Write
 )
 
-// String returns "read", "write", "read|write" or "none".
+// String returns "read", "write", "read|write" or "none". Safe for concurrent use.
 func (d Direction) String() string {
 	switch d & (Read | Write) {
 	case Read:
@@ -32,7 +33,7 @@ func (d Direction) String() string {
 // Limiter is the rate-limit state of one bufferevent: an optional per-connection bucket
 // (SetConfig) and an optional Group membership (JoinGroup). It is libevent's
 // bufferevent_rate_limit. The zero value is ready to use and limits nothing. A Limiter must
-// not be copied after first use (a Group keeps a pointer to it).
+// not be copied after first use (a Group keeps a pointer to it; go vet reports copies).
 //
 // A Limiter is not safe for concurrent use: it belongs to its bufferevent and is called
 // from that bufferevent's loop goroutine, or under the bufferevent's lock for thread-safe
@@ -42,6 +43,7 @@ func (d Direction) String() string {
 // Every method that reads the per-connection bucket takes now, the base's cached time; the
 // package never reads a clock itself.
 type Limiter struct {
+	_     noCopy
 	cfg   *Config // per-connection config; nil if none
 	b     bucket  // valid when cfg != nil
 	group *Group  // written only by the owner; read only by the owner
@@ -263,3 +265,9 @@ func (l *Limiter) GroupSuspended() (read, write bool) {
 	}
 	return l.group.Suspended()
 }
+
+// noCopy makes go vet's copylocks check report copies of a Limiter.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -303,10 +303,10 @@ func TestRefillAt(t *testing.T) {
 			// Exactness: one tick earlier every blocked direction is still blocked; at the
 			// returned time one of them is positive again.
 			rb, wb := l.ReadBlocked(), l.WriteBlocked()
-			before := l
-			before.Refill(at.Add(-tt.cfg.Tick()))
-			if rb && !before.ReadBlocked() || wb && !before.WriteBlocked() {
-				t.Fatalf("a direction is positive one tick before RefillAt: %d/%d", before.b.read, before.b.write)
+			before := l.b
+			before.update(l.cfg, at.Add(-tt.cfg.Tick()))
+			if rb && before.read > 0 || wb && before.write > 0 {
+				t.Fatalf("a direction is positive one tick before RefillAt: %d/%d", before.read, before.write)
 			}
 			l.Refill(at)
 			if rb == l.ReadBlocked() && wb == l.WriteBlocked() {
