@@ -100,12 +100,12 @@ type remoteAct struct {
 	ev     *Event
 	res    What
 	ncalls int
+	exit   bool          // LoopExit request (ev is nil)
+	d      time.Duration // LoopExit delay
 }
 
 type remoteFn struct {
-	fn   func()
-	exit bool          // LoopExit request with delay d
-	d    time.Duration // LoopExit delay
+	fn func()
 }
 
 type evQueue struct{ head, tail *Event }
@@ -227,8 +227,31 @@ func (b *Base) Method() string { return b.method }
 // Features returns the features of the base's poller. Safe for concurrent use.
 func (b *Base) Features() Feature { return b.features }
 
-// Priorities returns the number of priority levels. Safe for concurrent use.
+// Priorities returns the number of priority levels. Loop-confined.
 func (b *Base) Priorities() int { return len(b.active) }
+
+// SetPriorities changes the number of priority levels to n, 1 to 256
+// (libevent's event_base_priority_init). It fails while callbacks are
+// active. Events created afterwards get priority n/2; existing events keep
+// theirs, clamped to n-1. Loop-confined.
+func (b *Base) SetPriorities(n int) error {
+	if b.closed {
+		return ErrClosed
+	}
+	if n < 1 || n > 256 {
+		return fmt.Errorf("%w: %d priorities (want 1 to 256)", ErrBadPriority, n)
+	}
+	b.sync()
+	if b.nActive > 0 {
+		return ErrActive
+	}
+	b.active = make([]evQueue, n)
+	_ = b.ForEachEvent(func(ev *Event) error {
+		ev.pri = min(ev.pri, n-1)
+		return nil
+	})
+	return nil
+}
 
 func (b *Base) newEvent(fd int, what What) *Event {
 	return &Event{base: b, fd: fd, events: what, pri: len(b.active) / 2, heapIdx: -1}
@@ -257,9 +280,6 @@ func (b *Base) NewEvent(fd int, what What, cb func(fd int, what What)) (*Event, 
 			return nil, fmt.Errorf("%w: signal %d", ErrInvalidEvents, fd)
 		}
 	case what&whatIO != 0:
-		if fd < 0 {
-			return nil, fmt.Errorf("%w: fd %d", ErrBadFD, fd)
-		}
 		if what&Closed != 0 && b.features&FeatureEarlyClose == 0 {
 			return nil, fmt.Errorf("%w: Closed needs FeatureEarlyClose, which %s lacks", ErrUnsupported, b.method)
 		}
@@ -445,7 +465,7 @@ func (b *Base) activate(ev *Event, res What, ncalls int) {
 
 // delEvent is libevent's event_del_nolock_.
 func (b *Base) delEvent(ev *Event) {
-	if ev.events&Signal != 0 {
+	if ev.events&Signal != 0 && b.current == ev {
 		ev.ncalls = 0 // abort a running multi-call delivery
 	}
 	if ev.flags&flTimeout != 0 {
@@ -492,7 +512,7 @@ func (b *Base) queueActive(ev *Event, res What, ncalls int) {
 		b.mu.Unlock()
 		return
 	}
-	b.rActs = append(b.rActs, remoteAct{ev, res, ncalls})
+	b.rActs = append(b.rActs, remoteAct{ev: ev, res: res, ncalls: ncalls})
 	b.remoteN.Add(1)
 	b.mu.Unlock()
 	b.wakeup()
@@ -585,7 +605,11 @@ func (b *Base) drainRemote(runFns bool) int {
 
 	for i := range acts {
 		a := &acts[i]
-		if a.ev.base == b && !b.closed {
+		switch {
+		case b.closed:
+		case a.exit:
+			b.loopExitNow(a.d)
+		case a.ev.base == b:
 			b.activate(a.ev, a.res, a.ncalls)
 		}
 		a.ev = nil
@@ -594,10 +618,6 @@ func (b *Base) drainRemote(runFns bool) int {
 	for i := range fns {
 		f := fns[i]
 		fns[i] = remoteFn{}
-		if f.exit {
-			b.loopExitNow(f.d)
-			continue
-		}
 		n++
 		f.fn()
 	}
@@ -612,25 +632,37 @@ func (b *Base) drainRemote(runFns bool) int {
 	return n
 }
 
-// LoopExit makes the loop return after d: when the delay expires, the loop
-// finishes the callbacks active in that turn and returns. d == 0 exits after
-// the current turn. Called while no loop runs, the request takes effect in
-// the next Loop. Safe for concurrent use.
+// LoopExit makes the loop return after d (libevent's
+// event_base_loopexit): a one-shot internal timer of default priority
+// expires after d, and the loop returns at the end of the turn that ran it,
+// after the other callbacks active in that turn. d == 0 activates it at
+// once. Requested while no loop runs, it takes effect in the next Loop.
+// Safe for concurrent use.
 func (b *Base) LoopExit(d time.Duration) error {
 	if d < 0 {
 		return ErrNegativeTimeout
 	}
-	return b.queueFn(remoteFn{exit: true, d: d})
+	b.mu.Lock()
+	if b.rClosed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	b.rActs = append(b.rActs, remoteAct{exit: true, d: d})
+	b.remoteN.Add(1)
+	b.mu.Unlock()
+	b.wakeup()
+	return nil
 }
 
 func (b *Base) loopExitNow(d time.Duration) {
-	if d == 0 {
-		b.gotExit.Store(true)
-		return
-	}
 	ev := b.newEvent(-1, 0)
 	ev.kind = kindFunc
 	ev.tcb = func() { b.gotExit.Store(true) }
+	if d == 0 {
+		ev.res = Timeout
+		b.queueInsertActive(ev)
+		return
+	}
 	b.addTimeout(ev, d, nil)
 }
 
@@ -966,10 +998,14 @@ func (b *Base) closeNow() error {
 	b.mu.Unlock()
 
 	// Delete every event.
+	var all []*Event
 	_ = b.ForEachEvent(func(ev *Event) error {
-		b.delEvent(ev)
+		all = append(all, ev)
 		return nil
 	})
+	for _, ev := range all {
+		b.delEvent(ev)
+	}
 	for pri := range b.active {
 		for ev := b.active[pri].head; ev != nil; ev = b.active[pri].head {
 			b.queueRemoveActive(ev)

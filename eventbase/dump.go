@@ -132,7 +132,7 @@ func fdWord(ev *Event) string {
 	if ev.events&Signal != 0 {
 		return "sig"
 	}
-	return "fd"
+	return "fd "
 }
 
 func flagWord(w, bit What, s string) string {

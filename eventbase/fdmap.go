@@ -87,6 +87,9 @@ func (fi *fdInfo) adjust(ev *Event, delta int) {
 
 // ioAdd registers ev on its fd (libevent's evmap_io_add_).
 func (b *Base) ioAdd(ev *Event) error {
+	if ev.fd < 0 {
+		return fmt.Errorf("%w: fd %d", ErrBadFD, ev.fd)
+	}
 	fi := b.fdGet(ev.fd)
 	if len(fi.evs) > 0 && (fi.net > 0) != (ev.events&ET != 0) {
 		return fmt.Errorf("%w (fd %d)", ErrETMismatch, ev.fd)
@@ -97,6 +100,9 @@ func (b *Base) ioAdd(ev *Event) error {
 	if nw != old {
 		if err := b.poll.ctl(ev.fd, old, nw, fi); err != nil {
 			fi.adjust(ev, -1)
+			if len(fi.evs) == 0 && ev.fd >= maxSliceFD {
+				delete(b.fdMap, ev.fd)
+			}
 			return &OpError{Op: "add", Method: b.method, FD: ev.fd, Err: err}
 		}
 		fi.mask = nw
@@ -134,7 +140,7 @@ func (b *Base) ioReady(fd int, res What) {
 	if fi == nil {
 		return
 	}
-	if fi.mask&ET != 0 {
+	if fi.mask&ET != 0 && b.features&FeatureET != 0 {
 		res |= ET
 	}
 	for _, ev := range fi.evs {
@@ -165,9 +171,7 @@ func (b *Base) ActiveByFD(fd int, what What) {
 			}
 		}
 		for _, ev := range hits {
-			b.removeTimeout(ev)
 			b.activate(ev, Timeout, 1)
-			b.recount(ev)
 		}
 		return
 	}
