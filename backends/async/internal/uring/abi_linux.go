@@ -6,21 +6,15 @@ import "unsafe"
 
 // Kernel ABI of io_uring (include/uapi/linux/io_uring.h). Only what this package uses.
 
-// io_uring_setup flags.
+// io_uring_setup flags. The ring uses no others: the remaining ones change the queue
+// protocol (SQPOLL, IOPOLL, SQE128, CQE32, NO_MMAP, NO_SQARRAY), tie the ring to one OS
+// thread (SINGLE_ISSUER, DEFER_TASKRUN), or leave completions unannounced until the
+// submitting thread enters the kernel (COOP_TASKRUN), which a goroutine that moves between
+// threads cannot guarantee.
 const (
-	setupIOPoll      = 1 << 0
-	setupSQPoll      = 1 << 1
-	setupCQSize      = 1 << 3
-	setupClamp       = 1 << 4
-	setupSubmitAll   = 1 << 7
-	setupSQE128      = 1 << 10
-	setupCQE32       = 1 << 11
-	setupSingleIssue = 1 << 12
-	setupDeferTask   = 1 << 13
-	setupNoMmap      = 1 << 14
-	setupNoSQArray   = 1 << 16
-	setupForbiddenMk = setupIOPoll | setupSQPoll | setupSQE128 | setupCQE32 | setupSingleIssue |
-		setupDeferTask | setupNoMmap | setupNoSQArray
+	setupCQSize    = 1 << 3
+	setupClamp     = 1 << 4
+	setupSubmitAll = 1 << 7
 )
 
 // Features reported by io_uring_setup.

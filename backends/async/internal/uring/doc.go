@@ -19,10 +19,18 @@
 // alone, and for tests.
 //
 // Completions of socket operations are usually finished by kernel task work run on the
-// thread that submitted them; Linux interrupts that thread (even inside epoll_wait) to run
-// it, so completions arrive whichever OS thread the loop goroutine happens to run on. The
-// package therefore refuses IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN, which assume the
-// submitter never changes thread, and SQPOLL and IOPOLL, which change the queue protocol.
+// thread that submitted them; Linux interrupts that thread (even inside epoll_wait or an
+// idle futex wait) to run it, so completions arrive whichever OS thread the loop goroutine
+// happens to run on. The ring therefore sets up no flag that assumes the submitter stays on
+// one thread or enters the kernel on its own (SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN),
+// nor SQPOLL or IOPOLL, which change the queue protocol.
+//
+// One thread rule remains: when an OS thread exits, the kernel cancels the operations it
+// submitted that are still waiting (they complete with -ECANCELED). A Go thread exits only
+// when a goroutine ends while locked to it with runtime.LockOSThread, so the usual
+// precaution is to run the event loop goroutine locked to its thread (nobody else can then
+// lock and kill the thread that submitted) and to Close or Drain the ring before that
+// goroutine returns. Either way, -ECANCELED is a normal result a caller must handle.
 //
 // # Submission queue full
 //

@@ -156,7 +156,6 @@ type Option func(*config)
 
 type config struct {
 	cqEntries    uint32
-	setupFlags   uint32
 	closeTimeout time.Duration
 }
 
@@ -164,13 +163,6 @@ type config struct {
 // the kernel) instead of the default twice the submission queue size. It must be at least
 // the submission queue size.
 func WithCQEntries(n uint32) Option { return func(c *config) { c.cqEntries = n } }
-
-// WithSetupFlags adds raw IORING_SETUP_* flags (for example IORING_SETUP_COOP_TASKRUN,
-// 1<<8) to io_uring_setup. Flags that change the ring layout or require polling
-// (IOPOLL, SQPOLL, SQE128, CQE32, NO_MMAP, NO_SQARRAY) or that tie the ring to one OS
-// thread (SINGLE_ISSUER, DEFER_TASKRUN: a goroutine migrates between threads) are refused
-// with ErrInvalid.
-func WithSetupFlags(f uint32) Option { return func(c *config) { c.setupFlags |= f } }
 
 // WithCloseTimeout bounds how long Close waits for cancelled operations to complete
 // (default 5 s). See ErrDrainTimeout.

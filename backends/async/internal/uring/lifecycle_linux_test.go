@@ -264,3 +264,37 @@ func TestGCBetweenSubmitAndReap(t *testing.T) {
 		t.Errorf("%d of 3 buffers released after completion: the ring keeps references", c)
 	}
 }
+
+// TestSubmitterThreadExit documents what happens when the OS thread that submitted an
+// operation exits (a goroutine ends while locked to its thread): the kernel may cancel the
+// operation, so it completes either normally or with -ECANCELED — never a hang or a crash.
+func TestSubmitterThreadExit(t *testing.T) {
+	r := newRing(t, 8)
+	a, b := socketpair(t)
+	buf := make([]byte, 16)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		err := r.PrepRecv(1, b, buf, 0)
+		if err == nil {
+			_, err = r.Submit()
+		}
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // let the thread exit
+	if _, err := unix.Write(a, []byte("after exit")); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, r, 1)
+	switch res := got[1].res; {
+	case res == 10 && string(buf[:10]) == "after exit":
+		t.Log("the operation survived its thread")
+	case res == -int32(unix.ECANCELED):
+		t.Log("the kernel cancelled the operation of the exited thread")
+	default:
+		t.Errorf("recv: %d (%v) %q", res, errno(res), buf)
+	}
+}

@@ -103,16 +103,13 @@ func New(entries uint32, opts ...Option) (*Ring, error) {
 		return nil, invalid("ring size 0")
 	}
 	cfg := buildConfig(opts)
-	if cfg.setupFlags&setupForbiddenMk != 0 {
-		return nil, invalid("setup flags %#x are not supported by this package", cfg.setupFlags&setupForbiddenMk)
-	}
-	flags := cfg.setupFlags | setupClamp | setupSubmitAll
+	flags := uint32(setupClamp | setupSubmitAll)
 	if cfg.cqEntries != 0 {
 		flags |= setupCQSize
 	}
 	var p params
 	fd, err := setup(entries, cfg.cqEntries, flags, &p)
-	if errors.Is(err, unix.EINVAL) && flags&setupSubmitAll != 0 && cfg.setupFlags&setupSubmitAll == 0 {
+	if errors.Is(err, unix.EINVAL) {
 		// Kernels before 5.18 do not know IORING_SETUP_SUBMIT_ALL.
 		flags &^= setupSubmitAll
 		fd, err = setup(entries, cfg.cqEntries, flags, &p)
@@ -368,7 +365,8 @@ func (r *Ring) submit(minComplete uint32, timeout time.Duration) (int, error) {
 				return total, nil
 			}
 			// The kernel stopped early (an entry failed to prepare without SUBMIT_ALL, or
-			// it ran short of request memory): retry once more, then report.
+			// it ran short of request memory): keep going while it makes progress; what
+			// it does not take stays queued for the next Submit.
 			if n == 0 {
 				return total, nil
 			}
