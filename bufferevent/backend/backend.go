@@ -444,8 +444,11 @@ type Core interface {
 	StopTimers(dir Direction)
 
 	// OnLoop reports whether it is safe to touch loop-confined objects (the
-	// backend's events) now: true on the loop goroutine and for bufferevents
-	// that are not ThreadSafe. Safe for concurrent use.
+	// backend's events) now: always true for bufferevents that are not
+	// ThreadSafe; for ThreadSafe ones, true when the lock holder is loop code
+	// (Ops methods, Core.Enter/Lock callers) and false when it is a user
+	// goroutine (a Write whose buffer callback reached the backend). Call it
+	// with the lock held, typically from the backend's buffer callbacks.
 	OnLoop() bool
 	// RunInLoop runs fn on the loop goroutine with the core lock held and a
 	// reference taken (Enter ... Leave around fn); fn is skipped if the

@@ -1,0 +1,33 @@
+// Package bevtest is the conformance suite for bufferevent types, modelled on
+// golang.org/x/net/nettest.TestConn: a backend's tests call
+//
+//	func TestConformance(t *testing.T) {
+//		bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+//			a, b, err = mytype.NewPair(base, opts)
+//			return a, b, bevtest.Caps{NoFD: true}, err
+//		})
+//	}
+//
+// and get named subtests covering basic I/O both ways, large transfers,
+// ping-pong, watermarks (read high bounds the input, read low gates the read
+// callback, write low gates the write callback), timeouts, flush modes,
+// closing inside every callback, EOF delivery, enable/disable churn,
+// deferred callback order, Trigger, FD, bad input and methods after Close,
+// and a -race stress of ThreadSafe bufferevents with many writer goroutines
+// plus a callback that calls every method. Most checks run under several
+// option sets (plain, DeferCallbacks, ThreadSafe, ThreadSafe with deferred
+// unlocked callbacks).
+//
+// Each check builds a fresh base and pair with the MakePair function, runs
+// the base's loop on the test goroutine and fails — never hangs — if it has
+// not finished within Timeout.
+//
+// A backend that cannot do something declares it in Caps (no fd, no EOF on
+// close, no half-close through Flush(Write, Finished), no ThreadSafe, read
+// overrun past the high watermark); the affected checks then log "not
+// applicable" with t.Log. Nothing is skipped silently and no failure is
+// turned into a skip.
+//
+// All functions here are meant for tests; Run is not safe for concurrent use
+// with other users of the MakePair's resources.
+package bevtest
