@@ -124,13 +124,13 @@ func Run(t *testing.T, mk MakePair) {
 
 // env is one check's world: a base, a pair and a loop driver.
 type env struct {
-	t     *testing.T
-	base  *eventbase.Base
-	a, b  *bufferevent.BufferEvent
-	caps  Caps
-	opts  bufferevent.Options
-	mk    MakePair
-	done  bool
+	t    *testing.T
+	base *eventbase.Base
+	a, b *bufferevent.BufferEvent
+	caps Caps
+	opts bufferevent.Options
+	mk   MakePair
+	done bool
 }
 
 func newEnv(t *testing.T, mk MakePair, opts bufferevent.Options) *env {
