@@ -346,7 +346,7 @@ func (b *Buffer) lineEnd(style EOLStyle) (int, int, error) {
 	// Only the first maxLine+2 bytes can hold the end of an acceptable
 	// line (a CR LF right after maxLine bytes); scanning stops there.
 	limit, capped := b.total, false
-	if maxLine+2 < limit {
+	if limit >= maxLine+2 {
 		limit, capped = maxLine+2, true
 	}
 	at, eol, ok := b.findEOL(cursor{c: b.first}, limit, style)

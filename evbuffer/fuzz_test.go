@@ -1,0 +1,477 @@
+package evbuffer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// modelLine finds the first line of s in the given style the simple way:
+// the line length and EOL length, or -1.
+func modelLine(s []byte, style EOLStyle) (int, int) {
+	switch style {
+	case EOLLF:
+		return bytes.IndexByte(s, '\n'), 1
+	case EOLNUL:
+		return bytes.IndexByte(s, 0), 1
+	case EOLCRLFStrict:
+		return bytes.Index(s, []byte("\r\n")), 2
+	case EOLCRLF:
+		i := bytes.IndexByte(s, '\n')
+		if i > 0 && s[i-1] == '\r' {
+			return i - 1, 2
+		}
+		return i, 1
+	case EOLAny:
+		i := bytes.IndexAny(s, "\r\n")
+		if i < 0 {
+			return -1, 0
+		}
+		n := 0
+		for _, x := range s[i:] {
+			if x != '\r' && x != '\n' {
+				break
+			}
+			n++
+		}
+		return i, n
+	}
+	return -1, 0
+}
+
+// modelReadLine returns what ReadLine should do on s.
+func modelReadLine(s []byte, style EOLStyle, maxLine int) (line []byte, consumed int, err error) {
+	i, n := modelLine(s, style)
+	switch {
+	case i >= 0 && i <= maxLine:
+		return s[:i], i + n, nil
+	case i > maxLine || len(s) >= maxLine+2:
+		return nil, 0, ErrLineTooLong
+	}
+	return nil, 0, ErrNoLine
+}
+
+// fuzzState runs operations on two buffers and on their models.
+type fuzzState struct {
+	t        *testing.T
+	b, o     Buffer // main buffer and the other one, for moves
+	mb, mo   []byte // their models
+	cbLen    int    // length the last callback reported
+	cbCalls  int
+	refs     int // references added
+	cleanups int // reference cleanups run
+	ptr      Ptr
+	ptrSet   bool
+	step     int
+}
+
+func (f *fuzzState) fatalf(format string, a ...any) {
+	f.t.Helper()
+	f.t.Fatalf("step %d: %s\nmain:\n%sother:\n%s", f.step, fmt.Sprintf(format, a...), f.b.dump(), f.o.dump())
+}
+
+func (f *fuzzState) check() {
+	f.t.Helper()
+	for _, x := range []struct {
+		name string
+		b    *Buffer
+		m    []byte
+	}{{"main", &f.b, f.mb}, {"other", &f.o, f.mo}} {
+		if err := x.b.validate(); err != nil {
+			f.fatalf("%s invalid: %v", x.name, err)
+		}
+		if x.b.Len() != len(x.m) {
+			f.fatalf("%s Len = %d, model %d", x.name, x.b.Len(), len(x.m))
+		}
+		got := make([]byte, x.b.Len())
+		if n, err := x.b.CopyOut(got); n != len(got) || err != nil {
+			f.fatalf("%s CopyOut = %d, %v", x.name, n, err)
+		}
+		if i := firstDiff(got, x.m); i >= 0 {
+			f.fatalf("%s differs from the model at byte %d", x.name, i)
+		}
+	}
+	if f.cbLen != len(f.mb) {
+		f.fatalf("callbacks saw length %d, model %d", f.cbLen, len(f.mb))
+	}
+	if f.ptrSet && f.ptr.Pos <= len(f.mb) {
+		got := make([]byte, len(f.mb)-f.ptr.Pos)
+		n, err := f.b.CopyOutFrom(&f.ptr, got)
+		if err != nil || n != len(got) || !bytes.Equal(got, f.mb[f.ptr.Pos:]) {
+			f.fatalf("CopyOutFrom(ptr %d) = %d bytes, %v; differs at %d", f.ptr.Pos, n, err, firstDiff(got[:n], f.mb[f.ptr.Pos:]))
+		}
+	}
+}
+
+func (f *fuzzState) payload(n int, seed byte) []byte {
+	p := make([]byte, n)
+	alphabet := []byte("ab\r\n\x00xyz")
+	for i := range p {
+		p[i] = alphabet[(int(seed)+i*7+i/3)%len(alphabet)]
+	}
+	return p
+}
+
+func runOps(t *testing.T, data []byte) {
+	f := &fuzzState{t: t}
+	f.b.AddCallback(func(b *Buffer, info CallbackInfo) {
+		f.cbCalls++
+		if info.OrigSize != f.cbLen {
+			f.fatalf("callback OrigSize %d, last seen %d", info.OrigSize, f.cbLen)
+		}
+		if info.Added < 0 || info.Deleted < 0 || info.OrigSize+info.Added-info.Deleted != b.Len() {
+			f.fatalf("callback info %+v, Len %d", info, b.Len())
+		}
+		f.cbLen = b.Len()
+	})
+	cleanup := func([]byte) { f.cleanups++ }
+	next := func() int {
+		if len(data) == 0 {
+			return 0
+		}
+		x := int(data[0])
+		data = data[1:]
+		return x
+	}
+	size := func() int {
+		// Mostly small, sometimes around chain sizes.
+		x := next()
+		switch x % 4 {
+		case 0, 1:
+			return x % 40
+		case 2:
+			return 1000 + x*13
+		}
+		return x * 37
+	}
+	for len(data) > 0 && f.step < 500 {
+		f.step++
+		op := next() % 24
+		switch op {
+		case 0: // Add
+			p := f.payload(size(), byte(next()))
+			if err := f.b.Add(p); err != nil {
+				f.fatalf("Add: %v", err)
+			}
+			f.mb = append(f.mb, p...)
+		case 1: // AddString
+			p := f.payload(size(), byte(next()))
+			f.b.AddString(string(p))
+			f.mb = append(f.mb, p...)
+		case 2: // Prepend
+			p := f.payload(size(), byte(next()))
+			f.b.Prepend(p)
+			f.mb = append(append([]byte{}, p...), f.mb...)
+		case 3: // AddReference
+			p := f.payload(size(), byte(next()))
+			f.b.AddReference(p, cleanup)
+			f.refs++
+			f.mb = append(f.mb, p...)
+		case 4: // Drain
+			n := size()
+			f.b.Drain(n)
+			f.mb = f.mb[min(n, len(f.mb)):]
+		case 5: // Remove
+			p := make([]byte, size())
+			n, err := f.b.Remove(p)
+			want := min(len(p), len(f.mb))
+			if err != nil || n != want || !bytes.Equal(p[:n], f.mb[:n]) {
+				f.fatalf("Remove = %d, %v", n, err)
+			}
+			f.mb = f.mb[n:]
+		case 6: // Pullup
+			n := size()
+			p, err := f.b.Pullup(n)
+			switch {
+			case n > len(f.mb):
+				if !errors.Is(err, ErrShort) {
+					f.fatalf("Pullup(%d) beyond length: %v", n, err)
+				}
+			case err != nil || !bytes.Equal(p, f.mb[:n]):
+				f.fatalf("Pullup(%d) = %q, %v", n, p, err)
+			}
+		case 7, 8: // Reserve + Commit of a part
+			nv := 1 + next()%3
+			var v [3][]byte
+			want := size()
+			n, err := f.b.Reserve(want, v[:nv])
+			if err != nil {
+				f.fatalf("Reserve: %v", err)
+			}
+			got := 0
+			for i := 0; i < n; i++ {
+				got += len(v[i])
+			}
+			if got < want {
+				f.fatalf("Reserve(%d) gave %d bytes", want, got)
+			}
+			use := min(want, got)
+			if next()%2 == 0 {
+				use = next() % (got + 1)
+			}
+			p := f.payload(use, byte(next()))
+			rest := p
+			for i := 0; i < n; i++ {
+				k := copy(v[i], rest)
+				v[i] = v[i][:k]
+				rest = rest[k:]
+			}
+			if err := f.b.Commit(v[:n]); err != nil {
+				f.fatalf("Commit: %v", err)
+			}
+			f.mb = append(f.mb, p...)
+		case 9: // Expand
+			f.b.Expand(size())
+		case 10: // AddBuffer other -> main
+			f.b.AddBuffer(&f.o)
+			f.mb = append(f.mb, f.mo...)
+			f.mo = nil
+		case 11: // PrependBuffer other -> main
+			f.b.PrependBuffer(&f.o)
+			f.mb = append(append([]byte{}, f.mo...), f.mb...)
+			f.mo = nil
+		case 12: // RemoveBuffer main -> other
+			n := size()
+			got, err := f.b.RemoveBuffer(&f.o, n)
+			want := min(n, len(f.mb))
+			if err != nil || got != want {
+				f.fatalf("RemoveBuffer(%d) = %d, %v", n, got, err)
+			}
+			f.mo = append(f.mo, f.mb[:got]...)
+			f.mb = f.mb[got:]
+		case 13: // AddBufferReference main -> other (main keeps its data)
+			err := f.o.AddBufferReference(&f.b)
+			if err == nil {
+				f.mo = append(f.mo, f.mb...)
+			} else if !errors.Is(err, ErrNestedReference) {
+				f.fatalf("AddBufferReference: %v", err)
+			}
+		case 14: // fill other
+			p := f.payload(size(), byte(next()))
+			f.o.Add(p)
+			f.mo = append(f.mo, p...)
+		case 15, 16: // ReadLine / ReadLineSlice
+			style := EOLStyle(next() % 5)
+			maxLine := 1 + next()%64
+			f.b.SetMaxLineLength(maxLine)
+			want, consumed, wantErr := modelReadLine(f.mb, style, maxLine)
+			var got []byte
+			var err error
+			if op == 15 {
+				got, err = f.b.ReadLine(style)
+			} else {
+				got, err = f.b.ReadLineSlice(style)
+			}
+			if !errors.Is(err, wantErr) || !bytes.Equal(got, want) {
+				f.fatalf("ReadLine(%v, max %d) = %q, %v; model %q, %v", style, maxLine, got, err, want, wantErr)
+			}
+			f.mb = f.mb[consumed:]
+		case 17: // Search
+			n := 1 + next()%4
+			start := 0
+			if len(f.mb) > 0 {
+				start = next() % (len(f.mb) + 1)
+			}
+			var what []byte
+			if len(f.mb) > 0 && next()%2 == 0 {
+				at := next() % len(f.mb)
+				what = append([]byte{}, f.mb[at:min(at+n, len(f.mb))]...)
+			} else {
+				what = f.payload(n, byte(next()))
+			}
+			var sp Ptr
+			if err := f.b.SetPtr(&sp, start); err != nil {
+				f.fatalf("SetPtr(%d): %v", start, err)
+			}
+			got := f.b.Search(what, &sp)
+			want := bytes.Index(f.mb[start:], what)
+			if want >= 0 {
+				want += start
+			}
+			if got.Pos != want {
+				f.fatalf("Search(%q from %d) = %d, want %d", what, start, got.Pos, want)
+			}
+		case 18: // ReadByte
+			x, err := f.b.ReadByte()
+			if len(f.mb) == 0 {
+				if err == nil {
+					f.fatalf("ReadByte of empty buffer succeeded")
+				}
+			} else {
+				if err != nil || x != f.mb[0] {
+					f.fatalf("ReadByte = %q, %v", x, err)
+				}
+				f.mb = f.mb[1:]
+			}
+		case 19: // Peek everything
+			var v [8][]byte
+			n := f.b.Peek(-1, nil, v[:])
+			var got []byte
+			for i := 0; i < min(n, len(v)); i++ {
+				got = append(got, v[i]...)
+			}
+			if !bytes.HasPrefix(f.mb, got) || (n < len(v) && len(got) != len(f.mb)) {
+				f.fatalf("Peek = %d extents, %d bytes", n, len(got))
+			}
+		case 20: // set a position to track
+			if err := f.b.SetPtr(&f.ptr, next()%(len(f.mb)+1)); err != nil {
+				f.fatalf("SetPtr: %v", err)
+			}
+			f.ptrSet = true
+		case 21: // advance the tracked position
+			if f.ptrSet && f.ptr.Pos >= 0 && f.ptr.Pos <= len(f.mb) {
+				n := next() % 50
+				err := f.b.AdvancePtr(&f.ptr, n)
+				if (err == nil) != (f.ptr.Pos >= 0) {
+					f.fatalf("AdvancePtr err %v with pos %d", err, f.ptr.Pos)
+				}
+				if err != nil {
+					f.ptrSet = false
+				}
+			}
+		case 22: // SearchEOL against the model
+			style := EOLStyle(next() % 5)
+			p, n := f.b.SearchEOL(nil, style)
+			wp, wn := modelLine(f.mb, style)
+			if wp < 0 {
+				wn = 0
+			}
+			if p.Pos != wp || n != wn {
+				f.fatalf("SearchEOL(%v) = %d/%d, model %d/%d", style, p.Pos, n, wp, wn)
+			}
+		case 23: // Printf
+			x := next()
+			want := fmt.Sprintf("%d:%s", x, "v")
+			n, err := f.b.Printf("%d:%s", x, "v")
+			if err != nil || n != len(want) {
+				f.fatalf("Printf = %d, %v", n, err)
+			}
+			f.mb = append(f.mb, want...)
+		}
+		if f.ptrSet && f.ptr.Pos > len(f.mb) {
+			f.ptrSet = false
+		}
+		f.check()
+	}
+	f.b.Reset()
+	f.o.Reset()
+	if f.cleanups != f.refs {
+		t.Fatalf("%d references added, %d cleanups ran", f.refs, f.cleanups)
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return min(len(a), len(b))
+	}
+	return -1
+}
+
+
+// FuzzBuffer applies random operation sequences to two Buffers and to a
+// []byte model of each and compares contents, lengths, positions, callback
+// reports and reference cleanups after every step.
+func FuzzBuffer(f *testing.F) {
+	f.Add([]byte{0, 10, 1, 4, 5})
+	f.Add([]byte{0, 200, 3, 3, 100, 7, 2, 8, 12, 3, 10, 15, 1, 7})
+	f.Add([]byte{3, 2, 1, 2, 3, 4, 13, 0, 5, 5, 4, 12, 20, 3, 2, 1})
+	f.Add([]byte{7, 0, 2, 1, 8, 1, 3, 130, 9, 11, 14, 22, 13, 12, 40, 17, 1, 2, 3})
+	f.Add(bytes.Repeat([]byte{0, 255, 6, 2, 250, 12, 3, 15, 0, 0, 16, 3, 10, 11, 20, 5, 21, 7}, 8))
+	f.Fuzz(runOps)
+}
+
+// TestOpsRandom runs the operation fuzzer over pseudo-random inputs so the
+// default test run covers it too.
+func TestOpsRandom(t *testing.T) {
+	n := 40
+	if testing.Short() {
+		n = 10
+	}
+	seed := uint32(1)
+	for i := 0; i < n; i++ {
+		data := make([]byte, 200+i%300)
+		for j := range data {
+			seed = seed*1664525 + 1013904223
+			data[j] = byte(seed >> 24)
+		}
+		runOps(t, data)
+	}
+}
+
+// FuzzReadLine checks ReadLine and SearchEOL against the model for any
+// content split into chains at any points.
+func FuzzReadLine(f *testing.F) {
+	f.Add([]byte("a\r\nb\n\rc\x00d\r"), uint8(3), uint8(0), uint8(10))
+	f.Add([]byte("complex silly newline\r\n\n\r\n\n\rmore\x00\n"), uint8(5), uint8(1), uint8(64))
+	f.Fuzz(func(t *testing.T, data []byte, split, style, maxLine uint8) {
+		var b Buffer
+		for rest, k := data, 0; len(rest) > 0; k++ {
+			n := min(len(rest), 1+(int(split)+k)%7)
+			var tmp Buffer
+			tmp.Add(rest[:n])
+			b.AddBuffer(&tmp)
+			rest = rest[n:]
+		}
+		st := EOLStyle(style % 5)
+		ml := 1 + int(maxLine)
+		b.SetMaxLineLength(ml)
+		model := append([]byte{}, data...)
+		for i := 0; i < 100; i++ {
+			want, consumed, wantErr := modelReadLine(model, st, ml)
+			got, err := b.ReadLineSlice(st)
+			if !errors.Is(err, wantErr) || !bytes.Equal(got, want) {
+				t.Fatalf("ReadLineSlice(%v) on %q = %q, %v; model %q, %v", st, model, got, err, want, wantErr)
+			}
+			if err != nil {
+				break
+			}
+			model = model[consumed:]
+			mustValid(t, &b)
+		}
+	})
+}
+
+// FuzzSearch checks Search and SearchRange against bytes.Index over any
+// chain split.
+func FuzzSearch(f *testing.F) {
+	f.Add([]byte("hellofoocatattack"), []byte("tat"), uint8(3), uint8(0), uint8(12))
+	f.Fuzz(func(t *testing.T, data, what []byte, split, start, end uint8) {
+		var b Buffer
+		for rest, k := data, 0; len(rest) > 0; k++ {
+			n := min(len(rest), 1+(int(split)+k)%5)
+			var tmp Buffer
+			tmp.Add(rest[:n])
+			b.AddBuffer(&tmp)
+			rest = rest[n:]
+		}
+		s := int(start) % (len(data) + 1)
+		e := int(end) % (len(data) + 1)
+		var sp, ep Ptr
+		noErr(t, b.SetPtr(&sp, s))
+		noErr(t, b.SetPtr(&ep, e))
+		want := -1
+		if len(what) > 0 && s <= e {
+			if i := bytes.Index(data[s:e], what); i >= 0 {
+				want = s + i
+			}
+		}
+		if got := b.SearchRange(what, &sp, &ep); got.Pos != want {
+			t.Fatalf("SearchRange(%q, %d, %d) in %q = %d, want %d", what, s, e, data, got.Pos, want)
+		}
+		want = -1
+		if len(what) > 0 {
+			if i := bytes.Index(data[s:], what); i >= 0 {
+				want = s + i
+			}
+		}
+		if got := b.Search(what, &sp); got.Pos != want {
+			t.Fatalf("Search(%q, %d) in %q = %d, want %d", what, s, data, got.Pos, want)
+		}
+	})
+}

@@ -1,0 +1,322 @@
+package evbuffer
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// Bad input through the API gets a clear error and leaves the buffer valid
+// and unchanged.
+func TestBadInput(t *testing.T) {
+	var b, o Buffer
+	b.AddString("hello world\n")
+	o.AddString("other")
+	var v [2][]byte
+	var p Ptr
+	tests := []struct {
+		name string
+		op   func() error
+		want error
+	}{
+		{"Drain(-1)", func() error { return b.Drain(-1) }, ErrNegative},
+		{"RemoveBuffer(-1)", func() error { _, err := b.RemoveBuffer(&o, -1); return err }, ErrNegative},
+		{"Reserve(-1)", func() error { _, err := b.Reserve(-1, v[:]); return err }, ErrNegative},
+		{"Reserve(no vecs)", func() error { _, err := b.Reserve(10, nil); return err }, ErrShort},
+		{"Reserve(huge)", func() error { _, err := b.Reserve(math.MaxInt, v[:1]); return err }, ErrTooLarge},
+		{"Reserve(huge, 2)", func() error { _, err := b.Reserve(math.MaxInt, v[:]); return err }, ErrTooLarge},
+		{"Expand(huge)", func() error { return b.Expand(MaxChainSize + 1) }, ErrTooLarge},
+		{"Expand(-5)", func() error { return b.Expand(-5) }, ErrNegative},
+		{"Pullup(beyond)", func() error { _, err := b.Pullup(1000); return err }, ErrShort},
+		{"Commit(foreign)", func() error { return b.Commit([][]byte{make([]byte, 4)}) }, ErrCommit},
+		{"Commit(shifted)", func() error {
+			if _, err := b.Reserve(8, v[:1]); err != nil {
+				return err
+			}
+			return b.Commit([][]byte{v[0][1:4]})
+		}, ErrCommit},
+		{"SetPtr(-1)", func() error { return b.SetPtr(&p, -1) }, ErrInvalidPtr},
+		{"SetPtr(beyond)", func() error { return b.SetPtr(&p, 1000) }, ErrInvalidPtr},
+		{"AdvancePtr(-1)", func() error { b.SetPtr(&p, 0); return b.AdvancePtr(&p, -1) }, ErrInvalidPtr},
+		{"CopyOutFrom(bad ptr)", func() error { _, err := b.CopyOutFrom(&Ptr{Pos: 99}, make([]byte, 1)); return err }, ErrInvalidPtr},
+		{"ReadLine(bad style)", func() error { _, err := b.ReadLine(EOLStyle(9)); return err }, ErrBadStyle},
+		{"SetMaxLineLength(0)", func() error { return b.SetMaxLineLength(0) }, ErrNegative},
+		{"SetMaxRead(0)", func() error { return b.SetMaxRead(0) }, ErrNegative},
+		{"SetMaxRead(huge)", func() error { return b.SetMaxRead(math.MaxInt) }, ErrTooLarge},
+		{"AddBufferReference(self)", func() error { return b.AddBufferReference(&b) }, ErrSameBuffer},
+		{"RemoveCallback(foreign)", func() error { return b.RemoveCallback(o.AddCallback(nil)) }, ErrNoCallback},
+		{"ReadFromFD(-1)", func() error { _, err := b.ReadFromFD(-1, 10); return err }, nil},
+		{"WriteToFD(-1)", func() error { _, err := b.WriteToFD(-1, 10); return err }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.op()
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "evbuffer: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+			mustValid(t, &b)
+			wantStr(t, "contents", contents(t, &b), "hello world\n")
+			wantStr(t, "other", contents(t, &o), "other")
+		})
+	}
+}
+
+// A line longer than the limit is an error, not unbounded scanning or
+// memory; nothing is consumed.
+func TestLineTooLong(t *testing.T) {
+	var b Buffer
+	noErr(t, b.SetMaxLineLength(8))
+	b.AddString("0123456789") // no end of line yet, already too long
+	if _, err := b.ReadLine(EOLLF); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("err = %v", err)
+	}
+	b.Drain(b.Len())
+	b.AddString("01234567\r\n")
+	line, err := b.ReadLine(EOLCRLFStrict)
+	noErr(t, err)
+	wantStr(t, "line", string(line), "01234567")
+	b.AddString("012345678\n")
+	if _, err := b.ReadLineSlice(EOLLF); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("err = %v", err)
+	}
+	wantInt(t, "len", b.Len(), 10)
+	b.AddString("0123456") // short and incomplete: just not there yet
+	b.Drain(10)
+	if _, err := b.ReadLine(EOLLF); !errors.Is(err, ErrNoLine) {
+		t.Fatalf("err = %v", err)
+	}
+	wantInt(t, "default", new(Buffer).MaxLineLength(), DefaultMaxLineLength)
+}
+
+// ReadLineSlice returns a slice that stays intact until the next
+// modification even when its chain was freed by the read.
+func TestReadLineSliceValidity(t *testing.T) {
+	var b, other Buffer
+	b.AddString("first line\n")
+	line, err := b.ReadLineSlice(EOLLF)
+	noErr(t, err)
+	// Other buffers allocating from the pools must not reuse the chain.
+	for i := 0; i < 100; i++ {
+		other.Add(bytes.Repeat([]byte("z"), 1000))
+	}
+	wantStr(t, "line", string(line), "first line")
+	mustValid(t, &b)
+	// Lines across chains come from the scratch slice.
+	var tmp Buffer
+	tmp.AddString("spl")
+	b.AddBuffer(&tmp)
+	tmp.AddString("it\nrest")
+	b.AddBuffer(&tmp)
+	line, err = b.ReadLineSlice(EOLLF)
+	noErr(t, err)
+	wantStr(t, "line", string(line), "split")
+	wantStr(t, "rest", contents(t, &b), "rest")
+	other.Reset()
+}
+
+// Callbacks may remove themselves or others and add callbacks while running.
+func TestCallbackRemovalInside(t *testing.T) {
+	var b Buffer
+	var log []string
+	var c1, c2, c3 *Callback
+	c1 = b.AddCallback(func(b *Buffer, _ CallbackInfo) {
+		log = append(log, "c1")
+		b.RemoveCallback(c1)
+	})
+	c2 = b.AddCallback(func(b *Buffer, _ CallbackInfo) {
+		log = append(log, "c2")
+		if c3.Enabled() {
+			b.RemoveCallback(c3) // already ran this time: newest first
+			b.AddCallback(func(*Buffer, CallbackInfo) { log = append(log, "new") })
+		}
+	})
+	c3 = b.AddCallback(func(b *Buffer, _ CallbackInfo) { log = append(log, "c3") })
+	b.AddString("x")
+	wantStr(t, "first run", strings.Join(log, ","), "c3,c2,c1")
+	log = nil
+	b.AddString("y")
+	wantStr(t, "second run", strings.Join(log, ","), "new,c2")
+	if c1.Enabled() || c3.Enabled() || !c2.Enabled() {
+		t.Fatal("Enabled wrong after removal")
+	}
+	wantInt(t, "callbacks", len(b.cbs), 2)
+}
+
+// A callback that modifies the buffer runs the callbacks again with the
+// new change.
+func TestCallbackRecursion(t *testing.T) {
+	var b Buffer
+	var infos []CallbackInfo
+	b.AddCallback(func(b *Buffer, info CallbackInfo) {
+		infos = append(infos, info)
+		if b.Len() > 3 {
+			b.Drain(2)
+		}
+	})
+	b.AddString("abcde")
+	want := []CallbackInfo{{0, 5, 0}, {5, 0, 2}, {3, 0, 0}}
+	if len(infos) != 2 || infos[0] != want[0] || infos[1] != want[1] {
+		t.Fatalf("infos = %+v", infos)
+	}
+}
+
+type queueDeferrer struct{ q []func() }
+
+func (d *queueDeferrer) Defer(fn func()) { d.q = append(d.q, fn) }
+
+func (d *queueDeferrer) run() {
+	for len(d.q) > 0 {
+		fn := d.q[0]
+		d.q = d.q[1:]
+		fn()
+	}
+}
+
+// Deferred callbacks coalesce: one pending run per buffer, reporting every
+// change since the last run; no allocation per schedule.
+func TestDeferredCallbacks(t *testing.T) {
+	var b Buffer
+	var d queueDeferrer
+	b.DeferCallbacks(&d)
+	var infos []CallbackInfo
+	b.AddCallback(func(_ *Buffer, info CallbackInfo) { infos = append(infos, info) })
+	b.AddString("hello")
+	b.AddString(" world")
+	b.Drain(3)
+	wantInt(t, "scheduled", len(d.q), 1)
+	wantInt(t, "ran", len(infos), 0)
+	d.run()
+	if len(infos) != 1 || infos[0] != (CallbackInfo{OrigSize: 0, Added: 11, Deleted: 3}) {
+		t.Fatalf("infos = %+v", infos)
+	}
+	b.AddString("!")
+	d.run()
+	if len(infos) != 2 || infos[1] != (CallbackInfo{OrigSize: 8, Added: 1}) {
+		t.Fatalf("infos = %+v", infos)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		b.AddString("x")
+		b.Drain(1)
+		d.q = d.q[:0] // drop without running: schedules must not allocate
+		b.deferPending = false
+	})
+	if allocs != 0 {
+		t.Fatalf("deferred schedule allocates %v per run", allocs)
+	}
+	// Back to inline.
+	b.DeferCallbacks(nil)
+	n := len(infos)
+	b.AddString("y")
+	wantInt(t, "inline", len(infos), n+1)
+}
+
+// The io interfaces, exercised with the testing/iotest readers.
+func TestIOInterfaces(t *testing.T) {
+	data := strings.Repeat("The quick brown fox jumps over the lazy dog.\n", 500)
+	readers := map[string]func(io.Reader) io.Reader{
+		"plain":    func(r io.Reader) io.Reader { return r },
+		"onebyte":  iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+		"dataerr":  iotest.DataErrReader,
+		"timeout":  iotest.TimeoutReader,
+		"truncate": func(r io.Reader) io.Reader { return io.LimitReader(r, 1000) },
+	}
+	for name, wrap := range readers {
+		t.Run(name, func(t *testing.T) {
+			var b Buffer
+			n, err := b.ReadFrom(wrap(strings.NewReader(data)))
+			want := data
+			switch name {
+			case "timeout":
+				if !errors.Is(err, iotest.ErrTimeout) {
+					t.Fatalf("ReadFrom err = %v", err)
+				}
+				want = data[:n]
+			case "truncate":
+				want = data[:1000]
+				noErr(t, err)
+			default:
+				noErr(t, err)
+			}
+			wantInt(t, "ReadFrom", int(n), len(want))
+			mustValid(t, &b)
+			if err := iotest.TestReader(&b, []byte(want)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	var b Buffer
+	b.WriteString(data)
+	b.Write([]byte("tail"))
+	var sb strings.Builder
+	n, err := b.WriteTo(&sb)
+	noErr(t, err)
+	wantInt(t, "WriteTo", int(n), len(data)+4)
+	wantStr(t, "WriteTo", sb.String(), data+"tail")
+	if x, err := b.ReadByte(); err != io.EOF {
+		t.Fatalf("ReadByte on empty = %q, %v", x, err)
+	}
+	if n, err := b.Read(make([]byte, 4)); n != 0 || err != io.EOF {
+		t.Fatalf("Read on empty = %d, %v", n, err)
+	}
+	// A short writer stops WriteTo with io.ErrShortWrite and keeps the rest.
+	b.WriteString("abcdef")
+	n, err = b.WriteTo(shortWriter{})
+	if !errors.Is(err, io.ErrShortWrite) || n != 1 {
+		t.Fatalf("WriteTo(short) = %d, %v", n, err)
+	}
+	wantStr(t, "rest", contents(t, &b), "bcdef")
+	// Frozen ends refuse.
+	b.Freeze(false)
+	if _, err := b.Write([]byte("x")); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("Write frozen = %v", err)
+	}
+	if _, err := b.ReadFrom(strings.NewReader("x")); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("ReadFrom frozen = %v", err)
+	}
+	b.Unfreeze(false)
+	b.Freeze(true)
+	if _, err := b.ReadByte(); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("ReadByte frozen = %v", err)
+	}
+	if _, err := b.WriteTo(io.Discard); !errors.Is(err, ErrFrozen) {
+		t.Fatalf("WriteTo frozen = %v", err)
+	}
+	// Observing a front-frozen buffer is allowed (a documented difference).
+	if n, err := b.CopyOut(make([]byte, 2)); n != 2 || err != nil {
+		t.Fatalf("CopyOut frozen = %d, %v", n, err)
+	}
+}
+
+type shortWriter struct{}
+
+func (shortWriter) Write(p []byte) (int, error) { return min(1, len(p)), nil }
+
+// Pool recycling must never hand out memory still shared with another
+// buffer (multicast) or still referenced.
+func TestSharedMemoryNotRecycled(t *testing.T) {
+	var a, b Buffer
+	a.AddString(strings.Repeat("s", 500))
+	noErr(t, b.AddBufferReference(&a))
+	a.Reset() // a's chain stays alive for b
+	var junk []*Buffer
+	for i := 0; i < 200; i++ {
+		var x Buffer
+		x.AddString(strings.Repeat("j", 500))
+		junk = append(junk, &x)
+	}
+	wantStr(t, "shared", contents(t, &b), strings.Repeat("s", 500))
+	for _, x := range junk {
+		x.Reset()
+	}
+}
