@@ -373,7 +373,6 @@ func firstDiff(a, b []byte) int {
 	return -1
 }
 
-
 // FuzzBuffer applies random operation sequences to two Buffers and to a
 // []byte model of each and compares contents, lengths, positions, callback
 // reports and reference cleanups after every step.
