@@ -1,2 +1,103 @@
-// Package socket provides socket bufferevents, outgoing connects and the listener.
+// Package socket provides socket bufferevents, outgoing connects (by address or by host
+// name) and the listener — libevent's bufferevent_sock.c and listener.c for bufev.
+//
+// # Usage
+//
+// A server listens and wraps each accepted socket in a bufferevent:
+//
+//	base, _ := eventbase.New(eventbase.Config{})
+//	ln, err := socket.Listen(base, "tcp", "127.0.0.1:8080", func(l *socket.Listener, fd int, peer net.Addr) {
+//		bev, err := socket.New(base, fd, bufferevent.CloseOnFree)
+//		if err != nil {
+//			unix.Close(fd)
+//			return
+//		}
+//		bev.SetCallbacks(onRead, nil, onEvent)
+//		bev.Enable(bufferevent.Read | bufferevent.Write)
+//	}, socket.ListenerOptions{Flags: socket.ListenReuseAddr})
+//	...
+//	base.Dispatch()
+//
+// A client creates a bufferevent without a socket and connects it:
+//
+//	bev, _ := socket.New(base, -1, bufferevent.CloseOnFree)
+//	bev.SetCallbacks(onRead, nil, onEvent) // onEvent sees Connected, or Error
+//	socket.ConnectHostname(ctx, bev, "tcp", "example.com", 443)
+//
+// The package registers the type "socket" with bufferevent.Register, so
+// bufferevent.Open(base, "socket", opts) also works after a blank import.
+//
+// # Descriptor ownership
+//
+//   - [New] uses the descriptor it is given and makes it non-blocking. It stays the
+//     caller's unless the options have bufferevent.CloseOnFree, in which case Close
+//     closes it (libevent's rule).
+//   - A socket created by [Connect] or [ConnectHostname] for a bufferevent that had none
+//     belongs to the bufferevent and is always closed by Close. (libevent leaks it without
+//     BEV_OPT_CLOSE_ON_FREE; bufev does not.)
+//   - [NewFromConn] duplicates the descriptor of a net.Conn or *os.File; the duplicate
+//     belongs to the bufferevent, the original stays the caller's.
+//   - BufferEvent.SetFD hands a new descriptor to the bufferevent under the New rules;
+//     the old one is not closed. Unlike libevent's bufferevent_setfd, it leaves the
+//     buffers frozen as they were.
+//   - The [AcceptFunc] receives a descriptor it owns: wrap it with CloseOnFree or close it.
+//   - [Listen] always owns its socket; [NewListener] closes its socket on Close only with
+//     ListenCloseOnFree.
+//
+// Every descriptor this package creates — listening, accepted, connecting — is
+// close-on-exec and, except with ListenBlocking, non-blocking.
+//
+// # Connect semantics
+//
+// Connect and ConnectHostname never report a network failure from inside the call. They
+// return an error only for unusable arguments (an unknown network, a port outside
+// 1..65535, a bufferevent of another type, a closed one). A refused or unreachable
+// connect, even one the kernel rejects at once, reaches the event callback later as Error
+// (with no Reading or Writing bit) and a *net.OpError wrapping the errno, so
+// errors.Is(err, syscall.ECONNREFUSED) works; success reaches it as Connected. Output
+// written before the connect completes is sent once it does.
+//
+// ConnectHostname resolves with Go's resolver on a goroutine bounded by the context, and
+// handles the result on the loop; it then tries every address in order until one
+// connects (libevent tries only the first). A failed lookup reports a [*DNSError]. Close
+// and SetFD cancel a lookup in progress.
+//
+// # Listener options
+//
+// [ListenFlags] mirror libevent's LEV_OPT_* flags: ListenReuseAddr (SO_REUSEADDR),
+// ListenReusePort (SO_REUSEPORT, to run one listener per loop on one port),
+// ListenDisabled, ListenDeferredAccept (TCP_DEFER_ACCEPT), ListenIPv6Only and
+// ListenDualStack (IPV6_V6ONLY on or off), ListenCloseOnFree, ListenCloseOnExec,
+// ListenBlocking and ListenThreadSafe. [ListenerOptions.Backlog] sets listen(2)'s backlog.
+// SO_REUSEADDR, SO_REUSEPORT and the IPv6 options are refused for Unix sockets with
+// [ErrOption], as libevent refuses them.
+//
+// The accept loop accepts until the kernel has nothing more; disabling or closing the
+// listener from its callback stops it at once, leaving further connections in the
+// backlog. Errors such as EMFILE go to the [ErrorFunc]; a listener that stays enabled
+// after one pauses (5ms, doubling up to a second) instead of spinning on a socket that
+// stays readable.
+//
+// # Concurrency
+//
+// Socket bufferevents follow the bufferevent rules: loop-confined unless created with
+// bufferevent.ThreadSafe. The package functions taking a bufferevent follow the same rule;
+// on a ThreadSafe one they hand their work to the loop. A Listener is loop-confined
+// unless created with ListenThreadSafe. All callbacks run on the loop goroutine.
+//
+// # Performance
+//
+// Reads go straight from the socket into the input buffer's chains (readv, 16 KiB per
+// read by default), writes straight from the output buffer's chains (writev over up to
+// 128 chains, sendfile for file segments). Output produced during a loop turn is written
+// at the end of the turn in one call; the write event is armed only when the socket
+// cannot take everything, which saves two epoll_ctl calls per message in a
+// request-response server.
+//
+// # Platforms
+//
+// Linux, macOS, FreeBSD, NetBSD, OpenBSD and DragonFly. Deferred accept exists only on
+// Linux (elsewhere Listen fails with an error matching errors.ErrUnsupported). On other
+// systems, Windows included, every constructor returns [ErrUnsupported], which matches
+// errors.ErrUnsupported: this package's API is built on integer Unix descriptors.
 package socket

@@ -1,0 +1,921 @@
+package socket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// TypeName is the name socket bufferevents are registered under (bufferevent.Open,
+// BufferEvent.Type).
+const TypeName = "socket"
+
+func init() {
+	bufferevent.Register(TypeName, func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+		return New(base, -1, opts)
+	})
+}
+
+// socks maps each live socket bufferevent to its backend, for the package functions
+// (Connect, ConnectHostname, DNSErr) that receive a *bufferevent.BufferEvent.
+var socks = struct {
+	sync.Mutex
+	m map[*bufferevent.BufferEvent]*sock
+}{m: make(map[*bufferevent.BufferEvent]*sock)}
+
+func lookupSock(bev *bufferevent.BufferEvent) (*sock, error) {
+	if bev == nil {
+		return nil, ErrNotSocket
+	}
+	socks.Lock()
+	s := socks.m[bev]
+	socks.Unlock()
+	if s == nil {
+		if bev.Type() == TypeName {
+			return nil, bufferevent.ErrClosed
+		}
+		return nil, ErrNotSocket
+	}
+	return s, nil
+}
+
+// New creates a socket bufferevent on fd, libevent's bufferevent_socket_new. fd may be -1:
+// set it later with Connect, ConnectHostname or BufferEvent.SetFD. A descriptor given here
+// is made non-blocking; it stays the caller's unless opts has bufferevent.OptCloseOnFree
+// (then Close closes it). Reads go straight into the input buffer (at most 16 KiB per
+// read unless SetMaxSingleRead says otherwise); writes leave the output buffer with
+// writev, and file segments added with AddFile go out with sendfile.
+//
+// Safe for concurrent use; the new bufferevent is loop-confined unless opts has ThreadSafe.
+func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	if !supported {
+		return nil, ErrUnsupported
+	}
+	if fd >= 0 {
+		if err := setNonblock(fd); err != nil {
+			return nil, err
+		}
+	}
+	return newSock(base, fd, false, opts)
+}
+
+// NewFromConn creates a socket bufferevent on a duplicate of the descriptor of c — a
+// *net.TCPConn, *net.UnixConn, *os.File or anything else implementing syscall.Conn over
+// a stream socket. The bufferevent owns the duplicate and closes it on Close; c stays
+// the caller's, who should close it (the connection stays open until both are closed).
+// Stop using c for I/O: bytes read through it are not seen by the bufferevent.
+//
+// Safe for concurrent use; the new bufferevent is loop-confined unless opts has ThreadSafe.
+func NewFromConn(base *eventbase.Base, c syscall.Conn, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	if !supported {
+		return nil, ErrUnsupported
+	}
+	if c == nil {
+		return nil, ErrNotStream
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(raw uintptr) {
+		if derr = isStreamSocket(int(raw)); derr == nil {
+			fd, derr = dupFD(int(raw))
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	if err := setNonblock(fd); err != nil {
+		closeFD(fd)
+		return nil, err
+	}
+	bev, err := newSock(base, fd, true, opts)
+	if err != nil {
+		closeFD(fd)
+	}
+	return bev, err
+}
+
+func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	s := &sock{fd: -1}
+	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
+		s.c = c
+		s.base = c.Base()
+		s.bev = c.Handle().(*bufferevent.BufferEvent)
+		s.flushFn = s.deferredFlush
+		s.kickFn = s.kick
+		if err := s.setFD(fd); err != nil {
+			return nil, err
+		}
+		s.ownFD = own
+		out := c.Output()
+		out.SetFlags(evbuffer.FlagDrainsToFD)
+		s.outCb = out.AddCallback(s.onOutput)
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	socks.Lock()
+	socks.m[bev] = s
+	socks.Unlock()
+	return bev, nil
+}
+
+// sock is the socket backend (libevent's bufferevent_sock.c). All fields are loop-owned
+// and, for ThreadSafe bufferevents, guarded by the core lock.
+type sock struct {
+	c    backend.Core
+	base *eventbase.Base
+	bev  *bufferevent.BufferEvent
+
+	fd       int
+	ownFD    bool             // created (or duplicated) here: always closed on Close
+	rev, wev *eventbase.Event // persistent read/write events (pure timers while fd < 0)
+	rOn, wOn bool             // rev/wev are pending
+	rTimed   bool             // rev/wev carry a timeout
+	wTimed   bool
+	outCb    *evbuffer.Callback
+	flushFn  func() // s.deferredFlush, allocated once
+	kickFn   func() // s.kick, allocated once
+	flushing bool   // a deferred flush is queued
+	dead     bool   // Ops.Close ran
+
+	connecting  bool
+	connRefused bool // a read saw ECONNREFUSED while connecting (BSD quirk)
+	connAddr    net.Addr
+	peer        net.Addr
+
+	// hostname connect
+	lookupGen    uint64
+	lookupCancel context.CancelFunc
+	pending      []netip.AddrPort // addresses left to try
+	lastErr      error
+	dnsErr       error
+}
+
+var (
+	_ backend.Ops         = (*sock)(nil)
+	_ backend.FD          = (*sock)(nil)
+	_ backend.SetFD       = (*sock)(nil)
+	_ backend.Addresser   = (*sock)(nil)
+	_ backend.Prioritizer = (*sock)(nil)
+	_ backend.CancelAll   = (*sock)(nil)
+)
+
+// ---- events ----
+
+// setFD replaces the descriptor and rebuilds both events on it.
+func (s *sock) setFD(fd int) error {
+	s.freeEvents()
+	s.fd = fd
+	s.ownFD = false
+	s.connecting, s.connRefused = false, false
+	s.peer = nil
+	var rev, wev *eventbase.Event
+	var err error
+	if fd >= 0 {
+		rev, err = s.base.NewEvent(fd, eventbase.Read|eventbase.Persist, s.onRead)
+		if err == nil {
+			wev, err = s.base.NewEvent(fd, eventbase.Write|eventbase.Persist, s.onWrite)
+		}
+	} else {
+		// Without a socket the events are pure timers, so that timeouts still fire
+		// (libevent's events on fd -1).
+		rev, err = s.base.NewEvent(-1, eventbase.Persist, s.onRead)
+		if err == nil {
+			wev, err = s.base.NewEvent(-1, eventbase.Persist, s.onWrite)
+		}
+	}
+	if err != nil {
+		rev.Free()
+		return err
+	}
+	s.rev, s.wev = rev, wev
+	return nil
+}
+
+func (s *sock) freeEvents() {
+	if s.rev != nil {
+		s.rev.Free()
+		s.wev.Free()
+		s.rev, s.wev = nil, nil
+	}
+	s.rOn, s.wOn, s.rTimed, s.wTimed = false, false, false, false
+}
+
+// arm makes ev pending with timeout d (none if 0), like libevent's bufferevent_add_event_.
+func arm(ev *eventbase.Event, on, timed *bool, d time.Duration) error {
+	var err error
+	switch {
+	case d > 0:
+		err = ev.AddTimeout(d)
+		*timed = true
+	case ev.FD() < 0:
+		// A pure timer with no timeout has nothing to wait for.
+		err = ev.Del()
+		*on, *timed = false, false
+		return err
+	default:
+		err = ev.Add()
+		if *timed {
+			if e := ev.RemoveTimer(); err == nil {
+				err = e
+			}
+			*timed = false
+		}
+	}
+	*on = err == nil
+	return err
+}
+
+func (s *sock) armRead() error {
+	rto, _ := s.c.Timeouts()
+	return arm(s.rev, &s.rOn, &s.rTimed, rto)
+}
+
+func (s *sock) armWrite() error {
+	_, wto := s.c.Timeouts()
+	return arm(s.wev, &s.wOn, &s.wTimed, wto)
+}
+
+func (s *sock) stopRead() {
+	if s.rOn {
+		s.rev.Del()
+		s.rOn = false
+	}
+}
+
+func (s *sock) stopWrite() {
+	if s.wOn {
+		s.wev.Del()
+		s.wOn = false
+	}
+}
+
+// ---- backend.Ops ----
+
+// Enable implements backend.Ops (libevent's be_socket_enable): it arms the events with
+// the current timeouts. A socket bufferevent arms its write event even with an empty
+// output, so the write callback runs once the socket is writable.
+func (s *sock) Enable(dir backend.Direction) error {
+	var err error
+	if dir&backend.Read != 0 {
+		err = s.armRead()
+	}
+	if dir&backend.Write != 0 {
+		if e := s.armWrite(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Disable implements backend.Ops. While a connect is in progress the write event stays:
+// it reports the connect's outcome.
+func (s *sock) Disable(dir backend.Direction) error {
+	if dir&backend.Read != 0 {
+		s.stopRead()
+	}
+	if dir&backend.Write != 0 && !s.connecting {
+		s.stopWrite()
+	}
+	return nil
+}
+
+// Flush implements backend.Ops: a socket has nothing to flush beyond what its write
+// event does (libevent's be_socket_flush returns 0).
+func (s *sock) Flush(backend.Direction, backend.FlushMode) (bool, error) { return false, nil }
+
+// AdjustTimeouts implements backend.Ops: pending events are re-armed with the new
+// timeouts (libevent's bufferevent_generic_adj_existing_timeouts_).
+func (s *sock) AdjustTimeouts() error {
+	var err error
+	if s.rOn {
+		err = s.armRead()
+	}
+	if s.wOn {
+		if e := s.armWrite(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Close implements backend.Ops (libevent's be_socket_destruct): free the events, cancel
+// a lookup, close the socket if it is ours.
+func (s *sock) Close() error {
+	s.dead = true
+	s.cancelLookup()
+	s.freeEvents()
+	s.c.Output().RemoveCallback(s.outCb)
+	socks.Lock()
+	delete(socks.m, s.bev)
+	socks.Unlock()
+	var err error
+	if s.fd >= 0 && (s.ownFD || s.c.Options()&bufferevent.CloseOnFree != 0) {
+		err = closeFD(s.fd)
+	}
+	s.fd = -1
+	return err
+}
+
+// CancelAll implements backend.CancelAll: BufferEvent.Close cancels a hostname lookup at
+// once rather than when the bufferevent is finalised.
+func (s *sock) CancelAll() { s.cancelLookup() }
+
+// FD implements backend.FD.
+func (s *sock) FD() int { return s.fd }
+
+// SetFD implements backend.SetFD (libevent's be_socket_setfd): the events move to fd,
+// the enabled directions are re-armed, and a hostname lookup in progress is cancelled.
+// Unlike libevent, the buffers stay frozen as they were.
+func (s *sock) SetFD(fd int) error {
+	if fd >= 0 {
+		if err := setNonblock(fd); err != nil {
+			return err
+		}
+	}
+	s.cancelLookup()
+	if err := s.setFD(fd); err != nil {
+		return err
+	}
+	if fd >= 0 {
+		return s.enableActive()
+	}
+	return nil
+}
+
+// enableActive arms the directions that are enabled and not suspended.
+func (s *sock) enableActive() error {
+	var dirs backend.Direction
+	if s.c.Active(backend.Read) {
+		dirs |= backend.Read
+	}
+	if s.c.Active(backend.Write) {
+		dirs |= backend.Write
+	}
+	return s.Enable(dirs)
+}
+
+// SetPriority implements backend.Prioritizer.
+func (s *sock) SetPriority(p int) error {
+	if err := s.rev.SetPriority(p); err != nil {
+		return err
+	}
+	return s.wev.SetPriority(p)
+}
+
+// LocalAddr implements backend.Addresser.
+func (s *sock) LocalAddr() net.Addr {
+	if s.fd < 0 {
+		return nil
+	}
+	return localAddr(s.fd)
+}
+
+// RemoteAddr implements backend.Addresser.
+func (s *sock) RemoteAddr() net.Addr {
+	if s.peer == nil && s.fd >= 0 && !s.connecting {
+		s.peer = peerAddr(s.fd)
+	}
+	return s.peer
+}
+
+// ---- I/O ----
+
+// disableUser clears the user's enabled bits for dir, as libevent's read and write
+// callbacks do (bufferevent_disable) before reporting EOF, an error or a timeout. The
+// backend's own events stop at once; the core state goes through the public method, with
+// the core lock released around it for ThreadSafe bufferevents (the caller holds a
+// reference, so the bufferevent stays alive).
+func (s *sock) disableUser(dir backend.Direction) {
+	s.Disable(dir)
+	if s.c.Options()&bufferevent.ThreadSafe == 0 {
+		s.bev.Disable(dir)
+		return
+	}
+	s.c.Unlock()
+	s.bev.Disable(dir)
+	s.c.Lock()
+}
+
+// fail disables dir and reports what with err.
+func (s *sock) fail(dir backend.Direction, what backend.Events, err error) {
+	s.disableUser(dir)
+	s.c.TriggerEvent(what, err, 0)
+}
+
+// onRead is libevent's bufferevent_readcb.
+func (s *sock) onRead(fd int, what eventbase.What) {
+	s.c.Enter()
+	defer s.c.Leave()
+	if s.dead || s.c.Closed() {
+		return
+	}
+	if what&eventbase.Read == 0 {
+		if what&eventbase.Timeout != 0 {
+			s.fail(backend.Read, backend.Reading|backend.Timeout, nil)
+		}
+		return
+	}
+	if s.c.InputRoom() == 0 {
+		// The high watermark (or the input limit) was lowered under the input: stop
+		// until the user drains.
+		s.c.SuspendRead(backend.SuspendWatermark)
+		return
+	}
+	howmuch := s.c.MaxToRead()
+	if howmuch == 0 || !s.c.Active(backend.Read) {
+		return
+	}
+	in := s.c.Input()
+	in.Unfreeze(false)
+	n, err := in.ReadFromFD(fd, howmuch)
+	in.Freeze(false)
+	if err != nil {
+		switch {
+		case errors.Is(err, io.EOF):
+			s.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
+		case isTemporary(err):
+		case s.connecting && isConnRefused(err):
+			// Some BSDs report a refused connect on read; the write side reports it.
+			s.connRefused = true
+		default:
+			s.fail(backend.Read, backend.Reading|backend.Error, s.opError("read", err))
+		}
+		return
+	}
+	if n > 0 {
+		s.c.ChargeRead(n)
+		s.c.TriggerRead(0)
+	}
+}
+
+// onWrite is libevent's bufferevent_writecb, plus the hostname-connect fallback.
+func (s *sock) onWrite(fd int, what eventbase.What) {
+	s.c.Enter()
+	defer s.c.Leave()
+	if s.dead || s.c.Closed() {
+		return
+	}
+	if what&eventbase.Write == 0 {
+		if what&eventbase.Timeout != 0 {
+			// A timeout during a connect ends the attempt: without this the persistent
+			// event would keep firing, since Disable keeps it while connecting.
+			if s.connecting {
+				s.connecting = false
+				s.pending = nil
+				s.stopRead()
+			}
+			s.fail(backend.Write, backend.Writing|backend.Timeout, nil)
+		}
+		return
+	}
+	connected := false
+	if s.connecting {
+		done, err := finishConnect(fd)
+		if s.connRefused {
+			done, err = true, syscall.ECONNREFUSED
+		}
+		if !done {
+			return
+		}
+		s.connecting, s.connRefused = false, false
+		if err != nil {
+			s.connectFailed(err)
+			return
+		}
+		connected = true
+		s.pending, s.lastErr = nil, nil
+		s.peer = peerAddr(fd)
+		s.c.TriggerEvent(backend.Connected, nil, 0)
+		if s.dead || s.c.Closed() {
+			return
+		}
+		if !s.c.Active(backend.Write) {
+			s.stopWrite()
+			return
+		}
+	}
+	s.write(connected)
+}
+
+// write sends what the output holds and runs the write callback, the second half of
+// libevent's bufferevent_writecb. fromConnect is set right after a connect completed.
+func (s *sock) write(fromConnect bool) {
+	if !s.c.Active(backend.Write) {
+		return
+	}
+	n := 0
+	out := s.c.Output()
+	if out.Len() > 0 {
+		out.Unfreeze(true)
+		var err error
+		n, err = out.WriteToFD(s.fd, s.c.MaxToWrite())
+		out.Freeze(true)
+		if err != nil {
+			if isTemporary(err) {
+				if out.Len() == 0 {
+					s.stopWrite()
+				} else if !s.wOn {
+					s.armWrite()
+				}
+				return
+			}
+			s.fail(backend.Write, backend.Writing|backend.Error, s.opError("write", err))
+			return
+		}
+		if n > 0 {
+			s.c.ChargeWrite(n)
+		}
+	}
+	if out.Len() == 0 {
+		s.stopWrite()
+	} else if !s.wOn {
+		s.armWrite()
+	}
+	if n > 0 || !fromConnect {
+		s.c.TriggerWrite(0)
+	}
+}
+
+// onOutput is the output buffer's callback (libevent's bufferevent_socket_outbuf_cb).
+// Instead of arming the write event — one epoll_ctl to add it and one to remove it per
+// message — it queues a write at the end of the loop turn: all the output produced in
+// this turn goes out in one writev, and the write event is only armed if the socket
+// cannot take everything.
+func (s *sock) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	if info.Added == 0 || s.flushing || s.wOn || s.fd < 0 || s.dead {
+		return
+	}
+	if !s.c.OnLoop() {
+		// A ThreadSafe bufferevent written from another goroutine.
+		s.c.RunInLoop(s.kickFn)
+		return
+	}
+	s.queueFlush()
+}
+
+func (s *sock) queueFlush() {
+	if s.flushing || s.wOn || s.connecting || !s.c.Active(backend.Write) {
+		return
+	}
+	s.flushing = true
+	s.c.Hold()
+	s.base.Defer(s.flushFn)
+}
+
+// kick runs on the loop (via Core.RunInLoop, lock held) for output written elsewhere.
+func (s *sock) kick() {
+	if !s.dead && s.fd >= 0 && s.c.Output().Len() > 0 {
+		s.queueFlush()
+	}
+}
+
+// deferredFlush writes the output queued during the loop turn.
+func (s *sock) deferredFlush() {
+	s.c.Lock()
+	s.flushing = false
+	if !s.dead && !s.c.Closed() && s.fd >= 0 && !s.wOn && !s.connecting && s.c.Output().Len() > 0 {
+		s.write(false)
+	}
+	s.c.Release()
+	s.c.Unlock()
+}
+
+func (s *sock) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: netOf(s.peer), Source: nil, Addr: s.peer, Err: err}
+}
+
+func netOf(a net.Addr) string {
+	if a == nil {
+		return "tcp"
+	}
+	return a.Network()
+}
+
+// ---- connect ----
+
+// Connect starts a non-blocking connect of bev to addr (a *net.TCPAddr, *net.UnixAddr,
+// or any net.Addr whose Network is tcp, tcp4, tcp6 or unix), libevent's
+// bufferevent_socket_connect. If bev has no socket, one is created for addr's family; it
+// belongs to bev and is closed by Close even without CloseOnFree. If addr is nil, bev's
+// socket is assumed to be connecting already and Connect waits for it.
+//
+// Connect returns an error only for unusable arguments (ErrNotSocket, ErrNoAddress,
+// ErrAddress) or a closed bufferevent. Everything else — a refused or unreachable
+// connect, a socket that cannot be created — is reported later, never inside the call:
+// the event callback gets Error with a *net.OpError (errors.Is(err,
+// syscall.ECONNREFUSED), ...) and reading and writing are disabled. On success it gets
+// Connected. Output written before the connect completes is sent once it does.
+//
+// Loop-confined unless bev is ThreadSafe; then the connect starts on the loop.
+func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
+	s, err := lookupSock(bev)
+	if err != nil {
+		return err
+	}
+	var sa sockaddr
+	if addr != nil {
+		if sa, err = sockaddrFromNetAddr(addr); err != nil {
+			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
+		}
+	}
+	return s.onLoopDo(func() error {
+		if addr == nil && s.fd < 0 {
+			return ErrNoAddress
+		}
+		s.cancelLookup()
+		s.pending = nil
+		s.connect(addr, sa, addr == nil)
+		return nil
+	})
+}
+
+// onLoopDo runs fn with the core lock and a reference: at once for a loop-confined
+// bufferevent, on the loop for a ThreadSafe one (whose fn errors are then dropped; fn
+// must report through the event callback).
+func (s *sock) onLoopDo(fn func() error) error {
+	if s.c.Options()&bufferevent.ThreadSafe != 0 {
+		if s.c.Closed() {
+			return bufferevent.ErrClosed
+		}
+		s.c.RunInLoop(func() {
+			if !s.dead && !s.c.Closed() {
+				fn()
+			}
+		})
+		return nil
+	}
+	if s.dead || s.c.Closed() {
+		return bufferevent.ErrClosed
+	}
+	s.c.Enter()
+	defer s.c.Leave()
+	return fn()
+}
+
+// connect starts one connect attempt; failures are reported asynchronously. With
+// resume set, the existing socket is already connecting.
+func (s *sock) connect(addr net.Addr, sa sockaddr, resume bool) {
+	s.connAddr = addr
+	if !resume {
+		fd := s.fd
+		if fd < 0 {
+			var err error
+			if fd, err = newSocket(sa.family); err != nil {
+				s.connectFailedLater(err)
+				return
+			}
+			if err := s.setFD(fd); err != nil {
+				closeFD(fd)
+				s.connectFailedLater(err)
+				return
+			}
+			s.ownFD = true
+		}
+		res, err := startConnect(fd, sa)
+		if res == connectFailed {
+			s.connectFailedLater(err)
+			return
+		}
+	}
+	s.connecting = true
+	// The write event reports the outcome, whether or not the user enabled writing;
+	// reading starts with the enabled directions.
+	if err := s.armWrite(); err != nil {
+		s.connecting = false
+		s.connectFailedLater(err)
+		return
+	}
+	if s.c.Active(backend.Read) {
+		s.armRead()
+	}
+}
+
+// connectFailedLater reports a connect failure detected inside Connect through the
+// deferred event callback, so nothing runs synchronously (libevent's immediate-refusal
+// path), or moves on to the next address of a hostname connect.
+func (s *sock) connectFailedLater(err error) {
+	s.lastErr = s.dialError(err)
+	if len(s.pending) > 0 {
+		s.base.Defer(func() {
+			s.c.Enter()
+			defer s.c.Leave()
+			if !s.dead && !s.c.Closed() {
+				s.connectNext()
+			}
+		})
+		return
+	}
+	s.stopRead()
+	s.stopWrite()
+	s.disableUser(backend.ReadWrite)
+	s.c.TriggerEvent(backend.Error, s.lastErr, backend.TriggerDefer)
+}
+
+// connectFailed handles a connect that failed after starting (libevent: both events
+// deleted, event callback with Error and no direction bit). A hostname connect tries its
+// next address first.
+func (s *sock) connectFailed(err error) {
+	s.lastErr = s.dialError(err)
+	s.stopRead()
+	s.stopWrite()
+	if len(s.pending) > 0 {
+		s.connectNext()
+		return
+	}
+	s.c.TriggerEvent(backend.Error, s.lastErr, 0)
+}
+
+func (s *sock) dialError(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return err
+	}
+	netw := "tcp"
+	if s.connAddr != nil {
+		netw = s.connAddr.Network()
+	}
+	return &net.OpError{Op: "dial", Net: netw, Addr: s.connAddr, Err: err}
+}
+
+// ---- hostname connect ----
+
+// ConnectHostname resolves host and connects bev to the first of its addresses that
+// accepts, libevent's bufferevent_socket_connect_hostname — but trying every address in
+// order rather than only the first. network is "tcp", "tcp4" or "tcp6" (the address
+// families to consider); host is a name, an IPv4 address, or an IPv6 address with or
+// without brackets; port is 1 to 65535.
+//
+// The lookup runs on its own goroutine with Go's resolver (net.DefaultResolver), bounded
+// by ctx; meanwhile reading and writing are suspended, and the result is handled on the
+// loop. A failed lookup reaches the event callback as Error with a *DNSError (also kept
+// for DNSErr); a connect failure as with Connect, after the last address failed, with
+// that address's error. Close, SetFD or another Connect cancels a lookup in progress;
+// its result is then dropped without a callback.
+//
+// ConnectHostname returns an error only for unusable arguments or a closed bufferevent.
+// Loop-confined unless bev is ThreadSafe; then the work starts on the loop.
+func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network, host string, port int) error {
+	s, err := lookupSock(bev)
+	if err != nil {
+		return err
+	}
+	var ipnet string
+	switch network {
+	case "tcp":
+		ipnet = "ip"
+	case "tcp4":
+		ipnet = "ip4"
+	case "tcp6":
+		ipnet = "ip6"
+	default:
+		return &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
+	}
+	if port < 1 || port > 65535 {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: strconv.Itoa(port)})}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "missing host", Addr: host})}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return s.onLoopDo(func() error {
+		s.startLookup(ctx, network, ipnet, host, uint16(port))
+		return nil
+	})
+}
+
+// DNSErr returns the error of bev's last hostname lookup (a *DNSError), or nil if it
+// succeeded or none ran; libevent's bufferevent_socket_get_dns_error.
+//
+// Loop-confined unless bev is ThreadSafe.
+func DNSErr(bev *bufferevent.BufferEvent) error {
+	s, err := lookupSock(bev)
+	if err != nil {
+		return nil
+	}
+	s.c.Lock()
+	defer s.c.Unlock()
+	return s.dnsErr
+}
+
+// startLookup begins resolution: literals are handled on the loop without a goroutine.
+func (s *sock) startLookup(ctx context.Context, network, ipnet, host string, port uint16) {
+	s.cancelLookup()
+	s.dnsErr, s.lastErr, s.pending = nil, nil, nil
+	s.lookupGen++
+	gen := s.lookupGen
+	s.c.SuspendRead(backend.SuspendLookup)
+	s.c.SuspendWrite(backend.SuspendLookup)
+
+	if ip, err := netip.ParseAddr(host); err == nil {
+		s.base.Defer(func() { s.lookupDone(gen, network, host, port, []netip.Addr{ip}, nil) })
+		return
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	s.lookupCancel = cancel
+	go func() {
+		ips, err := net.DefaultResolver.LookupNetIP(lctx, ipnet, host)
+		cancel()
+		// If the base is closed meanwhile, nobody handles the result: fine, the
+		// bufferevent cannot be used any more either.
+		_ = s.base.RunInLoop(func() { s.lookupDone(gen, network, host, port, ips, err) })
+	}()
+}
+
+// cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
+func (s *sock) cancelLookup() {
+	if s.lookupCancel != nil {
+		s.lookupCancel()
+		s.lookupCancel = nil
+	}
+	if s.c != nil && (s.c.ReadSuspended()|s.c.WriteSuspended())&backend.SuspendLookup != 0 {
+		s.lookupGen++ // the result of the old lookup no longer matches
+		if !s.dead {
+			s.c.UnsuspendRead(backend.SuspendLookup)
+			s.c.UnsuspendWrite(backend.SuspendLookup)
+		}
+	}
+}
+
+// lookupDone handles a lookup result on the loop (libevent's
+// bufferevent_connect_getaddrinfo_cb).
+func (s *sock) lookupDone(gen uint64, network, host string, port uint16, ips []netip.Addr, err error) {
+	if s.dead {
+		return // closed: Close cancelled the lookup
+	}
+	s.c.Enter()
+	defer s.c.Leave()
+	if gen != s.lookupGen || s.dead || s.c.Closed() {
+		return // cancelled
+	}
+	s.lookupCancel = nil
+	s.c.UnsuspendWrite(backend.SuspendLookup)
+	s.c.UnsuspendRead(backend.SuspendLookup)
+	if s.dead || s.c.Closed() {
+		return
+	}
+	var addrs []netip.AddrPort
+	for _, ip := range ips {
+		if (network == "tcp4" && !ip.Unmap().Is4()) || (network == "tcp6" && ip.Unmap().Is4()) {
+			continue
+		}
+		addrs = append(addrs, netip.AddrPortFrom(ip, port))
+	}
+	if err == nil && len(addrs) == 0 {
+		err = &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
+	}
+	if err != nil {
+		s.dnsErr = &DNSError{Host: host, Err: err}
+		s.disableUser(backend.ReadWrite)
+		s.c.TriggerEvent(backend.Error, s.dnsErr, 0)
+		return
+	}
+	s.pending = addrs
+	s.connectNext()
+}
+
+// connectNext starts a connect to the next pending address, replacing a failed socket.
+func (s *sock) connectNext() {
+	ap := s.pending[0]
+	s.pending = s.pending[1:]
+	if s.fd >= 0 && (s.lastErr != nil) {
+		// The previous attempt failed: its socket cannot be reused.
+		old, own := s.fd, s.ownFD
+		s.setFD(-1)
+		if own || s.c.Options()&bufferevent.CloseOnFree != 0 {
+			closeFD(old)
+		}
+	}
+	sa, err := sockaddrFromAddrPort(ap)
+	addr := net.TCPAddrFromAddrPort(ap)
+	if err != nil {
+		s.connAddr = addr
+		s.connectFailedLater(err)
+		return
+	}
+	s.connect(addr, sa, false)
+}
