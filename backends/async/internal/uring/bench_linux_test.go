@@ -55,8 +55,10 @@ func BenchmarkNop(b *testing.B) {
 }
 
 // BenchmarkPingPong bounces a 64-byte message across a socketpair: through the ring (send
-// and recv submitted together, one io_uring_enter per direction) and through plain
-// write/read system calls (two per direction).
+// and recv submitted together, one io_uring_enter per direction), through the ring with a
+// multishot receive per end selecting from a provided-buffer ring (only the send is
+// submitted per direction), and through plain write/read system calls (two per
+// direction).
 func BenchmarkPingPong(b *testing.B) {
 	msg := make([]byte, 64)
 	b.Run("uring", func(b *testing.B) {
@@ -86,6 +88,90 @@ func BenchmarkPingPong(b *testing.B) {
 		b.StopTimer()
 		if c.bad != 0 || c.bytes != 4*len(msg)*b.N {
 			b.Fatalf("bytes %d want %d, error %d", c.bytes, 4*len(msg)*b.N, c.bad)
+		}
+	})
+	b.Run("uring-armed", func(b *testing.B) {
+		// Like a server: each end keeps a plain receive armed before its data arrives, and
+		// re-arms it with the next send.
+		r := newRing(b, 8)
+		x, y := socketpair(b)
+		bx, by := make([]byte, 64), make([]byte, 64)
+		var c counter
+		if err := r.PrepRecv(11, y, by, 0); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(2 * int64(len(msg)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			for _, d := range [2]struct {
+				from    int
+				buf     []byte
+				rearmUD uint64
+			}{{x, bx, 10}, {y, by, 11}} {
+				if err := r.PrepSend(1, d.from, msg, 0); err != nil {
+					b.Fatal(err)
+				}
+				if err := r.PrepRecv(d.rearmUD, d.from, d.buf, 0); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.SubmitAndWait(2, -1); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.Reap(c.onCQE); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.StopTimer()
+		if c.bad != 0 || c.bytes != 4*len(msg)*b.N {
+			b.Fatalf("bytes %d want %d, error %d", c.bytes, 4*len(msg)*b.N, c.bad)
+		}
+	})
+	b.Run("uring-multishot-bufring", func(b *testing.B) {
+		r := newRing(b, 8)
+		br := newBufRing(b, r, 1, 16, 256)
+		x, y := socketpair(b)
+		var c counter
+		var failed error
+		// One multishot receive per end stays armed for the whole run; each completion's
+		// buffer is recycled at once.
+		onCQE := func(ud uint64, res int32, flags uint32) {
+			c.onCQE(ud, res, flags)
+			if id, ok := BufferID(flags); ok {
+				if err := br.Recycle(id); err != nil {
+					failed = err
+				}
+			}
+			if (ud == 10 || ud == 11) && flags&CQEFMore == 0 {
+				failed = errno(res)
+			}
+		}
+		if err := r.PrepRecvMultishot(10, x, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.PrepRecvMultishot(11, y, 1, 0); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(2 * int64(len(msg)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			for _, fd := range [2]int{x, y} {
+				if err := r.PrepSend(1, fd, msg, 0); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.SubmitAndWait(2, -1); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := r.Reap(onCQE); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.StopTimer()
+		if failed != nil || c.bytes != 4*len(msg)*b.N {
+			b.Fatalf("bytes %d want %d, error %v", c.bytes, 4*len(msg)*b.N, failed)
 		}
 	})
 	b.Run("syscalls", func(b *testing.B) {
@@ -144,4 +230,64 @@ func BenchmarkWritev(b *testing.B) {
 	if c.bad != 0 {
 		b.Fatalf("writev failed: %d", c.bad)
 	}
+}
+
+// BenchmarkBatched moves one 64-byte message over each of 32 socketpairs per loop turn:
+// through the ring (32 sends and 32 receives in one io_uring_enter) and through plain
+// write/read system calls (64 per turn). ns/op is per message.
+func BenchmarkBatched(b *testing.B) {
+	const conns = 32
+	msg := make([]byte, 64)
+	pairs := make([][2]int, conns)
+	bufs := make([][]byte, conns)
+	for i := range pairs {
+		pairs[i][0], pairs[i][1] = socketpair(b)
+		bufs[i] = make([]byte, 64)
+	}
+	b.Run("uring", func(b *testing.B) {
+		r := newRing(b, 2*conns)
+		var c counter
+		b.SetBytes(int64(len(msg)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += conns {
+			for k, p := range pairs {
+				if err := r.PrepSend(uint64(k), p[0], msg, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for k, p := range pairs {
+				if err := r.PrepRecv(uint64(conns+k), p[1], bufs[k], 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := r.SubmitAndWait(2*conns, -1); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Reap(c.onCQE); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if c.bad != 0 {
+			b.Fatalf("error %d", c.bad)
+		}
+	})
+	b.Run("syscalls", func(b *testing.B) {
+		b.SetBytes(int64(len(msg)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i += conns {
+			for _, p := range pairs {
+				if _, err := unix.Write(p[0], msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for k, p := range pairs {
+				if _, err := unix.Read(p[1], bufs[k]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

@@ -5,7 +5,7 @@
 // It offers what a completion-based event loop needs and nothing more: a Ring with a
 // submission queue filled by Prep methods (nop, accept and multishot accept, connect, recv,
 // send, readv, writev, sendmsg, cancel by user data or by descriptor, timeout, linked
-// timeout, close, shutdown), one Submit per loop turn, and Reap, which hands completions to
+// timeout, close, shutdown, and receives into provided buffers), one Submit per loop turn, and Reap, which hands completions to
 // a callback on the caller's goroutine. Each operation is named by a caller-chosen 64-bit
 // user data value that comes back with its completion.
 //
@@ -101,7 +101,15 @@
 // result, a negated errno on failure (-ECANCELED for a cancelled operation, -ETIME for an
 // expired timeout, -ECONNRESET for a reset peer...).
 //
-// Provided-buffer rings (IORING_REGISTER_PBUF_RING) are not implemented: the async
-// backend reads into reserved evbuffer space, one read in flight per connection, which
-// plain PrepRecv/PrepReadv serve without the extra buffer bookkeeping.
+// # Provided buffers
+//
+// BufRing registers a provided-buffer ring (IORING_REGISTER_PBUF_RING, Linux 5.19):
+// buffers in memory mapped outside the Go heap that the kernel picks from when a receive
+// prepared with PrepRecvBuffer or PrepRecvMultishot finds data. Their point is memory, not
+// speed: a connection waiting for data holds no buffer, so many idle connections cost a
+// fixed pool instead of one pinned buffer each. On a request/response exchange they are
+// slower than a plain PrepRecv (the data arrives through the kernel's poll wake-up and task
+// work instead of completing inline), see BenchmarkPingPong; the async backend should start
+// with PrepRecv into reserved evbuffer space and keep buffer rings for servers with very
+// many idle connections.
 package uring

@@ -95,7 +95,17 @@ const (
 	CQEFMore uint32 = 1 << 1
 	// CQEFSockNonEmpty means more data was waiting in the socket after a receive.
 	CQEFSockNonEmpty uint32 = 1 << 2
+	// CQEFBuffer means the completion used a provided buffer; see BufferID.
+	CQEFBuffer uint32 = 1 << 0
 )
+
+const cqeBufferShift = 16
+
+// BufferID returns the provided buffer a completion used, if its flags say it used one.
+// Safe for concurrent use.
+func BufferID(flags uint32) (uint16, bool) {
+	return uint16(flags >> cqeBufferShift), flags&CQEFBuffer != 0
+}
 
 // SQEFlags modify how the kernel issues a prepared operation (IOSQE_* flags).
 type SQEFlags uint8

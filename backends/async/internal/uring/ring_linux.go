@@ -37,6 +37,8 @@ type opSlot struct {
 	msg  unix.Msghdr
 	sa   unix.RawSockaddrAny
 	ts   kernelTimespec
+	// bufRing is the buffer group the operation selects from, if any.
+	bufRing *BufRing
 }
 
 // release unpins everything the slot's operation pinned and forgets its buffers.
@@ -45,6 +47,10 @@ func (s *opSlot) release() {
 	clear(s.iov[:s.niov])
 	s.niov = 0
 	s.msg = unix.Msghdr{}
+	if s.bufRing != nil {
+		s.bufRing.inflight--
+		s.bufRing = nil
+	}
 }
 
 // Ring is one io_uring instance: a submission queue the caller fills with Prep methods and
@@ -85,6 +91,7 @@ type Ring struct {
 	free           []*opSlot
 	internal       int  // ring-internal requests (ReservedUserData) not yet completed
 	cancelAnyNotOK bool // the kernel refused IORING_ASYNC_CANCEL_ANY (before 5.19)
+	bufRings       map[uint16]*BufRing
 
 	waitTS  kernelTimespec // argument storage for waiting io_uring_enter calls
 	waitArg getEventsArg
@@ -313,7 +320,8 @@ func (r *Ring) SetLastFlags(f SQEFlags) error {
 	if !r.lastOK {
 		return ErrNoPrepared
 	}
-	r.sqes[(r.sqeTail-1)&r.sqMask].flags = uint8(f)
+	e := &r.sqes[(r.sqeTail-1)&r.sqMask]
+	e.flags = e.flags&^sqeFlagsUserMask | uint8(f)
 	r.chainOpen = uint8(f)&sqeFlagsChainMask != 0
 	return nil
 }
@@ -609,8 +617,8 @@ var leaked struct {
 }
 
 // Close cancels every outstanding operation, waits (up to the close timeout, see
-// WithCloseTimeout) for their completions, then unmaps the rings and closes the ring's file
-// descriptor. Completions reaped during Close are discarded; call Drain first to see them.
+// WithCloseTimeout) for their completions, then closes its buffer rings, unmaps the rings
+// and closes the ring's file descriptor. Completions reaped during Close are discarded; call Drain first to see them.
 // If some operation did not complete in time, Close still releases the ring but keeps that
 // operation's memory pinned and reachable for the life of the process, and returns an
 // error wrapping ErrDrainTimeout. A second Close returns ErrClosed. Loop-confined.
@@ -627,6 +635,15 @@ func (r *Ring) Close() error {
 		}
 		leaked.Unlock()
 	}
+	for _, b := range r.bufRings {
+		if len(r.ops) == 0 {
+			b.inflight = 0
+			_ = b.Close() // unregistered with the ring; only unmaps
+		} else {
+			b.closed = true // the kernel may still write into the buffers: keep them mapped
+		}
+	}
+	r.bufRings = nil
 	r.unmap()
 	if cerr := unix.Close(r.fd); cerr != nil && err == nil {
 		err = fmt.Errorf("uring: %w", os.NewSyscallError("close", cerr))

@@ -127,3 +127,29 @@ func (r *Ring) PrepClose(ud uint64, fd int) error { return errNotLinux }
 
 // PrepShutdown fails off Linux. Loop-confined.
 func (r *Ring) PrepShutdown(ud uint64, fd int, how int) error { return errNotLinux }
+
+// BufRing is a group of provided buffers. Off Linux none can be created. Loop-confined.
+type BufRing struct{ _ [0]func() }
+
+// NewBufRing fails off Linux. Loop-confined.
+func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) { return nil, errNotLinux }
+
+// Group returns 0 off Linux. Loop-confined.
+func (b *BufRing) Group() uint16 { return 0 }
+
+// Buffer returns nil off Linux. Loop-confined.
+func (b *BufRing) Buffer(id uint16) []byte { return nil }
+
+// Recycle fails off Linux. Loop-confined.
+func (b *BufRing) Recycle(id uint16) error { return errNotLinux }
+
+// Close fails off Linux. Loop-confined.
+func (b *BufRing) Close() error { return errNotLinux }
+
+// PrepRecvBuffer fails off Linux. Loop-confined.
+func (r *Ring) PrepRecvBuffer(ud uint64, fd int, group uint16, flags int) error { return errNotLinux }
+
+// PrepRecvMultishot fails off Linux. Loop-confined.
+func (r *Ring) PrepRecvMultishot(ud uint64, fd int, group uint16, flags int) error {
+	return errNotLinux
+}
