@@ -1,0 +1,235 @@
+package bufferevent_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// loopRunner runs a base's loop on its own goroutine.
+type loopRunner struct {
+	base *eventbase.Base
+	done chan struct{}
+}
+
+func startLoop(t *testing.T) *loopRunner {
+	t.Helper()
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &loopRunner{base: base, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		if err := base.Loop(eventbase.LoopNoExitOnEmpty); err != nil {
+			t.Errorf("Loop: %v", err)
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *loopRunner) stop() {
+	select {
+	case <-r.done:
+		return
+	default:
+	}
+	r.base.LoopBreak()
+	<-r.done
+	r.base.Close()
+}
+
+// connPair makes two NetConns over a pipe pair, on the loop.
+func (r *loopRunner) connPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	var c1, c2 net.Conn
+	var err error
+	if derr := r.base.Do(context.Background(), func() {
+		var a, b *bufferevent.BufferEvent
+		if a, b, err = pipe.New(r.base, 0); err != nil {
+			return
+		}
+		if c1, err = bufferevent.NetConn(a); err != nil {
+			return
+		}
+		c2, err = bufferevent.NetConn(b)
+	}); derr != nil {
+		t.Fatal(derr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c1, c2
+}
+
+// chanListener is a net.Listener fed by Dial.
+type chanListener struct {
+	conns chan net.Conn
+	once  sync.Once
+	done  chan struct{}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return fakeAddr("pipe-listener") }
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "pipe" }
+func (a fakeAddr) String() string  { return string(a) }
+
+// TestNetConnHTTP runs a net/http server and client over NetConns on the
+// in-memory test pipe: small and large (1 MiB, beyond every buffer, so
+// backpressure is exercised) request and response bodies.
+func TestNetConnHTTP(t *testing.T) {
+	r := startLoop(t)
+	ln := &chanListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		if req.URL.Path == "/echo" {
+			w.Write(body)
+			return
+		}
+		io.WriteString(w, "hello from "+req.URL.Path)
+	})}
+	srvDone := make(chan struct{})
+	go func() {
+		defer close(srvDone)
+		srv.Serve(ln)
+	}()
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		c1, c2 := r.connPair(t)
+		select {
+		case ln.conns <- c2:
+			return c1, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}}
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+
+	resp, err := client.Get("http://pipe/greeting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello from /greeting" {
+		t.Errorf("GET body = %q", body)
+	}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	resp, err = client.Post("http://pipe/echo", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, big) {
+		t.Errorf("echo: got %d bytes, want %d identical", len(body), len(big))
+	}
+
+	tr.CloseIdleConnections()
+	srv.Close()
+	<-srvDone
+}
+
+func TestNetConnDeadlines(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	defer c2.Close()
+
+	c1.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	buf := make([]byte, 10)
+	n, err := c1.Read(buf)
+	var ne net.Error
+	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("Read past deadline = %d, %v; want os.ErrDeadlineExceeded (a timeout net.Error)", n, err)
+	}
+	// Clearing the deadline makes Read work again.
+	c1.SetReadDeadline(time.Time{})
+	go c2.Write([]byte("late"))
+	n, err = c1.Read(buf)
+	if err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	// A deadline set while Read waits wakes it.
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c1.Read(buf)
+		errc <- err
+	}()
+	time.Sleep(10 * time.Millisecond)
+	c1.SetDeadline(time.Now())
+	if err := <-errc; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read with deadline set meanwhile = %v", err)
+	}
+	// Write blocks once NetConnBuffer is waiting and the peer does not
+	// read; the write deadline ends it.
+	c1.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err = c1.Write(make([]byte, 4*bufferevent.NetConnBuffer+bufferevent.DefaultMaxInput))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write past deadline = %v", err)
+	}
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close = %v; want net.ErrClosed", err)
+	}
+	if _, err := c1.Write(buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %v; want net.ErrClosed", err)
+	}
+	if err := c1.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Close = %v", err)
+	}
+	if !strings.Contains(c1.LocalAddr().String(), "pipe") || c1.RemoteAddr().Network() != "pipe" {
+		t.Errorf("addresses %v, %v", c1.LocalAddr(), c1.RemoteAddr())
+	}
+}
+
+// TestNetConnEOF: Close on one side flushes its output and gives the other
+// side io.EOF after the data.
+func TestNetConnEOF(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	defer c2.Close()
+	data := bytes.Repeat([]byte("x"), 300<<10)
+	go func() {
+		c1.Write(data)
+		c1.Close()
+	}()
+	got, err := io.ReadAll(c2)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadAll = %d bytes, %v; want %d bytes, nil", len(got), err, len(data))
+	}
+}
