@@ -304,8 +304,10 @@ func (r *Ring) PrepCancel(ud, target uint64, all bool) error {
 
 // PrepCancelFD prepares the cancellation of the outstanding operation(s) on file
 // descriptor fd (Linux 5.19 or later; older kernels complete it with -EINVAL): with all
-// set, every operation on fd; otherwise the first one found. Results as PrepCancel.
-// Loop-confined.
+// set, every operation on fd; otherwise the first one found. Results as PrepCancel. fd
+// must still be open: closing a descriptor does not end the ring's operations on it (the
+// kernel holds its own reference to the file), so cancel before closing, or cancel by
+// user data. Loop-confined.
 func (r *Ring) PrepCancelFD(ud uint64, fd int, all bool) error {
 	e, slot, err := r.begin(ud)
 	if err != nil {

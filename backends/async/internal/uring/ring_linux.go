@@ -520,7 +520,8 @@ func (r *Ring) UnregisterEventFD() error {
 // yet consumed by the kernel are withdrawn and reported to fn with -ECANCELED without ever
 // reaching the kernel. The ring stays usable. If operations are still in flight at the
 // timeout (the kernel cannot always interrupt an operation that is already running), the
-// error wraps ErrDrainTimeout. Loop-confined.
+// error wraps ErrDrainTimeout. fn must not prepare new operations (Drain would cancel them
+// too, until the timeout). Loop-confined.
 func (r *Ring) Drain(timeout time.Duration, fn CompletionFunc) error {
 	if r.closed {
 		return ErrClosed

@@ -239,9 +239,10 @@ func TestAcceptConnectSendRecv(t *testing.T) {
 	}
 }
 
-// TestSocketpairIO moves a payload larger than the socket buffers through every pair of
-// write and read operations, checking the content.
-func TestSocketpairIO(t *testing.T) {
+// TestStreamIO moves a payload larger than the socket buffers through every pair of
+// write and read operations, over a socketpair and over TCP loopback, checking the
+// content.
+func TestStreamIO(t *testing.T) {
 	payload := make([]byte, 300<<10)
 	for i := range payload {
 		payload[i] = byte(i*7 + i>>9)
@@ -266,68 +267,74 @@ func TestSocketpairIO(t *testing.T) {
 			return r.PrepReadv(ud, fd, [][]byte{p[:h], p[h:]})
 		},
 	}
-	for wn, w := range writers {
-		for rn, rd := range readers {
-			t.Run(wn+"-"+rn, func(t *testing.T) {
-				r := newRing(t, 8)
-				a, b := socketpair(t)
-				var sent, recvd int
-				out := make([]byte, len(payload))
-				const wud, rud = 1, 2
-				writing, reading := false, false
-				deadline := time.Now().Add(5 * time.Second)
-				for recvd < len(payload) {
-					if time.Now().After(deadline) {
-						t.Fatalf("stuck: sent %d received %d", sent, recvd)
-					}
-					if !writing && sent < len(payload) {
-						if err := w(r, wud, a, payload[sent:]); err != nil {
-							t.Fatal(err)
+	transports := map[string]func(t *testing.T, r *Ring) (int, int){
+		"socketpair": func(t *testing.T, _ *Ring) (int, int) { return socketpair(t) },
+		"tcp4":       func(t *testing.T, r *Ring) (int, int) { return tcpPair(t, r, unix.AF_INET) },
+	}
+	for tn, transport := range transports {
+		for wn, w := range writers {
+			for rn, rd := range readers {
+				t.Run(tn+"/"+wn+"-"+rn, func(t *testing.T) {
+					r := newRing(t, 8)
+					a, b := transport(t, r)
+					var sent, recvd int
+					out := make([]byte, len(payload))
+					const wud, rud = 1, 2
+					writing, reading := false, false
+					deadline := time.Now().Add(5 * time.Second)
+					for recvd < len(payload) {
+						if time.Now().After(deadline) {
+							t.Fatalf("stuck: sent %d received %d", sent, recvd)
 						}
-						writing = true
-					}
-					if !reading {
-						if err := rd(r, rud, b, out[recvd:min(recvd+16<<10, len(out))]); err != nil {
-							t.Fatal(err)
-						}
-						reading = true
-					}
-					if _, err := r.SubmitAndWait(1, time.Second); err != nil {
-						t.Fatal(err)
-					}
-					_, err := r.Reap(func(ud uint64, res int32, _ uint32) {
-						if res < 0 {
-							t.Fatalf("op %d: %v", ud, errno(res))
-						}
-						if ud == wud {
-							sent += int(res)
-							writing = false
-						} else {
-							if res == 0 {
-								t.Fatalf("early EOF after %d bytes", recvd)
+						if !writing && sent < len(payload) {
+							if err := w(r, wud, a, payload[sent:]); err != nil {
+								t.Fatal(err)
 							}
-							recvd += int(res)
-							reading = false
+							writing = true
 						}
-					})
-					if err != nil {
+						if !reading {
+							if err := rd(r, rud, b, out[recvd:min(recvd+16<<10, len(out))]); err != nil {
+								t.Fatal(err)
+							}
+							reading = true
+						}
+						if _, err := r.SubmitAndWait(1, time.Second); err != nil {
+							t.Fatal(err)
+						}
+						_, err := r.Reap(func(ud uint64, res int32, _ uint32) {
+							if res < 0 {
+								t.Fatalf("op %d: %v", ud, errno(res))
+							}
+							if ud == wud {
+								sent += int(res)
+								writing = false
+							} else {
+								if res == 0 {
+									t.Fatalf("early EOF after %d bytes", recvd)
+								}
+								recvd += int(res)
+								reading = false
+							}
+						})
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+					if !bytes.Equal(out, payload) {
+						t.Fatal("payload corrupted")
+					}
+					// End of stream reads as 0.
+					if err := unix.Shutdown(a, unix.SHUT_WR); err != nil {
 						t.Fatal(err)
 					}
-				}
-				if !bytes.Equal(out, payload) {
-					t.Fatal("payload corrupted")
-				}
-				// End of stream reads as 0.
-				if err := unix.Shutdown(a, unix.SHUT_WR); err != nil {
-					t.Fatal(err)
-				}
-				if err := r.PrepRecv(3, b, make([]byte, 8), 0); err != nil {
-					t.Fatal(err)
-				}
-				if got := collect(t, r, 1); got[3].res != 0 {
-					t.Fatalf("recv at EOF = %d", got[3].res)
-				}
-			})
+					if err := r.PrepRecv(3, b, make([]byte, 8), 0); err != nil {
+						t.Fatal(err)
+					}
+					if got := collect(t, r, 1); got[3].res != 0 {
+						t.Fatalf("recv at EOF = %d", got[3].res)
+					}
+				})
+			}
 		}
 	}
 }
@@ -924,5 +931,38 @@ func TestSteadyStateAllocs(t *testing.T) {
 	}
 	if c.bad != 0 && c.bad != -int32(unix.ECANCELED) {
 		t.Errorf("an operation failed: %v", errno(c.bad))
+	}
+}
+
+// TestCloseDoesNotCancel documents a rule the async backend must follow: closing a
+// descriptor does not end the ring's operations on it (the ring holds its own reference to
+// the socket), so they must be cancelled by user data.
+func TestCloseDoesNotCancel(t *testing.T) {
+	r := newRing(t, 8)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	if err := r.PrepRecv(1, fds[1], make([]byte, 8), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Close(fds[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SubmitAndWait(1, 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := r.Reap(nil); n != 0 || r.InFlight() != 1 {
+		t.Fatalf("closing the descriptor completed %d operations (in flight %d)", n, r.InFlight())
+	}
+	if err := r.PrepCancel(2, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, r, 2); got[1].res != -int32(unix.ECANCELED) {
+		t.Errorf("recv after cancel: %d (%v)", got[1].res, errno(got[1].res))
 	}
 }
