@@ -7,6 +7,7 @@ import (
 	"github.com/bufev/bufev/bufferevent/bevtest"
 	"github.com/bufev/bufev/bufferevent/internal/pipe"
 	"github.com/bufev/bufev/eventbase"
+	"go.uber.org/goleak"
 )
 
 // TestPipe runs the suite on the in-memory test pipe, a type written only
@@ -16,4 +17,8 @@ func TestPipe(t *testing.T) {
 		a, b, err = pipe.New(base, opts)
 		return a, b, bevtest.Caps{NoFD: true}, err
 	})
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }
