@@ -54,8 +54,10 @@ func (r *recorder) Disable(d bufferevent.Direction) error {
 	r.c.StopTimers(d)
 	return nil
 }
-func (r *recorder) Flush(bufferevent.Direction, bufferevent.FlushMode) (bool, error) { return false, nil }
-func (r *recorder) AdjustTimeouts() error                                          { return r.c.AdjustGenericTimeouts() }
+func (r *recorder) Flush(bufferevent.Direction, bufferevent.FlushMode) (bool, error) {
+	return false, nil
+}
+func (r *recorder) AdjustTimeouts() error { return r.c.AdjustGenericTimeouts() }
 func (r *recorder) Close() error {
 	r.closes++
 	if r.onClose != nil {
