@@ -298,3 +298,50 @@ func TestSubmitterThreadExit(t *testing.T) {
 		t.Errorf("recv: %d (%v) %q", res, errno(res), buf)
 	}
 }
+
+func leakedCount() int {
+	leaked.Lock()
+	defer leaked.Unlock()
+	return len(leaked.slots)
+}
+
+// TestCloseTimeoutKeepsMemory reaches Close's timeout with a receive the ring cannot
+// cancel (cancellation is switched off for the test): Close reports ErrDrainTimeout, keeps
+// the operation's memory reachable instead of freeing it, and still releases the ring's
+// descriptor.
+func TestCloseTimeoutKeepsMemory(t *testing.T) {
+	before, leakedBefore := countFDs(t), leakedCount()
+	a, b := socketpair(t)
+	r, err := New(4, WithCloseTimeout(30*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.testNoCancel = true
+	buf := new([64]byte)
+	wp := weak.Make(buf)
+	if err := r.PrepRecv(1, b, buf[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	buf = nil
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); !errors.Is(err, ErrDrainTimeout) {
+		t.Fatalf("Close: %v, want ErrDrainTimeout", err)
+	}
+	if n := leakedCount() - leakedBefore; n != 1 {
+		t.Errorf("%d operations kept after the timeout, want 1", n)
+	}
+	runtime.GC()
+	runtime.GC()
+	if wp.Value() == nil {
+		t.Error("the buffer of an operation Close could not end was freed")
+	}
+	// The kernel ends the operation when it tears the ring down; the socket still works.
+	if _, err := unix.Write(a, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if after := countFDs(t); after != before+2 { // the socketpair is still open
+		t.Errorf("descriptors: %d before, %d after (socketpair open)", before, after)
+	}
+}

@@ -95,6 +95,8 @@ type Ring struct {
 
 	waitTS  kernelTimespec // argument storage for waiting io_uring_enter calls
 	waitArg getEventsArg
+
+	testNoCancel bool // tests: make Drain unable to cancel, to reach its timeout
 }
 
 // New creates a ring with a submission queue of at least entries entries (clamped by the
@@ -529,28 +531,35 @@ func (r *Ring) Drain(timeout time.Duration, fn CompletionFunc) error {
 	r.withdraw(fn)
 	deadline := time.Now().Add(timeout)
 	var lastCancel time.Time
-	for len(r.ops) > 0 || r.internal > 0 {
+	for {
 		if _, err := r.Reap(fn); err != nil {
 			return err
 		}
 		if len(r.ops) == 0 && r.internal == 0 {
-			break
+			return nil
 		}
 		now := time.Now()
-		if now.After(deadline) {
-			return fmt.Errorf("%w: %d operations", ErrDrainTimeout, len(r.ops))
-		}
-		if len(r.ops) > 0 && now.Sub(lastCancel) >= 50*time.Millisecond {
+		// Cancel at once (even with a zero timeout), then again every 50ms for operations
+		// that were running and could not be stopped the first time.
+		if len(r.ops) > 0 && now.Sub(lastCancel) >= 50*time.Millisecond && !r.testNoCancel {
 			lastCancel = now
 			if err := r.cancelEverything(); err != nil {
 				return err
 			}
 		}
-		if _, err := r.submit(1, min(deadline.Sub(now), 50*time.Millisecond)); err != nil {
+		if _, err := r.submit(1, min(max(deadline.Sub(now), 0), 50*time.Millisecond)); err != nil {
 			return err
 		}
+		if _, err := r.Reap(fn); err != nil {
+			return err
+		}
+		if len(r.ops) == 0 && r.internal == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d operations", ErrDrainTimeout, len(r.ops))
+		}
 	}
-	return nil
 }
 
 // withdraw takes back the entries the kernel has not consumed and reports them to fn as
