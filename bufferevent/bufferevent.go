@@ -128,8 +128,9 @@ type BufferEvent struct {
 	syncFn  func()     // b.syncOnLoop, allocated once
 	dropFn  func()     // b.dropUserRef, allocated once
 	closeFn func()     // b.closeOnLoop, allocated once
+	loopFn  func()     // b.runLoopFns, allocated once
 
-	// Guarded by mu (loop-confined when mu is nil).
+	// Guarded by the lock (loop-confined when there is none).
 	readCb, writeCb ReadFunc
 	eventCb         EventFunc
 	enabled         Direction
@@ -158,6 +159,10 @@ type BufferEvent struct {
 	syncDirs     Direction
 	syncTimeouts bool
 	syncQueued   bool
+
+	// functions queued by Core.RunInLoop
+	loopFns       []func()
+	loopFnsQueued bool
 
 	// generic timers (created on first use)
 	rtimer, wtimer *eventbase.Event
@@ -216,6 +221,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	b.syncFn = b.syncOnLoop
 	b.dropFn = b.dropUserRef
 	b.closeFn = b.closeOnLoop
+	b.loopFn = b.runLoopFns
 	b.in.SetMaxRead(DefaultMaxSingle)
 	b.in.Freeze(false)
 	b.out.Freeze(true)

@@ -178,18 +178,33 @@ func (c *core) OnLoop() bool { return c.b().onLoop() }
 
 func (c *core) RunInLoop(fn func()) {
 	b := c.b()
-	if fn == nil {
+	if fn == nil || b.dead {
 		return
 	}
-	_ = b.base.RunInLoop(func() {
-		b.lockLoop()
-		if b.dead {
-			b.unlockLoop()
-			return
+	b.loopFns = append(b.loopFns, fn)
+	if b.loopFnsQueued {
+		return
+	}
+	if b.base.RunInLoop(b.loopFn) != nil {
+		b.loopFns = b.loopFns[:0]
+		return
+	}
+	b.loopFnsQueued = true
+	b.refs++
+}
+
+// runLoopFns runs the functions queued by Core.RunInLoop, in order.
+func (b *BufferEvent) runLoopFns() {
+	b.lockLoop()
+	for i := 0; i < len(b.loopFns); i++ {
+		fn := b.loopFns[i]
+		b.loopFns[i] = nil
+		if !b.dead {
+			fn()
 		}
-		b.refs++
-		fn()
-		b.decref()
-		b.unlockLoop()
-	})
+	}
+	b.loopFns = b.loopFns[:0]
+	b.loopFnsQueued = false
+	b.decref()
+	b.unlockLoop()
 }

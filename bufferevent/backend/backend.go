@@ -450,12 +450,14 @@ type Core interface {
 	// goroutine (a Write whose buffer callback reached the backend). Call it
 	// with the lock held, typically from the backend's buffer callbacks.
 	OnLoop() bool
-	// RunInLoop runs fn on the loop goroutine with the core lock held and a
-	// reference taken (Enter ... Leave around fn); fn is skipped if the
-	// bufferevent was finalised meanwhile. Backends use it to hand work from
-	// evbuffer callbacks that ran on another goroutine (a ThreadSafe
-	// bufferevent written by a user goroutine) to the loop. Safe for
-	// concurrent use.
+	// RunInLoop queues fn to run on the loop goroutine at its next turn,
+	// with the core lock held and a reference taken; queued functions run in
+	// order and are skipped once the bufferevent is finalised. Backends use
+	// it to hand work from their buffer callbacks, when OnLoop reports false
+	// (a ThreadSafe bufferevent written by a user goroutine), to the loop.
+	// Call it with the lock held, like every Core method; it is the one
+	// that may be called off the loop goroutine. Pass a func value stored
+	// once (not a fresh closure or method value) to keep it allocation-free.
 	RunInLoop(fn func())
 
 	// Handle returns the *bufferevent.BufferEvent this core belongs to, as

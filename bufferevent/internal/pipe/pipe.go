@@ -32,13 +32,14 @@ func init() {
 }
 
 type end struct {
-	c      backend.Core
-	bev    *bufferevent.BufferEvent
-	peer   *end
-	outCb  *evbuffer.Callback
-	kicked bool
-	kickFn func()
-	name   string
+	c            backend.Core
+	bev          *bufferevent.BufferEvent
+	peer         *end
+	outCb        *evbuffer.Callback
+	kicked       bool
+	kickFn       func()
+	lockedKickFn func()
+	name         string
 }
 
 var (
@@ -85,6 +86,7 @@ func (e *end) build(c backend.Core) (backend.Ops, error) {
 	e.c = c
 	e.bev = c.Handle().(*bufferevent.BufferEvent)
 	e.kickFn = e.runKick
+	e.lockedKickFn = e.runKickLocked
 	e.outCb = c.Output().AddCallback(e.outputChanged)
 	endsMu.Lock()
 	ends[e.bev] = e
@@ -109,7 +111,7 @@ func (e *end) kick() {
 	if e.c.OnLoop() {
 		e.c.Base().Defer(e.kickFn)
 	} else {
-		e.c.RunInLoop(e.runKickLocked)
+		e.c.RunInLoop(e.lockedKickFn)
 	}
 }
 
