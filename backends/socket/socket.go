@@ -808,6 +808,9 @@ func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network,
 	})
 }
 
+// lookupNetIP resolves host names; tests replace it.
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
 // DNSErr returns the error of bev's last hostname lookup (a *DNSError), or nil if it
 // succeeded or none ran; libevent's bufferevent_socket_get_dns_error.
 //
@@ -838,7 +841,7 @@ func (s *sock) startLookup(ctx context.Context, network, ipnet, host string, por
 	lctx, cancel := context.WithCancel(ctx)
 	s.lookupCancel = cancel
 	go func() {
-		ips, err := net.DefaultResolver.LookupNetIP(lctx, ipnet, host)
+		ips, err := lookupNetIP(lctx, ipnet, host)
 		cancel()
 		// If the base is closed meanwhile, nobody handles the result: fine, the
 		// bufferevent cannot be used any more either.
