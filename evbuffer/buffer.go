@@ -651,8 +651,7 @@ func (b *Buffer) AddBufferReference(src *Buffer) error {
 		if c.off == 0 {
 			continue
 		}
-		c.flags |= flagImmutable
-		c.refs.Add(1)
+		c.share()
 		m := newHead()
 		m.buf = c.buf[: c.misalign+c.off : c.misalign+c.off]
 		m.misalign = c.misalign

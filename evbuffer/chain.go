@@ -40,6 +40,7 @@ const (
 	flagPinnedR                      // kernel reads into this chain (completion I/O)
 	flagPinnedW                      // kernel writes from this chain (completion I/O)
 	flagDangling                     // freed while pinned; release on unpin
+	flagShared                       // memory shared with multicast chains; refs counts owners
 )
 
 const flagPinned = flagPinnedR | flagPinnedW
@@ -56,9 +57,11 @@ type chain struct {
 	flags    uint16
 	class    int8 // pool class of buf, -1 when buf is not pooled memory
 
-	// refs counts owners of this chain's memory: the buffer that links it
-	// plus every multicast chain sharing it. Atomic because a multicast
-	// child may live in a buffer confined to another goroutine.
+	// refs counts the owners of a shared chain's memory (flagShared): the
+	// buffer that links it plus every multicast chain pointing at it.
+	// Atomic because a multicast child may live in a buffer confined to
+	// another goroutine. Unshared chains (the common case) have one owner
+	// and never touch it.
 	refs atomic.Int32
 
 	parent  *chain       // multicast: the chain whose memory is shared
@@ -132,34 +135,55 @@ func newChain(n int) *chain {
 	size, class := chainSize(n)
 	if class >= 0 {
 		if v := memPools[class].Get(); v != nil {
-			c := v.(*chain)
-			c.refs.Store(1)
-			return c
+			return v.(*chain)
 		}
 	}
-	c := &chain{buf: make([]byte, size), class: class}
-	c.refs.Store(1)
-	return c
+	return &chain{buf: make([]byte, size), class: class}
 }
 
 // newHead returns a chain without memory of its own.
 func newHead() *chain {
-	c := headPool.Get().(*chain)
-	c.refs.Store(1)
-	return c
+	return headPool.Get().(*chain)
+}
+
+// share records one more owner of c's memory (a multicast chain). Only the
+// goroutine of the buffer holding c calls it.
+func (c *chain) share() {
+	if c.flags&flagShared == 0 {
+		c.flags |= flagShared | flagImmutable
+		c.refs.Store(2)
+		return
+	}
+	c.refs.Add(1)
 }
 
 // release drops one owner of c; the last owner frees it: runs the reference
 // cleanup, releases the multicast parent or the file segment, and recycles
 // the chain and its memory.
 func (c *chain) release() {
+	if c.flags&flagShared != 0 {
+		c.releaseShared()
+		return
+	}
+	c.free()
+}
+
+// releaseShared drops one owner of a shared chain; the last one frees it.
+// Multicast children call it from their own buffer's goroutine, so it reads
+// nothing but the atomic count before the count says it is the last owner.
+func (c *chain) releaseShared() {
 	if c.refs.Add(-1) > 0 {
 		return
 	}
+	c.free()
+}
+
+// free recycles c: runs the reference cleanup, releases the multicast parent
+// or the file segment, and returns the chain and its memory to the pools.
+func (c *chain) free() {
 	if c.flags&flagPinned != 0 {
 		// Completion I/O still owns the memory: the unpin frees it.
 		c.flags |= flagDangling
-		c.refs.Store(1)
 		return
 	}
 	cleanup, ref, parent, seg := c.cleanup, c.ref, c.parent, c.seg
@@ -173,7 +197,7 @@ func (c *chain) release() {
 		headPool.Put(c)
 	}
 	if parent != nil {
-		parent.release()
+		parent.releaseShared()
 	}
 	if seg != nil {
 		seg.release()

@@ -35,12 +35,16 @@ func (b *Buffer) ReadFromFD(fd int, howmuch int) (int, error) {
 		return 0, errBadFD
 	}
 	maxRead := b.MaxRead()
-	n := pendingBytes(fd)
-	if n <= 0 || n > maxRead {
-		n = maxRead
+	if howmuch < 0 || howmuch > maxRead {
+		howmuch = maxRead
 	}
-	if howmuch < 0 || howmuch > n {
-		howmuch = n
+	// FIONREAD never changes how many bytes a read returns (the kernel
+	// returns at most what is pending); it only keeps the reservation
+	// small. Skip the extra system call when the space is already there.
+	if b.tailSpace(numReadVecs) < howmuch {
+		if n := pendingBytes(fd); n > 0 && n < howmuch {
+			howmuch = n
+		}
 	}
 	if howmuch == 0 {
 		return 0, nil

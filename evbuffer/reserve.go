@@ -233,3 +233,24 @@ func (b *Buffer) Commit(vecs [][]byte) error {
 	b.invokeCallbacks()
 	return nil
 }
+
+// tailSpace returns the writable space in the first nvec chains with space
+// at the end of b, without changing anything.
+func (b *Buffer) tailSpace(nvec int) int {
+	c := b.lastData
+	if c == nil {
+		return 0
+	}
+	avail, used := 0, 0
+	for ; c != nil && used < nvec; c = c.next {
+		s := c.space()
+		if c.off == 0 && c.flags&(flagImmutable|flagPinned) == 0 {
+			s = len(c.buf) // expandFast realigns empty chains
+		}
+		if s > 0 {
+			avail += s
+			used++
+		}
+	}
+	return avail
+}

@@ -369,6 +369,12 @@ func (b *Buffer) lineEnd(style EOLStyle) (int, int, error) {
 // ErrFrozen if the front is frozen. Lines may contain NUL bytes.
 // Not safe for concurrent use.
 func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
+	if d, n, eol, ok := b.lineInFirst(style); ok {
+		line := make([]byte, n)
+		copy(line, d)
+		b.consumeFirst(n + eol)
+		return line, nil
+	}
 	n, eol, err := b.lineEnd(style)
 	if err != nil {
 		return nil, err
@@ -387,6 +393,10 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 // that modifies b. It allocates nothing in steady state.
 // Not safe for concurrent use.
 func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
+	if d, n, eol, ok := b.lineInFirst(style); ok {
+		b.consumeFirst(n + eol)
+		return d[:n], nil
+	}
 	n, eol, err := b.lineEnd(style)
 	if err != nil {
 		return nil, err
@@ -429,4 +439,63 @@ func (b *Buffer) Find(what []byte) []byte {
 		return nil
 	}
 	return all[p.Pos:]
+}
+
+// lineInFirst finds a line that ends inside the first chain without using
+// it up (so consuming it frees nothing): the chain's bytes, the line length
+// and the end-of-line length. It reports false when the general path must
+// decide (including every error case).
+func (b *Buffer) lineInFirst(style EOLStyle) (d []byte, n, eol int, ok bool) {
+	c := b.first
+	if c == nil || c.off == 0 || c.buf == nil || b.frozenFront {
+		return nil, 0, 0, false
+	}
+	d = c.buf[c.misalign : c.misalign+c.off]
+	switch style {
+	case EOLLF, EOLCRLF:
+		i := bytes.IndexByte(d, '\n')
+		if i < 0 {
+			return nil, 0, 0, false
+		}
+		n, eol = i, 1
+		if style == EOLCRLF && i > 0 && d[i-1] == '\r' {
+			n, eol = i-1, 2
+		}
+	case EOLNUL:
+		i := bytes.IndexByte(d, 0)
+		if i < 0 {
+			return nil, 0, 0, false
+		}
+		n, eol = i, 1
+	case EOLCRLFStrict:
+		i := bytes.Index(d, []byte("\r\n"))
+		if i < 0 {
+			return nil, 0, 0, false
+		}
+		n, eol = i, 2
+	default:
+		return nil, 0, 0, false
+	}
+	if n+eol >= len(d) || n > b.MaxLineLength() {
+		return nil, 0, 0, false
+	}
+	return d, n, eol, true
+}
+
+// consumeFirst drops k bytes from the first chain, which holds more than k.
+func (b *Buffer) consumeFirst(k int) {
+	if b.retired != nil {
+		b.dropRetired()
+	}
+	c := b.first
+	c.misalign += k
+	c.off -= k
+	b.total -= k
+	b.gen++
+	if len(b.cbs) == 0 {
+		b.nAdd, b.nDel = 0, 0
+	} else {
+		b.nDel += k
+		b.invokeCallbacks()
+	}
 }

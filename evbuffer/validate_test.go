@@ -30,7 +30,7 @@ func (b *Buffer) validate() error {
 		if c.buf != nil && c.misalign+c.off > len(c.buf) {
 			return fmt.Errorf("chain %p: misalign %d + off %d > cap %d", c, c.misalign, c.off, len(c.buf))
 		}
-		if c.refs.Load() < 1 {
+		if c.flags&flagShared != 0 && c.refs.Load() < 1 {
 			return fmt.Errorf("chain %p: refs %d", c, c.refs.Load())
 		}
 		sum += c.off

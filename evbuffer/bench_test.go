@@ -1,0 +1,219 @@
+package evbuffer
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"64B", 64}, {"4KiB", 4 << 10}, {"64KiB", 64 << 10}}
+
+// BenchmarkAddDrain appends n bytes and discards them, in steady state.
+func BenchmarkAddDrain(b *testing.B) {
+	for _, sz := range benchSizes {
+		p := bytes.Repeat([]byte("x"), sz.n)
+		b.Run(sz.name+"/evbuffer", func(b *testing.B) {
+			var buf Buffer
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf.Add(p)
+				buf.Drain(sz.n)
+			}
+		})
+		b.Run(sz.name+"/bytes.Buffer", func(b *testing.B) {
+			var buf bytes.Buffer
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf.Write(p)
+				buf.Next(sz.n)
+			}
+		})
+	}
+}
+
+// BenchmarkAddRemove appends n bytes and copies them out again. "copy" is
+// the floor: the same two copies into and out of a preallocated slice.
+func BenchmarkAddRemove(b *testing.B) {
+	for _, sz := range benchSizes {
+		p := bytes.Repeat([]byte("x"), sz.n)
+		out := make([]byte, sz.n)
+		b.Run(sz.name+"/evbuffer", func(b *testing.B) {
+			var buf Buffer
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf.Add(p)
+				buf.Remove(out)
+			}
+		})
+		b.Run(sz.name+"/bytes.Buffer", func(b *testing.B) {
+			var buf bytes.Buffer
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				buf.Write(p)
+				buf.Read(out)
+			}
+		})
+		b.Run(sz.name+"/copy", func(b *testing.B) {
+			mid := make([]byte, sz.n)
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				copy(mid, p)
+				copy(out, mid)
+			}
+		})
+	}
+}
+
+// BenchmarkAddBuffer moves every byte of a many-chain buffer into another
+// and back. The evbuffer cost should not depend on the bytes moved.
+func BenchmarkAddBuffer(b *testing.B) {
+	for _, chains := range []int{16, 256} {
+		for _, chunk := range []int{1 << 10, 16 << 10} {
+			name := fmt.Sprintf("%dx%dKiB", chains, chunk>>10)
+			p := bytes.Repeat([]byte("m"), chunk)
+			b.Run(name+"/evbuffer", func(b *testing.B) {
+				var src, dst Buffer
+				for i := 0; i < chains; i++ {
+					var tmp Buffer
+					tmp.Add(p)
+					src.AddBuffer(&tmp)
+				}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					dst.AddBuffer(&src)
+					src.AddBuffer(&dst)
+				}
+			})
+			b.Run(name+"/bytes.Buffer", func(b *testing.B) {
+				var src, dst bytes.Buffer
+				for i := 0; i < chains; i++ {
+					src.Write(p)
+				}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					src.WriteTo(&dst)
+					dst.WriteTo(&src)
+				}
+			})
+		}
+	}
+}
+
+// linesInput is 1 MiB of short lines.
+func linesInput() []byte {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 1<<20; i++ {
+		fmt.Fprintf(&sb, "GET /item/%d HTTP/1.1\r\n", i)
+	}
+	return []byte(sb.String())
+}
+
+// addChunks appends in to b 4 KiB at a time, as socket reads would.
+func addChunks(b *Buffer, in []byte) {
+	for len(in) > 0 {
+		n := min(len(in), 4096)
+		b.Add(in[:n])
+		in = in[n:]
+	}
+}
+
+// BenchmarkReadLine reads every line of 1 MiB of short lines.
+func BenchmarkReadLine(b *testing.B) {
+	in := linesInput()
+	b.Run("evbuffer.ReadLineSlice", func(b *testing.B) {
+		var buf Buffer
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			addChunks(&buf, in)
+			for {
+				if _, err := buf.ReadLineSlice(EOLLF); err != nil {
+					break
+				}
+			}
+		}
+	})
+	b.Run("evbuffer.ReadLine", func(b *testing.B) {
+		var buf Buffer
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			addChunks(&buf, in)
+			for {
+				if _, err := buf.ReadLine(EOLLF); err != nil {
+					break
+				}
+			}
+		}
+	})
+	b.Run("bufio.ReadSlice", func(b *testing.B) {
+		r := bytes.NewReader(in)
+		br := bufio.NewReaderSize(r, 64<<10)
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			r.Reset(in)
+			br.Reset(r)
+			for {
+				if _, err := br.ReadSlice('\n'); err != nil {
+					break
+				}
+			}
+		}
+	})
+	b.Run("bytes.Buffer.ReadBytes", func(b *testing.B) {
+		var buf bytes.Buffer
+		b.SetBytes(int64(len(in)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			buf.Write(in)
+			for {
+				if _, err := buf.ReadBytes('\n'); err != nil {
+					break
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkSearch looks for a needle at the end of 1 MiB spread over chains.
+func BenchmarkSearch(b *testing.B) {
+	in := bytes.Repeat([]byte("abcdefgh"), 1<<17)
+	needle := []byte("needle!")
+	b.Run("evbuffer", func(b *testing.B) {
+		var buf Buffer
+		for off := 0; off < len(in); off += 4096 {
+			var tmp Buffer
+			tmp.Add(in[off : off+4096])
+			buf.AddBuffer(&tmp)
+		}
+		buf.Add(needle)
+		b.SetBytes(int64(buf.Len()))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if buf.Search(needle, nil).Pos != len(in) {
+				b.Fatal("not found")
+			}
+		}
+	})
+	b.Run("bytes.Index", func(b *testing.B) {
+		all := append(append([]byte{}, in...), needle...)
+		b.SetBytes(int64(len(all)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if bytes.Index(all, needle) != len(in) {
+				b.Fatal("not found")
+			}
+		}
+	})
+}
