@@ -85,7 +85,8 @@ func invalid(format string, args ...any) error {
 
 // CompletionFunc receives one completion: the user data of the operation, its result (a
 // byte count, a file descriptor, zero, or a negated errno such as -int32(unix.ECANCELED))
-// and the CQE flags (CQEFMore and friends).
+// and the CQE flags (CQEFMore and friends). Reap and Drain call it on the loop goroutine,
+// the one calling them.
 type CompletionFunc func(userData uint64, res int32, flags uint32)
 
 // CQE flags as reported to a CompletionFunc.
@@ -153,7 +154,8 @@ var opNames = map[Op]string{
 	OpRecv: "recv", OpShutdown: "shutdown", OpSocket: "socket",
 }
 
-// String returns the opcode's name ("recv", "accept"...), or "op(N)".
+// String returns the opcode's name ("recv", "accept"...), or "op(N)". Safe for concurrent
+// use.
 func (o Op) String() string {
 	if s, ok := opNames[o]; ok {
 		return s
@@ -161,7 +163,7 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// Option configures New.
+// Option configures New. Options are plain values, safe to share between goroutines.
 type Option func(*config)
 
 type config struct {
@@ -171,9 +173,9 @@ type config struct {
 
 // WithCQEntries asks for a completion queue of n entries (rounded up to a power of two by
 // the kernel) instead of the default twice the submission queue size. It must be at least
-// the submission queue size.
+// the submission queue size. Safe for concurrent use.
 func WithCQEntries(n uint32) Option { return func(c *config) { c.cqEntries = n } }
 
 // WithCloseTimeout bounds how long Close waits for cancelled operations to complete
-// (default 5 s). See ErrDrainTimeout.
+// (default 5 s). See ErrDrainTimeout. Safe for concurrent use.
 func WithCloseTimeout(d time.Duration) Option { return func(c *config) { c.closeTimeout = d } }

@@ -66,6 +66,16 @@ func errno(res int32) error {
 	return unix.Errno(-res)
 }
 
+// countRingMaps counts the io_uring mappings of the process.
+func countRingMaps(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("anon_inode:[io_uring]"))
+}
+
 func countFDs(t testing.TB) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
@@ -590,7 +600,7 @@ func TestCQOverflow(t *testing.T) {
 // TestCloseWithOpsOutstanding closes rings with receives, timeouts and accepts pending and
 // with entries prepared but never submitted: no crash, no error, no descriptor leak.
 func TestCloseWithOpsOutstanding(t *testing.T) {
-	before, leakedBefore := countFDs(t), leakedCount()
+	before, leakedBefore, mapsBefore := countFDs(t), leakedCount(), countRingMaps(t)
 	func() {
 		lfd, _ := listenLoopback(t, unix.AF_INET)
 		for round := 0; round < 3; round++ {
@@ -641,6 +651,9 @@ func TestCloseWithOpsOutstanding(t *testing.T) {
 	}()
 	if after := countFDs(t); after != before {
 		t.Errorf("open descriptors: %d before, %d after", before, after)
+	}
+	if m := countRingMaps(t); m != mapsBefore {
+		t.Errorf("io_uring mappings: %d before, %d after", mapsBefore, m)
 	}
 	if n := leakedCount() - leakedBefore; n != 0 {
 		t.Errorf("%d operations leaked by Close", n)
@@ -961,5 +974,37 @@ func TestCloseDoesNotCancel(t *testing.T) {
 	}
 	if got := collect(t, r, 2); got[1].res != -int32(unix.ECANCELED) {
 		t.Errorf("recv after cancel: %d (%v)", got[1].res, errno(got[1].res))
+	}
+}
+
+// TestSeparateCQMapping maps the completion ring on its own, the layout of kernels without
+// IORING_FEAT_SINGLE_MMAP, and runs operations and an overflow through it.
+func TestSeparateCQMapping(t *testing.T) {
+	maps := countRingMaps(t)
+	testSeparateCQMap = true
+	r, err := New(4, WithCQEntries(4))
+	testSeparateCQMap = false
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.cqMem == nil {
+		t.Fatal("the CQ ring was not mapped separately")
+	}
+	if m := countRingMaps(t) - maps; m != 3 {
+		t.Errorf("%d io_uring mappings, want 3 (SQ ring, CQ ring, SQEs)", m)
+	}
+	for ud := uint64(0); ud < 20; ud++ {
+		if err := r.PrepNop(ud); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := collect(t, r, 20); len(got) != 20 {
+		t.Fatalf("%d completions", len(got))
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := countRingMaps(t); m != maps {
+		t.Errorf("io_uring mappings after Close: %d, want %d", m, maps)
 	}
 }
