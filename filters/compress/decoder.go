@@ -1,0 +1,418 @@
+package compress
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+
+	"github.com/bufev/bufev/backends/filter"
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
+	"github.com/klauspost/compress/zstd"
+)
+
+// decChunk is the most bytes one Read of the decompressor delivers.
+const decChunk = 16 << 10
+
+// pause says why the decoding coroutine handed control back.
+type pause uint8
+
+const (
+	pauseInput pause = iota + 1 // src is used up: the filter needs more input
+	pauseFull                   // the budget is used up while src holds input
+)
+
+// errStopped is what the source reader returns when Close stops the
+// coroutine; the decompressor returns it and the coroutine ends.
+var errStopped = errors.New("compress: decoder stopped")
+
+// Decoder decompresses a byte stream: its Filter method is an input filter
+// (filter.Func) that reads compressed bytes from src and appends plain
+// bytes to dst.
+//
+// The decompressors of compress/flate, klauspost/compress and zstd pull
+// their input from an io.Reader and cannot resume after a read error, so a
+// Decoder runs its decompressor as a coroutine (iter.Pull): when src is
+// used up the coroutine suspends inside Read and the filter returns; the
+// next Filter call resumes it where it stopped. The coroutine runs only
+// while Filter runs, on the caller's goroutine in effect, and exists only
+// while a stream is in progress: it ends at the end of the stream, on an
+// error, and on Close. Close a Decoder whose stream may still be open.
+//
+// Not safe for concurrent use: one Decoder serves one stream, driven from
+// one goroutine (the loop of the filter bufferevent).
+type Decoder struct {
+	format Format
+	opts   Options
+
+	next func() (pause, bool)
+	stop func()
+
+	// Set by Filter for the coroutine.
+	src    *evbuffer.Buffer
+	dst    *evbuffer.Buffer
+	budget int
+	mode   bufferevent.FlushMode
+	yield  func(pause) bool
+
+	rd      srcReader
+	scratch []byte
+	pending evbuffer.Buffer // output beyond the budget, kept while src holds input
+	zr      io.Reader       // the decompressor
+	zstdDec *zstd.Decoder
+
+	started bool // a stream began (some compressed byte was seen)
+	ended   bool // the stream ended cleanly
+	closed  bool
+	err     error
+	in      int64 // compressed bytes consumed
+	out     int64 // plain bytes produced
+}
+
+// NewDecoder returns a Decoder for format f with options o (nil:
+// defaults). Safe for concurrent use (the function).
+func NewDecoder(f Format, o *Options) (*Decoder, error) {
+	d := &Decoder{format: f, opts: o.orDefault()}
+	switch f {
+	case Deflate, Zlib, Gzip, Zstd:
+	default:
+		return nil, fmt.Errorf("%w: %d", ErrFormat, int(f))
+	}
+	if d.opts.MaxOutput < 0 {
+		return nil, fmt.Errorf("%w: MaxOutput %d", ErrLevel, d.opts.MaxOutput)
+	}
+	if f == Zstd && (d.opts.MaxWindow < zstd.MinWindowSize) {
+		return nil, fmt.Errorf("%w: zstd MaxWindow %d", ErrLevel, d.opts.MaxWindow)
+	}
+	d.rd.d = d
+	return d, nil
+}
+
+// Filter decompresses src into dst. It is the input-filter half of a Codec
+// and has the filter.Func signature.
+//
+// It drains from src the compressed bytes it decoded. While src still
+// holds bytes it appends at most limit bytes to dst (a negative limit
+// means DefaultBudget) and returns filter.OK, so the filter backend calls
+// again when dst has room. Once src is used up it also delivers what the
+// decompressor can still produce from the input it already consumed (at
+// most one window or block: 32 KiB for DEFLATE, 128 KiB for zstd), so no
+// output stays inside the Decoder where the backend cannot see it.
+//
+// Normal and Flush mode decode what has arrived; Finished means the input
+// has ended: a stream cut short is an error (ErrTruncated), and a
+// connection that sent nothing at all is not. Corrupt input gives
+// ErrCorrupt, a decompression bomb ErrLimit, bytes after a DEFLATE or
+// zlib stream ErrTrailingData; Filter then returns filter.Error and Err
+// says why. It returns filter.NeedMore when it consumed and produced
+// nothing. Not safe for concurrent use.
+func (d *Decoder) Filter(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) filter.Result {
+	if d.err != nil {
+		return filter.Error
+	}
+	if d.closed {
+		d.err = ErrClosed
+		return filter.Error
+	}
+	if d.ended {
+		if src.Len() > 0 {
+			return d.fail(ErrTrailingData)
+		}
+		if mode == bufferevent.Normal {
+			return filter.NeedMore
+		}
+		return filter.OK
+	}
+	if src.Len() == 0 && (!d.started || mode != bufferevent.Finished) {
+		if mode == bufferevent.Normal {
+			return filter.NeedMore
+		}
+		return filter.OK
+	}
+	d.started = true
+	d.src, d.dst, d.budget, d.mode = src, dst, budgetOf(limit), mode
+	in0, out0 := d.in, d.out
+	if d.next == nil {
+		d.next, d.stop = iter.Pull(d.run)
+	}
+	_, running := d.next()
+	d.src, d.dst = nil, nil
+	if !running {
+		d.next, d.stop = nil, nil
+		if d.err != nil {
+			return filter.Error
+		}
+	}
+	if d.in == in0 && d.out == out0 && mode == bufferevent.Normal {
+		return filter.NeedMore
+	}
+	return filter.OK
+}
+
+// run is the coroutine: it opens the decompressor and reads from it into
+// dst until the stream ends or fails, pausing when input or room runs out.
+func (d *Decoder) run(yield func(pause) bool) {
+	d.yield = yield
+	defer func() {
+		// A decompressor must not take the process down on hostile input;
+		// a panic in one (a bug) becomes a corrupt-stream error.
+		if p := recover(); p != nil {
+			d.setErr(fmt.Errorf("decompressor panic: %v", p))
+		}
+		d.rd.sync()
+		d.yield = nil
+	}()
+	if err := d.open(); err != nil {
+		d.setErr(err)
+		return
+	}
+	if d.scratch == nil {
+		d.scratch = make([]byte, decChunk)
+	}
+	for {
+		// Output the decompressor gave beyond the budget waits in
+		// d.pending, but only while src holds input (so the backend calls
+		// again); with src used up it all goes out.
+		if n := d.pending.Len(); n > 0 {
+			if d.rd.buffered() > 0 {
+				n = min(n, max(d.budget, 0))
+			}
+			m, err := d.pending.RemoveBuffer(d.dst, n)
+			d.budget -= m
+			if err != nil {
+				d.setErr(err)
+				return
+			}
+		}
+		if d.budget <= 0 && d.rd.buffered() > 0 {
+			d.rd.sync()
+			if !yield(pauseFull) {
+				return
+			}
+			continue
+		}
+		n := decChunk
+		if d.budget > 0 && d.budget < n {
+			n = d.budget
+		}
+		// The decompressor writes into scratch, never into dst's memory:
+		// a Read can pause for input, and while it is paused the caller
+		// owns dst and may change it. For the same reason the budget and
+		// dst are looked at again after the Read.
+		k, err := d.zr.Read(d.scratch[:n])
+		if errors.Is(err, errStopped) {
+			return
+		}
+		if k > 0 {
+			if d.opts.MaxOutput > 0 && d.out+int64(k) > d.opts.MaxOutput {
+				k = int(d.opts.MaxOutput - d.out)
+				err = fmt.Errorf("%w: more than %d bytes (MaxOutput)", ErrLimit, d.opts.MaxOutput)
+			}
+			take := k
+			if d.budget < k && d.rd.buffered() > 0 && err == nil {
+				take = max(d.budget, 0)
+			}
+			if aerr := d.dst.Add(d.scratch[:take]); aerr != nil {
+				d.setErr(aerr)
+				return
+			}
+			_ = d.pending.Add(d.scratch[take:k])
+			d.out += int64(k)
+			d.budget -= take
+			if err == nil {
+				err = d.checkLimits()
+			}
+		}
+		switch {
+		case err == nil:
+		case err == io.EOF:
+			d.ended = true
+			_ = d.dst.AddBuffer(&d.pending)
+			d.rd.sync()
+			if d.src.Len() > 0 && d.format != Gzip && d.format != Zstd {
+				d.setErr(ErrTrailingData)
+			}
+			d.release()
+			return
+		default:
+			d.setErr(err)
+			return
+		}
+	}
+}
+
+func (d *Decoder) checkLimits() error {
+	if d.opts.MaxRatio > 0 && d.out > RatioFloor {
+		in := d.in + int64(d.rd.off)
+		if in < 1 {
+			in = 1
+		}
+		if d.out/in > int64(d.opts.MaxRatio) {
+			return fmt.Errorf("%w: %d bytes from %d compressed (ratio above %d)", ErrLimit, d.out, in, d.opts.MaxRatio)
+		}
+	}
+	return nil
+}
+
+// open creates the decompressor over d.rd (it may read the header, and
+// so pause for input).
+func (d *Decoder) open() error {
+	var err error
+	switch d.format {
+	case Deflate:
+		d.zr = flate.NewReader(&d.rd)
+	case Zlib:
+		d.zr, err = zlib.NewReader(&d.rd)
+	case Gzip:
+		d.zr, err = gzip.NewReader(&d.rd)
+	case Zstd:
+		var z *zstd.Decoder
+		z, err = zstd.NewReader(&d.rd,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(uint64(d.opts.MaxWindow)))
+		if err == nil {
+			d.zr, d.zstdDec = z, z
+		}
+	}
+	return err
+}
+
+// release drops per-stream state that holds memory after a stream ended.
+func (d *Decoder) release() {
+	if d.zstdDec != nil {
+		d.zstdDec.Close()
+		d.zstdDec, d.zr = nil, nil
+	}
+}
+
+// setErr classifies a decompressor error.
+func (d *Decoder) setErr(err error) {
+	switch {
+	case errors.Is(err, ErrLimit), errors.Is(err, ErrTrailingData):
+	case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		err = fmt.Errorf("%w: %w", ErrLimit, err)
+	case errors.Is(err, io.ErrUnexpectedEOF) && d.mode == bufferevent.Finished && d.rd.eof:
+		err = fmt.Errorf("%w: %w", ErrTruncated, err)
+	case errors.Is(err, io.EOF) && d.mode == bufferevent.Finished && d.rd.eof:
+		err = fmt.Errorf("%w: %w", ErrTruncated, io.ErrUnexpectedEOF)
+	default:
+		err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	d.fail(err)
+	d.release()
+}
+
+func (d *Decoder) fail(err error) filter.Result {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w (%s decoder)", err, d.format)
+	}
+	return filter.Error
+}
+
+// Err returns the error that made Filter return filter.Error, or nil.
+// Not safe for concurrent use.
+func (d *Decoder) Err() error { return d.err }
+
+// Stats returns the compressed bytes consumed and plain bytes produced so
+// far. Not safe for concurrent use.
+func (d *Decoder) Stats() (in, out int64) { return d.in, d.out }
+
+// Ended reports whether the compressed stream ended cleanly (its trailer
+// was read and checked). Not safe for concurrent use.
+func (d *Decoder) Ended() bool { return d.ended }
+
+// Close stops a stream in progress (ending its coroutine) and releases
+// the decompressor; later Filter calls fail with ErrClosed. It is idempotent
+// and returns nil. Not safe for concurrent use.
+func (d *Decoder) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if d.stop != nil {
+		d.stop()
+		d.next, d.stop = nil, nil
+	}
+	d.release()
+	d.zr = nil
+	d.pending.Reset()
+	return nil
+}
+
+// srcReader feeds the decompressor from the Decoder's src buffer without
+// copying it first: it serves bytes from a peeked chain and drains what was
+// used when the coroutine pauses. When src runs dry it pauses the
+// coroutine (or reports io.EOF in Finished mode).
+type srcReader struct {
+	d   *Decoder
+	cur []byte // peeked bytes of src's first chain
+	off int    // bytes of cur already handed to the decompressor
+	eof bool   // io.EOF was returned (Finished with src empty)
+}
+
+// buffered returns how many bytes of src the decompressor has not taken.
+func (r *srcReader) buffered() int { return r.d.src.Len() - r.off }
+
+// sync drains the bytes handed out and forgets the peeked chain (src may
+// change while the coroutine is paused).
+func (r *srcReader) sync() {
+	if r.off > 0 {
+		_ = r.d.src.Drain(r.off)
+		r.d.in += int64(r.off)
+	}
+	r.cur, r.off = nil, 0
+}
+
+// fill makes cur[off:] non-empty, pausing for input as needed.
+func (r *srcReader) fill() error {
+	for r.off >= len(r.cur) {
+		r.sync()
+		if r.d.src.Len() == 0 {
+			if r.d.mode == bufferevent.Finished {
+				r.eof = true
+				return io.EOF
+			}
+			if !r.d.yield(pauseInput) {
+				return errStopped
+			}
+			continue
+		}
+		var vec [1][]byte
+		if r.d.src.Peek(1, nil, vec[:]) == 0 || len(vec[0]) == 0 {
+			return io.ErrNoProgress
+		}
+		r.cur = vec[0]
+	}
+	return nil
+}
+
+// Read implements io.Reader for the decompressor.
+func (r *srcReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if err := r.fill(); err != nil {
+		return 0, err
+	}
+	n := copy(p, r.cur[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// ReadByte implements io.ByteReader, which keeps the DEFLATE decoders from
+// wrapping the reader in a bufio.Reader that would read past the stream.
+func (r *srcReader) ReadByte() (byte, error) {
+	if r.off >= len(r.cur) {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	c := r.cur[r.off]
+	r.off++
+	return c, nil
+}
