@@ -1,10 +1,171 @@
 // Package evbuffer is a chained byte buffer: libevent's evbuffer in Go.
 //
-// A Buffer holds its bytes in a list of chains. Draining advances an offset
-// in the first chain (no memmove), prepending uses the free space before
-// the first chain's data, and appending fills the last chain and then links
-// a new one. Moving bytes between buffers (AddBuffer, PrependBuffer,
-// RemoveBuffer) relinks chains instead of copying them.
+// Every other part of bufev moves bytes through a [Buffer]: bufferevents
+// read into one and write from another, filters transform one into another,
+// pairs splice one into the other. Its design lets those moves cost almost
+// nothing.
 //
-// Not safe for concurrent use: a Buffer belongs to one goroutine at a time.
+// # Chains
+//
+// A Buffer is a singly linked list of chains. Each chain is one contiguous
+// block of memory holding a window of readable bytes, with free space before
+// the window (the "misalign") and after it:
+//
+//	[ misalign | readable bytes | free space ]
+//
+// The operations use that layout:
+//
+//   - Draining or removing from the front advances the misalign of the first
+//     chain; nothing is moved. A chain whose bytes are all gone is freed.
+//   - Adding fills the free space of the last chain holding data. When that
+//     is too small the bytes are either moved to the front of the chain (only
+//     when the chain is less than half full and holds at most 2 KiB), or a new
+//     chain is linked, twice the size of the previous one up to 4 KiB, or as
+//     big as the data.
+//   - Prepending writes into the misalign space of the first chain, else into
+//     a new chain.
+//   - Spare empty chains after the last chain with data (left by Reserve or
+//     Expand, or by reads) are used before anything is allocated.
+//   - Chain memory comes from power-of-two pools (1 KiB to 1 MiB) and goes back
+//     to them when the chain is freed, so a buffer in steady use allocates
+//     nothing. Chains above 1 MiB are left to the garbage collector; a single
+//     chain never exceeds [MaxChainSize].
+//
+// Moving bytes between buffers relinks chains instead of copying them:
+// [Buffer.AddBuffer] and [Buffer.PrependBuffer] cost the same for 10 bytes or
+// 10 MiB, and [Buffer.RemoveBuffer] copies only the one chain that the
+// boundary splits.
+//
+// Some chains hold memory the buffer does not own:
+//
+//   - [Buffer.AddReference] links the caller's slice itself and calls the
+//     cleanup function exactly once when the last of its bytes has left every
+//     buffer.
+//   - [Buffer.AddBufferReference] gives a buffer chains that share another
+//     buffer's memory (read-only for both) without taking the bytes away from
+//     it; the memory is recycled when neither holds it any more.
+//   - [Buffer.AddFile] and [Buffer.AddFileSegment] add ranges of a file. In a
+//     buffer with [FlagDrainsToFD] they stay in the file and
+//     [Buffer.WriteToFD] sends them with sendfile(2); elsewhere the segment is
+//     read into memory once and shared.
+//
+// [Buffer.ReadFromFD] reads with readv(2) into up to 4 chains of free space,
+// sized by FIONREAD and [Buffer.MaxRead]; [Buffer.WriteToFD] writes with
+// writev(2) over up to 128 chains.
+//
+// # Slices into the buffer
+//
+// Several methods hand out slices of the buffer's own memory instead of
+// copying. They stay valid until the next call that modifies the buffer
+// (adds, removes, drains, moves, reads or writes from an fd, resets), with
+// the exceptions noted:
+//
+//   - [Buffer.Peek] and [Buffer.Pullup]: readable bytes. Do not write to them;
+//     they may be shared with another buffer or belong to the caller of
+//     AddReference.
+//   - [Buffer.ReadLineSlice] and [Buffer.Find]: like bufio.Reader.ReadSlice.
+//   - [Buffer.Reserve]: writable space; it stays valid across the matching
+//     [Buffer.Commit].
+//
+// A [Ptr] is not a slice: it names a position and survives modifications
+// (see its documentation).
+//
+// Completion-based I/O (io_uring, IOCP) will need chains that the kernel owns
+// while an operation is in flight: such chains are "pinned", and the buffer
+// then never frees, moves or realigns them. The chain flags and the checks
+// in realign, expand, pullup and drain are in place; the pinning calls will
+// come with the async backend.
+//
+// # Concurrency
+//
+// A Buffer is not safe for concurrent use. Confine it to one goroutine — a
+// bufferevent's buffers belong to its event loop — or guard it with your own
+// lock. Callbacks run on the goroutine that modified the buffer, or, after
+// [Buffer.DeferCallbacks], wherever the [Deferrer] runs them (the event loop).
+// The only state shared between goroutines is memory shared by
+// AddBufferReference and file segments; both are reference counted
+// atomically, so buffers on different goroutines may hold the same memory.
+//
+// # Differences from libevent
+//
+// The behaviour follows libevent (include/event2/buffer.h) and its
+// regression tests, which are ported in this package's tests. Deliberate
+// differences:
+//
+//   - Errors are Go errors: sentinels prefixed "evbuffer: " ([ErrFrozen],
+//     [ErrNegative], [ErrTooLarge], ...) and *os.SyscallError values for
+//     system calls, instead of -1 and errno. Sizes are ints; negative sizes
+//     are errors ([ErrNegative]) rather than huge unsigned values, so
+//     libevent's drain(-1) is Drain(b.Len()).
+//   - ReadFromFD returns (0, io.EOF) at end of file, and WriteToFD of an
+//     empty buffer returns (0, nil) (libevent returns -1 without setting
+//     errno).
+//   - CopyOut, CopyOutFrom, Peek and Search work on a buffer whose front is
+//     frozen: they change nothing (libevent's copyout refuses).
+//   - ReadLine and ReadLineSlice stop at [Buffer.MaxLineLength] (64 KiB by
+//     default) with [ErrLineTooLong], so a peer that never sends an end of
+//     line cannot make the buffer scan or grow without bound.
+//   - A [Ptr] is re-resolved from its position after the buffer changes
+//     before it, instead of being left dangling.
+//   - Peek gives no extents for empty chains.
+//   - A failed AddFileSegment leaves the caller's segment reference alone
+//     (libevent drops it). Files are never memory-mapped: a file truncated
+//     under a mapping kills a Go process with SIGBUS, which it cannot
+//     recover from. Bytes in sendfile chains cannot be read into memory
+//     ([ErrNotInMemory]) instead of being undefined; RemoveBuffer splits such
+//     chains without reading them.
+//   - A Buffer is garbage collected: [Buffer.Reset] does what
+//     evbuffer_free does to the contents (reference cleanups, recycling).
+//     There is no reference count on the buffer and no built-in lock
+//     (evbuffer_enable_locking, evbuffer_lock).
+//   - Callbacks are removed by the handle AddCallback returns (Go functions
+//     are not comparable, so evbuffer_remove_cb's (fn, arg) form and the
+//     obsolete evbuffer_setcb are gone). A callback may remove any callback,
+//     not only itself.
+//   - Adding nothing to an empty buffer allocates nothing; adding more than
+//     MaxChainSize bytes at once links several chains.
+//   - The "with offset" variants disappear into slicing:
+//     AddReference(p[off:off+n], cleanup).
+//
+// # libevent names
+//
+//	evbuffer_new, evbuffer_free           New (or a zero Buffer), Reset
+//	evbuffer_get_length                   Len
+//	evbuffer_get_contiguous_space         ContiguousSpace
+//	evbuffer_add, evbuffer_add_printf     Add, AddString, Printf, Write, WriteString
+//	evbuffer_add_iovec                    AddIovec
+//	evbuffer_add_reference(_with_offset)  AddReference
+//	evbuffer_prepend                      Prepend
+//	evbuffer_add_buffer                   AddBuffer
+//	evbuffer_prepend_buffer               PrependBuffer
+//	evbuffer_remove_buffer                RemoveBuffer
+//	evbuffer_add_buffer_reference         AddBufferReference
+//	evbuffer_remove, evbuffer_drain       Remove, Read, ReadByte, Drain
+//	evbuffer_copyout(_from)               CopyOut, CopyOutFrom
+//	evbuffer_pullup                       Pullup
+//	evbuffer_readln, evbuffer_readline    ReadLine, ReadLineSlice
+//	evbuffer_find                         Find
+//	evbuffer_search(_range), _search_eol  Search, SearchRange, SearchEOL
+//	evbuffer_ptr_set (SET, ADD)           SetPtr, AdvancePtr
+//	evbuffer_peek                         Peek
+//	evbuffer_reserve_space, _commit_space Reserve, Commit
+//	evbuffer_expand                       Expand
+//	evbuffer_freeze, evbuffer_unfreeze    Freeze, Unfreeze, Frozen
+//	evbuffer_add_cb, evbuffer_remove_cb*  AddCallback, RemoveCallback
+//	evbuffer_cb_set/clear_flags           Callback.SetEnabled
+//	evbuffer_defer_callbacks              DeferCallbacks
+//	evbuffer_read                         ReadFromFD (and ReadFrom)
+//	evbuffer_write(_atmost)               WriteToFD (and WriteTo)
+//	evbuffer_set/get_max_read             SetMaxRead, MaxRead
+//	evbuffer_set/clear_flags              SetFlags, ClearFlags, Flags
+//	evbuffer_file_segment_new/_free       NewFileSegment, FileSegment.Release
+//	evbuffer_file_segment_add_cleanup_cb  FileSegment.SetCleanup
+//	evbuffer_add_file_segment, _add_file  AddFileSegment, AddFile
+//
+// # Platforms
+//
+// Everything works on every platform except descriptor I/O (ReadFromFD,
+// WriteToFD, AddFile, NewFileSegment), which is implemented on Unix systems
+// (readv/writev on Linux, the BSDs and macOS; plain read/write elsewhere) and
+// returns an error matching errors.ErrUnsupported on Windows and others.
 package evbuffer
