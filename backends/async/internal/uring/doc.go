@@ -5,8 +5,8 @@
 // It offers what a completion-based event loop needs and nothing more: a Ring with a
 // submission queue filled by Prep methods (nop, accept and multishot accept, connect, recv,
 // send, readv, writev, sendmsg, cancel by user data or by descriptor, timeout, linked
-// timeout, close, shutdown, and receives into provided buffers), one Submit per loop turn, and Reap, which hands completions to
-// a callback on the caller's goroutine. Each operation is named by a caller-chosen 64-bit
+// timeout, close, shutdown, and receives into provided buffers), one Submit per loop turn,
+// and Reap, which hands completions to a callback on the caller's goroutine. Each operation is named by a caller-chosen 64-bit
 // user data value that comes back with its completion.
 //
 // # Plugging into an event loop
@@ -61,8 +61,10 @@
 //     Taking their address through the Pinner also makes them escape to the heap, so a
 //     buffer can never live on a goroutine stack that might be moved. The caller must not
 //     read a receive buffer or modify a send buffer until the completion: the ring does
-//     not copy them. Memory the Go heap does not own (an mmap'd slab) can be used as well;
-//     keeping it mapped is then the caller's job.
+//     not copy them. The ring keeps the memory allocated; making sure its owner does not
+//     hand it to someone else meanwhile (an evbuffer recycling a chain that is in flight)
+//     is the caller's job. Memory the Go heap does not own (an mmap'd slab) can be used as
+//     well; keeping it mapped is then the caller's job too.
 //   - The small structures the kernel reads for an operation (iovec arrays, msghdr,
 //     sockaddr, timespec) are built by the ring in a per-operation slot, a heap object
 //     pinned the same way and reused only after the completion. The caller's [][]byte and
@@ -74,11 +76,14 @@
 //     kernel fails to complete an operation within the close timeout, its memory is kept
 //     pinned and reachable for the life of the process rather than freed under the
 //     kernel's feet, and Close reports ErrDrainTimeout.
-//   - A Ring must be closed. Dropping one with operations in flight leaks them and makes the
-//     runtime report a leaked Pinner.
+//   - A Ring must be closed. Dropping one with operations in flight is a bug: its descriptor
+//     and mappings leak, and the runtime may abort with its "leaking pinned pointer" panic
+//     when it finds the abandoned pins.
 //
-// Per operation the Pinners allocate nothing once warmed up; ops pinning more than five
-// objects spread them over several Pinners, also without allocating after the first use.
+// Pinning allocates nothing in steady state, also for operations pinning more than the five
+// objects one runtime.Pinner holds inline (the ring spreads them over several Pinners it
+// keeps); the runtime may rarely allocate a small pin record when the loop goroutine moves
+// to another P.
 //
 // # Concurrency
 //
