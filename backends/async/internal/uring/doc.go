@@ -3,11 +3,12 @@
 // goroutines, no allocation per operation in steady state.
 //
 // It offers what a completion-based event loop needs and nothing more: a Ring with a
-// submission queue filled by Prep methods (nop, accept and multishot accept, connect, recv,
-// send, readv, writev, sendmsg, cancel by user data or by descriptor, timeout, linked
-// timeout, close, shutdown, and receives into provided buffers), one Submit per loop turn,
-// and Reap, which hands completions to a callback on the caller's goroutine. Each operation is named by a caller-chosen 64-bit
-// user data value that comes back with its completion.
+// submission queue filled by Prep methods (nop; accept, with or without the peer address,
+// and multishot accept; connect; recv, send, readv, writev, sendmsg; cancel by user data
+// or by descriptor; timeout and linked timeout; close; shutdown; receives into provided
+// buffers), one Submit per loop turn, and Reap, which hands completions to a callback on
+// the caller's goroutine. Each operation is named by a caller-chosen 64-bit user data value
+// that comes back with its completion.
 //
 // # Plugging into an event loop
 //

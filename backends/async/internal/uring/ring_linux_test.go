@@ -1008,3 +1008,89 @@ func TestSeparateCQMapping(t *testing.T) {
 		t.Errorf("io_uring mappings after Close: %d, want %d", m, maps)
 	}
 }
+
+// TestAcceptAddr collects the peer address with the accept, for TCP over IPv4 and IPv6
+// and for abstract, named and unnamed unix sockets, and checks it against the client's
+// own address.
+func TestAcceptAddr(t *testing.T) {
+	abstract := fmt.Sprintf("@bufev-uring-accept-%d", os.Getpid())
+	dir := t.TempDir()
+	cases := []struct {
+		name     string
+		family   int
+		listenAt unix.Sockaddr
+		bindTo   unix.Sockaddr // client's bind, if any
+	}{
+		{"tcp4", unix.AF_INET, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}, nil},
+		{"tcp6", unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}}, nil},
+		{"unix-unnamed", unix.AF_UNIX, &unix.SockaddrUnix{Name: abstract}, nil},
+		{"unix-abstract", unix.AF_UNIX, &unix.SockaddrUnix{Name: abstract + "-l"}, &unix.SockaddrUnix{Name: abstract + "-c"}},
+		{"unix-path", unix.AF_UNIX, &unix.SockaddrUnix{Name: dir + "/l"}, &unix.SockaddrUnix{Name: dir + "/c"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRing(t, 8)
+			lfd, err := unix.Socket(tc.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(lfd)
+			if err := unix.Bind(lfd, tc.listenAt); err != nil {
+				if tc.family == unix.AF_INET6 {
+					t.Skipf("no IPv6 loopback: %v", err)
+				}
+				t.Fatal(err)
+			}
+			if err := unix.Listen(lfd, 4); err != nil {
+				t.Fatal(err)
+			}
+			laddr, _ := unix.Getsockname(lfd)
+			c, err := unix.Socket(tc.family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(c)
+			if tc.bindTo != nil {
+				if err := unix.Bind(c, tc.bindTo); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var addr AcceptAddr
+			if err := r.PrepAcceptAddr(1, lfd, 0, &addr); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.PrepConnect(2, c, laddr); err != nil {
+				t.Fatal(err)
+			}
+			got := collect(t, r, 2)
+			if got[1].res < 0 || got[2].res != 0 {
+				t.Fatalf("accept %v, connect %v", errno(got[1].res), errno(got[2].res))
+			}
+			unix.Close(int(got[1].res))
+			peer, err := addr.Sockaddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := unix.Getsockname(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.name == "unix-unnamed" {
+				// x/sys/unix ignores the address length and reports an unnamed socket
+				// as "@", the empty abstract name; the accepted length says unnamed.
+				want = &unix.SockaddrUnix{}
+			}
+			if fmt.Sprint(peer) != fmt.Sprint(want) {
+				t.Errorf("peer address %+v, want %+v", peer, want)
+			}
+		})
+	}
+	r := newRing(t, 4)
+	if err := r.PrepAcceptAddr(1, 0, 0, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nil AcceptAddr: %v", err)
+	}
+	var empty AcceptAddr
+	if _, err := empty.Sockaddr(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Sockaddr of an unfilled AcceptAddr: %v", err)
+	}
+}

@@ -153,3 +153,15 @@ func (r *Ring) PrepRecvBuffer(ud uint64, fd int, group uint16, flags int) error 
 func (r *Ring) PrepRecvMultishot(ud uint64, fd int, group uint16, flags int) error {
 	return errNotLinux
 }
+
+// AcceptAddr receives the peer address of an accepted connection. Off Linux it is never
+// filled. Loop-confined.
+type AcceptAddr struct{ _ [0]func() }
+
+// PrepAcceptAddr fails off Linux. Loop-confined.
+func (r *Ring) PrepAcceptAddr(ud uint64, fd int, flags int, addr *AcceptAddr) error {
+	return errNotLinux
+}
+
+// Sockaddr fails off Linux. Loop-confined.
+func (a *AcceptAddr) Sockaddr() (Sockaddr, error) { return nil, errNotLinux }
