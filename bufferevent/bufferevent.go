@@ -267,8 +267,8 @@ func (b *BufferEvent) unlock() {
 }
 
 // lockLoop locks on behalf of loop-only code (timers, deferred runs, queued
-// work, backend callbacks) and returns the previous loop-context flag for
-// unlockLoop.
+// work, backend callbacks through Core.Lock/Enter) and marks the holder as
+// loop code; unlockLoop clears the mark and unlocks.
 func (b *BufferEvent) lockLoop() {
 	if b.lk != nil {
 		b.lk.mu.Lock()

@@ -375,9 +375,11 @@ func (b *BufferEvent) onLoopRun(fn func()) error {
 // drained (libevent's bufferevent_trigger): the read callback if the input
 // holds at least the read low watermark, the write callback if the output
 // holds at most the write low watermark, or both regardless with
-// IgnoreWatermarks. With TriggerDefer, DeferCallbacks, or when called off
-// the loop goroutine, the callbacks are queued. Loop-confined unless
-// ThreadSafe.
+// IgnoreWatermarks. With TriggerDefer or DeferCallbacks the callbacks are
+// queued on the base's deferred queue; otherwise they run before Trigger
+// returns. Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent
+// (from any goroutine, callbacks included) they are always queued, since
+// callbacks run only on the loop.
 func (b *BufferEvent) Trigger(dir Direction, opts TriggerOptions) error {
 	if dir&^ReadWrite != 0 {
 		return fmt.Errorf("%w: %#x", ErrInvalidDirection, uint8(dir))

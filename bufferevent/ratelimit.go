@@ -41,28 +41,27 @@ func (b *BufferEvent) RateLimit() *ratelimit.Config {
 
 // ReadLimit returns the current level of the bufferevent's own read bucket
 // (it may be negative), or math.MaxInt64 without a limit (libevent's
-// bufferevent_get_read_limit). Loop-confined (also for ThreadSafe
-// bufferevents: it reads the loop's clock).
+// bufferevent_get_read_limit). Loop-confined unless ThreadSafe.
 func (b *BufferEvent) ReadLimit() int64 {
 	if b.enter() != nil {
 		return 0
 	}
 	defer b.leave()
-	return b.rl.ReadLimit(b.base.Now())
+	return b.rl.ReadLimit(b.now())
 }
 
-// WriteLimit is ReadLimit for writing. Loop-confined.
+// WriteLimit is ReadLimit for writing. Loop-confined unless ThreadSafe.
 func (b *BufferEvent) WriteLimit() int64 {
 	if b.enter() != nil {
 		return 0
 	}
 	defer b.leave()
-	return b.rl.WriteLimit(b.base.Now())
+	return b.rl.WriteLimit(b.now())
 }
 
 // MaxToRead returns how many bytes the backend may read now: the maximum
 // single read capped by the rate limits and the input room (libevent's
-// bufferevent_get_max_to_read). Loop-confined.
+// bufferevent_get_max_to_read). Loop-confined unless ThreadSafe.
 func (b *BufferEvent) MaxToRead() int {
 	if b.enter() != nil {
 		return 0
@@ -71,7 +70,8 @@ func (b *BufferEvent) MaxToRead() int {
 	return (*core)(b).MaxToRead()
 }
 
-// MaxToWrite returns how many bytes the backend may write now. Loop-confined.
+// MaxToWrite returns how many bytes the backend may write now. Loop-confined
+// unless ThreadSafe.
 func (b *BufferEvent) MaxToWrite() int {
 	if b.enter() != nil {
 		return 0
@@ -83,30 +83,37 @@ func (b *BufferEvent) MaxToWrite() int {
 // DecrementReadLimit lowers the bufferevent's own read bucket by n (a
 // negative n raises it), suspending or resuming reading when it crosses 0
 // (libevent's bufferevent_decrement_read_limit). It fails with
-// ratelimit.ErrNoConfig without SetRateLimit. Loop-confined.
+// ratelimit.ErrNoConfig without SetRateLimit. Loop-confined unless
+// ThreadSafe (the suspension then changes at the loop's next turn).
 func (b *BufferEvent) DecrementReadLimit(n int64) error {
-	if err := b.enter(); err != nil {
-		return err
-	}
-	defer b.leave()
-	if err := b.rl.DecrementReadLimit(n); err != nil {
-		return err
-	}
-	b.applyBandwidth()
-	return nil
+	return b.decrementLimit(n, b.rl.DecrementReadLimit)
 }
 
-// DecrementWriteLimit is DecrementReadLimit for writing. Loop-confined.
+// DecrementWriteLimit is DecrementReadLimit for writing. Loop-confined
+// unless ThreadSafe.
 func (b *BufferEvent) DecrementWriteLimit(n int64) error {
+	return b.decrementLimit(n, b.rl.DecrementWriteLimit)
+}
+
+func (b *BufferEvent) decrementLimit(n int64, dec func(int64) error) error {
 	if err := b.enter(); err != nil {
 		return err
 	}
-	defer b.leave()
-	if err := b.rl.DecrementWriteLimit(n); err != nil {
+	err := dec(n)
+	b.leave()
+	if err != nil {
 		return err
 	}
-	b.applyBandwidth()
-	return nil
+	return b.onLoopRun(b.applyBandwidth)
+}
+
+// now is the base's cached time on the loop, the clock elsewhere (the
+// cache is loop-confined). Lock held.
+func (b *BufferEvent) now() time.Time {
+	if b.onLoop() {
+		return b.base.Now()
+	}
+	return time.Now()
 }
 
 // rateReadAllowance is the rate-limit part of MaxToRead. Lock held.
@@ -114,14 +121,14 @@ func (b *BufferEvent) rateReadAllowance() int {
 	if b.rl.Config() == nil && b.rl.Group() == nil {
 		return maxInt
 	}
-	return clampInt(b.rl.MaxToRead(b.base.Now(), math.MaxInt64))
+	return clampInt(b.rl.MaxToRead(b.now(), math.MaxInt64))
 }
 
 func (b *BufferEvent) rateWriteAllowance() int {
 	if b.rl.Config() == nil && b.rl.Group() == nil {
 		return maxInt
 	}
-	return clampInt(b.rl.MaxToWrite(b.base.Now(), math.MaxInt64))
+	return clampInt(b.rl.MaxToWrite(b.now(), math.MaxInt64))
 }
 
 func clampInt(n int64) int {

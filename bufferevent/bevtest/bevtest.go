@@ -38,6 +38,12 @@ type Caps struct {
 	// watermark in one go (TLS decrypts whole records); 0 for exact
 	// backends.
 	ReadOverrun int
+	// Break, if set, breaks bev's transport (called on the loop goroutine)
+	// so that its next write fails: a socket backend's test might shut the
+	// socket down. The ErrorDelivery check then expects bev's event
+	// callback to report Error (or EOF) with a non-nil error. Without it
+	// that check is not applicable.
+	Break func(bev *bufferevent.BufferEvent) error
 }
 
 // MakePair builds two connected bufferevents on base with the given options,
@@ -65,9 +71,10 @@ var optionSets = []struct {
 // Run runs the conformance suite against the type built by mk, as named
 // subtests: BasicIO, LargeTransfer, PingPong, Watermarks,
 // ReadHighBoundsInput, Timeouts, FlushModes, CloseInCallback, EOFOnClose,
-// EnableDisableChurn, DeferredOrder, Trigger, FD, BadInput and
-// ThreadSafeStress, each under several option sets (plain, deferred,
-// thread-safe). Run it under -race. Checks a backend declared unable to pass
+// EnableDisableChurn, DeferredOrder, Trigger, ErrorDelivery,
+// CallbackCallsEverything, FD, BadInput, ThreadSafeStress and
+// ThreadSafeConcurrentClose, most under several option sets (plain,
+// deferred, thread-safe, thread-safe with deferred unlocked callbacks). Run it under -race. Checks a backend declared unable to pass
 // (see Caps) are logged as not applicable.
 func Run(t *testing.T, mk MakePair) {
 	checks := []struct {
@@ -87,6 +94,8 @@ func Run(t *testing.T, mk MakePair) {
 		{"EnableDisableChurn", testChurn, true},
 		{"DeferredOrder", testDeferredOrder, false},
 		{"Trigger", testTrigger, true},
+		{"ErrorDelivery", testErrorDelivery, false},
+		{"CallbackCallsEverything", testCallEverything, true},
 		{"FD", testFD, false},
 		{"BadInput", testBadInput, false},
 	}
@@ -113,12 +122,12 @@ func Run(t *testing.T, mk MakePair) {
 		}
 		testStress(e)
 	})
-	t.Run("ThreadSafeCallbackCallsEverything", func(t *testing.T) {
+	t.Run("ThreadSafeConcurrentClose", func(t *testing.T) {
 		e := newEnv(t, mk, bufferevent.ThreadSafe)
 		if e == nil {
 			return
 		}
-		testCallEverything(e)
+		testConcurrentClose(e)
 	})
 }
 
@@ -821,7 +830,7 @@ func testBadInput(e *env) {
 // back and a counts the echo; goroutines also poke other methods.
 func testStress(e *env) {
 	t := e.t
-	const writers, perWriter, msgLen = 8, 200, 100
+	const writers, perWriter, msgLen = 8, 1000, 100
 	total := writers * perWriter * msgLen
 	var recvd atomic.Int64
 	must(t, e.b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
@@ -876,17 +885,125 @@ func testStress(e *env) {
 	}
 }
 
-// ThreadSafeCallbackCallsEverything: a callback that calls every method,
-// Close last, never deadlocks.
+// CallbackCallsEverything: a read, write or event callback that calls every
+// method, Close last, never deadlocks or panics.
 func testCallEverything(e *env) {
 	t := e.t
-	must(t, e.b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
-		callEverything(bev)
+	for _, where := range []string{"read", "write", "event"} {
+		t.Run(where, func(t *testing.T) {
+			a, b := e.a, e.b
+			cb := func(bev *bufferevent.BufferEvent) {
+				callEverything(bev)
+				e.finish()
+			}
+			switch where {
+			case "read":
+				must(t, b.SetCallbacks(cb, nil, nil))
+				must(t, b.Enable(bufferevent.Read))
+				_, _ = a.Write([]byte("go"))
+			case "write":
+				must(t, a.SetCallbacks(nil, cb, nil))
+				must(t, b.Enable(bufferevent.Read))
+				_, _ = a.Write([]byte("go"))
+			case "event":
+				must(t, b.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, _ bufferevent.Events, _ error) { cb(bev) }))
+				must(t, b.TriggerEvent(bufferevent.EOF, io.EOF, bufferevent.TriggerDefer))
+			}
+			e.run("callback calling every method")
+			e.runFor(10 * time.Millisecond)
+			na, nb, _, err := remake(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.a, e.b = na, nb
+		})
+	}
+}
+
+// ErrorDelivery: after Caps.Break, a write reports Error (or EOF) with a
+// non-nil error through the event callback.
+func testErrorDelivery(e *env) {
+	t := e.t
+	if e.caps.Break == nil {
+		t.Log("error delivery: not applicable (no Caps.Break hook)")
+		return
+	}
+	var what bufferevent.Events
+	var gotErr error
+	must(t, e.a.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, err error) {
+		if what == 0 {
+			what, gotErr = w, err
+		}
 		e.finish()
-	}, nil, nil))
+	}))
 	must(t, e.b.Enable(bufferevent.Read))
-	_, _ = e.a.Write([]byte("go"))
-	e.run("callback calling every method")
+	runOnLoop(e, func() {
+		if err := e.caps.Break(e.a); err != nil {
+			e.errorf("Break: %v", err)
+			return
+		}
+		_, _ = e.a.Write(pattern(100<<10, 9))
+	})
+	e.run("error delivery")
+	if what&(bufferevent.Error|bufferevent.EOF) == 0 || gotErr == nil {
+		t.Errorf("event after Break = %v, %v; want Error (or EOF) with an error", what, gotErr)
+	}
+}
+
+// ThreadSafeConcurrentClose: goroutines keep writing while another closes
+// the bufferevent; writers end with ErrClosed, nothing panics or leaks, and
+// the peer sees EOF unless the type declares NoEOFOnClose.
+func testConcurrentClose(e *env) {
+	t := e.t
+	gotEOF := false
+	must(t, e.b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		_ = bev.ReadBuffer(evbuffer.New())
+	}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, err error) {
+		if w&bufferevent.EOF != 0 {
+			gotEOF = true
+			e.finish()
+		}
+	}))
+	must(t, e.b.Enable(bufferevent.Read))
+	var wg sync.WaitGroup
+	var closedSeen atomic.Int32
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := make([]byte, 512)
+			for {
+				if _, err := e.a.Write(msg); err != nil {
+					if !errors.Is(err, bufferevent.ErrClosed) {
+						t.Errorf("Write during Close: %v; want ErrClosed", err)
+					}
+					closedSeen.Add(1)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(20 * time.Millisecond)
+		if err := e.a.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	if e.caps.NoEOFOnClose {
+		t.Log("peer EOF after close: not applicable (NoEOFOnClose)")
+		e.runFor(200 * time.Millisecond)
+	} else {
+		e.run("EOF after a concurrent Close")
+	}
+	wg.Wait()
+	if closedSeen.Load() != 4 {
+		t.Errorf("%d writers saw ErrClosed; want 4", closedSeen.Load())
+	}
+	if !e.caps.NoEOFOnClose && !gotEOF {
+		t.Error("no EOF at the peer")
+	}
 }
 
 func callEverything(bev *bufferevent.BufferEvent) {

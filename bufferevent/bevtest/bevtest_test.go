@@ -15,7 +15,7 @@ import (
 func TestPipe(t *testing.T) {
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = pipe.New(base, opts)
-		return a, b, bevtest.Caps{NoFD: true}, err
+		return a, b, bevtest.Caps{NoFD: true, Break: pipe.Break}, err
 	})
 }
 

@@ -12,6 +12,7 @@
 package pipe
 
 import (
+	"errors"
 	"net"
 	"sync"
 
@@ -40,6 +41,8 @@ type end struct {
 	kickFn       func()
 	lockedKickFn func()
 	name         string
+	broken       error // set by Break: the next transfer fails with it
+	flaw         Flaw
 }
 
 var (
@@ -47,10 +50,32 @@ var (
 	_ backend.Addresser = (*end)(nil)
 )
 
+// Flaw is a deliberate defect, for checking that the conformance suite
+// catches broken backends.
+type Flaw int
+
+// Flaws.
+const (
+	// NoFlaw is a correct pipe.
+	NoFlaw Flaw = iota
+	// IgnoreHighWatermark moves everything regardless of the reader's
+	// input room.
+	IgnoreHighWatermark
+	// DropBytes loses one byte of every transfer.
+	DropBytes
+	// NoEOF does not tell the partner about Close or Finished.
+	NoEOF
+)
+
 // New returns two connected bufferevents on base. Loop-confined (or call it
 // before the loop runs).
 func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, err error) {
-	ea, eb := &end{name: "pipe-a"}, &end{name: "pipe-b"}
+	return NewFlawed(base, opts, NoFlaw)
+}
+
+// NewFlawed is New with a deliberate defect.
+func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b *bufferevent.BufferEvent, err error) {
+	ea, eb := &end{name: "pipe-a", flaw: flaw}, &end{name: "pipe-b", flaw: flaw}
 	ea.peer, eb.peer = eb, ea
 	a, err = bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, ea.build)
 	if err != nil {
@@ -74,6 +99,24 @@ func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
 		return nil
 	}
 	return e.peer.bev
+}
+
+// ErrBroken is the error Break makes transfers fail with.
+var ErrBroken = errors.New("pipe: broken by test")
+
+// Break makes bev's next transfer fail: its event callback gets
+// Writing|Error with ErrBroken. Loop-confined.
+func Break(bev *bufferevent.BufferEvent) error {
+	endsMu.Lock()
+	e := ends[bev]
+	endsMu.Unlock()
+	if e == nil {
+		return bufferevent.ErrClosed
+	}
+	e.c.Lock()
+	e.broken = ErrBroken
+	e.c.Unlock()
+	return nil
 }
 
 // ends maps a bufferevent to its end, for Partner.
@@ -131,6 +174,16 @@ func (e *end) runKickLocked() {
 // transfer moves output to the peer's input. Lock (shared) held, on the
 // loop. It reports whether bytes moved.
 func (e *end) transfer(force bool) bool {
+	if e.broken != nil {
+		if e.c.Output().Len() > 0 {
+			err := e.broken
+			e.broken = nil
+			e.c.Hold()
+			e.c.TriggerEvent(bufferevent.Writing|bufferevent.Error, err, 0)
+			e.c.Release()
+		}
+		return false
+	}
 	p := e.peer
 	if p == nil || p.c.Closed() {
 		return false
@@ -144,7 +197,9 @@ func (e *end) transfer(force bool) bool {
 		if !e.c.Active(bufferevent.Write) || !p.c.Active(bufferevent.Read) {
 			return false
 		}
-		n = min(n, p.c.InputRoom())
+		if e.flaw != IgnoreHighWatermark {
+			n = min(n, p.c.InputRoom())
+		}
 		if n == 0 {
 			return false
 		}
@@ -152,6 +207,9 @@ func (e *end) transfer(force bool) bool {
 	src.Unfreeze(true)
 	dst.Unfreeze(false)
 	moved, _ := src.RemoveBuffer(dst, n)
+	if e.flaw == DropBytes && moved > 0 {
+		_ = dst.Drain(1)
+	}
 	dst.Freeze(false)
 	src.Freeze(true)
 	if moved == 0 {
@@ -196,7 +254,7 @@ func (e *end) Flush(dir bufferevent.Direction, mode bufferevent.FlushMode) (bool
 	if dir&bufferevent.Read != 0 && e.peer != nil {
 		did = e.peer.transfer(true) || did
 	}
-	if mode == bufferevent.Finished && e.peer != nil {
+	if mode == bufferevent.Finished && e.peer != nil && e.flaw != NoEOF {
 		var what bufferevent.Events
 		if dir&bufferevent.Write != 0 {
 			what |= bufferevent.Reading
@@ -222,7 +280,7 @@ func (e *end) Close() error {
 	}
 	endsMu.Unlock()
 	if p != nil {
-		if !p.c.Closed() {
+		if !p.c.Closed() && e.flaw != NoEOF {
 			p.c.TriggerEvent(bufferevent.Reading|bufferevent.EOF, nil, bufferevent.TriggerDefer)
 		}
 	}
