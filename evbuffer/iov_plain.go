@@ -1,4 +1,4 @@
-//go:build unix && !linux && !freebsd && !darwin && !openbsd
+//go:build unix && !linux && !freebsd && !darwin
 
 package evbuffer
 
