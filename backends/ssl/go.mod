@@ -1,3 +1,23 @@
 module github.com/bufev/bufev/backends/ssl
 
-go 1.24.0
+go 1.26.0
+
+require (
+	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
+)
+
+require (
+	github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace (
+	github.com/bufev/bufev/backends/socket => ../socket
+	github.com/bufev/bufev/bufferevent => ../../bufferevent
+	github.com/bufev/bufev/evbuffer => ../../evbuffer
+	github.com/bufev/bufev/eventbase => ../../eventbase
+	github.com/bufev/bufev/ratelimit => ../../ratelimit
+)

@@ -1,0 +1,240 @@
+package ssl
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent"
+)
+
+// wouldBlock is what the adapter returns from Read when no ciphertext is
+// buffered while the loop drives the connection. crypto/tls
+// (conn.go, readRecordOrCCS) keeps the partial record in its raw input and
+// does not make the error sticky when the error is a net.Error whose
+// Temporary method reports true, so the next Read resumes where it stopped.
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "ssl: no ciphertext buffered (would block)" }
+func (wouldBlock) Timeout() bool   { return true }
+func (wouldBlock) Temporary() bool { return true }
+
+var errWouldBlock net.Error = wouldBlock{}
+
+// hsInputCap bounds the ciphertext the adapter holds for the handshake
+// goroutine; beyond it the rest stays in the underlying bufferevent, whose
+// reading is suspended until the goroutine has consumed what it has.
+const hsInputCap = 64 << 10
+
+// adapter is the in-memory net.Conn crypto/tls talks to. During the
+// handshake (hs true) a short-lived goroutine runs tls.Conn.Handshake: its
+// Reads block on the condition variable until the loop feeds ciphertext,
+// its Writes queue ciphertext that the loop sends. After the handshake the
+// loop calls tls.Conn.Read and Write itself: Reads take ciphertext from the
+// leftover buffer, then from the underlying bufferevent's input, and answer
+// errWouldBlock when there is none; Writes append to the underlying's
+// output. The adapter survives its bufferevent when a session is released
+// for re-wrapping (state Open), so it is rebound with bind.
+type adapter struct {
+	mu   sync.Mutex
+	cond sync.Cond
+
+	// Guarded by mu while hs is true; loop-confined afterwards.
+	hs       bool
+	rbuf     []byte // ciphertext not yet given to crypto/tls
+	roff     int
+	rerr     error // terminal read error for the handshake goroutine
+	wq       []byte
+	wqQueued bool
+	more     bool // the loop left ciphertext in the underlying (rbuf was full)
+	closed   bool
+	kickW    func() // hands wq to the loop (set by the engine)
+	kickR    func() // asks the loop for more input (set by the engine)
+
+	// Loop-confined (the engine's transport).
+	u      *bufferevent.BufferEvent
+	ueof   bool
+	nread  int64 // ciphertext bytes handed to crypto/tls
+	nwrite int64 // ciphertext bytes produced by crypto/tls
+	werr   error
+}
+
+func newAdapter() *adapter {
+	a := &adapter{hs: true}
+	a.cond.L = &a.mu
+	return a
+}
+
+// Read implements net.Conn for crypto/tls.
+func (a *adapter) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	a.mu.Lock()
+	if a.hs {
+		for a.roff == len(a.rbuf) && a.rerr == nil {
+			if a.more && a.kickR != nil {
+				a.more = false
+				a.kickR()
+			}
+			a.cond.Wait()
+		}
+		if a.roff < len(a.rbuf) {
+			n := a.take(p)
+			if a.roff == len(a.rbuf) && a.more && a.kickR != nil {
+				a.more = false
+				a.kickR()
+			}
+			a.mu.Unlock()
+			return n, nil
+		}
+		err := a.rerr
+		a.mu.Unlock()
+		return 0, err
+	}
+	a.mu.Unlock()
+	// Loop mode.
+	if a.roff < len(a.rbuf) {
+		n := a.take(p)
+		a.nread += int64(n)
+		return n, nil
+	}
+	if a.u != nil {
+		if n, _ := a.u.Read(p); n > 0 {
+			a.nread += int64(n)
+			return n, nil
+		}
+	}
+	if a.ueof || a.u == nil {
+		return 0, errPeerClosed
+	}
+	return 0, errWouldBlock
+}
+
+// take copies buffered ciphertext into p.
+func (a *adapter) take(p []byte) int {
+	n := copy(p, a.rbuf[a.roff:])
+	a.roff += n
+	if a.roff == len(a.rbuf) {
+		a.rbuf = a.rbuf[:0]
+		a.roff = 0
+	}
+	return n
+}
+
+// Write implements net.Conn for crypto/tls. It never fails short: crypto/tls
+// makes any write error permanent, so what the transport cannot take now is
+// queued (in the underlying's output, or for the loop).
+func (a *adapter) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	if a.hs {
+		if a.closed {
+			a.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		a.wq = append(a.wq, p...)
+		kick := !a.wqQueued && a.kickW != nil
+		a.wqQueued = true
+		a.mu.Unlock()
+		if kick {
+			a.kickW()
+		}
+		return len(p), nil
+	}
+	a.mu.Unlock()
+	if a.werr != nil {
+		return 0, a.werr
+	}
+	if a.u == nil {
+		return 0, net.ErrClosed
+	}
+	if _, err := a.u.Write(p); err != nil {
+		a.werr = err
+		return 0, err
+	}
+	a.nwrite += int64(len(p))
+	return len(p), nil
+}
+
+// feed moves ciphertext from the underlying's input into rbuf for the
+// handshake goroutine (loop side). It reports whether data was left behind.
+func (a *adapter) feed() (left bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.u == nil {
+		return false
+	}
+	for {
+		have := len(a.rbuf) - a.roff
+		room := hsInputCap - have
+		avail := a.u.Input().Len()
+		if avail == 0 {
+			break
+		}
+		if room <= 0 {
+			a.more = true
+			return true
+		}
+		n := min(room, avail)
+		if a.roff > 0 && cap(a.rbuf)-len(a.rbuf) < n {
+			// compact
+			k := copy(a.rbuf, a.rbuf[a.roff:])
+			a.rbuf = a.rbuf[:k]
+			a.roff = 0
+		}
+		start := len(a.rbuf)
+		a.rbuf = append(a.rbuf, make([]byte, n)...)
+		k, _ := a.u.Read(a.rbuf[start:])
+		a.rbuf = a.rbuf[:start+k]
+		a.nread += int64(k)
+		if k == 0 {
+			break
+		}
+	}
+	a.cond.Broadcast()
+	return false
+}
+
+// takeWQ returns (and clears) the ciphertext the handshake goroutine wrote.
+func (a *adapter) takeWQ() []byte {
+	a.mu.Lock()
+	q := a.wq
+	a.wq = nil
+	a.wqQueued = false
+	a.mu.Unlock()
+	return q
+}
+
+// fail ends the handshake goroutine's reads with err.
+func (a *adapter) fail(err error, closed bool) {
+	a.mu.Lock()
+	if a.rerr == nil {
+		a.rerr = err
+	}
+	if closed {
+		a.closed = true
+	}
+	a.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+// Close implements net.Conn. crypto/tls calls it only from tls.Conn.Close,
+// which this package never calls; it stops a handshake goroutine.
+func (a *adapter) Close() error {
+	a.fail(net.ErrClosed, true)
+	return nil
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "bufferevent" }
+func (pipeAddr) String() string  { return "bufferevent" }
+
+func (a *adapter) LocalAddr() net.Addr  { return pipeAddr{} }
+func (a *adapter) RemoteAddr() net.Addr { return pipeAddr{} }
+
+// Deadlines are not used: the handshake timeout is a loop timer that fails
+// the adapter, and after the handshake nothing blocks.
+func (a *adapter) SetDeadline(time.Time) error      { return nil }
+func (a *adapter) SetReadDeadline(time.Time) error  { return nil }
+func (a *adapter) SetWriteDeadline(time.Time) error { return nil }
