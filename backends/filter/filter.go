@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"errors"
+	"math"
 	"strconv"
 
 	"github.com/bufev/bufev/bufferevent"
@@ -20,13 +22,16 @@ const (
 	// arrives (or until a stronger flush mode asks it to finish); the
 	// filter stops calling it for now (BEV_NEED_MORE).
 	NeedMore
-	// Error: the stream is corrupt or the transformation failed; the
-	// filter bufferevent reports an Error event and stops filtering that
-	// direction (BEV_ERROR).
+	// Error: the stream is corrupt or the transformation failed. The
+	// filter bufferevent stops this round of filtering and reports an
+	// Error event (Error|Reading for the input Func, Error|Writing for the
+	// output Func) with a *FuncError; what to do next (usually Close) is
+	// the event callback's decision (BEV_ERROR).
 	Error
 )
 
-// String returns "OK", "NeedMore", "Error" or "Result(n)".
+// String returns "OK", "NeedMore", "Error" or "Result(n)". Safe for
+// concurrent use.
 func (r Result) String() string {
 	switch r {
 	case OK:
@@ -39,27 +44,100 @@ func (r Result) String() string {
 	return "Result(" + strconv.Itoa(int(r)) + ")"
 }
 
+// NoLimit is the limit passed to a Func in Flush and Finished mode, where
+// watermarks are ignored (libevent passes -1 there).
+const NoLimit = math.MaxInt
+
 // Func moves and transforms bytes from src to dst (libevent's
 // bufferevent_filter_cb).
 //
 // src is the buffer to consume: for an input filter, the underlying
 // bufferevent's input; for an output filter, the filter bufferevent's own
 // output. dst is where the transformed bytes go: the filter's input, or the
-// underlying's output. A Func drains from src what it consumed (with
-// Remove, Drain or RemoveBuffer, which splices chains without copying) and
-// appends to dst what it produced.
+// underlying's output. A Func drains from src what it consumed (Drain,
+// Remove, or RemoveBuffer, which splices whole chains without copying) and
+// appends to dst what it produced (Add, Reserve/Commit, AddBuffer).
 //
-// limit is how many bytes dst may still take before it reaches its high
-// watermark (or, when dst has none, a default bound); a Func should not add
-// much more than limit in Normal mode. In Flush and Finished mode limit is
-// still a hint but the Func should produce everything it can; in Finished
-// mode the stream has ended and the Func should also write any trailer
-// (a compressor's final block) and release per-stream state.
+// limit is how many bytes dst may still take: in Normal mode, the room left
+// below dst's high watermark (the filter's read high watermark, or the
+// underlying's write high watermark), or below DefaultLimit when that
+// bufferevent has none; it is always > 0 when the Func is called in Normal
+// mode. A Func should not add much more than limit (a few bytes of framing
+// are fine). In Flush and Finished mode watermarks are ignored and limit is
+// NoLimit: produce everything possible. In Finished mode the stream has
+// ended: also write any trailer (a compressor's final block) and reset the
+// per-stream state. In Normal mode the Func is only called when src holds
+// data; in Flush and Finished mode it is called at least once even when src
+// is empty.
 //
-// A Func runs on the loop goroutine with the filter's lock held (for
-// ThreadSafe bufferevents); it must not block, and must not call methods of
-// the filter bufferevent or of its underlying except Write/WriteBuffer on
-// the filter itself (which are queued and picked up later, never re-entering
-// the Func). A state a Func needs (a compressor, a decoder) lives in its
-// closure.
+// Return OK after making progress (the filter calls again while src holds
+// data, dst has room and the Func keeps consuming), NeedMore when nothing
+// more can be done until more input arrives, Error when the stream cannot be
+// processed. A Func that returns OK without consuming anything is not called
+// again in that round.
+//
+// A Func runs on the loop goroutine while the filter (and, for a ThreadSafe
+// underlying, the underlying) is locked; it must not block. A Func of a
+// filter that is not ThreadSafe may call Write or WriteBuffer on its own
+// filter bufferevent (the added output is filtered after the Func returns,
+// never by a nested call — libevent's bufferevent_filters_disable case); it
+// must not call other methods of the filter or of the underlying, and a Func
+// of a ThreadSafe filter must call none (the lock is not reentrant). State
+// (a compressor, a decoder) lives in the Func's closure; each filter needs
+// its own.
 type Func func(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) Result
+
+// PassThrough is the Func used for a nil input or output Func: it moves up
+// to limit bytes from src to dst by splicing chains (libevent's
+// be_null_filter). Safe for concurrent use on distinct buffers.
+func PassThrough(src, dst *evbuffer.Buffer, limit int, _ bufferevent.FlushMode) Result {
+	if src.Len() == 0 {
+		return OK
+	}
+	if _, err := src.RemoveBuffer(dst, limit); err != nil {
+		return Error
+	}
+	return OK
+}
+
+// DefaultLimit bounds what a filter puts into a destination buffer that has
+// no high watermark (the filter's input without a read high watermark, the
+// underlying's output without a write high watermark). libevent has no
+// bound there; a peer that never reads would let the underlying's output
+// grow without limit. It equals bufferevent.DefaultMaxInput.
+const DefaultLimit = bufferevent.DefaultMaxInput
+
+// ErrFailed is matched (errors.Is) by the error passed with the Error event
+// when a Func returns Error or an invalid Result.
+var ErrFailed = errors.New("filter: filter function failed")
+
+// ErrNilUnderlying is returned by New without an underlying bufferevent.
+var ErrNilUnderlying = errors.New("filter: nil underlying bufferevent")
+
+// FuncError is the error passed with the Error event when a Func reports
+// Error (or returns a value that is not a Result). It matches ErrFailed.
+type FuncError struct {
+	// Dir is bufferevent.Read for the input Func, bufferevent.Write for
+	// the output Func.
+	Dir bufferevent.Direction
+	// Mode is the flush mode of the failing call.
+	Mode bufferevent.FlushMode
+	// Result is what the Func returned.
+	Result Result
+}
+
+// Error describes the failure. Safe for concurrent use.
+func (e *FuncError) Error() string {
+	which := "output"
+	if e.Dir == bufferevent.Read {
+		which = "input"
+	}
+	s := "filter: " + which + " filter function failed (mode " + e.Mode.String()
+	if e.Result != Error {
+		s += ", invalid result " + e.Result.String()
+	}
+	return s + ")"
+}
+
+// Is makes errors.Is(err, ErrFailed) true. Safe for concurrent use.
+func (e *FuncError) Is(target error) bool { return target == ErrFailed }

@@ -1,0 +1,704 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// TypeName is the name under which the filter type is registered with
+// bufferevent.Register.
+const TypeName = "filter"
+
+func init() {
+	bufferevent.Register(TypeName, open)
+}
+
+// errOpen is what bufferevent.Open(base, "filter", opts) returns.
+var errOpen = fmt.Errorf("filter: a filter bufferevent filters another one and cannot be built from a base alone; use filter.New(underlying, in, out, opts): %w", errors.ErrUnsupported)
+
+func open(*eventbase.Base, bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	return nil, errOpen
+}
+
+// filt is the backend state of one filter bufferevent.
+//
+// Locks: the filter and its underlying keep their own locks (each nil unless
+// ThreadSafe); when both are needed the filter's is taken first, the
+// underlying's second (lockU), and user callbacks always run with neither
+// held. Fields marked "loop" are touched only by loop code (the goroutine
+// running the base, or the owner before it runs), which is what makes the
+// re-entrance flags race-free without the lock: the underlying's callbacks
+// read them on the same goroutine.
+type filt struct {
+	c        backend.Core
+	bev      *bufferevent.BufferEvent
+	in, out  *evbuffer.Buffer // own input and output
+	u        *bufferevent.BufferEvent
+	uc       backend.Core
+	uIn      *evbuffer.Buffer
+	uOut     *evbuffer.Buffer
+	inF      Func
+	outF     Func
+	outCb    *evbuffer.Callback
+	uHeld    bool                  // loop: lockU holds the underlying's lock
+	nest     int                   // loop: > 0 while calling into the underlying
+	outBusy  bool                  // loop: processOutput is running
+	gotEOF   bool                  // the underlying reported EOF while reading
+	pendMode bufferevent.FlushMode // loop: strongest Flush asked during processOutput
+	pendU    bool                  // loop: the underlying must be flushed after processOutput
+	pendUM   bufferevent.FlushMode // loop: mode of that flush
+
+	// deferred work (loop)
+	inKicked, outKicked, evKicked bool
+	inKickFn, outKickFn, evKickFn func()
+	pendEv                        bufferevent.Events
+	pendErr                       error
+	// work handed over from goroutines writing to a ThreadSafe filter
+	// (guarded by the filter's lock)
+	outRemote   bool
+	outRemoteFn func()
+
+	wtimer     *eventbase.Event // own write timer (see resetWriteTimer)
+	wtimeoutFn func()
+}
+
+// withFD adds the FD and SetFD capabilities, delegated to the underlying,
+// when the underlying has a descriptor.
+type withFD struct{ *filt }
+
+var (
+	_ backend.Ops        = (*filt)(nil)
+	_ backend.Underlying = (*filt)(nil)
+	_ backend.FD         = withFD{}
+	_ backend.SetFD      = withFD{}
+)
+
+// New creates a bufferevent that filters underlying (libevent's
+// bufferevent_filter_new): bytes read by underlying pass through in before
+// they reach the new bufferevent's input; bytes written to the new
+// bufferevent pass through out before they reach underlying's output. A nil
+// Func passes bytes through unchanged (PassThrough).
+//
+// The filter takes over underlying's callbacks (set none on it while the
+// filter exists), enables its reading and writing, and holds a reference on
+// it. Reading from underlying is suspended while the filter's own reading is
+// disabled (new bufferevents start with only Write enabled). Closing the
+// filter with CloseOnFree in opts closes underlying too; without it, the
+// filter clears underlying's callbacks, resumes its reading and lets it go.
+//
+// opts are the filter's own options; the filter runs on underlying's base.
+// Each layer keeps its own lock. Filters stack: the underlying may itself be
+// a filter. Loop-confined unless both opts and underlying are ThreadSafe (a
+// filter over a loop-confined underlying must be created on the loop); the
+// new bufferevent is loop-confined unless opts has ThreadSafe.
+func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	if underlying == nil {
+		return nil, ErrNilUnderlying
+	}
+	_, fdErr := underlying.FD()
+	if errors.Is(fdErr, bufferevent.ErrClosed) {
+		return nil, fmt.Errorf("filter: underlying %s: %w", underlying.Type(), fdErr)
+	}
+	f := &filt{u: underlying, uc: bufferevent.BackendCore(underlying), inF: in, outF: out}
+	if f.inF == nil {
+		f.inF = PassThrough
+	}
+	if f.outF == nil {
+		f.outF = PassThrough
+	}
+	f.uIn, f.uOut = f.uc.Input(), f.uc.Output()
+	var ops backend.Ops = f
+	if fdErr == nil {
+		ops = withFD{f}
+	}
+	bev, err := bufferevent.New(underlying.Base(), bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
+		f.build(c)
+		return ops, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Keep the underlying alive until the filter is finalised, as libevent
+	// does (bufferevent_incref_).
+	f.uc.Lock()
+	f.uc.Hold()
+	f.uc.Unlock()
+	if err := underlying.SetCallbacks(f.uRead, f.uWrite, f.uEvent); err != nil {
+		_ = bev.Close()
+		return nil, fmt.Errorf("filter: taking over the underlying: %w", err)
+	}
+	// Stop reading from the underlying until the filter's Read is enabled.
+	if opts&bufferevent.ThreadSafe != 0 {
+		// We may be on any goroutine: do it on the loop, ahead of any
+		// Enable queued after us.
+		f.uc.RunInLoop(f.suspendU)
+	} else {
+		f.uc.Lock()
+		f.suspendU()
+		f.uc.Unlock()
+	}
+	_ = underlying.Enable(bufferevent.ReadWrite)
+	return bev, nil
+}
+
+func (f *filt) build(c backend.Core) {
+	f.c = c
+	f.bev = c.Handle().(*bufferevent.BufferEvent)
+	f.in, f.out = c.Input(), c.Output()
+	f.outCb = f.out.AddCallback(f.outputChanged)
+	f.inKickFn = f.inKick
+	f.outKickFn = f.outKick
+	f.evKickFn = f.evKick
+	f.outRemoteFn = f.outRemoteRun
+	f.wtimeoutFn = f.writeTimedOut
+}
+
+// suspendU suspends the underlying's reading for the filter; the
+// underlying's lock is held.
+func (f *filt) suspendU() { f.uc.SuspendRead(backend.SuspendFilter) }
+
+// lockU takes the underlying's lock unless this goroutine (the loop) already
+// holds it; it reports whether it took it, for unlockU.
+func (f *filt) lockU() bool {
+	if f.uHeld {
+		return false
+	}
+	f.uc.Lock()
+	f.uHeld = true
+	return true
+}
+
+func (f *filt) unlockU(took bool) {
+	if took {
+		f.uHeld = false
+		f.uc.Unlock()
+	}
+}
+
+// ---- the underlying's callbacks (loop goroutine, no lock held) ----
+
+// uRead: the underlying read data (libevent's be_filter_readcb).
+func (f *filt) uRead(*bufferevent.BufferEvent) {
+	if f.nest > 0 {
+		// Called synchronously from inside our own call into the
+		// underlying (whose callbacks are not deferred): our lock is held
+		// by this very goroutine; do it afterwards.
+		f.kickIn()
+		return
+	}
+	f.c.Enter()
+	if !f.c.Closed() {
+		f.readAndNotify(bufferevent.Normal)
+	}
+	f.c.Leave()
+}
+
+// uWrite: the underlying's output drained to its write low watermark
+// (libevent's be_filter_writecb).
+func (f *filt) uWrite(*bufferevent.BufferEvent) {
+	if f.nest > 0 || f.outBusy {
+		f.kickOut()
+		return
+	}
+	f.c.Enter()
+	if !f.c.Closed() {
+		f.writeAndNotify(bufferevent.Normal)
+	}
+	f.c.Leave()
+}
+
+// uEvent: the underlying reported EOF, an error, a timeout or a connection
+// (libevent's be_filter_eventcb, which forwards it verbatim).
+func (f *filt) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+	if f.nest > 0 {
+		f.pendEv |= what
+		if f.pendErr == nil {
+			f.pendErr = err
+		}
+		if !f.evKicked {
+			f.evKicked = true
+			f.c.Base().Defer(f.evKickFn)
+		}
+		return
+	}
+	f.c.Enter()
+	f.handleEvent(what, err)
+	f.c.Leave()
+}
+
+// handleEvent forwards an event of the underlying. On EOF while reading it
+// first runs the input Func once in Finished mode, so that a stream filter
+// can emit what it still holds (a decompressor's last block) before the
+// user sees EOF. libevent declares a got_eof flag for this but never sets
+// it, so its input filters never see BEV_FINISHED from the stream; we do.
+// Lock held.
+func (f *filt) handleEvent(what bufferevent.Events, err error) {
+	if f.c.Closed() {
+		return
+	}
+	if what&bufferevent.EOF != 0 && what&bufferevent.Reading != 0 && !f.gotEOF {
+		f.gotEOF = true
+		f.readAndNotify(bufferevent.Finished)
+		if f.c.Closed() {
+			return
+		}
+	}
+	f.c.TriggerEvent(what, err, 0)
+}
+
+// ---- deferred work ----
+
+func (f *filt) kickIn() {
+	if !f.inKicked {
+		f.inKicked = true
+		f.c.Base().Defer(f.inKickFn)
+	}
+}
+
+func (f *filt) kickOut() {
+	if !f.outKicked {
+		f.outKicked = true
+		f.c.Base().Defer(f.outKickFn)
+	}
+}
+
+func (f *filt) inKick() {
+	f.c.Enter()
+	f.inKicked = false
+	if !f.c.Closed() {
+		f.readAndNotify(bufferevent.Normal)
+	}
+	f.c.Leave()
+}
+
+func (f *filt) outKick() {
+	f.c.Enter()
+	f.outKicked = false
+	if !f.c.Closed() {
+		f.writeAndNotify(bufferevent.Normal)
+	}
+	f.c.Leave()
+}
+
+func (f *filt) evKick() {
+	f.c.Enter()
+	f.evKicked = false
+	what, err := f.pendEv, f.pendErr
+	f.pendEv, f.pendErr = 0, nil
+	if what != 0 {
+		f.handleEvent(what, err)
+	}
+	f.c.Leave()
+}
+
+// outRemoteRun is the output processing handed to the loop by a goroutine
+// that wrote to a ThreadSafe filter; RunInLoop holds the lock and a
+// reference.
+func (f *filt) outRemoteRun() {
+	f.outRemote = false
+	f.writeAndNotify(bufferevent.Normal)
+}
+
+// ---- own output buffer callback ----
+
+// outputChanged runs inside whatever added to the filter's output, with the
+// filter's lock held (libevent's bufferevent_filtered_outbuf_cb). While the
+// output is being filtered (outBusy) it does nothing: the running loop picks
+// the new bytes up, so a Func or a write callback that writes to the filter
+// never re-enters the output Func (libevent's filters_disable case).
+// Otherwise it schedules the filtering on the loop's deferred queue, later in
+// the same loop turn: libevent filters inside the write call, which runs the
+// write and event callbacks inside the user's own Write; deferring avoids
+// that and lets many small writes made in one callback go through the Func
+// together.
+func (f *filt) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	if info.Added == 0 || f.outBusy {
+		return
+	}
+	if !f.c.OnLoop() {
+		if !f.outRemote {
+			f.outRemote = true
+			f.c.RunInLoop(f.outRemoteFn)
+		}
+		return
+	}
+	f.kickOut()
+}
+
+// ---- filtering ----
+
+// readAndNotify filters input in mode and runs the read callback if the
+// filter's input grew, then reports a failure. Lock held, reference taken.
+// It reports whether the input grew.
+func (f *filt) readAndNotify(mode bufferevent.FlushMode) bool {
+	produced, res := f.processInput(mode)
+	if produced {
+		f.c.TriggerRead(0)
+		if f.c.Closed() {
+			return produced
+		}
+	}
+	if res != OK && res != NeedMore {
+		f.c.TriggerEvent(bufferevent.Error|bufferevent.Reading, &FuncError{Dir: bufferevent.Read, Mode: mode, Result: res}, 0)
+	}
+	return produced
+}
+
+// processInput runs the input Func from the underlying's input into the
+// filter's input (libevent's be_filter_process_input). In Normal mode it
+// does nothing unless reading is enabled and not suspended (the input is
+// below its high watermark) and the underlying's input holds data, and it
+// stops when the input is full. It returns whether the input grew and the
+// last result.
+func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Result) {
+	normal := mode == bufferevent.Normal
+	if normal && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
+		return false, OK
+	}
+	took := f.lockU()
+	f.nest++
+	src, dst := f.uIn, f.in
+	progress := false
+	for first := true; ; first = false {
+		if src.Len() == 0 && (normal || !first) {
+			break
+		}
+		limit := NoLimit
+		if normal {
+			limit = min(f.c.InputRoom(), DefaultLimit)
+		}
+		sl, dl := src.Len(), dst.Len()
+		dst.Unfreeze(false)
+		res = f.inF(src, dst, limit, mode)
+		dst.Freeze(false)
+		consumed, grew := src.Len() != sl, dst.Len() > dl
+		produced = produced || grew
+		progress = progress || consumed || grew
+		if res != OK || !(consumed || grew) || f.c.Closed() {
+			break
+		}
+		if normal && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
+			break
+		}
+	}
+	f.nest--
+	f.unlockU(took)
+	if progress {
+		f.c.ResetReadTimer()
+	}
+	return produced, res
+}
+
+// uFull reports whether the underlying's output is at or above its write
+// high watermark (DefaultLimit when it has none), so that Normal-mode
+// filtering must wait (libevent's be_underlying_writebuf_full). The
+// underlying's lock is held.
+func (f *filt) uFull() bool {
+	return f.uRoom() == 0
+}
+
+func (f *filt) uRoom() int {
+	_, hi := f.uc.Watermark(bufferevent.Write)
+	if hi <= 0 {
+		hi = DefaultLimit
+	}
+	return max(hi-f.uOut.Len(), 0)
+}
+
+// writeAndNotify filters output in mode (processOutput, which runs the write
+// callback itself) and then performs an underlying flush requested while it
+// ran. Lock held, reference taken. It reports whether the Func succeeded at
+// least once.
+func (f *filt) writeAndNotify(mode bufferevent.FlushMode) bool {
+	did := f.processOutput(mode)
+	if f.pendU && !f.outBusy && !f.c.Closed() {
+		m := f.pendUM
+		f.pendU, f.pendUM = false, bufferevent.Normal
+		f.flushU(bufferevent.Write, m)
+	}
+	return did
+}
+
+// processOutput runs the output Func from the filter's output into the
+// underlying's output (libevent's be_filter_process_output). In Normal mode
+// it does nothing unless writing is enabled and not suspended, the output
+// holds data and the underlying's output is below its write high watermark.
+// After each productive round it runs the write callback (which may write
+// more, or ask for a Flush: both are handled by further rounds here, never by
+// a nested call). Lock held, reference taken. It reports whether the Func
+// returned OK at least once.
+func (f *filt) processOutput(mode bufferevent.FlushMode) (processed bool) {
+	if f.outBusy {
+		// A Flush from the write callback we are running: do it in the
+		// next round.
+		f.pendMode = max(f.pendMode, mode)
+		return false
+	}
+	f.outBusy = true
+	took := f.lockU()
+	src, dst := f.out, f.uOut
+	var failed *FuncError
+	for {
+		normal := mode == bufferevent.Normal
+		if normal && (!f.c.Active(bufferevent.Write) || src.Len() == 0 || f.uFull()) {
+			break
+		}
+		round, consumed := false, false
+		var res Result
+		f.nest++
+		for first := true; ; first = false {
+			if src.Len() == 0 && !first {
+				break
+			}
+			limit := NoLimit
+			if normal {
+				limit = f.uRoom()
+			}
+			sl := src.Len()
+			src.Unfreeze(true)
+			res = f.outF(src, dst, limit, mode)
+			src.Freeze(true)
+			if res == OK {
+				round = true
+			}
+			if src.Len() != sl {
+				consumed = true
+			}
+			if res != OK || src.Len() == sl || src.Len() == 0 || f.c.Closed() {
+				break
+			}
+			if normal && (!f.c.Active(bufferevent.Write) || f.uFull()) {
+				break
+			}
+		}
+		f.nest--
+		if res != OK && res != NeedMore {
+			failed = &FuncError{Dir: bufferevent.Write, Mode: mode, Result: res}
+		}
+		if round {
+			processed = true
+			f.unlockU(took)
+			f.c.TriggerWrite(0)
+			took = f.lockU()
+			if f.c.Closed() {
+				break
+			}
+		}
+		if failed != nil {
+			break
+		}
+		if f.pendMode != bufferevent.Normal {
+			// The write callback asked for a Flush.
+			mode, f.pendMode = f.pendMode, bufferevent.Normal
+			continue
+		}
+		if !round || !consumed || res != OK || src.Len() == 0 {
+			break
+		}
+		// The write callback (or the Func) wrote more: go on while the
+		// underlying takes it.
+	}
+	f.unlockU(took)
+	f.outBusy = false
+	if processed {
+		f.resetWriteTimer()
+	}
+	if failed != nil && !f.c.Closed() {
+		f.c.TriggerEvent(bufferevent.Error|bufferevent.Writing, failed, 0)
+	}
+	return processed
+}
+
+// flushU flushes the underlying after the filter's own flush, as libevent
+// does. Lock held.
+func (f *filt) flushU(dir bufferevent.Direction, mode bufferevent.FlushMode) error {
+	f.nest++
+	_, err := f.u.Flush(dir, mode)
+	f.nest--
+	if err != nil && !errors.Is(err, bufferevent.ErrClosed) {
+		return fmt.Errorf("filter: flushing the underlying %s: %w", f.u.Type(), err)
+	}
+	return nil
+}
+
+// ---- timers ----
+
+// resetWriteTimer (re)starts the filter's write timer if writing is active
+// and a write timeout is set. Unlike the core's generic write timer it runs
+// even when the output is empty: libevent's filter re-arms its write timeout
+// on every enable and after every productive output round, so an idle
+// filter with writing enabled times out like a socket does
+// (bufferevent_timeout_filter).
+func (f *filt) resetWriteTimer() {
+	_, wto := f.c.Timeouts()
+	if wto <= 0 || !f.c.Active(bufferevent.Write) {
+		f.stopWriteTimer()
+		return
+	}
+	if f.wtimer == nil {
+		t, err := f.c.Base().NewTimer(f.wtimeoutFn)
+		if err != nil {
+			return
+		}
+		f.wtimer = t
+	}
+	_ = f.wtimer.AddTimeout(wto)
+}
+
+func (f *filt) stopWriteTimer() {
+	if f.wtimer != nil {
+		_ = f.wtimer.Del()
+	}
+}
+
+// writeTimedOut: disable writing, then report Timeout|Writing (what the
+// core's generic timers do).
+func (f *filt) writeTimedOut() {
+	f.c.Enter()
+	closed := f.c.Closed()
+	f.c.Leave()
+	if closed {
+		return
+	}
+	_ = f.bev.Disable(bufferevent.Write)
+	f.c.Enter()
+	if !f.c.Closed() {
+		f.c.TriggerEvent(bufferevent.Timeout|bufferevent.Writing, os.ErrDeadlineExceeded, 0)
+	}
+	f.c.Leave()
+}
+
+// ---- Ops ----
+
+// Enable starts filtering in dir: reading resumes the underlying's reading
+// and the read timer, writing re-arms the write timer. Data already waiting
+// (in the underlying's input, or in our output) is filtered at once, from
+// the deferred queue: libevent waits for the next underlying callback,
+// which may never come.
+func (f *filt) Enable(dir bufferevent.Direction) error {
+	if dir&bufferevent.Write != 0 {
+		f.resetWriteTimer()
+		if f.out.Len() > 0 {
+			f.kickOut()
+		}
+	}
+	if dir&bufferevent.Read != 0 {
+		f.c.ResetReadTimer()
+		took := f.lockU()
+		f.nest++
+		f.uc.UnsuspendRead(backend.SuspendFilter)
+		f.nest--
+		waiting := f.uIn.Len() > 0
+		f.unlockU(took)
+		if waiting {
+			f.kickIn()
+		}
+	}
+	return nil
+}
+
+// Disable stops filtering in dir: disabling (or suspending) reading also
+// suspends the underlying's reading, so nothing piles up below.
+func (f *filt) Disable(dir bufferevent.Direction) error {
+	if dir&bufferevent.Write != 0 {
+		f.stopWriteTimer()
+	}
+	if dir&bufferevent.Read != 0 {
+		f.c.StopTimers(bufferevent.Read)
+		took := f.lockU()
+		f.nest++
+		f.uc.SuspendRead(backend.SuspendFilter)
+		f.nest--
+		f.unlockU(took)
+	}
+	return nil
+}
+
+// Flush runs the Funcs in mode (Read: input, Write: output), ignoring
+// watermarks unless mode is Normal, then flushes the underlying with the
+// same arguments (libevent's be_filter_flush). It reports whether the
+// filter produced anything. A Flush(Write, ...) made from inside the write
+// callback while the output is being filtered is carried out by that
+// running loop just after the callback returns, and reports false.
+func (f *filt) Flush(dir bufferevent.Direction, mode bufferevent.FlushMode) (bool, error) {
+	did := false
+	if dir&bufferevent.Read != 0 {
+		did = f.readAndNotify(mode)
+		if f.c.Closed() {
+			return did, nil
+		}
+	}
+	if dir&bufferevent.Write != 0 {
+		if f.outBusy {
+			f.pendMode = max(f.pendMode, mode)
+			f.pendU = true
+			f.pendUM = max(f.pendUM, mode)
+			return did, nil
+		}
+		did = f.processOutput(mode) || did
+		if f.c.Closed() {
+			return did, nil
+		}
+	}
+	return did, f.flushU(dir, mode)
+}
+
+// AdjustTimeouts applies changed timeouts: the core's generic read timer
+// and the filter's own write timer.
+func (f *filt) AdjustTimeouts() error {
+	if f.c.Active(bufferevent.Read) {
+		f.c.ResetReadTimer()
+	} else {
+		f.c.StopTimers(bufferevent.Read)
+	}
+	f.resetWriteTimer()
+	return nil
+}
+
+// Close detaches from the underlying (libevent's be_filter_unlink and
+// destruct): with CloseOnFree it closes the underlying; otherwise it clears
+// the underlying's callbacks and resumes its reading. Either way it drops
+// the filter's reference on it.
+func (f *filt) Close() error {
+	_ = f.out.RemoveCallback(f.outCb)
+	if f.wtimer != nil {
+		f.wtimer.Free()
+		f.wtimer = nil
+	}
+	var err error
+	if f.c.Options()&bufferevent.CloseOnFree != 0 {
+		if e := f.u.Close(); e != nil && !errors.Is(e, bufferevent.ErrClosed) {
+			err = e
+		}
+	} else {
+		_ = f.u.SetCallbacks(nil, nil, nil)
+		took := f.lockU()
+		f.uc.UnsuspendRead(backend.SuspendFilter)
+		f.unlockU(took)
+	}
+	took := f.lockU()
+	f.uc.Release()
+	f.unlockU(took)
+	return err
+}
+
+// Underlying returns the filtered bufferevent.
+func (f *filt) Underlying() any { return f.u }
+
+// FD returns the underlying's descriptor.
+func (w withFD) FD() int {
+	fd, err := w.u.FD()
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// SetFD sets the underlying's descriptor.
+func (w withFD) SetFD(fd int) error { return w.u.SetFD(fd) }

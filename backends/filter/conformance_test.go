@@ -1,0 +1,42 @@
+package filter_test
+
+import (
+	"testing"
+
+	"github.com/bufev/bufev/backends/filter"
+	"github.com/bufev/bufev/backends/pair"
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/bevtest"
+	"github.com/bufev/bufev/eventbase"
+)
+
+// filteredPair builds a pair and puts a filter with the given Funcs over
+// each end (CloseOnFree, so closing a filter closes its end).
+func filteredPair(base *eventbase.Base, opts bufferevent.Options, in, out filter.Func) (a, b *bufferevent.BufferEvent, err error) {
+	pa, pb, err := pair.New(base, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err = filter.New(pa, in, out, opts|bufferevent.CloseOnFree)
+	if err != nil {
+		pa.Close()
+		pb.Close()
+		return nil, nil, err
+	}
+	b, err = filter.New(pb, in, out, opts|bufferevent.CloseOnFree)
+	if err != nil {
+		a.Close()
+		pb.Close()
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// TestConformanceOverPair runs the conformance suite on pass-through filters
+// over a pair.
+func TestConformanceOverPair(t *testing.T) {
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+		a, b, err = filteredPair(base, opts, nil, nil)
+		return a, b, bevtest.Caps{NoFD: true}, err
+	})
+}
