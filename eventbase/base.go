@@ -348,14 +348,13 @@ func (b *Base) Once(fd int, what What, d time.Duration, cb func(fd int, what Wha
 	return ev.AddTimeout(d)
 }
 
-// Now returns the loop's cached monotonic time, refreshed once per loop
-// turn after polling (or the current time when no loop runs or
-// Config.NoCacheTime is set). Loop-confined.
+// Now returns the loop's cached monotonic time: while the loop runs, the
+// clock is read at most once per loop turn — by the first call after
+// polling, or by timer processing when timers are pending — and every later
+// call in the turn returns the same value. Outside the loop, or with
+// Config.NoCacheTime, it returns the current time. Loop-confined.
 func (b *Base) Now() time.Time {
-	if b.cacheValid && !b.cfg.NoCacheTime {
-		return b.epoch.Add(time.Duration(b.cacheNS))
-	}
-	return time.Now()
+	return b.epoch.Add(time.Duration(b.nowNS()))
 }
 
 // UpdateCacheTime refreshes the cached time while the loop runs
@@ -367,11 +366,17 @@ func (b *Base) UpdateCacheTime() {
 	}
 }
 
+// nowNS returns the cached time in ns since the epoch, reading the clock
+// (and filling the cache while the loop runs) when the cache is empty.
 func (b *Base) nowNS() int64 {
-	if b.cacheValid && !b.cfg.NoCacheTime {
-		return b.cacheNS
+	if b.cfg.NoCacheTime {
+		return int64(time.Since(b.epoch))
 	}
-	return int64(time.Since(b.epoch))
+	if !b.cacheValid {
+		b.cacheNS = int64(time.Since(b.epoch))
+		b.cacheValid = b.running
+	}
+	return b.cacheNS
 }
 
 // ---- active queues ----
@@ -589,16 +594,15 @@ func (b *Base) sync() {
 // queued functions. It returns the number of functions run.
 func (b *Base) drainRemote(runFns bool) int {
 	b.draining = true
-	defer func() { b.draining = false }()
+	// spareA and spareF belong to the loop goroutine; only the swap with
+	// the shared slices needs the lock.
 	b.mu.Lock()
 	acts := b.rActs
 	b.rActs = b.spareA[:0]
-	b.spareA = nil
 	var fns []remoteFn
 	if runFns {
 		fns = b.rFns
 		b.rFns = b.spareF[:0]
-		b.spareF = nil
 	}
 	b.remoteN.Store(int32(len(b.rFns)))
 	b.mu.Unlock()
@@ -621,14 +625,11 @@ func (b *Base) drainRemote(runFns bool) int {
 		n++
 		f.fn()
 	}
-	b.mu.Lock()
-	if b.spareA == nil {
-		b.spareA = acts[:0]
-	}
-	if fns != nil && b.spareF == nil {
+	b.spareA = acts[:0]
+	if runFns {
 		b.spareF = fns[:0]
 	}
-	b.mu.Unlock()
+	b.draining = false
 	return n
 }
 
@@ -772,11 +773,17 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		return ErrReentrant
 	}
 	b.running = true
-	b.gotExit.Store(false)
-	b.gotBreak.Store(false)
+	if b.gotExit.Load() {
+		b.gotExit.Store(false)
+	}
+	if b.gotBreak.Load() {
+		b.gotBreak.Store(false)
+	}
 	b.exitedEmpty = false
 	defer func() {
 		b.running = false
+		b.draining = false // in case a callback panicked mid-drain
+		b.current = nil
 		b.runningPri = -1
 		b.cacheValid = false
 		if b.closeReq {
@@ -796,22 +803,31 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.moveLater()
 		b.cacheValid = false
 
-		var timeout int64 = -1
-		b.polling.Store(true)
-		if b.nActive > 0 || b.deferPending() || flags&LoopNonBlock != 0 ||
-			b.remoteN.Load() != 0 || b.sigPend.Load() {
-			timeout = 0
-		} else if len(b.heap) > 0 {
-			timeout = max(b.heap[0].deadline-int64(time.Since(b.epoch)), 0)
+		var timeout int64
+		mayBlock := b.nActive == 0 && !b.deferPending() && flags&LoopNonBlock == 0
+		if mayBlock {
+			// About to block: publish it, then re-check the remote
+			// queues (other goroutines check polling after queueing, so
+			// either they wake us or we see their work).
+			b.polling.Store(true)
+			timeout = -1
+			if b.remoteN.Load() != 0 || b.sigPend.Load() {
+				timeout = 0
+			} else if len(b.heap) > 0 {
+				timeout = max(b.heap[0].deadline-int64(time.Since(b.epoch)), 0)
+			}
 		}
 		perr := b.poll.wait(b, timeout)
-		b.polling.Store(false)
-		b.notified.Store(false)
+		if mayBlock {
+			b.polling.Store(false)
+		}
+		if b.notified.Load() {
+			b.notified.Store(false)
+		}
 		if perr != nil {
 			return perr
 		}
-		b.cacheNS = int64(time.Since(b.epoch))
-		b.cacheValid = true
+		b.cacheValid = false // refreshed lazily by the first reader this turn
 
 		n := 0
 		if b.sigPend.Load() {
@@ -853,7 +869,7 @@ func (b *Base) moveLater() {
 // processActive runs the most urgent non-empty priority queue (libevent's
 // event_process_active) and returns the number of non-internal callbacks.
 func (b *Base) processActive() int {
-	defer func() { b.runningPri = -1 }()
+	total := 0
 	for pri := range b.active {
 		q := &b.active[pri]
 		if q.head == nil {
@@ -863,11 +879,13 @@ func (b *Base) processActive() int {
 		limited := pri >= b.cfg.LimitCallbacksAfterPriority &&
 			(b.cfg.MaxDispatchCallbacks > 0 || b.cfg.MaxDispatchInterval > 0)
 		c, stop := b.processQueue(q, limited)
+		total += c
 		if stop || c > 0 {
-			return c
+			break
 		}
 	}
-	return 0
+	b.runningPri = -1
+	return total
 }
 
 func (b *Base) processQueue(q *evQueue, limited bool) (count int, stop bool) {

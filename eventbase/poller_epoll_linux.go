@@ -62,25 +62,35 @@ func epollMask(w What) uint32 {
 	return m
 }
 
+// epollCtl is epoll_ctl(2) as a raw system call: it never blocks, so the
+// scheduler need not be told (this saves the entersyscall/exitsyscall pair).
+func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
 func (p *epollPoller) ctl(fd int, old, nw What, _ *fdInfo) error {
 	ev := unix.EpollEvent{Events: epollMask(nw), Fd: int32(fd)}
 	switch {
-	case nw == 0:
-		err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
+	case nw&whatIO == 0:
+		err := epollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
 		if err == unix.ENOENT || err == unix.EBADF || err == unix.EPERM {
 			return nil // closed fd: the kernel already forgot it
 		}
 		return wrapSys("epoll_ctl", err)
-	case old == 0:
-		err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	case old&whatIO == 0:
+		err := epollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 		if err == unix.EEXIST { // a dup'ed or re-opened fd
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+			err = epollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
 		}
 		return wrapSys("epoll_ctl", err)
 	default:
-		err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+		err := epollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
 		if err == unix.ENOENT { // closed and re-opened under the same number
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+			err = epollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
 		}
 		return wrapSys("epoll_ctl", err)
 	}

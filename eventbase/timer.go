@@ -120,7 +120,10 @@ func (b *Base) persistRearm(ev *Event, res What) {
 
 // expireTimers activates every event whose timeout is due.
 func (b *Base) expireTimers() {
-	now := b.cacheNS
+	if len(b.heap) == 0 {
+		return
+	}
+	now := b.nowNS()
 	for len(b.heap) > 0 && b.heap[0].deadline <= now {
 		ev := b.heap[0]
 		if ct := ev.ctMarker; ct != nil {
