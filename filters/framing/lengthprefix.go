@@ -1,0 +1,385 @@
+package framing
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/bufev/bufev/backends/filter"
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/evbuffer"
+)
+
+// LengthSize is the encoding of a frame's length header.
+type LengthSize int
+
+// Length header encodings: big-endian unsigned integers of 1, 2, 4 or 8
+// bytes, or an unsigned LEB128 varint (encoding/binary's Uvarint, as in
+// protobuf's length-delimited streams).
+const (
+	Uint8   LengthSize = 1
+	Uint16  LengthSize = 2
+	Uint32  LengthSize = 4
+	Uint64  LengthSize = 8
+	Uvarint LengthSize = -1
+)
+
+// String returns "uint8", "uint16", "uint32", "uint64", "uvarint" or
+// "LengthSize(n)".
+func (s LengthSize) String() string {
+	switch s {
+	case Uint8, Uint16, Uint32, Uint64:
+		return "uint" + strconv.Itoa(8*int(s))
+	case Uvarint:
+		return "uvarint"
+	}
+	return "LengthSize(" + strconv.Itoa(int(s)) + ")"
+}
+
+// maxHeader is the longest header of any encoding.
+const maxHeader = binary.MaxVarintLen64
+
+// LengthPrefix frames messages with a length header: each frame is the
+// payload's length (not counting the header) followed by the payload.
+//
+// Input side (In): the filter checks every header, refuses a frame above
+// the maximum (filter.Error with ErrFrameTooLarge) and moves only whole
+// frames, header included, to the filter bufferevent's input: the input
+// buffer always holds complete frames, so a read callback takes them with
+// ReadFrame, ReadFrameBuffer or PeekFrame until they return ErrIncomplete.
+// A partial frame waits inside the filter (it takes the bytes out of the
+// underlying bufferevent, so a watermark there cannot stall a large frame).
+//
+// Output side (Out): a message is everything written between two flushes.
+// In Normal mode the bytes wait in the output buffer (Out returns
+// filter.NeedMore); bev.Flush(bufferevent.Write, bufferevent.Flush) (or
+// Finished) frames all of it as one frame, moving the payload without
+// copying. A protocol engineer gets one frame per explicit message
+// boundary, never a frame cut where the network happened to be slow.
+// To make each write a frame instead, use a nil (pass-through) output
+// filter and write with WriteFrame or WriteFrameBuffer.
+//
+// One LengthPrefix serves one connection (the input side keeps the
+// partial frame). Not safe for concurrent use: the filter bufferevent calls
+// In and Out on its loop goroutine.
+type LengthPrefix struct {
+	size  LengthSize
+	max   int
+	stage evbuffer.Buffer // a partial frame taken from src
+	err   error
+}
+
+// NewLengthPrefix returns a framer with the given header encoding and
+// maximum payload length (max <= 0: DefaultMaxFrame; a max above what the
+// header can express is lowered to that). Safe for concurrent use (the
+// function).
+func NewLengthPrefix(size LengthSize, max int) (*LengthPrefix, error) {
+	var limit uint64
+	switch size {
+	case Uint8, Uint16, Uint32:
+		limit = 1<<(8*uint(size)) - 1
+	case Uint64, Uvarint:
+		limit = math.MaxInt
+	default:
+		return nil, fmt.Errorf("%w: length size %d", ErrInvalid, int(size))
+	}
+	if max <= 0 {
+		max = DefaultMaxFrame
+	}
+	if uint64(max) > limit {
+		max = int(limit)
+	}
+	return &LengthPrefix{size: size, max: max}, nil
+}
+
+// Max returns the largest payload the framer accepts. Safe for concurrent
+// use.
+func (f *LengthPrefix) Max() int { return f.max }
+
+// Size returns the header encoding. Safe for concurrent use.
+func (f *LengthPrefix) Size() LengthSize { return f.size }
+
+// Err returns the error that made In or Out return filter.Error, or nil.
+// Not safe for concurrent use.
+func (f *LengthPrefix) Err() error { return f.err }
+
+func (f *LengthPrefix) fail(err error) filter.Result {
+	if f.err == nil {
+		f.err = err
+	}
+	return filter.Error
+}
+
+// decode parses a header from p. It returns the header length and the
+// payload length, or hl == 0 when p holds only part of a header.
+func (f *LengthPrefix) decode(p []byte) (hl, n int, err error) {
+	var v uint64
+	switch f.size {
+	case Uint8:
+		if len(p) < 1 {
+			return 0, 0, nil
+		}
+		v, hl = uint64(p[0]), 1
+	case Uint16:
+		if len(p) < 2 {
+			return 0, 0, nil
+		}
+		v, hl = uint64(binary.BigEndian.Uint16(p)), 2
+	case Uint32:
+		if len(p) < 4 {
+			return 0, 0, nil
+		}
+		v, hl = uint64(binary.BigEndian.Uint32(p)), 4
+	case Uint64:
+		if len(p) < 8 {
+			return 0, 0, nil
+		}
+		v, hl = binary.BigEndian.Uint64(p), 8
+	case Uvarint:
+		v, hl = binary.Uvarint(p)
+		if hl < 0 {
+			return 0, 0, fmt.Errorf("%w: uvarint overflows 64 bits", ErrBadHeader)
+		}
+		if hl == 0 {
+			if len(p) >= maxHeader {
+				return 0, 0, fmt.Errorf("%w: uvarint longer than %d bytes", ErrBadHeader, maxHeader)
+			}
+			return 0, 0, nil
+		}
+	}
+	if v > uint64(f.max) {
+		return 0, 0, fmt.Errorf("%w: %d bytes, maximum %d", ErrFrameTooLarge, v, f.max)
+	}
+	return hl, int(v), nil
+}
+
+// header reads the header at the front of a followed by b (a may be nil).
+func (f *LengthPrefix) header(a, b *evbuffer.Buffer) (hl, n int, err error) {
+	var tmp [maxHeader]byte
+	k := 0
+	if a != nil {
+		k, _ = a.CopyOut(tmp[:])
+	}
+	m, _ := b.CopyOut(tmp[k:])
+	return f.decode(tmp[:k+m])
+}
+
+// appendHeader appends the header for an n-byte payload to p.
+func (f *LengthPrefix) appendHeader(p []byte, n int) []byte {
+	switch f.size {
+	case Uint8:
+		return append(p, byte(n))
+	case Uint16:
+		return binary.BigEndian.AppendUint16(p, uint16(n))
+	case Uint32:
+		return binary.BigEndian.AppendUint32(p, uint32(n))
+	case Uint64:
+		return binary.BigEndian.AppendUint64(p, uint64(n))
+	}
+	return binary.AppendUvarint(p, uint64(n))
+}
+
+// In is the input filter: it moves whole, checked frames (header
+// included) from src to dst. While src holds more it stops before a frame
+// that would take dst past limit (it always moves at least one). A partial
+// frame at the end of src is moved into the filter and completed by later
+// calls. Finished with a partial frame is ErrTruncated. It has the
+// filter.Func signature. Not safe for concurrent use.
+func (f *LengthPrefix) In(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) filter.Result {
+	if f.err != nil {
+		return filter.Error
+	}
+	budget := budgetOf(limit)
+	delivered, progress := 0, false
+	for {
+		if f.stage.Len() > 0 {
+			hl, n, err := f.header(&f.stage, src)
+			if err != nil {
+				return f.fail(err)
+			}
+			if hl == 0 {
+				// Still no whole header: keep what there is.
+				if src.Len() > 0 {
+					progress = true
+				}
+				if err := f.stage.AddBuffer(src); err != nil {
+					return f.fail(err)
+				}
+				break
+			}
+			need := hl + n - f.stage.Len()
+			take := min(need, src.Len())
+			if take > 0 {
+				if err := moveTo(src, &f.stage, take); err != nil {
+					return f.fail(err)
+				}
+				progress = true
+			}
+			if take < need {
+				break
+			}
+			if err := dst.AddBuffer(&f.stage); err != nil {
+				return f.fail(err)
+			}
+			delivered += hl + n
+			continue
+		}
+		if src.Len() == 0 || (delivered > 0 && delivered >= budget) {
+			break
+		}
+		hl, n, err := f.header(nil, src)
+		if err != nil {
+			return f.fail(err)
+		}
+		if hl == 0 || src.Len() < hl+n {
+			// A partial frame: take it in so the underlying buffer is free.
+			if err := f.stage.AddBuffer(src); err != nil {
+				return f.fail(err)
+			}
+			progress = true
+			break
+		}
+		if delivered > 0 && delivered+hl+n > budget {
+			break
+		}
+		if err := moveTo(src, dst, hl+n); err != nil {
+			return f.fail(err)
+		}
+		delivered += hl + n
+	}
+	if mode == bufferevent.Finished && f.stage.Len() > 0 {
+		return f.fail(fmt.Errorf("%w: %d bytes of a frame", ErrTruncated, f.stage.Len()))
+	}
+	return result(progress || delivered > 0, mode)
+}
+
+// Out is the output filter: in Flush and Finished mode it frames all of
+// src as one frame (a header, then the payload moved without copying);
+// in Normal mode it leaves src alone and returns filter.NeedMore (a message
+// ends at a flush). An empty src makes no frame. A message above the
+// maximum is filter.Error with ErrFrameTooLarge, noticed as soon as src
+// grows past it. It has the filter.Func signature. Not safe for concurrent
+// use.
+func (f *LengthPrefix) Out(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) filter.Result {
+	if f.err != nil {
+		return filter.Error
+	}
+	n := src.Len()
+	if n > f.max {
+		return f.fail(fmt.Errorf("%w: message of %d bytes, maximum %d", ErrFrameTooLarge, n, f.max))
+	}
+	if !isFlush(mode) {
+		return filter.NeedMore
+	}
+	if n == 0 {
+		return filter.OK
+	}
+	var tmp [maxHeader]byte
+	if err := dst.Add(f.appendHeader(tmp[:0], n)); err != nil {
+		return f.fail(err)
+	}
+	if err := moveTo(src, dst, n); err != nil {
+		return f.fail(err)
+	}
+	return filter.OK
+}
+
+// WriteFrame appends one frame holding payload to buf. It fails with
+// ErrFrameTooLarge above the maximum. Not safe for concurrent use (of
+// buf).
+func (f *LengthPrefix) WriteFrame(buf *evbuffer.Buffer, payload []byte) error {
+	if len(payload) > f.max {
+		return fmt.Errorf("%w: message of %d bytes, maximum %d", ErrFrameTooLarge, len(payload), f.max)
+	}
+	var tmp [maxHeader]byte
+	if _, err := buf.AddIovec([][]byte{f.appendHeader(tmp[:0], len(payload)), payload}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// WriteFrameBuffer appends one frame holding all of payload's bytes to
+// buf, moving them without copying (payload is left empty). Not safe for
+// concurrent use (of either buffer).
+func (f *LengthPrefix) WriteFrameBuffer(buf, payload *evbuffer.Buffer) error {
+	n := payload.Len()
+	if n > f.max {
+		return fmt.Errorf("%w: message of %d bytes, maximum %d", ErrFrameTooLarge, n, f.max)
+	}
+	var tmp [maxHeader]byte
+	if err := buf.Add(f.appendHeader(tmp[:0], n)); err != nil {
+		return err
+	}
+	return buf.AddBuffer(payload)
+}
+
+// FrameLen reports the frame at the front of buf: its header length and
+// payload length if the whole frame is buffered, ErrIncomplete if not,
+// or the header's error. It removes nothing. Not safe for concurrent use
+// (of buf).
+func (f *LengthPrefix) FrameLen(buf *evbuffer.Buffer) (header, payload int, err error) {
+	hl, n, err := f.header(nil, buf)
+	if err != nil {
+		return 0, 0, err
+	}
+	if hl == 0 || buf.Len() < hl+n {
+		return 0, 0, ErrIncomplete
+	}
+	return hl, n, nil
+}
+
+// ReadFrame removes the frame at the front of buf and returns its payload
+// appended to p[:0] (pass the previous result back in to read without
+// allocating). It returns ErrIncomplete, removing nothing, if buf does not
+// hold a whole frame. Not safe for concurrent use (of buf).
+func (f *LengthPrefix) ReadFrame(buf *evbuffer.Buffer, p []byte) ([]byte, error) {
+	hl, n, err := f.FrameLen(buf)
+	if err != nil {
+		return p[:0], err
+	}
+	if err := buf.Drain(hl); err != nil {
+		return p[:0], err
+	}
+	if cap(p) < n {
+		p = make([]byte, n)
+	}
+	p = p[:n]
+	if _, err := buf.Remove(p); err != nil {
+		return p[:0], err
+	}
+	return p, nil
+}
+
+// ReadFrameBuffer moves the payload of the frame at the front of buf to
+// dst without copying (the header is dropped) and returns its length.
+// It returns ErrIncomplete, removing nothing, if buf does not hold a whole
+// frame. Not safe for concurrent use (of either buffer).
+func (f *LengthPrefix) ReadFrameBuffer(buf, dst *evbuffer.Buffer) (int, error) {
+	hl, n, err := f.FrameLen(buf)
+	if err != nil {
+		return 0, err
+	}
+	if err := buf.Drain(hl); err != nil {
+		return 0, err
+	}
+	return n, moveTo(buf, dst, n)
+}
+
+// PeekFrame returns the payload of the frame at the front of buf as one
+// slice without removing it (copying only when the frame spans chains),
+// and the frame's total length, for buf.Drain once the payload is used.
+// The slice aliases buf and is valid until buf changes. It returns
+// ErrIncomplete if buf does not hold a whole frame. Not safe for
+// concurrent use (of buf).
+func (f *LengthPrefix) PeekFrame(buf *evbuffer.Buffer) (payload []byte, total int, err error) {
+	hl, n, err := f.FrameLen(buf)
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := buf.Pullup(hl + n)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p[hl:], hl + n, nil
+}
