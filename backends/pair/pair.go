@@ -3,7 +3,9 @@ package pair
 import (
 	"errors"
 	"net"
+	"runtime"
 	"sync"
+	"weak"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -54,9 +56,28 @@ var (
 	_ backend.Addresser = (*end)(nil)
 )
 
-// ends maps each live pair bufferevent to its end, for Partner. Entries are
-// removed when the end is finalised.
-var ends sync.Map // *bufferevent.BufferEvent → *end
+// ends maps each pair bufferevent to its end, for Partner. Both are held
+// weakly, so that the index never keeps an abandoned pair alive: entries are
+// removed when the end is finalised, or by a cleanup when a bufferevent that
+// was never finalised (its base closed first) is collected.
+var ends sync.Map // weak.Pointer[bufferevent.BufferEvent] → weak.Pointer[end]
+
+func index(e *end) {
+	k := weak.Make(e.bev)
+	ends.Store(k, weak.Make(e))
+	runtime.AddCleanup(e.bev, func(k weak.Pointer[bufferevent.BufferEvent]) { ends.Delete(k) }, k)
+}
+
+func lookup(bev *bufferevent.BufferEvent) *end {
+	if bev == nil {
+		return nil
+	}
+	v, ok := ends.Load(weak.Make(bev))
+	if !ok {
+		return nil
+	}
+	return v.(weak.Pointer[end]).Value()
+}
 
 // New creates two connected in-memory bufferevents on base (libevent's
 // bufferevent_pair_new): what is written to one arrives in the input of the
@@ -84,8 +105,8 @@ func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.Buff
 	ea.c.Lock()
 	ea.peer, eb.peer = eb, ea
 	ea.c.Unlock()
-	ends.Store(a, ea)
-	ends.Store(b, eb)
+	index(ea)
+	index(eb)
 	return a, b, nil
 }
 
@@ -95,11 +116,10 @@ func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.Buff
 // ThreadSafe pair it must not be called from inside a WithLock function (the
 // lock is not reentrant).
 func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
-	v, ok := ends.Load(bev)
-	if !ok {
+	e := lookup(bev)
+	if e == nil {
 		return nil
 	}
-	e := v.(*end)
 	e.c.Lock()
 	defer e.c.Unlock()
 	if e.c.Closed() || e.peer == nil || e.peer.c.Closed() {
@@ -287,7 +307,7 @@ func (e *end) AdjustTimeouts() error { return e.c.AdjustGenericTimeouts() }
 // shared memory owned by neither end, released when both are gone.
 func (e *end) Close() error {
 	_ = e.out.RemoveCallback(e.outCb)
-	ends.Delete(e.bev)
+	ends.Delete(weak.Make(e.bev))
 	p := e.peer
 	e.peer = nil
 	if p != nil {
