@@ -164,8 +164,12 @@
 //
 // # Platforms
 //
-// Everything works on every platform except descriptor I/O (ReadFromFD,
-// WriteToFD, AddFile, NewFileSegment), which is implemented on Unix systems
-// (readv/writev on Linux, the BSDs and macOS; plain read/write elsewhere) and
-// returns an error matching errors.ErrUnsupported on Windows and others.
+// Descriptors are ints everywhere. On Unix systems ReadFromFD and WriteToFD
+// use readv/writev (Linux, FreeBSD, macOS; plain read/write on the others)
+// and sendfile. On Windows the descriptor is a SOCKET handle and they use
+// WSARecv/WSASend over up to 16 extents, with would-block errors matching
+// syscall.EAGAIN; there is no sendfile, so file segments (whose descriptor
+// is a file HANDLE there) are read into memory. Elsewhere (js, wasip1,
+// plan9) descriptor I/O returns an error matching errors.ErrUnsupported. The
+// Windows code is compiled and vetted but only the Unix code is tested here.
 package evbuffer

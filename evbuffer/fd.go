@@ -6,11 +6,10 @@ import "errors"
 // changed with SetMaxRead (libevent's EVBUFFER_MAX_READ_DEFAULT).
 const DefaultMaxRead = 4096
 
-// Limits of the vectored I/O calls.
-const (
-	numReadVecs  = 4   // chains one ReadFromFD fills (libevent's NUM_READ_IOVEC)
-	numWriteVecs = 128 // chains one WriteToFD writes (libevent's NUM_WRITE_IOVEC)
-)
+// numReadVecs is the number of chains one ReadFromFD fills (libevent's
+// NUM_READ_IOVEC). The chains one WriteToFD writes, numWriteVecs, depend on
+// the platform: 128 on Unix, 16 on Windows (libevent's NUM_WRITE_IOVEC).
+const numReadVecs = 4
 
 // SetMaxRead sets the most bytes one ReadFromFD call reads. n must be
 // positive; otherwise it returns ErrNegative and changes nothing.

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package evbuffer
 
@@ -8,7 +8,7 @@ import (
 	"runtime"
 )
 
-// errFDUnsupported is returned by the fd I/O methods where they are not
+// errFDUnsupported is returned by the descriptor methods where they are not
 // implemented. It matches errors.ErrUnsupported.
 var errFDUnsupported = fmt.Errorf("evbuffer: file descriptor I/O is not implemented on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 
@@ -31,3 +31,9 @@ func (b *Buffer) WriteToFD(fd int, howmuch int) (int, error) {
 	}
 	return 0, errFDUnsupported
 }
+
+const haveSendfile = false
+
+func fileSize(fd int) (int64, error)                   { return 0, errFDUnsupported }
+func preadFD(fd int, p []byte, off int64) (int, error) { return 0, errFDUnsupported }
+func closeFD(fd int) error                             { return errFDUnsupported }

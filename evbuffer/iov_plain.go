@@ -4,6 +4,7 @@ package evbuffer
 
 import "golang.org/x/sys/unix"
 
-// Systems without a readv/writev wrapper use the first extent only.
-func readv(fd int, iov *iovecs, nv int) (int, error)  { return unix.Read(fd, iov.bs[0]) }
-func writev(fd int, iov *iovecs, nv int) (int, error) { return unix.Write(fd, iov.bs[0]) }
+// Systems without a readv/writev wrapper in x/sys/unix use the first extent
+// only; the caller loops as it would after any short read or write.
+func readv(fd int, s *ioScratch, nv int) (int, error)  { return unix.Read(fd, s.bs[0]) }
+func writev(fd int, s *ioScratch, nv int) (int, error) { return unix.Write(fd, s.bs[0]) }
