@@ -87,12 +87,16 @@
 //
 // # Performance
 //
-// Reads go straight from the socket into the input buffer's chains (readv, 16 KiB per
-// read by default), writes straight from the output buffer's chains (writev over up to
-// 128 chains, sendfile for file segments). Output produced during a loop turn is written
-// at the end of the turn in one call; the write event is armed only when the socket
-// cannot take everything, which saves two epoll_ctl calls per message in a
-// request-response server.
+// Reads go straight from the socket into reserved space at the end of the input buffer
+// (evbuffer Reserve/Commit, one read(2) per readiness, at most the maximum single read —
+// 16 KiB by default, as in libevent; raise it with SetMaxSingleRead for bulk transfers).
+// Writes go straight from the output buffer's chains (evbuffer WriteToFD: writev over up
+// to 128 chains, sendfile for file segments added with AddFile). Output is written as
+// soon as it is added when the socket is idle, so a request-response server answers
+// with one system call and no epoll_ctl; only what the socket cannot take waits for the
+// write event. Each Write is thus one system call: build a reply in an evbuffer and
+// WriteBuffer it once to send it in one piece. No allocation per message in steady
+// state.
 //
 // # Platforms
 //

@@ -118,7 +118,6 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		s.c = c
 		s.base = c.Base()
 		s.bev = c.Handle().(*bufferevent.BufferEvent)
-		s.flushFn = s.deferredFlush
 		s.kickFn = s.kick
 		if err := s.setFD(fd); err != nil {
 			return nil, err
@@ -152,10 +151,9 @@ type sock struct {
 	rTimed   bool             // rev/wev carry a timeout
 	wTimed   bool
 	outCb    *evbuffer.Callback
-	flushFn  func() // s.deferredFlush, allocated once
-	kickFn   func() // s.kick, allocated once
-	flushing bool   // a deferred flush is queued
-	dead     bool   // Ops.Close ran
+	kickFn   func()    // s.kick, allocated once
+	vec      [1][]byte // scratch for Reserve/Commit, so reads allocate nothing
+	dead     bool      // Ops.Close ran
 
 	connecting  bool
 	connRefused bool // a read saw ECONNREFUSED while connecting (BSD quirk)
@@ -447,7 +445,7 @@ func (s *sock) onRead(fd int, what eventbase.What) {
 	}
 	in := s.c.Input()
 	in.Unfreeze(false)
-	n, err := in.ReadFromFD(fd, howmuch)
+	n, err := readInto(in, fd, howmuch, &s.vec)
 	in.Freeze(false)
 	if err != nil {
 		switch {
@@ -557,47 +555,53 @@ func (s *sock) write(fromConnect bool) {
 }
 
 // onOutput is the output buffer's callback (libevent's bufferevent_socket_outbuf_cb).
-// Instead of arming the write event — one epoll_ctl to add it and one to remove it per
-// message — it queues a write at the end of the loop turn: all the output produced in
-// this turn goes out in one writev, and the write event is only armed if the socket
-// cannot take everything.
+// Where libevent arms the write event — one epoll_ctl to add it and one to remove it per
+// message — this writes at once when the socket is idle (connected, writing enabled,
+// nothing already waiting for writability): a request-response server answers with one
+// system call. Only what the socket cannot take waits for the write event. No callback
+// runs inside the user's Write: the write callback is deferred, and an error is left for
+// the write event to report.
 func (s *sock) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
-	if info.Added == 0 || s.flushing || s.wOn || s.fd < 0 || s.dead {
+	if info.Added == 0 || s.wOn || s.fd < 0 || s.dead || s.connecting {
 		return
 	}
 	if !s.c.OnLoop() {
-		// A ThreadSafe bufferevent written from another goroutine.
+		// A ThreadSafe bufferevent written from another goroutine (or from a callback
+		// through the locked API): the socket is touched on the loop.
 		s.c.RunInLoop(s.kickFn)
 		return
 	}
-	s.queueFlush()
+	s.writeNow()
 }
 
-func (s *sock) queueFlush() {
-	if s.flushing || s.wOn || s.connecting || !s.c.Active(backend.Write) {
+// kick runs on the loop (via Core.RunInLoop, lock held) for output added elsewhere.
+func (s *sock) kick() {
+	if !s.dead && s.fd >= 0 && !s.wOn && !s.connecting && s.c.Output().Len() > 0 {
+		s.writeNow()
+	}
+}
+
+// writeNow writes the output without waiting for writability.
+func (s *sock) writeNow() {
+	if !s.c.Active(backend.Write) {
+		return // the write event takes over when writing is enabled or unsuspended
+	}
+	out := s.c.Output()
+	out.Unfreeze(true)
+	n, err := out.WriteToFD(s.fd, s.c.MaxToWrite())
+	out.Freeze(true)
+	if n > 0 {
+		s.c.ChargeWrite(n)
+	}
+	if err != nil || out.Len() > 0 {
+		// Full socket, rate limit or error: the write event finishes the job (and
+		// reports an error with its direction bit).
+		if !s.wOn {
+			s.armWrite()
+		}
 		return
 	}
-	s.flushing = true
-	s.c.Hold()
-	s.base.Defer(s.flushFn)
-}
-
-// kick runs on the loop (via Core.RunInLoop, lock held) for output written elsewhere.
-func (s *sock) kick() {
-	if !s.dead && s.fd >= 0 && s.c.Output().Len() > 0 {
-		s.queueFlush()
-	}
-}
-
-// deferredFlush writes the output queued during the loop turn.
-func (s *sock) deferredFlush() {
-	s.c.Lock()
-	s.flushing = false
-	if !s.dead && !s.c.Closed() && s.fd >= 0 && !s.wOn && !s.connecting && s.c.Output().Len() > 0 {
-		s.write(false)
-	}
-	s.c.Release()
-	s.c.Unlock()
+	s.c.TriggerWrite(backend.TriggerDefer)
 }
 
 func (s *sock) opError(op string, err error) error {
@@ -921,4 +925,31 @@ func (s *sock) connectNext() {
 		return
 	}
 	s.connect(addr, sa, false)
+}
+
+// readInto reads at most howmuch bytes from fd straight into reserved space at the end
+// of in: one read(2) into one contiguous extent, then Commit. It does what
+// evbuffer.ReadFromFD does minus its FIONREAD probe, which costs a second system call on
+// every read and, in a request-response server, about 5% of the server's CPU time per
+// message. It returns (0, io.EOF) at end of stream and the *os.SyscallError otherwise.
+func readInto(in *evbuffer.Buffer, fd, howmuch int, vec *[1][]byte) (int, error) {
+	if _, err := in.Reserve(howmuch, vec[:]); err != nil {
+		return 0, err
+	}
+	p := vec[0]
+	if len(p) > howmuch {
+		p = p[:howmuch]
+	}
+	n, err := readFD(fd, p)
+	if n <= 0 {
+		vec[0] = nil
+		if err == nil {
+			return 0, io.EOF
+		}
+		return 0, err
+	}
+	vec[0] = p[:n]
+	err = in.Commit(vec[:])
+	vec[0] = nil
+	return n, err
 }

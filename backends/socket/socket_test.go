@@ -161,7 +161,7 @@ func TestSocketWatermarks(t *testing.T) {
 			bev.Write(chunk[:k])
 			sent += k
 		}
-		if sent == total && bev.Output().Len() == 0 {
+		if sent == total && bev.Output().Len() == 0 && bev.Enabled()&bufferevent.Write != 0 {
 			counters++
 			bev.Disable(bufferevent.Write)
 		}

@@ -48,3 +48,5 @@ func sockaddrFromAddrPort(netip.AddrPort) (sockaddr, error) { return sockaddr{},
 func listenSocket(string, string, ListenFlags, int) (int, string, error) {
 	return -1, "", ErrUnsupported
 }
+
+func readFD(int, []byte) (int, error) { return 0, ErrUnsupported }
