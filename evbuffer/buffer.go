@@ -16,6 +16,8 @@ import (
 // Not safe for concurrent use: confine a Buffer to one goroutine (a
 // bufferevent confines its buffers to its loop) or guard it with a lock.
 type Buffer struct {
+	_ noCopy
+
 	first, last *chain
 	// lastData is the last chain holding data. Every chain after it is
 	// empty (spare space). When no chain holds data it is first (nil when
@@ -48,6 +50,13 @@ type Buffer struct {
 	keep    *chain // chain to retire instead of release during a drain
 	line    []byte // scratch for ReadLineSlice lines that span chains
 }
+
+// noCopy makes go vet's copylocks check report copies of a Buffer: a copy
+// would share chains with the original and free them twice.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // Flags are Buffer behaviour flags set with SetFlags.
 type Flags uint32

@@ -320,3 +320,31 @@ func TestSharedMemoryNotRecycled(t *testing.T) {
 		x.Reset()
 	}
 }
+
+// Reserve with one extent may hand out a spare chain that is neither the
+// first chain with space nor the last chain; Commit accepts it (libevent
+// would refuse the commit in this layout).
+func TestCommitIntoMiddleSpare(t *testing.T) {
+	var b Buffer
+	b.Add(bytes.Repeat([]byte("a"), 4000))
+	var v [3][]byte
+	_, err := b.Reserve(3000, v[:])
+	noErr(t, err)
+	_, err = b.Reserve(b.tailSpace(3)+100, v[:])
+	noErr(t, err)
+	wantInt(t, "chains", b.chains(), 3)
+	n, err := b.Reserve(2000, v[:1])
+	noErr(t, err)
+	wantInt(t, "extents", n, 1)
+	if &v[0][0] != &b.first.next.buf[0] {
+		t.Fatalf("expected the middle spare chain:\n%s", b.dump())
+	}
+	copy(v[0], "bbbbbbbbbb")
+	v[0] = v[0][:10]
+	noErr(t, b.Commit(v[:1]))
+	mustValid(t, &b)
+	wantStr(t, "tail", contents(t, &b)[3995:], "aaaaabbbbbbbbbb")
+	b.AddString("c")
+	wantStr(t, "tail", contents(t, &b)[4005:], "bbbbbc")
+	mustValid(t, &b)
+}

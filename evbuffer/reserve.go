@@ -188,45 +188,36 @@ func (b *Buffer) Commit(vecs [][]byte) error {
 	if len(vecs) == 0 {
 		return nil
 	}
+	// The first extent may be in any chain from the last one holding data
+	// on (libevent only accepts the first chain with space, or the last
+	// chain): the chains between are empty, so the order of bytes holds.
+	// The others must follow it in consecutive chains.
+	var first *chain
+	for c := b.lastData; c != nil; c = c.next {
+		if c.flags&flagImmutable == 0 && sliceData(vecs[0]) == sliceData(c.spaceSlice()) {
+			first = c
+			break
+		}
+	}
+	if first == nil {
+		return ErrCommit
+	}
+	c := first
+	for _, v := range vecs {
+		if c == nil || c.flags&flagImmutable != 0 || sliceData(v) != sliceData(c.spaceSlice()) || len(v) > c.space() {
+			return ErrCommit
+		}
+		c = c.next
+	}
 	added := 0
-	if l := b.last; len(vecs) == 1 && l != nil && sliceData(vecs[0]) == sliceData(l.spaceSlice()) && l.flags&flagImmutable == 0 {
-		// One extent in the last chain: it need not be the first chain
-		// with space.
-		if len(vecs[0]) > l.space() {
-			return ErrCommit
+	c = first
+	for _, v := range vecs {
+		c.off += len(v)
+		added += len(v)
+		if len(v) > 0 {
+			b.lastData = c
 		}
-		added = len(vecs[0])
-		l.off += added
-		if added > 0 {
-			if b.lastData == nil {
-				b.lastData = b.first
-			}
-			b.advanceLastData()
-		}
-	} else {
-		first := b.lastData
-		if first == nil {
-			return ErrCommit
-		}
-		if first.space() == 0 {
-			first = first.next
-		}
-		c := first
-		for _, v := range vecs {
-			if c == nil || c.flags&flagImmutable != 0 || sliceData(v) != sliceData(c.spaceSlice()) || len(v) > c.space() {
-				return ErrCommit
-			}
-			c = c.next
-		}
-		c = first
-		for _, v := range vecs {
-			c.off += len(v)
-			added += len(v)
-			if len(v) > 0 {
-				b.lastData = c
-			}
-			c = c.next
-		}
+		c = c.next
 	}
 	b.total += added
 	b.nAdd += added
