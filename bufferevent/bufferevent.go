@@ -13,6 +13,7 @@ import (
 )
 
 // Direction is a set of I/O directions (Read, Write); see backend.Direction.
+// Values are immutable: safe for concurrent use.
 type Direction = backend.Direction
 
 // Directions (libevent's EV_READ and EV_WRITE values).
@@ -24,6 +25,7 @@ const (
 
 // Events is the set of bits passed to the event callback; see
 // backend.Events.
+// Values are immutable: safe for concurrent use.
 type Events = backend.Events
 
 // Event bits (libevent's BEV_EVENT_* values).
@@ -37,6 +39,7 @@ const (
 )
 
 // Options are creation options; see backend.Options.
+// Values are immutable: safe for concurrent use.
 type Options = backend.Options
 
 // Options (libevent's BEV_OPT_* values).
@@ -48,6 +51,7 @@ const (
 )
 
 // TriggerOptions modify Trigger and TriggerEvent; see backend.TriggerOptions.
+// Values are immutable: safe for concurrent use.
 type TriggerOptions = backend.TriggerOptions
 
 // Trigger options (libevent's BEV_TRIG_* values).
@@ -57,6 +61,7 @@ const (
 )
 
 // FlushMode tells Flush how hard to push data; see backend.FlushMode.
+// Values are immutable: safe for concurrent use.
 type FlushMode = backend.FlushMode
 
 // Flush modes (libevent's BEV_NORMAL, BEV_FLUSH, BEV_FINISHED).
@@ -87,6 +92,7 @@ type EventFunc = func(bev *BufferEvent, what Events, err error)
 
 // Config is what a backend passes to New besides the base and build
 // function.
+// A Config is a plain value; New only reads it.
 type Config struct {
 	// Type is the registered type name (see Register). Required.
 	Type string

@@ -1,9 +1,12 @@
 package bufferevent_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"time"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -115,4 +118,41 @@ func Example_customType() {
 	// read "hello"
 	// event: Reading|EOF true
 	// bufferevent: unknown type "carrier-pigeon" (forgotten import?)
+}
+
+// ExampleNetConn runs blocking net.Conn code over a bufferevent: here the
+// custom loopback type above, so what the conn writes it reads back.
+func ExampleNetConn() {
+	base, _ := eventbase.New(eventbase.Config{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = base.Loop(eventbase.LoopNoExitOnEmpty)
+	}()
+
+	var conn net.Conn
+	var err error
+	// NetConn is loop-confined for a loop-confined bufferevent: build both
+	// on the loop.
+	_ = base.Do(context.Background(), func() {
+		var bev *bufferevent.BufferEvent
+		if bev, err = bufferevent.Open(base, "loopback", 0); err == nil {
+			conn, err = bufferevent.NetConn(bev)
+		}
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, _ = conn.Write([]byte("ping"))
+	buf := make([]byte, 4)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, err := io.ReadFull(conn, buf)
+	fmt.Println(string(buf[:n]), err)
+	_ = conn.Close()
+
+	base.LoopBreak()
+	<-done
+	_ = base.Close()
+	// Output: ping <nil>
 }

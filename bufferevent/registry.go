@@ -12,6 +12,8 @@ import (
 // options alone, for Open. Types that need more to be built (a filter needs
 // the bufferevent it filters) register an Opener that explains which
 // constructor to use and returns an error matching errors.ErrUnsupported.
+// Open calls it on its caller's goroutine; the result follows the usual
+// rules (loop-confined unless opts has ThreadSafe).
 type Opener func(base *eventbase.Base, opts Options) (*BufferEvent, error)
 
 var (

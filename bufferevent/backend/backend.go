@@ -12,6 +12,7 @@ import (
 // Direction is a set of I/O directions: Read, Write or both. Its bit values
 // are libevent's EV_READ and EV_WRITE. The bufferevent package aliases it as
 // bufferevent.Direction.
+// Values are immutable: safe for concurrent use.
 type Direction uint8
 
 // Directions.
@@ -25,6 +26,7 @@ const (
 )
 
 // String returns "Read", "Write", "Read|Write" or "0".
+// Safe for concurrent use.
 func (d Direction) String() string {
 	switch d & ReadWrite {
 	case Read:
@@ -40,6 +42,7 @@ func (d Direction) String() string {
 // Events is the set of bits passed to a bufferevent's event callback. The bit
 // values are libevent's BEV_EVENT_* values. The bufferevent package aliases it
 // as bufferevent.Events.
+// Values are immutable: safe for concurrent use.
 type Events uint16
 
 // Event bits.
@@ -62,6 +65,7 @@ const (
 )
 
 // String lists the set bits, e.g. "Reading|EOF".
+// Safe for concurrent use.
 func (e Events) String() string {
 	if e == 0 {
 		return "0"
@@ -100,6 +104,7 @@ func (e Events) String() string {
 // Options are the creation options of a bufferevent (libevent's
 // BEV_OPT_*; same bit values). The bufferevent package aliases it as
 // bufferevent.Options.
+// Values are immutable: safe for concurrent use.
 type Options uint16
 
 // Options.
@@ -126,6 +131,7 @@ const (
 
 // Valid reports whether o holds only known option bits and obeys libevent's
 // rule that UnlockCallbacks requires DeferCallbacks.
+// Safe for concurrent use.
 func (o Options) Valid() bool {
 	if o&^allOptions != 0 {
 		return false
@@ -135,6 +141,7 @@ func (o Options) Valid() bool {
 
 // TriggerOptions modify Core.TriggerRead/TriggerWrite/TriggerEvent and the
 // user-facing Trigger/TriggerEvent. The bufferevent package aliases it.
+// Values are immutable: safe for concurrent use.
 type TriggerOptions uint32
 
 // Trigger options (libevent's BEV_TRIG_*; same bit values).
@@ -152,6 +159,7 @@ const (
 // stopped I/O in one direction (libevent's BEV_SUSPEND_*; same bit values for
 // the shared ones). A direction performs I/O only when the user has enabled it
 // and no reason is set.
+// Values are immutable: safe for concurrent use.
 type SuspendReason uint16
 
 // Suspension reasons.
@@ -176,6 +184,7 @@ const (
 // FlushMode tells Ops.Flush, and filters, how hard to push data
 // (libevent's enum bufferevent_flush_mode). The bufferevent package aliases
 // it as bufferevent.FlushMode.
+// Values are immutable: safe for concurrent use.
 type FlushMode int
 
 // Flush modes.
@@ -191,6 +200,7 @@ const (
 )
 
 // String returns "Normal", "Flush", "Finished" or "FlushMode(n)".
+// Safe for concurrent use.
 func (m FlushMode) String() string {
 	switch m {
 	case Normal:
@@ -283,6 +293,7 @@ type Ops interface {
 // FD is the optional interface of backends that have a file descriptor
 // (libevent's BEV_CTRL_GET_FD). BufferEvent.FD returns errors.ErrUnsupported
 // when the backend does not implement it. Called like an Ops method.
+// Loop-confined, like Ops.
 type FD interface {
 	// FD returns the descriptor, or -1 if none is set yet.
 	FD() int
@@ -290,6 +301,7 @@ type FD interface {
 
 // SetFD is the optional interface of backends whose descriptor can be
 // replaced (libevent's BEV_CTRL_SET_FD). Called like an Ops method.
+// Loop-confined, like Ops.
 type SetFD interface {
 	// SetFD makes fd the bufferevent's descriptor, re-arming the enabled
 	// directions on it.
@@ -299,6 +311,7 @@ type SetFD interface {
 // Underlying is the optional interface of backends layered on another
 // bufferevent (filters, TLS over a bufferevent; libevent's
 // BEV_CTRL_GET_UNDERLYING). Called like an Ops method.
+// Loop-confined, like Ops.
 type Underlying interface {
 	// Underlying returns the bufferevent this one is stacked on, typed as
 	// any because this package cannot name *bufferevent.BufferEvent; the
@@ -311,6 +324,7 @@ type Underlying interface {
 // BEV_CTRL_CANCEL_ALL, used by completion-based I/O). The core calls it from
 // BufferEvent.Close, before dropping the user's reference. Called like an
 // Ops method.
+// Loop-confined, like Ops.
 type CancelAll interface {
 	CancelAll()
 }
@@ -318,6 +332,7 @@ type CancelAll interface {
 // Addresser is the optional interface of backends that know their endpoint
 // addresses; bufferevent.NetConn uses it for LocalAddr and RemoteAddr.
 // Called like an Ops method.
+// Loop-confined, like Ops.
 type Addresser interface {
 	LocalAddr() net.Addr
 	RemoteAddr() net.Addr
@@ -474,6 +489,7 @@ var ErrUnsupported = errors.ErrUnsupported
 // priority (libevent's bufferevent_priority_set works only for socket
 // bufferevents). BufferEvent.SetPriority returns errors.ErrUnsupported when
 // the backend does not implement it. Called like an Ops method.
+// Loop-confined, like Ops.
 type Prioritizer interface {
 	// SetPriority sets the priority of the backend's events.
 	SetPriority(p int) error

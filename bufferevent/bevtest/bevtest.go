@@ -19,6 +19,7 @@ import (
 // Caps declares what a backend cannot do, so that the suite reports the
 // matching checks as not applicable (with t.Log) instead of failing them.
 // The zero value claims every capability.
+// A Caps is a plain value; Break is called on the loop goroutine.
 type Caps struct {
 	// NoFD: FD returns an error matching errors.ErrUnsupported (pairs,
 	// filters). Otherwise FD must return a descriptor ≥ 0.
@@ -76,6 +77,7 @@ var optionSets = []struct {
 // ThreadSafeConcurrentClose, most under several option sets (plain,
 // deferred, thread-safe, thread-safe with deferred unlocked callbacks). Run it under -race. Checks a backend declared unable to pass
 // (see Caps) are logged as not applicable.
+// Call it from the test goroutine; it runs each check's loop there.
 func Run(t *testing.T, mk MakePair) {
 	checks := []struct {
 		name string

@@ -52,6 +52,7 @@ var (
 
 // Flaw is a deliberate defect, for checking that the conformance suite
 // catches broken backends.
+// Values are immutable: safe for concurrent use.
 type Flaw int
 
 // Flaws.
@@ -74,6 +75,7 @@ func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.Buff
 }
 
 // NewFlawed is New with a deliberate defect.
+// Loop-confined, like New.
 func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b *bufferevent.BufferEvent, err error) {
 	ea, eb := &end{name: "pipe-a", flaw: flaw}, &end{name: "pipe-b", flaw: flaw}
 	ea.peer, eb.peer = eb, ea
@@ -91,6 +93,7 @@ func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b 
 }
 
 // Partner returns the other end of bev, or nil.
+// Safe for concurrent use.
 func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
 	endsMu.Lock()
 	defer endsMu.Unlock()
