@@ -16,11 +16,7 @@ import (
 // test/bench.c does.
 func blockingPairs(b *testing.B, n int) [][2]int {
 	b.Helper()
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < uint64(2*n+100) {
-		rl.Cur = min(rl.Max, uint64(2*n+100))
-		unix.Setrlimit(unix.RLIMIT_NOFILE, &rl)
-	}
+	raiseNoFile(2*n + 100)
 	pairs := make([][2]int, n)
 	for i := range pairs {
 		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
