@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"syscall"
 	"testing"
 
@@ -71,4 +72,92 @@ func TestFDRoundTrip(t *testing.T) {
 	if out.Len() != 1 {
 		t.Fatal("failed write lost data")
 	}
+}
+
+// Closed and invalid descriptors give clear errors and change nothing.
+func TestFDClosed(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[0])
+	unix.Close(fds[1])
+	var b Buffer
+	b.AddString("keep me")
+	if _, err := b.ReadFromFD(fds[0], -1); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("ReadFromFD(closed) = %v", err)
+	}
+	var se *os.SyscallError
+	if _, err := b.WriteToFD(fds[1], -1); !errors.Is(err, syscall.EBADF) || !errors.As(err, &se) {
+		t.Fatalf("WriteToFD(closed) = %v", err)
+	}
+	if _, err := b.ReadFromFD(-1, -1); err == nil {
+		t.Fatal("ReadFromFD(-1) succeeded")
+	}
+	mustValid(t, &b)
+	wantStr(t, "contents", contents(t, &b), "keep me")
+}
+
+// ReadFromFD honours howmuch and MaxRead, and fills up to 4 chains.
+func TestReadFromFDLimits(t *testing.T) {
+	a, c := socketpair(t)
+	data := bytes.Repeat([]byte("r"), 20000)
+	if _, err := unix.Write(a, data); err != nil {
+		t.Fatal(err)
+	}
+	var b Buffer
+	n, err := b.ReadFromFD(c, 100)
+	if n != 100 || err != nil {
+		t.Fatalf("ReadFromFD(100) = %d, %v", n, err)
+	}
+	n, err = b.ReadFromFD(c, -1)
+	if n != DefaultMaxRead || err != nil {
+		t.Fatalf("ReadFromFD(-1) = %d, %v", n, err)
+	}
+	noErr(t, b.SetMaxRead(100000))
+	n, err = b.ReadFromFD(c, -1)
+	if n != 20000-100-DefaultMaxRead || err != nil {
+		t.Fatalf("ReadFromFD(rest) = %d, %v", n, err)
+	}
+	mustValid(t, &b)
+	wantInt(t, "len", b.Len(), 20000)
+	// A partly used last chain plus three more are filled by one read.
+	var b2 Buffer
+	b2.AddString("x")
+	if _, err := unix.Write(a, data); err != nil {
+		t.Fatal(err)
+	}
+	b2.SetMaxRead(20000)
+	n, err = b2.ReadFromFD(c, -1)
+	if err != nil || n != 20000 {
+		t.Fatalf("ReadFromFD = %d, %v", n, err)
+	}
+	if got := b2.Peek(-1, nil, nil); got > 1+numReadVecs {
+		t.Fatalf("read spread over %d chains", got)
+	}
+	mustValid(t, &b2)
+}
+
+// WriteToFD honours howmuch and writes at most numWriteVecs chains at once.
+func TestWriteToFDLimits(t *testing.T) {
+	a, c := socketpair(t)
+	var b, tmp Buffer
+	for i := 0; i < numWriteVecs+10; i++ {
+		tmp.AddString("0123456789")
+		b.AddBuffer(&tmp)
+	}
+	n, err := b.WriteToFD(a, 15)
+	if n != 15 || err != nil {
+		t.Fatalf("WriteToFD(15) = %d, %v", n, err)
+	}
+	n, err = b.WriteToFD(a, -1)
+	if n != numWriteVecs*10-5 || err != nil {
+		t.Fatalf("WriteToFD(-1) = %d, %v (want %d: one writev)", n, err, numWriteVecs*10-5)
+	}
+	mustValid(t, &b)
+	wantInt(t, "left", b.Len(), 90)
+	var in Buffer
+	in.SetMaxRead(1 << 16)
+	in.ReadFromFD(c, -1)
+	wantInt(t, "received", in.Len(), numWriteVecs*10+10)
 }
