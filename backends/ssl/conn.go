@@ -57,6 +57,45 @@ type adapter struct {
 	nread  int64 // ciphertext bytes handed to crypto/tls
 	nwrite int64 // ciphertext bytes produced by crypto/tls
 	werr   error
+
+	// Record framing of what was handed to crypto/tls, to tell a stream
+	// that ends between records (dirty shutdown) from one cut inside a
+	// record (truncation). Touched only by whoever calls Read.
+	hdr     [5]byte
+	hdrN    int
+	recLeft int
+}
+
+// track follows TLS record boundaries over the bytes handed to crypto/tls.
+func (a *adapter) track(p []byte) {
+	for len(p) > 0 {
+		if a.hdrN < len(a.hdr) {
+			k := copy(a.hdr[a.hdrN:], p)
+			a.hdrN += k
+			p = p[k:]
+			if a.hdrN == len(a.hdr) {
+				a.recLeft = int(a.hdr[3])<<8 | int(a.hdr[4])
+				if a.recLeft == 0 {
+					a.hdrN = 0
+				}
+			}
+			continue
+		}
+		k := min(a.recLeft, len(p))
+		a.recLeft -= k
+		p = p[k:]
+		if a.recLeft == 0 {
+			a.hdrN = 0
+		}
+	}
+}
+
+// endErr is what Read returns once the transport has ended.
+func (a *adapter) endErr() error {
+	if a.hdrN > 0 {
+		return errTruncated
+	}
+	return errPeerClosed
 }
 
 func newAdapter() *adapter {
@@ -81,6 +120,7 @@ func (a *adapter) Read(p []byte) (int, error) {
 		}
 		if a.roff < len(a.rbuf) {
 			n := a.take(p)
+			a.track(p[:n])
 			if a.roff == len(a.rbuf) && a.more && a.kickR != nil {
 				a.more = false
 				a.kickR()
@@ -89,6 +129,9 @@ func (a *adapter) Read(p []byte) (int, error) {
 			return n, nil
 		}
 		err := a.rerr
+		if err == errPeerClosed {
+			err = a.endErr()
+		}
 		a.mu.Unlock()
 		return 0, err
 	}
@@ -96,17 +139,18 @@ func (a *adapter) Read(p []byte) (int, error) {
 	// Loop mode.
 	if a.roff < len(a.rbuf) {
 		n := a.take(p)
-		a.nread += int64(n)
+		a.track(p[:n])
 		return n, nil
 	}
 	if a.u != nil {
 		if n, _ := a.u.Read(p); n > 0 {
 			a.nread += int64(n)
+			a.track(p[:n])
 			return n, nil
 		}
 	}
 	if a.ueof || a.u == nil {
-		return 0, errPeerClosed
+		return 0, a.endErr()
 	}
 	return 0, errWouldBlock
 }

@@ -62,6 +62,18 @@ func (dirtyError) Error() string {
 }
 func (dirtyError) Is(target error) bool { return target == io.ErrUnexpectedEOF }
 
+// ErrTruncated is passed with the Error event when the transport ended in
+// the middle of a TLS record (a truncation, never treated as a dirty
+// shutdown). It matches io.ErrUnexpectedEOF.
+var ErrTruncated error = truncatedError{}
+
+type truncatedError struct{}
+
+func (truncatedError) Error() string        { return "ssl: connection closed in the middle of a TLS record" }
+func (truncatedError) Is(target error) bool { return target == io.ErrUnexpectedEOF }
+
+var errTruncated = ErrTruncated
+
 // errPeerClosed is what the adapter returns once the underlying transport
 // reached EOF. It is not io.EOF on purpose: crypto/tls turns a bare io.EOF
 // at a record boundary into io.EOF, which would hide a missing

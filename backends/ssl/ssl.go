@@ -429,7 +429,10 @@ func (e *engine) feedLocked() {
 	if e.phase != phHandshake || e.dead {
 		return
 	}
-	if e.ad.feed() {
+	before := e.ad.nread
+	left := e.ad.feed()
+	e.chargeRead(before)
+	if left {
 		e.suspendURead(true)
 	} else {
 		e.suspendURead(false)
@@ -519,6 +522,8 @@ func (e *engine) classify(err error) (backend.Events, error) {
 		return backend.Reading | backend.Error, ErrDirtyShutdown
 	case err == io.EOF:
 		return backend.Reading | backend.EOF, io.EOF
+	case errors.Is(err, errTruncated):
+		return backend.Reading | backend.Error, ErrTruncated
 	}
 	return backend.Reading | backend.Error, wrapAlert(err)
 }
@@ -873,7 +878,7 @@ func (e *engine) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err
 		e.doRead(true)
 		e.busy = false
 		if e.phase == phOpen && !e.dead {
-			what, cause := e.classify(errPeerClosed)
+			what, cause := e.classify(e.ad.endErr())
 			e.fail(what, cause)
 		}
 	case what&bufferevent.Timeout != 0:
@@ -1039,11 +1044,16 @@ func (e *engine) FD() int {
 	return fd
 }
 
-// SetFD implements backend.SetFD by forwarding to the socket (socket mode)
-// or the underlying (filter mode). The TLS state is not restarted.
+// SetFD implements backend.SetFD. In socket mode the socket's descriptor
+// is replaced (the old one is not closed); the TLS state is not restarted.
+// In filter mode the descriptor belongs to the underlying bufferevent and
+// is left alone, as in libevent (set it on the underlying).
 func (e *engine) SetFD(fd int) error {
 	if e.u == nil {
 		return bufferevent.ErrClosed
+	}
+	if !e.socketMode {
+		return nil
 	}
 	return e.u.SetFD(fd)
 }
@@ -1077,14 +1087,17 @@ func ConnectionState(bev *bufferevent.BufferEvent) (tls.ConnectionState, error) 
 	if err != nil {
 		return cs, err
 	}
-	err = bev.WithLock(func(_, _ *evbuffer.Buffer) {
+	var state error
+	if err := bev.WithLock(func(_, _ *evbuffer.Buffer) {
 		if e.tc == nil || !e.hsDone {
-			err = ErrHandshaking
+			state = ErrHandshaking
 			return
 		}
 		cs = e.tc.ConnectionState()
-	})
-	return cs, err
+	}); err != nil {
+		return cs, err
+	}
+	return cs, state
 }
 
 // SessionOf returns bev's TLS session, to be taken over by a new ssl
@@ -1097,14 +1110,17 @@ func SessionOf(bev *bufferevent.BufferEvent) (*Session, error) {
 		return nil, err
 	}
 	var s *Session
-	err = bev.WithLock(func(_, _ *evbuffer.Buffer) {
+	var state error
+	if err := bev.WithLock(func(_, _ *evbuffer.Buffer) {
 		if e.phase != phOpen {
-			err = ErrHandshaking
+			state = ErrHandshaking
 			return
 		}
 		s = e.sess
-	})
-	return s, err
+	}); err != nil {
+		return nil, err
+	}
+	return s, state
 }
 
 // Errors returns the errors bev has seen (handshake failures, alerts

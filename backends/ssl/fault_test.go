@@ -1,0 +1,318 @@
+//go:build unix
+
+package ssl_test
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/backends/socket"
+	"github.com/bufev/bufev/backends/ssl"
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/eventbase"
+	"go.uber.org/goleak"
+)
+
+// rawConn wraps fd in a net.Conn (the fd is duplicated and closed).
+func rawConn(t testing.TB, fd int) net.Conn {
+	t.Helper()
+	f := os.NewFile(uintptr(fd), "peer")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type evRec struct {
+	what bufferevent.Events
+	err  error
+}
+
+func recorder(list *[]evRec) bufferevent.EventFunc {
+	return func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		*list = append(*list, evRec{what, err})
+	}
+}
+
+func settle(t testing.TB, base *eventbase.Base) {
+	runUntil(t, base, 30*time.Millisecond, func() bool { return false })
+}
+
+// Garbage instead of a ClientHello: one Reading|Error naming the problem.
+func TestFaultGarbageClientHello(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fs, fc := socketPair(t)
+	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree)
+	must(t, err)
+	var evs []evRec
+	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
+	peer := rawConn(t, fc)
+	defer peer.Close()
+	_, _ = peer.Write([]byte("GET / HTTP/1.0\r\nHost: x\r\n\r\n"))
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
+		t.Fatal("no event")
+	}
+	if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !strings.Contains(evs[0].err.Error(), "tls:") {
+		t.Fatalf("events %v; want one Reading|Error from crypto/tls", evs)
+	}
+	t.Logf("error: %v", evs[0].err)
+	must(t, srv.Close())
+	settle(t, base)
+}
+
+// A peer that completes the handshake and then cuts a record in half:
+// Error with ErrTruncated even with DirtyShutdown set (a truncation is
+// never a clean end).
+func TestFaultTruncatedRecord(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fs, fc := socketPair(t)
+	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree, ssl.WithFlags(ssl.DirtyShutdown))
+	must(t, err)
+	var evs []evRec
+	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
+	must(t, srv.Enable(bufferevent.Read))
+	raw := rawConn(t, fc)
+	defer raw.Close()
+	hsDone := make(chan error, 1)
+	go func() {
+		c := tls.Client(raw, p.clientConfig())
+		hsDone <- c.Handshake()
+	}()
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
+		t.Fatal("no Connected")
+	}
+	must(t, <-hsDone)
+	// An application-data record header announcing 100 bytes, 10 of them,
+	// then the end of the stream.
+	_, _ = raw.Write(append([]byte{23, 3, 3, 0, 100}, make([]byte, 10)...))
+	_ = raw.(*net.UnixConn).CloseWrite()
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 1 }) {
+		t.Fatal("no event after the truncation")
+	}
+	if evs[0].what != bufferevent.Connected || evs[1].what != bufferevent.Reading|bufferevent.Error ||
+		!errors.Is(evs[1].err, ssl.ErrTruncated) || !errors.Is(evs[1].err, io.ErrUnexpectedEOF) {
+		t.Fatalf("events %v; want Connected then Reading|Error with ErrTruncated", evs)
+	}
+	must(t, srv.Close())
+	settle(t, base)
+}
+
+// A server with a certificate the client does not trust: the client gets
+// an Error matching *tls.CertificateVerificationError, the server an Error
+// carrying the alert the client sent (errors.As tls.AlertError).
+func TestFaultWrongCertificate(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fc, fs := socketPair(t)
+	cli, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+	must(t, err)
+	srv, err := ssl.NewSocket(base, fs, &tls.Config{Certificates: []tls.Certificate{p.other}}, ssl.Accepting, bufferevent.CloseOnFree)
+	must(t, err)
+	var ce, se []evRec
+	must(t, cli.SetCallbacks(nil, nil, recorder(&ce)))
+	must(t, srv.SetCallbacks(nil, nil, recorder(&se)))
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(ce) > 0 && len(se) > 0 }) {
+		t.Fatalf("client %v server %v", ce, se)
+	}
+	var cve *tls.CertificateVerificationError
+	if len(ce) != 1 || ce[0].what&bufferevent.Error == 0 || !errors.As(ce[0].err, &cve) {
+		t.Errorf("client events %v; want one Error with *tls.CertificateVerificationError", ce)
+	}
+	var ua x509.UnknownAuthorityError
+	if cve != nil && !errors.As(cve.Err, &ua) {
+		t.Errorf("verification error %v; want x509.UnknownAuthorityError", cve.Err)
+	}
+	var alert tls.AlertError
+	if len(se) != 1 || se[0].what&bufferevent.Error == 0 || !errors.As(se[0].err, &alert) {
+		t.Errorf("server events %v; want one Error carrying the client's alert", se)
+	} else {
+		t.Logf("server saw alert %d (%v)", uint8(alert), se[0].err)
+	}
+	errs, err := ssl.Errors(cli)
+	if err != nil || len(errs) == 0 || !errors.As(errs[len(errs)-1], &cve) {
+		t.Errorf("client Errors() = %v, %v", errs, err)
+	}
+	must(t, cli.Close())
+	must(t, srv.Close())
+	settle(t, base)
+}
+
+// A peer that stops mid-handshake: the handshake timeout fires, and the
+// handshake goroutine is gone afterwards.
+func TestFaultStalledPeer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fs, fc := socketPair(t)
+	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree, ssl.HandshakeTimeout(100*time.Millisecond))
+	must(t, err)
+	var evs []evRec
+	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
+	peer := rawConn(t, fc)
+	defer peer.Close()
+	// Half a ClientHello record header, then silence.
+	_, _ = peer.Write([]byte{22, 3, 1})
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
+		t.Fatal("no event")
+	}
+	if len(evs) != 1 || evs[0].what != bufferevent.Timeout || !errors.Is(evs[0].err, ssl.ErrHandshakeTimeout) {
+		t.Fatalf("events %v; want one Timeout with ErrHandshakeTimeout", evs)
+	}
+	must(t, srv.Close())
+	settle(t, base)
+}
+
+// Closing during the handshake stops the handshake goroutine.
+func TestCloseDuringHandshake(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fc, fs := socketPair(t)
+	defer syscall.Close(fs)
+	cli, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+	must(t, err)
+	settle(t, base)
+	if _, err := ssl.ConnectionState(cli); !errors.Is(err, ssl.ErrHandshaking) {
+		t.Errorf("ConnectionState during the handshake = %v; want ErrHandshaking", err)
+	}
+	must(t, cli.Close())
+	settle(t, base)
+}
+
+// Peer closes during the handshake: Error (dirty) by default.
+func TestFaultEOFDuringHandshake(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fc, fs := socketPair(t)
+	cli, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+	must(t, err)
+	var evs []evRec
+	must(t, cli.SetCallbacks(nil, nil, recorder(&evs)))
+	settle(t, base)
+	defer syscall.Close(fs)
+	_ = syscall.Shutdown(fs, syscall.SHUT_WR) // EOF, not a reset
+	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
+		t.Fatal("no event")
+	}
+	if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !errors.Is(evs[0].err, io.ErrUnexpectedEOF) {
+		t.Fatalf("events %v (%v); want Reading|Error (dirty shutdown)", evs, evs[0].err)
+	}
+	must(t, cli.Close())
+	settle(t, base)
+}
+
+// Bad arguments give clear errors and leak nothing.
+func TestBadArguments(t *testing.T) {
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	noName := p.clientConfig()
+	noName.ServerName = ""
+	insecure := &tls.Config{InsecureSkipVerify: true}
+	cases := []struct {
+		name  string
+		cfg   *tls.Config
+		state ssl.State
+		extra []ssl.Option
+		want  error
+	}{
+		{"nil client config", nil, ssl.Connecting, nil, ssl.ErrNilConfig},
+		{"nil server config", nil, ssl.Accepting, nil, ssl.ErrNilConfig},
+		{"client without ServerName", noName, ssl.Connecting, nil, ssl.ErrNoServerName},
+		{"server without certificate", &tls.Config{}, ssl.Accepting, nil, ssl.ErrNoCertificate},
+		{"bad state", p.serverConfig(), ssl.State(9), nil, ssl.ErrInvalidState},
+		{"Open without session", nil, ssl.Open, nil, ssl.ErrNoSession},
+		{"Open with an attached session", nil, ssl.Open, []ssl.Option{ssl.WithSession(&ssl.Session{})}, ssl.ErrNoSession},
+	}
+	for _, c := range cases {
+		if _, err := ssl.NewSocket(base, -1, c.cfg, c.state, 0, c.extra...); !errors.Is(err, c.want) {
+			t.Errorf("NewSocket %s: %v; want %v", c.name, err, c.want)
+		}
+		u, err := socket.New(base, -1, 0)
+		must(t, err)
+		if _, err := ssl.NewFilter(base, u, c.cfg, c.state, 0, c.extra...); !errors.Is(err, c.want) {
+			t.Errorf("NewFilter %s: %v; want %v", c.name, err, c.want)
+		}
+		must(t, u.Close())
+	}
+	if _, err := ssl.NewFilter(base, nil, p.serverConfig(), ssl.Accepting, 0); !errors.Is(err, ssl.ErrNilUnderlying) {
+		t.Errorf("NewFilter(nil underlying) = %v", err)
+	}
+	if _, err := ssl.NewSocket(nil, -1, p.serverConfig(), ssl.Accepting, 0); !errors.Is(err, bufferevent.ErrNilBase) {
+		t.Errorf("NewSocket(nil base) = %v", err)
+	}
+	if _, err := ssl.NewSocket(base, -1, p.serverConfig(), ssl.Accepting, bufferevent.UnlockCallbacks); !errors.Is(err, bufferevent.ErrInvalidOptions) {
+		t.Errorf("NewSocket(UnlockCallbacks alone) = %v", err)
+	}
+	// An insecure client needs no ServerName.
+	bev, err := ssl.NewSocket(base, -1, insecure, ssl.Connecting, 0)
+	must(t, err)
+	// Flags API.
+	if prev, err := ssl.SetFlags(bev, ssl.DirtyShutdown); err != nil || prev != 0 {
+		t.Errorf("SetFlags = %v, %v", prev, err)
+	}
+	if prev, err := ssl.SetFlags(bev, ssl.BatchWrite); err != nil || prev != ssl.DirtyShutdown {
+		t.Errorf("SetFlags = %v, %v", prev, err)
+	}
+	if prev, err := ssl.ClearFlags(bev, ssl.DirtyShutdown); err != nil || prev != ssl.DirtyShutdown|ssl.BatchWrite {
+		t.Errorf("ClearFlags = %v, %v", prev, err)
+	}
+	if f, err := ssl.GetFlags(bev); err != nil || f != ssl.BatchWrite {
+		t.Errorf("GetFlags = %v, %v", f, err)
+	}
+	if _, err := ssl.SetFlags(bev, 1<<40); !errors.Is(err, ssl.ErrInvalidFlags) {
+		t.Errorf("SetFlags(bad) = %v", err)
+	}
+	if _, err := ssl.ClearFlags(bev, 0); !errors.Is(err, ssl.ErrInvalidFlags) {
+		t.Errorf("ClearFlags(0) = %v", err)
+	}
+	if _, err := ssl.SessionOf(bev); !errors.Is(err, ssl.ErrHandshaking) {
+		t.Errorf("SessionOf during the handshake = %v", err)
+	}
+	if got := bev.Type(); got != ssl.TypeName {
+		t.Errorf("Type() = %q", got)
+	}
+	must(t, bev.Close())
+	if _, err := ssl.GetFlags(bev); !errors.Is(err, bufferevent.ErrClosed) {
+		t.Errorf("GetFlags after Close = %v; want ErrClosed", err)
+	}
+	// Not an ssl bufferevent.
+	u, err := socket.New(base, -1, 0)
+	must(t, err)
+	defer u.Close()
+	if _, err := ssl.ConnectionState(u); !errors.Is(err, ssl.ErrNotSSL) {
+		t.Errorf("ConnectionState(socket) = %v", err)
+	}
+	if _, err := ssl.GetFlags(nil); !errors.Is(err, ssl.ErrNotSSL) {
+		t.Errorf("GetFlags(nil) = %v", err)
+	}
+	if err := ssl.Connect(u, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}); !errors.Is(err, ssl.ErrNotSSL) {
+		t.Errorf("Connect(socket) = %v", err)
+	}
+	if _, err := bufferevent.Open(base, ssl.TypeName, 0); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("bufferevent.Open(ssl) = %v; want ErrUnsupported", err)
+	}
+	settle(t, base)
+}
