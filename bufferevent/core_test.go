@@ -359,3 +359,113 @@ func TestRateLimitGroup(t *testing.T) {
 		t.Errorf("Close = %v", err)
 	}
 }
+
+// Mirrors libevent test/regress_bufferevent.c "bufferevent_trigger",
+// "bufferevent_trigger_defer", "bufferevent_trigger_postpone" and
+// "bufferevent_trigger_defer_postpone": inside the read callback, with the
+// read low watermark raised above the input, Trigger(Read) does nothing and
+// Trigger(Read, IgnoreWatermarks) runs the read callback again — nested
+// (synchronously) unless the bufferevent defers callbacks or the trigger asks
+// for TriggerDefer ("postpone"); that second callback triggers the event
+// callback with all bits. Two read callbacks in total.
+func TestTriggerVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     bufferevent.Options
+		trig     bufferevent.TriggerOptions
+		deferred bool
+	}{
+		{"trigger", 0, 0, false},
+		{"trigger_defer", bufferevent.DeferCallbacks, 0, true},
+		{"trigger_postpone", 0, bufferevent.TriggerDefer, true},
+		{"trigger_defer_postpone", bufferevent.DeferCallbacks, bufferevent.TriggerDefer, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := newBase(t)
+			a, b, err := pipe.New(base, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			defer b.Close()
+			reads, depth, maxDepth := 0, 0, 0
+			var what bufferevent.Events
+			const all = bufferevent.Events(0xffff)
+			b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				reads++
+				depth++
+				maxDepth = max(maxDepth, depth)
+				defer func() { depth-- }()
+				if reads == 1 {
+					bev.SetWatermark(bufferevent.Read, bev.Input().Len()+1, 0)
+					bev.Trigger(bufferevent.Read, tc.trig)
+					if reads != 1 {
+						t.Error("Trigger(Read) ran the callback below the low watermark")
+					}
+					bev.Trigger(bufferevent.Read, tc.trig|bufferevent.IgnoreWatermarks)
+					if tc.deferred == (reads == 2) {
+						t.Errorf("after Trigger(IgnoreWatermarks): %d read callbacks; deferred=%v", reads, tc.deferred)
+					}
+					return
+				}
+				bev.TriggerEvent(all, nil, tc.trig)
+			}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, _ error) {
+				what = w
+				base.LoopBreak()
+			})
+			b.Enable(bufferevent.Read)
+			a.Write([]byte("trigger"))
+			base.LoopExit(5 * time.Second)
+			base.Loop(eventbase.LoopNoExitOnEmpty)
+			if reads != 2 || what != all {
+				t.Errorf("reads = %d, event = %#x; want 2, %#x", reads, uint16(what), uint16(all))
+			}
+			if wantDepth := map[bool]int{false: 2, true: 1}[tc.deferred]; maxDepth != wantDepth {
+				t.Errorf("callback nesting depth = %d; want %d", maxDepth, wantDepth)
+			}
+		})
+	}
+}
+
+// Mirrors libevent test/regress_bufferevent.c "bufferevent_pair_flush":
+// Flush(Write, Finished) with nothing buffered gives the partner exactly
+// Reading|EOF after one loop turn.
+func TestPairFlushFinished(t *testing.T) {
+	base := newBase(t)
+	a, b, _ := pipe.New(base, 0)
+	defer a.Close()
+	defer b.Close()
+	var got []bufferevent.Events
+	b.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, _ error) { got = append(got, w) })
+	if _, err := a.Flush(bufferevent.Write, bufferevent.Finished); err != nil {
+		t.Fatal(err)
+	}
+	base.Loop(eventbase.LoopOnce)
+	if len(got) != 1 || got[0] != bufferevent.Reading|bufferevent.EOF {
+		t.Errorf("partner events = %v; want [Reading|EOF]", got)
+	}
+}
+
+// Mirrors libevent test/regress_bufferevent.c "bufferevent" (the legacy
+// checks): Callbacks returns what SetCallbacks set; Disable/Enable(Read)
+// give Enabled() == Write then Read|Write.
+func TestCallbacksAndEnabled(t *testing.T) {
+	base := newBase(t)
+	bev, _, _ := newRecorder(base, 0)
+	defer bev.Close()
+	rd := func(*bufferevent.BufferEvent) {}
+	ev := func(*bufferevent.BufferEvent, bufferevent.Events, error) {}
+	bev.SetCallbacks(rd, nil, ev)
+	r, w, e := bev.Callbacks()
+	if r == nil || w != nil || e == nil {
+		t.Errorf("Callbacks() = %v, %v, %v", r != nil, w != nil, e != nil)
+	}
+	bev.Disable(bufferevent.Read)
+	if bev.Enabled() != bufferevent.Write {
+		t.Errorf("Enabled() = %v", bev.Enabled())
+	}
+	bev.Enable(bufferevent.Read)
+	if bev.Enabled() != bufferevent.ReadWrite {
+		t.Errorf("Enabled() = %v", bev.Enabled())
+	}
+}

@@ -48,6 +48,16 @@ func (b *BufferEvent) SetCallbacks(read, write ReadFunc, event EventFunc) error 
 	return nil
 }
 
+// Callbacks returns the callbacks set by SetCallbacks (libevent's
+// bufferevent_getcb); all nil after Close. Loop-confined unless ThreadSafe.
+func (b *BufferEvent) Callbacks() (read, write ReadFunc, event EventFunc) {
+	if b.enter() != nil {
+		return nil, nil, nil
+	}
+	defer b.leave()
+	return b.readCb, b.writeCb, b.eventCb
+}
+
 // Enable enables I/O in the given directions (libevent's bufferevent_enable).
 // Directions that are suspended by the library (watermark, rate limit, ...)
 // start when the suspension ends. Enabling re-arms the timeouts. Loop-confined

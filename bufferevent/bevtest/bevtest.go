@@ -1038,6 +1038,7 @@ func callEverything(bev *bufferevent.BufferEvent) {
 	_ = bev.Priority()
 	_, _ = bev.FD()
 	_ = bev.Underlying()
+	_, _, _ = bev.Callbacks()
 	_ = bev.SetCallbacks(nil, nil, nil)
 	_ = bev.String()
 	_ = bev.Close()
