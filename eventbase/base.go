@@ -150,8 +150,6 @@ type Base struct {
 	exitedEmpty bool
 	closed      bool
 	closeReq    bool
-	cacheNS     int64
-	cacheValid  bool
 	draining    bool
 	current     *Event
 
@@ -168,6 +166,8 @@ type Base struct {
 	sigPend  atomic.Bool
 	gotExit  atomic.Bool
 	gotBreak atomic.Bool
+	cache    atomic.Int64 // cached ns since epoch for this turn, -1: none
+	caching  atomic.Bool  // the loop runs and caches time
 }
 
 // SupportedMethods lists the pollers compiled in for this platform, in
@@ -212,6 +212,7 @@ func New(cfg Config) (*Base, error) {
 			active:     make([]evQueue, cfg.Priorities),
 			runningPri: -1,
 		}
+		b.cache.Store(-1)
 		return b, nil
 	}
 	if lastErr != nil {
@@ -349,10 +350,11 @@ func (b *Base) Once(fd int, what What, d time.Duration, cb func(fd int, what Wha
 }
 
 // Now returns the loop's cached monotonic time: while the loop runs, the
-// clock is read at most once per loop turn — by the first call after
-// polling, or by timer processing when timers are pending — and every later
-// call in the turn returns the same value. Outside the loop, or with
-// Config.NoCacheTime, it returns the current time. Loop-confined.
+// clock is read at most once per loop turn — by the first caller after
+// polling (Now, timer processing, AddTimeout) — and every later call in the
+// same turn returns that value. Outside the loop, or with
+// Config.NoCacheTime, it returns the current time. Safe for concurrent use
+// (another goroutine sees the loop's cached time).
 func (b *Base) Now() time.Time {
 	return b.epoch.Add(time.Duration(b.nowNS()))
 }
@@ -360,23 +362,32 @@ func (b *Base) Now() time.Time {
 // UpdateCacheTime refreshes the cached time while the loop runs
 // (libevent's event_base_update_cache_time). Loop-confined.
 func (b *Base) UpdateCacheTime() {
-	if b.running {
-		b.cacheNS = int64(time.Since(b.epoch))
-		b.cacheValid = true
+	if b.caching.Load() {
+		b.cache.Store(int64(time.Since(b.epoch)))
 	}
 }
 
-// nowNS returns the cached time in ns since the epoch, reading the clock
-// (and filling the cache while the loop runs) when the cache is empty.
+// nowNS returns the cached time in ns since the epoch, filling the cache
+// when the loop runs and the turn has none yet.
 func (b *Base) nowNS() int64 {
-	if b.cfg.NoCacheTime {
-		return int64(time.Since(b.epoch))
+	if v := b.cache.Load(); v >= 0 {
+		return v
 	}
-	if !b.cacheValid {
-		b.cacheNS = int64(time.Since(b.epoch))
-		b.cacheValid = b.running
+	v := int64(time.Since(b.epoch))
+	if b.caching.Load() && b.cache.CompareAndSwap(-1, v) {
+		return v
 	}
-	return b.cacheNS
+	if c := b.cache.Load(); c >= 0 {
+		return c
+	}
+	return v
+}
+
+// clearCache forgets the cached time (at each turn and when the loop ends).
+func (b *Base) clearCache() {
+	if b.cache.Load() >= 0 {
+		b.cache.Store(-1)
+	}
 }
 
 // ---- active queues ----
@@ -780,12 +791,16 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.gotBreak.Store(false)
 	}
 	b.exitedEmpty = false
+	if !b.cfg.NoCacheTime {
+		b.caching.Store(true)
+	}
 	defer func() {
 		b.running = false
 		b.draining = false // in case a callback panicked mid-drain
 		b.current = nil
 		b.runningPri = -1
-		b.cacheValid = false
+		b.caching.Store(false)
+		b.clearCache()
 		if b.closeReq {
 			err = b.closeNow()
 		}
@@ -801,8 +816,8 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.cont = false
 		b.deferRun = 0
 		b.moveLater()
-		b.cacheValid = false
 
+		b.clearCache() // readers during the poll get the current time
 		var timeout int64
 		mayBlock := b.nActive == 0 && !b.deferPending() && flags&LoopNonBlock == 0
 		if mayBlock {
@@ -827,7 +842,7 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		if perr != nil {
 			return perr
 		}
-		b.cacheValid = false // refreshed lazily by the first reader this turn
+		b.clearCache() // refreshed lazily by the first reader this turn
 
 		n := 0
 		if b.sigPend.Load() {

@@ -43,13 +43,23 @@
 // while no loop runs — no locks are taken on that path. The goroutine-safe
 // entry points are [Base.RunInLoop] (queue a function and wake the loop),
 // [Base.Do] (run a function on the loop and wait), [Base.LoopExit],
-// [Base.LoopBreak], [Base.GotExit], [Base.GotBreak] and [Event.Active].
-// Each method's documentation says which kind it is.
+// [Base.LoopBreak], [Base.GotExit], [Base.GotBreak], [Base.Now] and
+// [Event.Active]. Each method's documentation says which kind it is.
 //
-// Wake-ups are coalesced: another goroutine writes to the wake-up channel
-// (an eventfd on Linux, EVFILT_USER on macOS and FreeBSD, a pipe on other
-// Unix systems, a loopback datagram on Windows) only while the loop is
-// blocked in the poller and no wake-up is already pending.
+// Cross-goroutine requests go to a mutex-protected queue that the loop
+// drains after every poll and — for activations — after every callback,
+// so an Active issued inside a callback takes effect before the next
+// callback runs, as in libevent. Wake-ups are coalesced: a request writes
+// to the wake-up channel (an eventfd on Linux, EVFILT_USER on macOS,
+// FreeBSD and DragonFly, a pipe on NetBSD, OpenBSD and other Unix systems,
+// a loopback datagram on Windows) only while the loop is blocked in the
+// poller and no wake-up is already pending, so a busy loop pays no system
+// call for them.
+//
+// Signals are received with os/signal by one small goroutine per watched
+// signal number, which counts deliveries and wakes the loop; the loop runs
+// each signal event's callback once per delivery. Close stops those
+// goroutines. No other goroutine is ever started.
 //
 // # Pollers
 //
@@ -69,11 +79,37 @@
 // # Timers
 //
 // Timeouts are kept in a min-heap (O(log n) add and delete; each event
-// remembers its heap index). For many timeouts of one duration, register
-// the duration with [Base.CommonTimeout]: AddTimeout with that duration
-// then appends to a FIFO list (O(1)), and only the list's head sits in the
-// heap. Times are monotonic; persistent timeouts are re-armed relative to
-// their previous expiry, so they do not drift.
+// remembers its heap index; ties expire in the order they were armed). For
+// many timeouts of one duration, register the duration with
+// [Base.CommonTimeout]: AddTimeout with that duration then appends to a
+// FIFO list (O(1)), and only the list's head sits in the heap. Times are
+// monotonic; persistent timeouts are re-armed relative to their previous
+// expiry, so they do not drift, and after a stall they fire once rather than
+// once per missed period.
+//
+// The loop reads the clock at most once per turn: the first reader after
+// polling (timer processing, AddTimeout, [Base.Now]) fills the cache and
+// the rest of the turn sees the same time. A turn that needs no time reads
+// no clock.
+//
+// # Deferred callbacks
+//
+// [Base.Defer] queues a function to run after the turn's active callbacks.
+// Bufferevents and buffers use it to run user callbacks outside the code
+// that triggered them. At most 32 run per turn (libevent's
+// MAX_DEFERREDS_QUEUED); the rest wait for the next turn, whose poll does not
+// block, so deferred work can never starve I/O.
+//
+// # Completion sources
+//
+// The pollers sit behind one small internal interface (register interest,
+// wait and report, wake, close). io_uring needs nothing more: its ring fd
+// is watched with an ordinary Read event and completions are reaped in the
+// callback. A Windows IOCP facility would be another implementation of that
+// interface whose wait blocks in GetQueuedCompletionStatusEx (woken with
+// PostQueuedCompletionStatus) and runs each completion's handler on the loop
+// goroutine; [Base.AddVirtual] keeps Dispatch from returning while
+// operations are in flight, as libevent's virtual events do.
 //
 // # Differences from libevent
 //
@@ -92,6 +128,13 @@
 //     callback returns (before any other callback, and before Pending or
 //     Del look at the event), because Go cannot tell the loop goroutine
 //     from others cheaply; the observable order matches libevent.
+//   - Event.Del never waits for a callback running on another goroutine
+//     (libevent's event_del in threaded mode does): Del is loop-confined,
+//     and other goroutines call it through Do, which runs after the
+//     current callback.
+//   - Now is safe for concurrent use; libevent's cached time is not.
+//   - Deferred callbacks run in their own phase after the active events of
+//     a turn instead of sharing the priority queues.
 //   - There is no event_reinit: Go programs do not fork.
 //   - Freed events cannot be reused: Add returns [ErrFreed] instead of
 //     corrupting memory.

@@ -443,13 +443,17 @@ func TestStressConcurrentSafe(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := range per {
-					switch (w + i) % 3 {
+					switch (w + i) % 4 {
 					case 0:
 						if b.RunInLoop(func() { ran++ }) == nil {
 							sent.Add(1)
 						}
 					case 1:
 						ev.Active(Read, 1)
+					case 2:
+						if d := time.Since(b.Now()); d < -time.Second || d > time.Minute {
+							t.Errorf("Now from another goroutine is off by %v", d)
+						}
 					default:
 						b.LoopBreak()
 					}
