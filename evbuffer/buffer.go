@@ -58,7 +58,8 @@ type noCopy struct{}
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
 
-// Flags are Buffer behaviour flags set with SetFlags.
+// Flags are Buffer behaviour flags set with SetFlags. A Flags value is a
+// plain value, safe for concurrent use.
 type Flags uint32
 
 // FlagDrainsToFD promises that the buffer's bytes leave it only through
@@ -69,6 +70,7 @@ type Flags uint32
 const FlagDrainsToFD Flags = 1
 
 // New returns a new, empty Buffer. It is equivalent to new(Buffer).
+// Safe for concurrent use.
 func New() *Buffer { return new(Buffer) }
 
 // Len returns the number of readable bytes in b.

@@ -1,14 +1,16 @@
 package evbuffer
 
 // CallbackInfo describes how a buffer changed since its callbacks last ran.
-// The new length is OrigSize + Added - Deleted.
+// The new length is OrigSize + Added - Deleted. It is a plain value, safe
+// for concurrent use.
 type CallbackInfo struct {
 	OrigSize int // length when the callbacks last ran
 	Added    int // bytes added since then
 	Deleted  int // bytes removed since then
 }
 
-// Callback is a registered buffer callback, returned by AddCallback.
+// Callback is a registered buffer callback, returned by AddCallback. Like
+// its Buffer it is not safe for concurrent use.
 type Callback struct {
 	fn      func(b *Buffer, info CallbackInfo)
 	enabled bool
@@ -26,7 +28,9 @@ func (c *Callback) SetEnabled(on bool) { c.enabled = on }
 func (c *Callback) Enabled() bool { return c.enabled && !c.removed }
 
 // Deferrer runs functions later. The event base implements it as "run fn on
-// the loop goroutine in a later step of the loop".
+// the loop goroutine in a later step of the loop". A Buffer calls Defer from
+// the goroutine that modifies it (the loop goroutine, for a loop-confined
+// buffer), so an implementation need only be safe for use there.
 type Deferrer interface {
 	// Defer arranges for fn to be called later. It must not call fn
 	// synchronously.

@@ -16,6 +16,8 @@ var (
 	ErrTooLarge = errors.New("evbuffer: size too large")
 	// ErrShort means the buffer holds fewer bytes than the operation needs.
 	ErrShort = errors.New("evbuffer: not enough data")
+	// ErrNoVecs means Reserve was given no extents to fill.
+	ErrNoVecs = errors.New("evbuffer: no extents given")
 	// ErrCommit means the extents handed to Commit do not match the space
 	// reserved by the last Reserve (the buffer changed, or the slices were
 	// not the reserved ones, or they grew).
@@ -43,8 +45,8 @@ var (
 	// ErrClosedSegment means a FileSegment was used after its last
 	// reference was dropped.
 	ErrClosedSegment = errors.New("evbuffer: file segment released")
+	// ErrNotInMemory means the bytes asked for sit in a sendfile chain (see
+	// FlagDrainsToFD) and can only leave the buffer through WriteToFD,
+	// Drain, or moves to other buffers.
+	ErrNotInMemory = errors.New("evbuffer: bytes are in a sendfile segment, not in memory")
 )
-
-// ErrNotInMemory means the bytes asked for sit in a sendfile chain (see
-// FlagDrainsToFD) and can only leave the buffer through WriteToFD or Drain.
-var ErrNotInMemory = errors.New("evbuffer: bytes are in a sendfile segment, not in memory")

@@ -7,7 +7,8 @@ import (
 	"sync/atomic"
 )
 
-// SegmentFlags control how a FileSegment is created and used.
+// SegmentFlags control how a FileSegment is created and used. A
+// SegmentFlags value is a plain value, safe for concurrent use.
 type SegmentFlags uint32
 
 // Segment flags (libevent's EVBUF_FS_* values).
@@ -223,4 +224,6 @@ func (b *Buffer) AddFile(fd int, offset, length int64) error {
 	return err
 }
 
+// errNoFile is returned by NewFileSegment for descriptors that are not
+// regular files.
 var errNoFile = errors.New("evbuffer: not a regular file")

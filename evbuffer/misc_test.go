@@ -26,7 +26,7 @@ func TestBadInput(t *testing.T) {
 		{"Drain(-1)", func() error { return b.Drain(-1) }, ErrNegative},
 		{"RemoveBuffer(-1)", func() error { _, err := b.RemoveBuffer(&o, -1); return err }, ErrNegative},
 		{"Reserve(-1)", func() error { _, err := b.Reserve(-1, v[:]); return err }, ErrNegative},
-		{"Reserve(no vecs)", func() error { _, err := b.Reserve(10, nil); return err }, ErrShort},
+		{"Reserve(no vecs)", func() error { _, err := b.Reserve(10, nil); return err }, ErrNoVecs},
 		{"Reserve(huge)", func() error { _, err := b.Reserve(math.MaxInt, v[:1]); return err }, ErrTooLarge},
 		{"Reserve(huge, 2)", func() error { _, err := b.Reserve(math.MaxInt, v[:]); return err }, ErrTooLarge},
 		{"Expand(huge)", func() error { return b.Expand(MaxChainSize + 1) }, ErrTooLarge},

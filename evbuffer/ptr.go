@@ -10,6 +10,8 @@ package evbuffer
 // dropped and the Ptr is re-resolved from Pos, so a Ptr never points into
 // freed memory; it then names the byte now at offset Pos, as libevent's
 // "invalidated" pointers would if recomputed. Appends keep it valid.
+//
+// Not safe for concurrent use: it belongs with its Buffer.
 type Ptr struct {
 	// Pos is the offset from the front of the buffer, or -1.
 	Pos int

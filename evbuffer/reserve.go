@@ -150,7 +150,7 @@ func (b *Buffer) setupVecs(n int, vecs [][]byte, exact bool) int {
 // The extents alias b's memory and stay valid until the next call that
 // modifies b other than Commit.
 // Errors: ErrFrozen (end frozen), ErrNegative (size < 0), ErrTooLarge,
-// ErrShort (vecs is empty).
+// ErrNoVecs (vecs is empty).
 // Not safe for concurrent use.
 func (b *Buffer) Reserve(size int, vecs [][]byte) (int, error) {
 	if b.frozenEnd {
@@ -160,7 +160,7 @@ func (b *Buffer) Reserve(size int, vecs [][]byte) (int, error) {
 		return 0, ErrNegative
 	}
 	if len(vecs) == 0 {
-		return 0, ErrShort
+		return 0, ErrNoVecs
 	}
 	if len(vecs) == 1 {
 		c, err := b.expandSingleChain(size)

@@ -5,7 +5,8 @@ import (
 	"math"
 )
 
-// EOLStyle selects what ends a line for ReadLine and SearchEOL.
+// EOLStyle selects what ends a line for ReadLine and SearchEOL. It is a
+// plain value, safe for concurrent use.
 type EOLStyle int
 
 // End-of-line styles, with libevent's meanings and values.
@@ -24,7 +25,7 @@ const (
 	EOLNUL
 )
 
-// String returns the style's name.
+// String returns the style's name. Safe for concurrent use.
 func (s EOLStyle) String() string {
 	switch s {
 	case EOLAny:
@@ -390,7 +391,9 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 // ReadLineSlice is ReadLine without the copy, like bufio.Reader.ReadSlice:
 // the returned line points into b's memory (or into a scratch slice owned by
 // b when the line spans chains) and stays valid only until the next call
-// that modifies b. It allocates nothing in steady state.
+// that modifies b. It allocates nothing in steady state. When the line used
+// up a chain, b keeps that chain (instead of recycling it) until its next
+// modification.
 // Not safe for concurrent use.
 func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	if d, n, eol, ok := b.lineInFirst(style); ok {
