@@ -86,16 +86,16 @@ func BenchmarkNop(b *testing.B) {
 	b.Run("batch=32", func(b *testing.B) { benchNop(b, 32) })
 }
 
-// BenchmarkPingPong bounces a 64-byte message across a socketpair: through the ring (send
+// benchPingPong bounces a 64-byte message across a connected pair: through the ring (send
 // and recv submitted together, one io_uring_enter per direction), through the ring with a
 // multishot receive per end selecting from a provided-buffer ring (only the send is
-// submitted per direction), and through plain write/read system calls (two per
-// direction).
-func BenchmarkPingPong(b *testing.B) {
+// submitted per direction), through a readiness loop (write, epoll_wait, read), and
+// through plain write/read system calls (two per direction).
+func benchPingPong(b *testing.B, pair func(testing.TB) (int, int)) {
 	msg := make([]byte, 64)
 	b.Run("uring", func(b *testing.B) {
 		r := newRing(b, 8)
-		x, y := socketpair(b)
+		x, y := pair(b)
 		buf := make([]byte, 64)
 		var c counter
 		b.SetBytes(2 * int64(len(msg)))
@@ -128,7 +128,7 @@ func BenchmarkPingPong(b *testing.B) {
 		// Like a server: each end keeps a plain receive armed before its data arrives, and
 		// re-arms it with the next send.
 		r := newRing(b, 8)
-		x, y := socketpair(b)
+		x, y := pair(b)
 		bx, by := make([]byte, 64), make([]byte, 64)
 		var c counter
 		if err := r.PrepRecv(11, y, by, 0); err != nil {
@@ -167,7 +167,7 @@ func BenchmarkPingPong(b *testing.B) {
 	b.Run("uring-multishot-bufring", func(b *testing.B) {
 		r := newRing(b, 8)
 		br := newBufRing(b, r, 1, 16, 256)
-		x, y := socketpair(b)
+		x, y := pair(b)
 		var c counter
 		var failed error
 		// One multishot receive per end stays armed for the whole run; each completion's
@@ -212,8 +212,43 @@ func BenchmarkPingPong(b *testing.B) {
 			b.Fatalf("bytes %d want %d, error %v", c.bytes, 4*len(msg)*b.N, failed)
 		}
 	})
+	b.Run("epoll", func(b *testing.B) {
+		// What a readiness-based loop does: write, learn from epoll_wait that the peer is
+		// readable, read.
+		x, y := pair(b)
+		ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer unix.Close(ep)
+		for _, fd := range []int{x, y} {
+			if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		events := make([]unix.EpollEvent, 2)
+		buf := make([]byte, 64)
+		b.SetBytes(2 * int64(len(msg)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		done := cpuMeter(b)
+		for i := 0; i < b.N; i++ {
+			for _, dir := range [2][2]int{{x, y}, {y, x}} {
+				if _, err := unix.Write(dir[0], msg); err != nil {
+					b.Fatal(err)
+				}
+				if n, err := unix.EpollWait(ep, events, -1); err != nil || n != 1 || int(events[0].Fd) != dir[1] {
+					b.Fatal(n, err)
+				}
+				if n, err := unix.Read(dir[1], buf); err != nil || n != len(msg) {
+					b.Fatal(n, err)
+				}
+			}
+		}
+		done()
+	})
 	b.Run("syscalls", func(b *testing.B) {
-		x, y := socketpair(b)
+		x, y := pair(b)
 		buf := make([]byte, 64)
 		b.SetBytes(2 * int64(len(msg)))
 		b.ReportAllocs()
@@ -231,6 +266,37 @@ func BenchmarkPingPong(b *testing.B) {
 		}
 		done()
 	})
+}
+
+// BenchmarkPingPong runs the exchange over a socketpair and over TCP loopback.
+func BenchmarkPingPong(b *testing.B) {
+	b.Run("unix", func(b *testing.B) { benchPingPong(b, socketpair) })
+	b.Run("tcp", func(b *testing.B) { benchPingPong(b, tcpLoopbackPair) })
+}
+
+// tcpLoopbackPair returns the two ends of a TCP connection over 127.0.0.1, with Nagle off.
+func tcpLoopbackPair(t testing.TB) (int, int) {
+	t.Helper()
+	lfd, addr := listenLoopback(t, unix.AF_INET)
+	c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(c) })
+	if err := unix.Connect(c, addr); err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(s) })
+	for _, fd := range []int{c, s} {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, s
 }
 
 // BenchmarkWritev writes 16 separate 256-byte buffers per operation (more than one
