@@ -198,5 +198,3 @@ func runUntil(t testing.TB, base *eventbase.Base, d time.Duration, done func() b
 	}
 	return true
 }
-
-var _ = (*pki).writeFiles // used by the interop tests
