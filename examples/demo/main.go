@@ -1,220 +1,278 @@
-// Command demo is a short tour of evbuffer, bufev's chained byte buffer: how
-// bytes sit in chains, how they move between buffers without copying, how
-// references and shared memory are released, how lines are read, and what
-// freezing does. It prints what happens at each step.
+// Command demo runs bufev's echo server and drives it with a bundled client: many
+// concurrent connections, each sending a message and waiting for its echo, for a few
+// seconds. It prints live progress and a final line with the throughput (messages per
+// second, MB/s) and the 99th-percentile round-trip latency, checks every echoed byte,
+// and exits non-zero if anything failed.
 //
-// Run it with `make demo` or `cd examples && go run ./demo`.
+// Server and client are both bufev: each runs its own event loop (one goroutine each),
+// the server with socket bufferevents accepted by a listener, the client with socket
+// bufferevents connected by ConnectHostname. No goroutine per connection.
+//
+//	make demo
+//	cd examples && go run ./demo -conns 200 -duration 5s
+//
+// The evbuffer tour that used to live here is in ../buffer-tour.
 package main
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math/bits"
+	"net"
 	"os"
-	"strings"
+	"os/signal"
+	"time"
 
-	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/backends/socket"
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/examples/internal/echoserver"
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-// run prints the tour to w.
-func run(w io.Writer) error {
-	steps := []struct {
-		title string
-		fn    func(io.Writer) error
-	}{
-		{"chains", tourChains},
-		{"zero-copy moves", tourMoves},
-		{"references and shared memory", tourReferences},
-		{"reading lines", tourLines},
-		{"freezing", tourFreeze},
-		{"callbacks", tourCallbacks},
-		{"descriptors", tourFD},
+type config struct {
+	conns    int
+	size     int
+	duration time.Duration
+	every    time.Duration
+}
+
+// run starts the server, runs the client for the configured duration and reports.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var cfg config
+	fs.IntVar(&cfg.conns, "conns", 100, "concurrent client connections")
+	fs.IntVar(&cfg.size, "size", 64, "message size in bytes (at least 16)")
+	fs.DurationVar(&cfg.duration, "duration", 3*time.Second, "how long the clients send")
+	fs.DurationVar(&cfg.every, "progress", 500*time.Millisecond, "interval of the progress lines")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	for i, s := range steps {
-		fmt.Fprintf(w, "== %d. %s\n", i+1, s.title)
-		if err := s.fn(w); err != nil {
-			return fmt.Errorf("%s: %w", s.title, err)
+	if cfg.conns < 1 || cfg.size < 16 || cfg.duration <= 0 || cfg.every <= 0 {
+		return errors.New("need -conns ≥ 1, -size ≥ 16, positive -duration and -progress")
+	}
+
+	// The server: an echo listener on its own loop.
+	srvBase, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		return err
+	}
+	srv, err := echoserver.Listen(srvBase, "tcp", "127.0.0.1:0")
+	if err != nil {
+		srvBase.Close()
+		return err
+	}
+	srvDone := make(chan error, 1)
+	go func() {
+		err := srvBase.Dispatch()
+		srv.Close()
+		srvBase.Close()
+		srvDone <- err
+	}()
+	port := srv.Addr().(*net.TCPAddr).Port
+	fmt.Fprintf(stdout, "echo server on %s (method %s); %d clients × %d-byte messages for %v\n",
+		srv.Addr(), srvBase.Method(), cfg.conns, cfg.size, cfg.duration)
+
+	res, cerr := runClients(ctx, cfg, port, stdout)
+	srvBase.LoopExit(0)
+	serr := <-srvDone
+
+	fmt.Fprintf(stdout, "echo demo: %d connections, %.1fs: %d messages, %.0f msgs/s, %.2f MB/s, p99 latency %v, %d errors\n",
+		cfg.conns, res.elapsed.Seconds(), res.msgs, float64(res.msgs)/res.elapsed.Seconds(),
+		float64(res.msgs)*float64(cfg.size)/res.elapsed.Seconds()/1e6, res.hist.quantile(0.99), res.errors)
+	switch {
+	case cerr != nil:
+		return cerr
+	case serr != nil:
+		return serr
+	case res.errors > 0:
+		return fmt.Errorf("%d errors (first: %v)", res.errors, res.firstErr)
+	case res.msgs == 0:
+		return errors.New("no message was echoed")
+	}
+	return nil
+}
+
+// results of the client run.
+type results struct {
+	msgs     int64
+	errors   int
+	firstErr error
+	elapsed  time.Duration
+	hist     histogram
+}
+
+// client is one connection's state. All of it is owned by the client loop.
+type client struct {
+	bev     *bufferevent.BufferEvent
+	seq     uint64
+	sentAt  time.Time
+	msg     []byte
+	reply   []byte
+	running bool
+}
+
+// runClients drives cfg.conns connections on a loop of their own until the duration
+// ends, then lets each finish its round trip and closes it.
+func runClients(ctx context.Context, cfg config, port int, stdout io.Writer) (*results, error) {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		return nil, err
+	}
+	defer base.Close()
+	res := &results{}
+	fail := func(err error) {
+		if res.errors++; res.firstErr == nil {
+			res.firstErr = err
 		}
 	}
-	fmt.Fprintln(w, "== tour complete")
-	return nil
-}
-
-// extents describes the chains of b as the byte counts Peek reports.
-func extents(b *evbuffer.Buffer) string {
-	n := b.Peek(-1, nil, nil)
-	vecs := make([][]byte, n)
-	b.Peek(-1, nil, vecs)
-	parts := make([]string, len(vecs))
-	for i, v := range vecs {
-		parts[i] = fmt.Sprint(len(v))
+	stopping := false
+	open := 0
+	var start time.Time
+	finish := func(c *client) {
+		if c.running {
+			c.running = false
+			c.bev.Close()
+			if open--; open == 0 {
+				base.LoopExit(0)
+			}
+		}
 	}
-	return fmt.Sprintf("%d bytes in %d chain(s) [%s]", b.Len(), n, strings.Join(parts, " "))
-}
-
-func tourChains(w io.Writer) error {
-	var b evbuffer.Buffer // the zero Buffer is ready to use
-	b.AddString("hello, ")
-	b.AddString("world")
-	fmt.Fprintf(w, "two small adds share one chain: %s\n", extents(&b))
-	if err := b.Add(make([]byte, 3000)); err != nil {
-		return err
+	send := func(c *client) {
+		c.seq++
+		binary.BigEndian.PutUint64(c.msg, c.seq)
+		for i := 8; i < len(c.msg); i++ {
+			c.msg[i] = byte(c.seq) + byte(i)
+		}
+		c.sentAt = time.Now()
+		c.bev.Write(c.msg)
 	}
-	fmt.Fprintf(w, "a 3000-byte add fills the chain and links a bigger one: %s\n", extents(&b))
-	b.Drain(7)
-	fmt.Fprintf(w, "drain 7 only moves the start of the first chain: %s\n", extents(&b))
-	b.Prepend([]byte("hi, "))
-	fmt.Fprintf(w, "prepend reuses that room: %s\n", extents(&b))
-	p, err := b.Pullup(9)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "first 9 bytes: %q\n", p)
-	return nil
-}
-
-func tourMoves(w io.Writer) error {
-	var src, dst evbuffer.Buffer
-	for i := 0; i < 256; i++ {
-		var piece evbuffer.Buffer
-		piece.Add(make([]byte, 4096))
-		src.AddBuffer(&piece)
-	}
-	var before [1][]byte
-	src.Peek(1, nil, before[:])
-	fmt.Fprintf(w, "source: %d bytes in %d chains\n", src.Len(), src.Peek(-1, nil, nil))
-	if err := dst.AddBuffer(&src); err != nil {
-		return err
-	}
-	var after [1][]byte
-	dst.Peek(1, nil, after[:])
-	fmt.Fprintf(w, "AddBuffer moved %d bytes; source now %d; same memory, nothing copied: %v\n",
-		dst.Len(), src.Len(), &before[0][0] == &after[0][0])
-	n, err := dst.RemoveBuffer(&src, 10000)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "RemoveBuffer(10000) moved %d: two whole chains relinked, %d bytes copied from the third\n", n, n-2*4096)
-	return nil
-}
-
-func tourReferences(w io.Writer) error {
-	var b evbuffer.Buffer
-	page := []byte("<html>a static page that stays in the caller's memory</html>")
-	b.AddReference(page, func(p []byte) {
-		fmt.Fprintf(w, "cleanup: the buffer let go of the %d referenced bytes\n", len(p))
-	})
-	b.Drain(6)
-	fmt.Fprintf(w, "drained 6 bytes of the reference, cleanup not yet called\n")
-	b.Drain(b.Len())
-
-	var orig, copy1 evbuffer.Buffer
-	orig.AddString("shared, not copied")
-	if err := copy1.AddBufferReference(&orig); err != nil {
-		return err
-	}
-	orig.Reset()
-	line, _ := copy1.Pullup(-1)
-	fmt.Fprintf(w, "AddBufferReference survives the source being reset: %q\n", line)
-	orig.AddString("x")
-	err := orig.AddBufferReference(&orig)
-	if !errors.Is(err, evbuffer.ErrSameBuffer) {
-		return fmt.Errorf("self reference: got %v", err)
-	}
-	fmt.Fprintf(w, "a buffer cannot reference itself: %v\n", err)
-	return nil
-}
-
-func tourLines(w io.Writer) error {
-	var b, tmp evbuffer.Buffer
-	b.AddString("GET /index.html HTTP/1.1\r\nHost: exa")
-	tmp.AddString("mple.com\r\n\r\n")
-	b.AddBuffer(&tmp) // the Host line now spans two chains
-	for {
-		line, err := b.ReadLine(evbuffer.EOLCRLF)
+	for range cfg.conns {
+		bev, err := socket.New(base, -1, bufferevent.CloseOnFree)
 		if err != nil {
-			return err
+			return res, err
 		}
-		if len(line) == 0 {
-			fmt.Fprintln(w, "blank line: end of headers")
-			break
+		c := &client{bev: bev, msg: make([]byte, cfg.size), reply: make([]byte, cfg.size), running: true}
+		open++
+		bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+			for bev.Input().Len() >= cfg.size {
+				bev.Read(c.reply)
+				if string(c.reply) != string(c.msg) {
+					fail(fmt.Errorf("connection echoed %q for %q", c.reply[:8], c.msg[:8]))
+					finish(c)
+					return
+				}
+				res.hist.record(time.Since(c.sentAt))
+				res.msgs++
+				if stopping {
+					finish(c)
+					return
+				}
+				send(c)
+			}
+		}, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+			if what&bufferevent.Connected != 0 {
+				send(c)
+				return
+			}
+			fail(fmt.Errorf("client event %v: %w", what, err))
+			finish(c)
+		})
+		bev.Enable(bufferevent.Read | bufferevent.Write)
+		if err := socket.ConnectHostname(ctx, bev, "tcp", "localhost", port); err != nil {
+			return res, err
 		}
-		fmt.Fprintf(w, "line %q\n", line)
 	}
-	b.AddString("PING\nPONG\n")
-	for {
-		line, err := b.ReadLineSlice(evbuffer.EOLLF)
-		if errors.Is(err, evbuffer.ErrNoLine) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "zero-copy line %q\n", line)
-	}
-	b.SetMaxLineLength(16)
-	b.AddString(strings.Repeat("A", 40))
-	_, err := b.ReadLine(evbuffer.EOLLF)
-	fmt.Fprintf(w, "a 40-byte line with no end, limit 16: %v\n", err)
-	return nil
-}
 
-func tourFreeze(w io.Writer) error {
-	var b evbuffer.Buffer
-	b.AddString("input")
-	b.Freeze(false)
-	fmt.Fprintf(w, "end frozen: Add -> %v; Drain(2) -> %v\n", b.AddString("more"), b.Drain(2))
-	b.Unfreeze(false)
-	b.Freeze(true)
-	fmt.Fprintf(w, "front frozen: Drain(1) -> %v; Add -> %v; length %d\n", b.Drain(1), b.AddString("!"), b.Len())
-	return nil
-}
-
-func tourCallbacks(w io.Writer) error {
-	var b evbuffer.Buffer
-	cb := b.AddCallback(func(b *evbuffer.Buffer, info evbuffer.CallbackInfo) {
-		fmt.Fprintf(w, "callback: %d -> %d (+%d -%d)\n", info.OrigSize, b.Len(), info.Added, info.Deleted)
+	// Progress lines, then the stop.
+	start = time.Now()
+	var lastMsgs int64
+	lastAt := start
+	progress, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {
+		now := time.Now()
+		fmt.Fprintf(stdout, "  %5.1fs  %9d msgs  %8.0f msgs/s  p99 %-9v  open %d\n",
+			now.Sub(start).Seconds(), res.msgs, float64(res.msgs-lastMsgs)/now.Sub(lastAt).Seconds(),
+			res.hist.quantile(0.99), open)
+		lastMsgs, lastAt = res.msgs, now
 	})
-	b.AddString("twelve bytes")
-	b.Drain(5)
-	cb.SetEnabled(false)
-	b.AddString("unseen")
-	cb.SetEnabled(true)
-	fmt.Fprintln(w, "(a disabled callback misses changes: the counts belong to the buffer, as in libevent)")
-	b.Drain(b.Len())
-	return b.RemoveCallback(cb)
+	if err != nil {
+		return res, err
+	}
+	defer progress.Free()
+	progress.AddTimeout(cfg.every)
+	var stopTimer *eventbase.Event
+	stop := func() {
+		if stopping {
+			return
+		}
+		stopping = true
+		res.elapsed = time.Since(start)
+		progress.Del()
+		stopTimer.Del()
+		// Connections finish their round trip in flight and close.
+	}
+	stopTimer, err = base.NewTimer(stop)
+	if err != nil {
+		return res, err
+	}
+	defer stopTimer.Free()
+	stopTimer.AddTimeout(cfg.duration)
+	cancelWatch := context.AfterFunc(ctx, func() { base.RunInLoop(stop) })
+	defer cancelWatch()
+	if err := base.Dispatch(); err != nil {
+		return res, err
+	}
+	if res.elapsed == 0 {
+		res.elapsed = time.Since(start)
+	}
+	return res, nil
 }
 
-func tourFD(w io.Writer) error {
-	r, wr, err := os.Pipe()
-	if err != nil {
-		return err
+// histogram is a log-linear latency histogram (about 3% resolution).
+type histogram struct {
+	counts [64 + 58*32]uint64
+	n      uint64
+}
+
+func (h *histogram) record(d time.Duration) {
+	v := uint64(max(d, 0))
+	i := int(v)
+	if v >= 64 {
+		e := bits.Len64(v) - 6
+		i = 64 + (e-1)*32 + int(v>>e) - 32
 	}
-	defer r.Close()
-	defer wr.Close()
-	var out, in evbuffer.Buffer
-	out.AddString("through a pipe with writev and readv\n")
-	n, err := out.WriteToFD(int(wr.Fd()), -1)
-	if errors.Is(err, errors.ErrUnsupported) {
-		fmt.Fprintf(w, "descriptor I/O is not available here: %v\n", err)
-		return nil
+	h.counts[i]++
+	h.n++
+}
+
+// quantile returns the latency below which a fraction q of the samples fall.
+func (h *histogram) quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
 	}
-	if err != nil {
-		return err
+	rank := max(uint64(q*float64(h.n)+0.5), 1)
+	var seen uint64
+	for i, c := range h.counts {
+		if seen += c; seen >= rank {
+			if i < 64 {
+				return time.Duration(i)
+			}
+			e := (i-64)/32 + 1
+			return (time.Duration((i-64)%32+32) << e).Round(time.Microsecond)
+		}
 	}
-	fmt.Fprintf(w, "WriteToFD wrote %d bytes\n", n)
-	n, err = in.ReadFromFD(int(r.Fd()), -1)
-	if err != nil {
-		return err
-	}
-	line, err := in.ReadLine(evbuffer.EOLLF)
-	fmt.Fprintf(w, "ReadFromFD read %d bytes: %q %v\n", n, line, err)
-	return nil
+	return 0
 }

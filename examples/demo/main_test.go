@@ -2,47 +2,41 @@ package main
 
 import (
 	"bytes"
-	"runtime"
+	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestRun(t *testing.T) {
+// TestDemo runs a short demo and checks its report.
+func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(&out); err != nil {
+	err := run(context.Background(), []string{"-conns", "20", "-duration", "300ms", "-progress", "100ms"}, &out)
+	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	s := out.String()
-	want := []string{
-		"two small adds share one chain: 12 bytes in 1 chain(s) [12]",
-		"drain 7 only moves the start of the first chain: 3005 bytes in 2 chain(s)",
-		`first 9 bytes: "hi, world"`,
-		"source: 1048576 bytes in 256 chains",
-		"AddBuffer moved 1048576 bytes; source now 0; same memory, nothing copied: true",
-		"RemoveBuffer(10000) moved 10000",
-		"drained 6 bytes of the reference, cleanup not yet called\ncleanup: the buffer let go of the 60 referenced bytes",
-		`AddBufferReference survives the source being reset: "shared, not copied"`,
-		"a buffer cannot reference itself: evbuffer: source and destination are the same buffer",
-		`line "GET /index.html HTTP/1.1"`,
-		`line "Host: example.com"`,
-		"blank line: end of headers",
-		`zero-copy line "PING"`,
-		`zero-copy line "PONG"`,
-		"limit 16: evbuffer: line too long",
-		"end frozen: Add -> evbuffer: buffer frozen; Drain(2) -> <nil>",
-		"front frozen: Drain(1) -> evbuffer: buffer frozen; Add -> <nil>; length 4",
-		"callback: 0 -> 12 (+12 -0)\ncallback: 12 -> 7 (+0 -5)\n(a disabled callback misses changes: the counts belong to the buffer, as in libevent)\ncallback: 13 -> 0 (+0 -13)",
-		"== tour complete",
+	if !strings.Contains(s, "echo demo: 20 connections") || !strings.Contains(s, " 0 errors") || strings.Contains(s, ": 0 messages") {
+		t.Fatalf("report:\n%s", s)
 	}
-	if runtime.GOOS != "windows" {
-		want = append(want, "WriteToFD wrote 37 bytes", `ReadFromFD read 37 bytes: "through a pipe with writev and readv" <nil>`)
+	if strings.Count(s, "msgs/s  p99") < 1 {
+		t.Fatalf("no progress line:\n%s", s)
 	}
-	for _, w := range want {
-		if !strings.Contains(s, w) {
-			t.Errorf("output lacks %q", w)
-		}
+}
+
+// TestDemoCancel stops the demo early through the context; it still reports and succeeds.
+func TestDemoCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"-conns", "5", "-duration", "1h"}, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	if t.Failed() {
-		t.Logf("output:\n%s", s)
+}
+
+func TestDemoBadFlags(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-size", "3"}, &out); err == nil {
+		t.Fatal("size 3 accepted")
 	}
 }
