@@ -120,6 +120,9 @@
 //     handlers are never replaced.
 //   - When an fd becomes ready and its timeout expires in the same turn, the
 //     callback sees both conditions (libevent reports only Timeout).
+//   - An fd error or full hang-up wakes Closed events too (libevent wakes
+//     only Read and Write interest, so a Closed-only event never learns of
+//     the error while level-triggered pollers report it forever).
 //   - Mixing ET and level-triggered events on one fd is always rejected
 //     ([ErrETMismatch]); libevent checks only in debug mode.
 //   - Closed is rejected at NewEvent on a poller without

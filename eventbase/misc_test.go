@@ -593,3 +593,53 @@ func TestMethodsAndFeatures(t *testing.T) {
 		t.Errorf("What.String = %q", s)
 	}
 }
+
+// Mirrors libevent's max-dispatch configuration
+// (event_config_set_max_dispatch_interval): after MaxDispatchCallbacks
+// callbacks, or MaxDispatchInterval, of a limited priority the loop polls
+// again; more urgent priorities run to completion. A function that queues
+// itself again with RunInLoop marks the start of every turn with "|".
+func TestMaxDispatch(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		pri  int // priority of the five events
+		want string
+	}{
+		{"callbacks", Config{MaxDispatchCallbacks: 2}, 0, "|ab|cd|e|"},
+		{"unlimited priority", Config{Priorities: 2, MaxDispatchCallbacks: 2, LimitCallbacksAfterPriority: 1}, 0, "|abcde|"},
+		{"limited priority", Config{Priorities: 2, MaxDispatchCallbacks: 2, LimitCallbacksAfterPriority: 1}, 1, "|ab|cd|e|"},
+		{"interval", Config{MaxDispatchInterval: time.Millisecond}, 0, "|a|b|c|d|e|"},
+		{"none", Config{}, 0, "|abcde|"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachMethod(t, func(t *testing.T, m string) {
+				b := newBase(t, m, c.cfg)
+				var log []byte
+				for i := range 5 {
+					ev, _ := b.NewEvent(-1, 0, func(int, What) {
+						log = append(log, byte('a'+i))
+						if c.cfg.MaxDispatchInterval > 0 {
+							time.Sleep(2 * c.cfg.MaxDispatchInterval)
+						}
+					})
+					must(t, ev.SetPriority(c.pri))
+					ev.Active(Read, 1)
+				}
+				var mark func()
+				mark = func() {
+					log = append(log, '|')
+					if len(log) < 20 && b.nActive > 0 {
+						must(t, b.RunInLoop(mark))
+					}
+				}
+				must(t, b.RunInLoop(mark))
+				must(t, b.Dispatch())
+				if string(log) != c.want {
+					t.Fatalf("turns %q, want %q", log, c.want)
+				}
+			})
+		})
+	}
+}

@@ -131,10 +131,11 @@ func (p *epollPoller) wait(b *Base, timeout int64) error {
 		what := e.Events
 		var res What
 		switch {
-		case what&unix.EPOLLERR != 0:
-			res = Read | Write
-		case what&unix.EPOLLHUP != 0 && what&unix.EPOLLRDHUP == 0:
-			res = Read | Write
+		case what&unix.EPOLLERR != 0, what&unix.EPOLLHUP != 0 && what&unix.EPOLLRDHUP == 0:
+			// Error or full hang-up: wake every kind of interest, Closed
+			// included (libevent leaves a Closed-only event asleep, and
+			// level-triggered epoll then spins).
+			res = Read | Write | Closed
 		default:
 			if what&unix.EPOLLIN != 0 {
 				res |= Read

@@ -101,7 +101,7 @@ func (p *pollPoller) wait(b *Base, timeout int64) error {
 		n--
 		p.pfds[i].Revents = 0
 		if re&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
-			re |= unix.POLLIN | unix.POLLOUT
+			re |= unix.POLLIN | unix.POLLOUT | pollRDHUP
 		}
 		var res What
 		if re&unix.POLLIN != 0 {
