@@ -4,15 +4,17 @@ go 1.26.0
 
 require (
 	github.com/bufev/bufev/backends/filter v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/backends/pair v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.20.4
 )
 
 require (
-	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000 // indirect
 	github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 replace (

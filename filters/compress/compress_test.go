@@ -46,11 +46,22 @@ func stdReader(t testing.TB, f Format, data []byte) io.Reader {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(z.Close)
-		return z
+		return &closingReader{z}
 	}
 	t.Fatalf("format %v", f)
 	return nil
+}
+
+// closingReader releases a zstd decoder when it reports the end (or an
+// error).
+type closingReader struct{ z *zstd.Decoder }
+
+func (c *closingReader) Read(p []byte) (int, error) {
+	n, err := c.z.Read(p)
+	if err != nil {
+		c.z.Close()
+	}
+	return n, err
 }
 
 func TestRoundTrip(t *testing.T) {
