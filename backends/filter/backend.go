@@ -208,7 +208,7 @@ func (f *filt) uWrite(*bufferevent.BufferEvent) {
 	}
 	f.c.Enter()
 	if !f.c.Closed() {
-		f.writeAndNotify(bufferevent.Normal)
+		f.writeAndNotify(bufferevent.Normal, 0)
 	}
 	f.c.Leave()
 }
@@ -281,7 +281,7 @@ func (f *filt) outKick() {
 	f.c.Enter()
 	f.outKicked = false
 	if !f.c.Closed() {
-		f.writeAndNotify(bufferevent.Normal)
+		f.writeAndNotify(bufferevent.Normal, 0)
 	}
 	f.c.Leave()
 }
@@ -302,7 +302,7 @@ func (f *filt) evKick() {
 // reference.
 func (f *filt) outRemoteRun() {
 	f.outRemote = false
-	f.writeAndNotify(bufferevent.Normal)
+	f.writeAndNotify(bufferevent.Normal, 0)
 }
 
 // ---- own output buffer callback ----
@@ -312,11 +312,10 @@ func (f *filt) outRemoteRun() {
 // output is being filtered (outBusy) it does nothing: the running loop picks
 // the new bytes up, so a Func or a write callback that writes to the filter
 // never re-enters the output Func (libevent's filters_disable case).
-// Otherwise it schedules the filtering on the loop's deferred queue, later in
-// the same loop turn: libevent filters inside the write call, which runs the
-// write and event callbacks inside the user's own Write; deferring avoids
-// that and lets many small writes made in one callback go through the Func
-// together.
+// Otherwise it filters at once, as libevent does, so that the bytes reach the
+// underlying (and, through a stack of filters, the bottom) inside the write
+// call; but the write and event callbacks this causes are deferred, where
+// libevent runs them inside the user's own Write.
 func (f *filt) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 	if info.Added == 0 || f.outBusy {
 		return
@@ -328,7 +327,11 @@ func (f *filt) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 		}
 		return
 	}
-	f.kickOut()
+	if f.nest > 0 {
+		f.kickOut()
+		return
+	}
+	f.writeAndNotify(bufferevent.Normal, bufferevent.TriggerDefer)
 }
 
 // ---- filtering ----
@@ -413,10 +416,11 @@ func (f *filt) uRoom() int {
 
 // writeAndNotify filters output in mode (processOutput, which runs the write
 // callback itself) and then performs an underlying flush requested while it
-// ran. Lock held, reference taken. It reports whether the Func succeeded at
-// least once.
-func (f *filt) writeAndNotify(mode bufferevent.FlushMode) bool {
-	did := f.processOutput(mode)
+// ran. trig is passed to the callbacks' triggers (TriggerDefer when called
+// from inside a user's write). Lock held, reference taken. It reports whether
+// the Func succeeded at least once.
+func (f *filt) writeAndNotify(mode bufferevent.FlushMode, trig backend.TriggerOptions) bool {
+	did := f.processOutput(mode, trig)
 	if f.pendU && !f.outBusy && !f.c.Closed() {
 		m := f.pendUM
 		f.pendU, f.pendUM = false, bufferevent.Normal
@@ -433,7 +437,7 @@ func (f *filt) writeAndNotify(mode bufferevent.FlushMode) bool {
 // more, or ask for a Flush: both are handled by further rounds here, never by
 // a nested call). Lock held, reference taken. It reports whether the Func
 // returned OK at least once.
-func (f *filt) processOutput(mode bufferevent.FlushMode) (processed bool) {
+func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOptions) (processed bool) {
 	if f.outBusy {
 		// A Flush from the write callback we are running: do it in the
 		// next round.
@@ -484,7 +488,7 @@ func (f *filt) processOutput(mode bufferevent.FlushMode) (processed bool) {
 		if round {
 			processed = true
 			f.unlockU(took)
-			f.c.TriggerWrite(0)
+			f.c.TriggerWrite(trig)
 			took = f.lockU()
 			if f.c.Closed() {
 				break
@@ -510,7 +514,7 @@ func (f *filt) processOutput(mode bufferevent.FlushMode) (processed bool) {
 		f.resetWriteTimer()
 	}
 	if failed != nil && !f.c.Closed() {
-		f.c.TriggerEvent(bufferevent.Error|bufferevent.Writing, failed, 0)
+		f.c.TriggerEvent(bufferevent.Error|bufferevent.Writing, failed, trig)
 	}
 	return processed
 }
@@ -641,7 +645,7 @@ func (f *filt) Flush(dir bufferevent.Direction, mode bufferevent.FlushMode) (boo
 			f.pendUM = max(f.pendUM, mode)
 			return did, nil
 		}
-		did = f.processOutput(mode) || did
+		did = f.processOutput(mode, 0) || did
 		if f.c.Closed() {
 			return did, nil
 		}

@@ -40,3 +40,25 @@ func TestConformanceOverPair(t *testing.T) {
 		return a, b, bevtest.Caps{NoFD: true}, err
 	})
 }
+
+// TestConformanceStacked runs the suite on pass-through filters over
+// pass-through filters over a pair.
+func TestConformanceStacked(t *testing.T) {
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+		la, lb, err := filteredPair(base, opts, nil, nil)
+		if err != nil {
+			return nil, nil, bevtest.Caps{}, err
+		}
+		if a, err = filter.New(la, nil, nil, opts|bufferevent.CloseOnFree); err != nil {
+			la.Close()
+			lb.Close()
+			return nil, nil, bevtest.Caps{}, err
+		}
+		if b, err = filter.New(lb, nil, nil, opts|bufferevent.CloseOnFree); err != nil {
+			a.Close()
+			lb.Close()
+			return nil, nil, bevtest.Caps{}, err
+		}
+		return a, b, bevtest.Caps{NoFD: true}, nil
+	})
+}
