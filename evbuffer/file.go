@@ -3,6 +3,7 @@ package evbuffer
 import (
 	"errors"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -45,9 +46,10 @@ type FileSegment struct {
 	length  int64
 	flags   SegmentFlags
 	refs    atomic.Int32
-	mu      sync.Mutex // guards data, err, cleanup
-	data    []byte     // the bytes, once read into memory
-	err     error      // sticky error from reading them
+	dropped atomic.Bool // the creator's reference was released
+	mu      sync.Mutex  // guards data, err, cleanup
+	data    []byte      // the bytes, once read into memory
+	err     error       // sticky error from reading them
 	cleanup func(seg *FileSegment)
 }
 
@@ -96,10 +98,9 @@ func (s *FileSegment) SetCleanup(fn func(seg *FileSegment)) {
 // more than once is an error that is ignored.
 // Safe for concurrent use.
 func (s *FileSegment) Release() {
-	if s.refs.Load() <= 0 {
-		return
+	if s.dropped.CompareAndSwap(false, true) {
+		s.release()
 	}
-	s.release()
 }
 
 // release drops one reference; the last one closes the descriptor (with
@@ -132,6 +133,11 @@ func (s *FileSegment) materialize() ([]byte, error) {
 	if s.fd < 0 {
 		return nil, ErrClosedSegment
 	}
+	if s.length > MaxChainSize {
+		// Too big to hold in memory; only sendfile can move it.
+		s.err = ErrTooLarge
+		return nil, s.err
+	}
 	data := make([]byte, s.length)
 	for got := 0; got < len(data); {
 		n, err := preadFD(s.fd, data[got:], s.offset+int64(got))
@@ -156,8 +162,9 @@ func (s *FileSegment) materialize() ([]byte, error) {
 // per segment) and shared. The buffer takes its own reference to seg.
 //
 // Errors: ErrFrozen (end frozen), ErrNegative (offset < 0), ErrShort (the
-// range is beyond the segment), ErrClosedSegment (seg fully released), or
-// the error from reading the file. Unlike libevent, a failed add does not
+// range is beyond the segment), ErrClosedSegment (seg fully released),
+// ErrTooLarge (a segment over MaxChainSize that would have to be read into
+// memory), or the error from reading the file. Unlike libevent, a failed add does not
 // drop the caller's reference.
 // Not safe for concurrent use.
 func (b *Buffer) AddFileSegment(seg *FileSegment, offset, length int64) error {
@@ -178,6 +185,9 @@ func (b *Buffer) AddFileSegment(seg *FileSegment, offset, length int64) error {
 	}
 	if length > seg.length-offset {
 		return ErrShort
+	}
+	if offset+length > math.MaxInt {
+		return ErrTooLarge
 	}
 	if err := b.checkGrow(int(length)); err != nil {
 		return err

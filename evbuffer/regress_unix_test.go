@@ -370,3 +370,25 @@ func TestFileSegmentInMemory(t *testing.T) {
 	}
 	wantStr(t, "sent", pull(t, &got, -1), string(data)+"tail")
 }
+
+// Releasing a segment twice must not drop a buffer's reference.
+func TestFileSegmentDoubleRelease(t *testing.T) {
+	fd := tempFile(t, []byte("segment bytes"))
+	seg, err := NewFileSegment(fd, 0, -1, SegmentCloseOnFree)
+	noErr(t, err)
+	var b Buffer
+	noErr(t, b.AddFileSegment(seg, 0, -1))
+	seg.Release()
+	seg.Release()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("fd closed while the buffer holds the segment: %v", err)
+	}
+	wantStr(t, "contents", pull(t, &b, -1), "segment bytes")
+	b.Reset()
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); !errors.Is(err, syscall.EBADF) {
+		t.Fatalf("fd still open after the last reference: %v", err)
+	}
+	if err := b.AddFileSegment(seg, 0, -1); !errors.Is(err, ErrClosedSegment) {
+		t.Fatalf("AddFileSegment of a finished segment = %v", err)
+	}
+}
