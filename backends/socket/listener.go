@@ -268,7 +268,12 @@ func (l *Listener) apply(fn func()) error {
 		return err
 	}
 	l.unlock()
-	return l.base.RunInLoop(l.syncFn)
+	if err := l.base.RunInLoop(l.syncFn); err != nil {
+		// The base is closed: no loop will run again, so nothing else touches the
+		// listener's events; finish here rather than leak the socket.
+		l.syncOnLoop()
+	}
+	return nil
 }
 
 // syncOnLoop is apply's posted half for ListenThreadSafe listeners.

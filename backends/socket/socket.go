@@ -144,16 +144,17 @@ type sock struct {
 	base *eventbase.Base
 	bev  *bufferevent.BufferEvent
 
-	fd       int
-	ownFD    bool             // created (or duplicated) here: always closed on Close
-	rev, wev *eventbase.Event // persistent read/write events (pure timers while fd < 0)
-	rOn, wOn bool             // rev/wev are pending
-	rTimed   bool             // rev/wev carry a timeout
-	wTimed   bool
-	outCb    *evbuffer.Callback
-	kickFn   func()    // s.kick, allocated once
-	vec      [1][]byte // scratch for Reserve/Commit, so reads allocate nothing
-	dead     bool      // Ops.Close ran
+	fd         int
+	ownFD      bool             // created (or duplicated) here: always closed on Close
+	rev, wev   *eventbase.Event // persistent read/write events (pure timers while fd < 0)
+	rOn, wOn   bool             // rev/wev are pending
+	rTimed     bool             // rev/wev carry a timeout
+	wTimed     bool
+	outCb      *evbuffer.Callback
+	kickFn     func()    // s.kick, allocated once
+	kickQueued bool      // kickFn is queued on the loop
+	vec        [1][]byte // scratch for Reserve/Commit, so reads allocate nothing
+	dead       bool      // Ops.Close ran
 
 	connecting  bool
 	connRefused bool // a read saw ECONNREFUSED while connecting (BSD quirk)
@@ -351,6 +352,7 @@ func (s *sock) SetFD(fd int) error {
 		}
 	}
 	s.cancelLookup()
+	s.pending = nil
 	if err := s.setFD(fd); err != nil {
 		return err
 	}
@@ -567,8 +569,11 @@ func (s *sock) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 	}
 	if !s.c.OnLoop() {
 		// A ThreadSafe bufferevent written from another goroutine (or from a callback
-		// through the locked API): the socket is touched on the loop.
-		s.c.RunInLoop(s.kickFn)
+		// through the locked API): the socket is touched on the loop, once per batch.
+		if !s.kickQueued {
+			s.kickQueued = true
+			s.c.RunInLoop(s.kickFn)
+		}
 		return
 	}
 	s.writeNow()
@@ -576,6 +581,7 @@ func (s *sock) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 
 // kick runs on the loop (via Core.RunInLoop, lock held) for output added elsewhere.
 func (s *sock) kick() {
+	s.kickQueued = false
 	if !s.dead && s.fd >= 0 && !s.wOn && !s.connecting && s.c.Output().Len() > 0 {
 		s.writeNow()
 	}
