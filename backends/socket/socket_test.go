@@ -837,3 +837,107 @@ func TestSocketOpen(t *testing.T) {
 		t.Fatalf("FD = %d, %v; want -1, nil", fd, err)
 	}
 }
+
+// TestSocketConnectInProgress: Connect with a nil address adopts a socket whose connect
+// the caller started (libevent's bufferevent_socket_connect(bev, NULL, 0)).
+func TestSocketConnectInProgress(t *testing.T) {
+	base := newBase(t)
+	ln := echoListener(t, base, "tcp4", "127.0.0.1:0")
+	fd, err := newSocket(unix.AF_INET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := sockaddrFromNetAddr(ln.Addr())
+	if res, err := startConnect(fd, sa); res == connectFailed {
+		t.Fatal(err)
+	}
+	bev, err := New(base, fd, bufferevent.CloseOnFree)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	defer bev.Close()
+	if err := Connect(bev, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !roundTrip(t, base, bev, "in progress") {
+		t.Fatal("no Connected event")
+	}
+}
+
+// TestSocketSetFD: a bufferevent created without a socket starts reading once SetFD gives
+// it one, with the directions enabled before; the old descriptor is left alone.
+func TestSocketSetFD(t *testing.T) {
+	base := newBase(t)
+	p1, p2 := socketPair(t), socketPair(t)
+	bev, _ := New(base, -1, 0)
+	defer bev.Close()
+	var got []byte
+	bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		buf := make([]byte, 64)
+		n, _ := bev.Read(buf)
+		got = append(got, buf[:n]...)
+		base.LoopExit(0)
+	}, nil, nil)
+	bev.Enable(bufferevent.Read)
+	if err := bev.SetFD(p1[1]); err != nil {
+		t.Fatal(err)
+	}
+	unix.Write(p1[0], []byte("one"))
+	dispatch(t, base, 5*time.Second)
+	if err := bev.SetFD(p2[1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(uintptr(p1[1]), unix.F_GETFD, 0); err != nil {
+		t.Fatal("SetFD closed the previous descriptor")
+	}
+	unix.Write(p2[0], []byte("two"))
+	dispatch(t, base, 5*time.Second)
+	if string(got) != "onetwo" {
+		t.Fatalf("got %q", got)
+	}
+	if fd, _ := bev.FD(); fd != p2[1] {
+		t.Fatalf("FD = %d; want %d", fd, p2[1])
+	}
+	if err := bev.SetFD(-1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bev.SetFD(123456); err == nil {
+		t.Fatal("SetFD(bad descriptor) succeeded")
+	}
+}
+
+// BenchmarkSocketEcho measures one 64-byte round trip between two socket bufferevents
+// on one loop (a socketpair): the echo path must not allocate.
+func BenchmarkSocketEcho(b *testing.B) {
+	base := newBase(b)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cli, _ := New(base, fds[0], bufferevent.CloseOnFree)
+	srv, _ := New(base, fds[1], bufferevent.CloseOnFree)
+	defer cli.Close()
+	defer srv.Close()
+	msg := make([]byte, 64)
+	buf := make([]byte, 64)
+	left := b.N
+	srv.SetCallbacks(func(bev *bufferevent.BufferEvent) { bev.Output().AddBuffer(bev.Input()) }, nil, nil)
+	cli.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		for bev.Input().Len() >= len(buf) {
+			bev.Read(buf)
+			if left--; left == 0 {
+				base.LoopBreak()
+				return
+			}
+			bev.Write(msg)
+		}
+	}, nil, nil)
+	srv.Enable(bufferevent.ReadWrite)
+	cli.Enable(bufferevent.ReadWrite)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	cli.Write(msg)
+	base.Dispatch()
+}
