@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Feature is a set of poller capabilities (libevent's EV_FEATURE_*).
+// Feature is a set of poller capabilities (libevent's EV_FEATURE_*). It is
+// a plain value, safe for concurrent use.
 type Feature uint8
 
 // Poller features.
@@ -25,7 +26,8 @@ const (
 	FeatureEarlyClose Feature = 0x08
 )
 
-// String returns the features by name joined with "|".
+// String returns the features by name joined with "|". Safe for concurrent
+// use.
 func (f Feature) String() string {
 	if f == 0 {
 		return "0"
@@ -51,7 +53,8 @@ func (f Feature) String() string {
 	return s
 }
 
-// LoopFlags modify [Base.Loop].
+// LoopFlags modify [Base.Loop]. They are plain values, safe for concurrent
+// use.
 type LoopFlags int
 
 // Loop flags (libevent's EVLOOP_*).
@@ -67,7 +70,9 @@ const (
 )
 
 // Config configures [New]. The zero value selects the best poller with one
-// priority and no dispatch limits.
+// priority and no dispatch limits. New copies what it needs; the Config may
+// be reused or changed afterwards. Not safe for concurrent use while New
+// reads it.
 type Config struct {
 	// AvoidMethods names pollers not to use (see SupportedMethods).
 	AvoidMethods []string
@@ -150,7 +155,6 @@ type Base struct {
 	exitedEmpty bool
 	closed      bool
 	closeReq    bool
-	draining    bool
 	current     *Event
 
 	// cross-goroutine state
@@ -596,26 +600,28 @@ func (b *Base) wakeup() {
 
 // sync applies activations queued by Active; loop-confined.
 func (b *Base) sync() {
-	if b.remoteN.Load() != 0 && !b.draining {
+	if b.remoteN.Load() != 0 {
 		b.drainRemote(false)
 	}
 }
 
 // drainRemote applies queued activations and, when runFns is set, runs the
-// queued functions. It returns the number of functions run.
+// queued functions. It returns the number of functions run. A function may
+// call loop-confined methods that sync again; the double buffers are
+// handed over so that a nested drain never shares an array with the outer
+// one.
 func (b *Base) drainRemote(runFns bool) int {
-	b.draining = true
 	// spareA and spareF belong to the loop goroutine; only the swap with
 	// the shared slices needs the lock.
 	b.mu.Lock()
 	acts := b.rActs
-	b.rActs = b.spareA[:0]
+	b.rActs, b.spareA = b.spareA[:0], nil
 	var fns []remoteFn
 	if runFns {
 		fns = b.rFns
-		b.rFns = b.spareF[:0]
+		b.rFns, b.spareF = b.spareF[:0], nil
 	}
-	b.remoteN.Store(int32(len(b.rFns)))
+	b.remoteN.Store(int32(len(b.rActs) + len(b.rFns)))
 	b.mu.Unlock()
 
 	for i := range acts {
@@ -629,6 +635,9 @@ func (b *Base) drainRemote(runFns bool) int {
 		}
 		a.ev = nil
 	}
+	if b.spareA == nil {
+		b.spareA = acts[:0]
+	}
 	n := 0
 	for i := range fns {
 		f := fns[i]
@@ -636,11 +645,9 @@ func (b *Base) drainRemote(runFns bool) int {
 		n++
 		f.fn()
 	}
-	b.spareA = acts[:0]
-	if runFns {
+	if runFns && b.spareF == nil {
 		b.spareF = fns[:0]
 	}
-	b.draining = false
 	return n
 }
 
@@ -796,7 +803,6 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 	}
 	defer func() {
 		b.running = false
-		b.draining = false // in case a callback panicked mid-drain
 		b.current = nil
 		b.runningPri = -1
 		b.caching.Store(false)

@@ -8,7 +8,8 @@ import (
 )
 
 // What is a set of event conditions: the interest passed to [Base.NewEvent]
-// and the result passed to a callback. The bit values are libevent's.
+// and the result passed to a callback. The bit values are libevent's. It is
+// a plain value, safe for concurrent use.
 type What uint16
 
 // Event condition bits (libevent's EV_* values).
@@ -38,7 +39,7 @@ const (
 )
 
 // String returns the set bits by name joined with "|", e.g. "Read|Persist",
-// or "0" for the empty set.
+// or "0" for the empty set. Safe for concurrent use.
 func (w What) String() string {
 	if w == 0 {
 		return "0"

@@ -184,7 +184,9 @@ func (b *Base) ActiveByFD(fd int, what What) {
 	}
 }
 
-// OpError describes a failed poller operation on an fd.
+// OpError describes a failed poller operation on an fd; it wraps the
+// system call error, so errors.Is(err, unix.EBADF) works. Its methods are
+// safe for concurrent use.
 type OpError struct {
 	Op     string // "add", "del", "wait"
 	Method string // poller name
@@ -192,6 +194,7 @@ type OpError struct {
 	Err    error
 }
 
+// Error formats the failure as "eventbase: <method> <op> fd <n>: <cause>".
 func (e *OpError) Error() string {
 	return fmt.Sprintf("eventbase: %s %s fd %d: %v", e.Method, e.Op, e.FD, e.Err)
 }

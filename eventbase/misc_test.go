@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
@@ -348,6 +349,27 @@ func TestCloseReleasesFDs(t *testing.T) {
 	})
 }
 
+// Close stops every goroutine the base started (the signal forwarders).
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m string) {
+		before := goleak.IgnoreCurrent()
+		b, err := New(Config{AvoidMethods: others(m)})
+		must(t, err)
+		for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP} {
+			ev, err := b.NewSignal(sig, func(int, What) {})
+			must(t, err)
+			must(t, ev.Add())
+		}
+		done := make(chan error)
+		go func() { done <- b.Loop(LoopNoExitOnEmpty) }()
+		must(t, b.Do(context.Background(), func() {}))
+		b.LoopBreak()
+		must(t, <-done)
+		must(t, b.Close())
+		goleak.VerifyNone(t, before)
+	})
+}
+
 // Close from a callback breaks the loop and completes when Loop returns.
 func TestCloseFromCallback(t *testing.T) {
 	eachMethod(t, func(t *testing.T, m string) {
@@ -642,4 +664,53 @@ func TestMaxDispatch(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Active called by a function running from RunInLoop is visible to Pending
+// and cancelled by Del right away, as from a callback.
+func TestActiveInsideRunInLoop(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m string) {
+		b := newBase(t, m)
+		ran := 0
+		ev, _ := b.NewEvent(-1, 0, func(int, What) { ran++ })
+		ev2, _ := b.NewEvent(-1, 0, func(int, What) { t.Error("deleted activation ran") })
+		must(t, b.RunInLoop(func() {
+			ev.Active(Read, 1)
+			if p, _ := ev.Pending(Read); p != Read {
+				t.Errorf("Pending after Active = %v", p)
+			}
+			ev2.Active(Read, 1)
+			must(t, ev2.Del())
+			must(t, b.RunInLoop(func() { ev.Active(Write, 1) }))
+		}))
+		must(t, b.Dispatch())
+		if ran != 2 {
+			t.Fatalf("callback ran %d times, want 2", ran)
+		}
+	})
+}
+
+// Mirrors libevent test/regress.c "main/del_timeout_notify": deleting (via
+// Do) the only event, a persistent 5 s timer, from another goroutine wakes
+// the blocked loop, which then exits for lack of events.
+func TestDelTimeoutNotifyConcurrentSafe(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m string) {
+		b := newBase(t, m)
+		ev, _ := b.NewEvent(-1, Persist, func(int, What) {})
+		must(t, ev.AddTimeout(5*time.Second))
+		done := make(chan error)
+		go func() { done <- b.Dispatch() }()
+		time.Sleep(10 * time.Millisecond) // let the loop block
+		start := time.Now()
+		must(t, b.Do(context.Background(), func() { must(t, ev.Del()) }))
+		select {
+		case err := <-done:
+			must(t, err)
+		case <-time.After(4 * time.Second):
+			t.Fatal("loop still blocked after the delete")
+		}
+		if !b.ExitedEmpty() {
+			t.Fatalf("loop did not exit empty (after %v)", time.Since(start))
+		}
+	})
 }
