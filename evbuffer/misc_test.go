@@ -348,3 +348,36 @@ func TestCommitIntoMiddleSpare(t *testing.T) {
 	wantStr(t, "tail", contents(t, &b)[4005:], "bbbbbc")
 	mustValid(t, &b)
 }
+
+// A Ptr stays correct across changes to its buffer and when its Pos is set
+// by hand.
+func TestPtrRevalidation(t *testing.T) {
+	var b, tmp Buffer
+	for _, s := range []string{"0123", "4567", "89ab"} {
+		tmp.AddString(s)
+		b.AddBuffer(&tmp)
+	}
+	var p Ptr
+	noErr(t, b.SetPtr(&p, 6))
+	at := func() string {
+		t.Helper()
+		var x [1]byte
+		n, err := b.CopyOutFrom(&p, x[:])
+		if err != nil || n != 1 {
+			t.Fatalf("CopyOutFrom(%d) = %d, %v", p.Pos, n, err)
+		}
+		return string(x[:])
+	}
+	wantStr(t, "at 6", at(), "6")
+	b.AddString("cdef") // appends keep it
+	wantStr(t, "after add", at(), "6")
+	b.Drain(5) // drain re-resolves: offset 6 now holds 'b'
+	wantStr(t, "after drain", at(), "b")
+	b.Prepend([]byte("xy"))
+	wantStr(t, "after prepend", at(), "9")
+	p.Pos = 0
+	wantStr(t, "hand-set", at(), "x")
+	b.Pullup(-1)
+	p.Pos = 3
+	wantStr(t, "after pullup", at(), "6")
+}

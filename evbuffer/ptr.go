@@ -10,16 +10,18 @@ package evbuffer
 // dropped and the Ptr is re-resolved from Pos, so a Ptr never points into
 // freed memory; it then names the byte now at offset Pos, as libevent's
 // "invalidated" pointers would if recomputed. Appends keep it valid.
+// Setting Pos directly is allowed; the cache notices.
 //
 // Not safe for concurrent use: it belongs with its Buffer.
 type Ptr struct {
 	// Pos is the offset from the front of the buffer, or -1.
 	Pos int
 
-	c   *chain // chain holding Pos (nil: at the end, or not resolved)
-	off int    // offset of Pos in c's readable bytes
-	gen uint64 // buffer generation c was resolved in
-	buf *Buffer
+	c    *chain // chain holding Pos (nil: at the end, or not resolved)
+	off  int    // offset of Pos in c's readable bytes
+	cpos int    // the Pos that c and off were resolved for
+	gen  uint64 // buffer generation c was resolved in
+	buf  *Buffer
 }
 
 // seek finds the chain and offset of position pos (0 <= pos <= b.total).
@@ -42,11 +44,11 @@ func (b *Buffer) resolve(p *Ptr) (*chain, int, error) {
 	if p.Pos < 0 || p.Pos > b.total {
 		return nil, 0, ErrInvalidPtr
 	}
-	if p.buf == b && p.gen == b.gen && p.c != nil && p.off < p.c.off {
+	if p.buf == b && p.gen == b.gen && p.cpos == p.Pos && p.c != nil && p.off < p.c.off {
 		return p.c, p.off, nil
 	}
 	c, off := b.seek(p.Pos)
-	p.c, p.off, p.gen, p.buf = c, off, b.gen, b
+	p.c, p.off, p.cpos, p.gen, p.buf = c, off, p.Pos, b.gen, b
 	return c, off, nil
 }
 
@@ -60,7 +62,7 @@ func (b *Buffer) SetPtr(p *Ptr, pos int) error {
 		return ErrInvalidPtr
 	}
 	c, off := b.seek(pos)
-	*p = Ptr{Pos: pos, c: c, off: off, gen: b.gen, buf: b}
+	*p = Ptr{Pos: pos, c: c, off: off, cpos: pos, gen: b.gen, buf: b}
 	return nil
 }
 
@@ -83,7 +85,7 @@ func (b *Buffer) AdvancePtr(p *Ptr, n int) error {
 	if c == nil {
 		off = 0
 	}
-	*p = Ptr{Pos: pos, c: c, off: off, gen: b.gen, buf: b}
+	*p = Ptr{Pos: pos, c: c, off: off, cpos: pos, gen: b.gen, buf: b}
 	return nil
 }
 
@@ -93,6 +95,9 @@ func (b *Buffer) AdvancePtr(p *Ptr, n int) error {
 // needed, which can exceed len(vecs) (as in libevent); only min(returned,
 // len(vecs)) entries are filled. Extents are whole chains, except the first,
 // which starts at start; together they may cover more than n bytes.
+//
+// Peek stops at a sendfile chain (see FlagDrainsToFD), whose bytes are not in
+// memory.
 //
 // The slices alias b's memory: they stay valid until the next call that
 // modifies b. Do not write to them.

@@ -90,7 +90,7 @@ func (b *Buffer) startCursor(start *Ptr) (cursor, bool) {
 }
 
 func (b *Buffer) ptrFrom(cur cursor) Ptr {
-	return Ptr{Pos: cur.pos, c: cur.c, off: cur.off, gen: b.gen, buf: b}
+	return Ptr{Pos: cur.pos, c: cur.c, off: cur.off, cpos: cur.pos, gen: b.gen, buf: b}
 }
 
 // searchBytes finds what at or after cur, ending at or before limit.
