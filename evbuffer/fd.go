@@ -1,6 +1,27 @@
 package evbuffer
 
-import "errors"
+import (
+	"errors"
+	"net"
+	"sync"
+)
+
+// ioScratch is scratch space for one vectored I/O call, pooled so that the
+// I/O paths allocate nothing.
+type ioScratch struct {
+	bs  [numWriteVecs][]byte
+	sys sysVecs
+	nb  net.Buffers // for WriteTo
+}
+
+var ioPool = sync.Pool{New: func() any { return new(ioScratch) }}
+
+func (s *ioScratch) clear(nv int) {
+	for i := 0; i < nv; i++ {
+		s.bs[i] = nil
+	}
+	s.nb = nil
+}
 
 // DefaultMaxRead is the most bytes ReadFromFD reads in one call unless
 // changed with SetMaxRead (libevent's EVBUFFER_MAX_READ_DEFAULT).

@@ -2,25 +2,7 @@
 
 package evbuffer
 
-import (
-	"io"
-	"sync"
-)
-
-// ioScratch is scratch space for one vectored I/O call, pooled so that the
-// I/O paths allocate nothing.
-type ioScratch struct {
-	bs  [numWriteVecs][]byte
-	sys sysVecs
-}
-
-var ioPool = sync.Pool{New: func() any { return new(ioScratch) }}
-
-func (s *ioScratch) clear(nv int) {
-	for i := 0; i < nv; i++ {
-		s.bs[i] = nil
-	}
-}
+import "io"
 
 // ReadFromFD reads from the descriptor fd (a socket, pipe or file; a SOCKET
 // on Windows) into b: up to howmuch bytes (howmuch < 0: as many as allowed),

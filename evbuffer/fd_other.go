@@ -34,6 +34,12 @@ func (b *Buffer) WriteToFD(fd int, howmuch int) (int, error) {
 
 const haveSendfile = false
 
+// numWriteVecs bounds the chains one WriteTo hands to net.Buffers.
+const numWriteVecs = 16
+
+// sysVecs is unused here.
+type sysVecs struct{}
+
 func fileSize(fd int) (int64, error)                   { return 0, errFDUnsupported }
 func preadFD(fd int, p []byte, off int64) (int, error) { return 0, errFDUnsupported }
 func closeFD(fd int) error                             { return errFDUnsupported }

@@ -69,27 +69,48 @@ func (b *Buffer) WriteString(s string) (int, error) {
 	return len(s), nil
 }
 
-// WriteTo implements io.WriterTo: it writes b's bytes to w chain by chain,
-// draining what w accepted, until b is empty or w fails. It returns
-// io.ErrShortWrite if w accepts fewer bytes than offered without an error.
+// WriteTo implements io.WriterTo: it writes b's bytes to w, draining what w
+// accepted, until b is empty or w fails. Up to 128 chains at a time go to w
+// as a net.Buffers, so a *net.TCPConn, *net.UnixConn or the like gets them
+// with one writev; other writers get one Write per chain. It returns
+// io.ErrShortWrite if w accepts fewer bytes than offered without an error,
+// and ErrNotInMemory on reaching a sendfile chain (use WriteToFD for those).
 // Not safe for concurrent use.
 func (b *Buffer) WriteTo(w io.Writer) (int64, error) {
 	if b.total > 0 && b.frozenFront {
 		return 0, ErrFrozen
 	}
 	var total int64
+	s := ioPool.Get().(*ioScratch)
+	defer ioPool.Put(s)
 	for b.total > 0 {
-		c := b.first
-		if c.off == 0 {
-			b.drain(0) // drop leading empty chains
-			continue
+		nv, want := 0, 0
+		for c := b.first; c != nil && nv < numWriteVecs; c = c.next {
+			if c.off == 0 {
+				continue
+			}
+			if c.buf == nil {
+				break // sendfile chain
+			}
+			s.bs[nv] = c.data()
+			want += c.off
+			nv++
 		}
-		if c.buf == nil {
+		if nv == 0 {
 			return total, ErrNotInMemory
 		}
-		d := c.data()
-		n, err := w.Write(d)
-		if n < 0 || n > len(d) {
+		var n int
+		var err error
+		if nv == 1 {
+			n, err = w.Write(s.bs[0])
+		} else {
+			s.nb = s.bs[:nv]
+			var n64 int64
+			n64, err = s.nb.WriteTo(w)
+			n = int(n64)
+		}
+		s.clear(nv)
+		if n < 0 || n > want {
 			return total, errors.New("evbuffer: writer returned an invalid count")
 		}
 		if n > 0 {
@@ -101,7 +122,7 @@ func (b *Buffer) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		if n < len(d) {
+		if n < want {
 			return total, io.ErrShortWrite
 		}
 	}

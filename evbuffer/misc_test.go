@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"net"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -380,4 +381,59 @@ func TestPtrRevalidation(t *testing.T) {
 	b.Pullup(-1)
 	p.Pos = 3
 	wantStr(t, "after pullup", at(), "6")
+}
+
+// WriteTo a TCP connection sends many chains with one writev and allocates
+// nothing per call.
+func TestWriteToConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		p, _ := io.ReadAll(c)
+		got <- p
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b, tmp Buffer
+	var want []byte
+	for i := 0; i < 300; i++ {
+		s := strings.Repeat(string(rune('a'+i%26)), 1+i%50)
+		tmp.AddString(s)
+		b.AddBuffer(&tmp)
+		want = append(want, s...)
+	}
+	n, err := b.WriteTo(c)
+	if err != nil || int(n) != len(want) {
+		t.Fatalf("WriteTo = %d, %v", n, err)
+	}
+	mustValid(t, &b)
+	allocs := testing.AllocsPerRun(20, func() {
+		tmp.AddString("abc")
+		b.AddBuffer(&tmp)
+		tmp.AddString("def")
+		b.AddBuffer(&tmp)
+		if _, err := b.WriteTo(c); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("WriteTo allocates %v per call", allocs)
+	}
+	c.Close()
+	p := <-got
+	if !bytes.HasPrefix(p, want) || len(p) != len(want)+21*6 {
+		t.Fatalf("received %d bytes, want %d", len(p), len(want)+21*6)
+	}
 }
