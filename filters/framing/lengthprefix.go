@@ -165,6 +165,42 @@ func (f *LengthPrefix) header(a, b *evbuffer.Buffer) (hl, n int, err error) {
 	return f.decode(tmp[:k+m])
 }
 
+// scan walks the whole frames at the front of src and returns the bytes
+// they take, stopping before a frame that would take delivered past budget
+// (unless none was delivered yet). partial reports that src ends with an
+// incomplete frame, which then is all that follows total.
+func (f *LengthPrefix) scan(src *evbuffer.Buffer, delivered, budget int) (total int, partial bool, err error) {
+	var p evbuffer.Ptr
+	if err := src.SetPtr(&p, 0); err != nil {
+		return 0, false, err
+	}
+	var tmp [maxHeader]byte
+	for left := src.Len(); left > 0; {
+		if delivered+total > 0 && delivered+total >= budget {
+			return total, false, nil
+		}
+		k, _ := src.CopyOutFrom(&p, tmp[:])
+		hl, n, err := f.decode(tmp[:k])
+		if err != nil {
+			return total, false, err
+		}
+		if hl == 0 || left < hl+n {
+			return total, true, nil
+		}
+		if delivered+total > 0 && delivered+total+hl+n > budget {
+			return total, false, nil
+		}
+		total += hl + n
+		left -= hl + n
+		if left > 0 {
+			if err := src.AdvancePtr(&p, hl+n); err != nil {
+				return total, false, err
+			}
+		}
+	}
+	return total, false, nil
+}
+
 // appendHeader appends the header for an n-byte payload to p.
 func (f *LengthPrefix) appendHeader(p []byte, n int) []byte {
 	switch f.size {
@@ -225,28 +261,26 @@ func (f *LengthPrefix) In(src, dst *evbuffer.Buffer, limit int, mode bufferevent
 			delivered += hl + n
 			continue
 		}
-		if src.Len() == 0 || (delivered > 0 && delivered >= budget) {
-			break
+		// Whole frames at the front of src: find how many fit, then move
+		// them with one RemoveBuffer (whole chains move without copying).
+		total, partial, ferr := f.scan(src, delivered, budget)
+		if total > 0 {
+			if err := moveTo(src, dst, total); err != nil {
+				return f.fail(err)
+			}
+			delivered += total
 		}
-		hl, n, err := f.header(nil, src)
-		if err != nil {
-			return f.fail(err)
+		if ferr != nil {
+			return f.fail(ferr)
 		}
-		if hl == 0 || src.Len() < hl+n {
+		if partial {
 			// A partial frame: take it in so the underlying buffer is free.
 			if err := f.stage.AddBuffer(src); err != nil {
 				return f.fail(err)
 			}
 			progress = true
-			break
 		}
-		if delivered > 0 && delivered+hl+n > budget {
-			break
-		}
-		if err := moveTo(src, dst, hl+n); err != nil {
-			return f.fail(err)
-		}
-		delivered += hl + n
+		break
 	}
 	if mode == bufferevent.Finished && f.stage.Len() > 0 {
 		return f.fail(fmt.Errorf("%w: %d bytes of a frame", ErrTruncated, f.stage.Len()))

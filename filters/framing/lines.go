@@ -136,6 +136,42 @@ func (l *Lines) completeStaged(src *evbuffer.Buffer) (take, content int) {
 	return pos.Pos + n, content
 }
 
+// scan walks the whole lines at the front of src and returns the bytes
+// they take (markers included), stopping before a line that would take
+// delivered past budget (unless none was delivered yet). partial reports
+// that src ends with an incomplete line, which then is all that follows
+// total. A complete line above the maximum is an error.
+func (l *Lines) scan(src *evbuffer.Buffer, delivered, budget int) (total int, partial bool, err error) {
+	var p evbuffer.Ptr
+	if err := src.SetPtr(&p, 0); err != nil {
+		return 0, false, err
+	}
+	for total < src.Len() {
+		if delivered+total > 0 && delivered+total >= budget {
+			return total, false, nil
+		}
+		pos, n := src.SearchEOL(&p, l.style)
+		if pos.Pos < 0 {
+			return total, true, nil
+		}
+		if pos.Pos-total > l.max {
+			return total, false, l.tooLong(pos.Pos - total)
+		}
+		end := pos.Pos + n
+		if delivered+total > 0 && delivered+end > budget {
+			return total, false, nil
+		}
+		total = end
+		if total < src.Len() {
+			if err := src.AdvancePtr(&pos, n); err != nil {
+				return total, false, err
+			}
+			p = pos
+		}
+	}
+	return total, false, nil
+}
+
 // In is the input filter: it moves whole lines (with their end-of-line
 // markers) from src to dst, stopping before a line that would take dst
 // past limit while src holds more (it always moves at least one). A
@@ -172,9 +208,20 @@ func (l *Lines) In(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushM
 			}
 		}
 	}
-	for src.Len() > 0 && (delivered == 0 || delivered < budget) {
-		pos, n := src.SearchEOL(nil, l.style)
-		if pos.Pos < 0 {
+	if src.Len() > 0 {
+		// Whole lines at the front of src: find how many fit, then move
+		// them with one RemoveBuffer.
+		total, partial, lerr := l.scan(src, delivered, budget)
+		if total > 0 {
+			if err := moveTo(src, dst, total); err != nil {
+				return l.fail(err)
+			}
+			delivered += total
+		}
+		if lerr != nil {
+			return l.fail(lerr)
+		}
+		if partial {
 			if !l.partialOK(src, src.Len()) {
 				return l.fail(l.tooLong(src.Len()))
 			}
@@ -182,19 +229,7 @@ func (l *Lines) In(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushM
 				return l.fail(err)
 			}
 			progress = true
-			break
 		}
-		if pos.Pos > l.max {
-			return l.fail(l.tooLong(pos.Pos))
-		}
-		size := pos.Pos + n
-		if delivered > 0 && delivered+size > budget {
-			break
-		}
-		if err := moveTo(src, dst, size); err != nil {
-			return l.fail(err)
-		}
-		delivered += size
 	}
 	if mode == bufferevent.Finished && l.stage.Len() > 0 {
 		return l.fail(fmt.Errorf("%w: %d bytes of a line", ErrTruncated, l.stage.Len()))
@@ -214,25 +249,22 @@ func (l *Lines) Out(src, dst *evbuffer.Buffer, limit int, mode bufferevent.Flush
 	if isFlush(mode) {
 		budget = int(^uint(0) >> 1)
 	}
-	delivered := 0
-	for src.Len() > 0 && (delivered == 0 || delivered < budget) {
-		pos, n := src.SearchEOL(nil, l.style)
-		if pos.Pos < 0 {
-			break
+	delivered, partial := 0, false
+	if src.Len() > 0 {
+		var total int
+		var lerr error
+		total, partial, lerr = l.scan(src, 0, budget)
+		if total > 0 {
+			if err := moveTo(src, dst, total); err != nil {
+				return l.fail(err)
+			}
+			delivered += total
 		}
-		if pos.Pos > l.max {
-			return l.fail(l.tooLong(pos.Pos))
+		if lerr != nil {
+			return l.fail(lerr)
 		}
-		size := pos.Pos + n
-		if delivered > 0 && delivered+size > budget {
-			break
-		}
-		if err := moveTo(src, dst, size); err != nil {
-			return l.fail(err)
-		}
-		delivered += size
 	}
-	if rest := src.Len(); rest > 0 && delivered < budget {
+	if rest := src.Len(); partial {
 		// What is left has no end of line.
 		if !l.partialOK(src, rest) || (isFlush(mode) && rest > l.max) {
 			return l.fail(l.tooLong(rest))

@@ -147,3 +147,18 @@ func TestLinesOut(t *testing.T) {
 		t.Fatalf("long line out: %v, %v", r, l.Err())
 	}
 }
+
+// TestLinesOutLimit: with a small limit the output side moves whole lines
+// only, and a long run of complete lines is not mistaken for a long partial
+// line.
+func TestLinesOutLimit(t *testing.T) {
+	l, _ := NewLines(evbuffer.EOLLF, 8)
+	var src, dst evbuffer.Buffer
+	_ = src.AddString("aaaa\nbbbb\ncccc\ndd")
+	if r := l.Out(&src, &dst, 6, bufferevent.Normal); r != filter.OK || dst.Len() != 5 {
+		t.Fatalf("limit 6: %v, %d bytes, %v", r, dst.Len(), l.Err())
+	}
+	if r := l.Out(&src, &dst, 100, bufferevent.Normal); r != filter.OK || dst.Len() != 15 || src.Len() != 2 {
+		t.Fatalf("limit 100: %v, %d/%d", r, dst.Len(), src.Len())
+	}
+}
