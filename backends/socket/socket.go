@@ -156,10 +156,10 @@ type sock struct {
 	vec        [1][]byte // scratch for Reserve/Commit, so reads allocate nothing
 	dead       bool      // Ops.Close ran
 
-	connecting  bool
-	connRefused bool // a read saw ECONNREFUSED while connecting (BSD quirk)
-	connAddr    net.Addr
-	peer        net.Addr
+	connecting bool
+	connErr    error // a read saw the connect fail (see onRead)
+	connAddr   net.Addr
+	peer       net.Addr
 
 	// hostname connect
 	lookupGen    uint64
@@ -185,7 +185,7 @@ func (s *sock) setFD(fd int) error {
 	s.freeEvents()
 	s.fd = fd
 	s.ownFD = false
-	s.connecting, s.connRefused = false, false
+	s.connecting, s.connErr = false, nil
 	s.peer = nil
 	var rev, wev *eventbase.Event
 	var err error
@@ -454,9 +454,11 @@ func (s *sock) onRead(fd int, what eventbase.What) {
 		case errors.Is(err, io.EOF):
 			s.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
 		case isTemporary(err):
-		case s.connecting && isConnRefused(err):
-			// Some BSDs report a refused connect on read; the write side reports it.
-			s.connRefused = true
+		case s.connecting:
+			// A failed connect can surface on the read side first (a refused connect
+			// on some BSDs, an unreachable host): the read consumed the socket error,
+			// so keep it for the write side, which reports the connect's outcome once.
+			s.connErr = err
 		default:
 			s.fail(backend.Read, backend.Reading|backend.Error, s.opError("read", err))
 		}
@@ -491,13 +493,13 @@ func (s *sock) onWrite(fd int, what eventbase.What) {
 	connected := false
 	if s.connecting {
 		done, err := finishConnect(fd)
-		if s.connRefused {
-			done, err = true, syscall.ECONNREFUSED
+		if s.connErr != nil {
+			done, err = true, s.connErr
 		}
 		if !done {
 			return
 		}
-		s.connecting, s.connRefused = false, false
+		s.connecting, s.connErr = false, nil
 		if err != nil {
 			s.connectFailed(err)
 			return

@@ -37,7 +37,6 @@ func removeSocketFile(string)                               {}
 func acceptConn(int, bool) (int, net.Addr, error)           { return -1, nil, ErrUnsupported }
 func isAcceptRetriable(error) bool                          { return false }
 func isTemporary(error) bool                                { return false }
-func isConnRefused(error) bool                              { return false }
 func isStreamSocket(int) error                              { return ErrUnsupported }
 func dupFD(int) (int, error)                                { return -1, ErrUnsupported }
 func newSocket(int) (int, error)                            { return -1, ErrUnsupported }

@@ -191,9 +191,6 @@ func isAcceptRetriable(err error) bool {
 	return isTemporary(err) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPROTO)
 }
 
-// isConnRefused reports the error a refused connect leaves behind.
-func isConnRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
-
 // setNonblock and setCloexec adjust an adopted descriptor.
 func setNonblock(fd int) error {
 	if err := unix.SetNonblock(fd, true); err != nil {
