@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bufev/bufev/backends/pair"
 	"github.com/bufev/bufev/backends/socket"
 	"github.com/bufev/bufev/backends/ssl"
 	"github.com/bufev/bufev/bufferevent"
@@ -87,4 +88,27 @@ func handshake(t testing.TB, base *eventbase.Base, a, b *bufferevent.BufferEvent
 	_ = a.SetCallbacks(nil, nil, nil)
 	_ = b.SetCallbacks(nil, nil, nil)
 	return failure
+}
+
+// TestConformanceFilterPair runs the suite on filter-mode ssl bufferevents
+// over an in-memory pair.
+func TestConformanceFilterPair(t *testing.T) {
+	p := testPKI(t)
+	caps := tlsCaps
+	caps.NoFD = true
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, _ bevtest.Caps, err error) {
+		ua, ub, err := pair.New(base, 0)
+		if err != nil {
+			return nil, nil, caps, err
+		}
+		a, err = ssl.NewFilter(base, ua, p.clientConfig(), ssl.Connecting, opts|bufferevent.CloseOnFree)
+		if err != nil {
+			return nil, nil, caps, err
+		}
+		b, err = ssl.NewFilter(base, ub, p.serverConfig(), ssl.Accepting, opts|bufferevent.CloseOnFree)
+		if err != nil {
+			return nil, nil, caps, err
+		}
+		return a, b, caps, handshake(t, base, a, b)
+	})
 }

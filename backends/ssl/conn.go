@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/evbuffer"
 )
 
 // wouldBlock is what the adapter returns from Read when no ciphertext is
@@ -53,6 +54,7 @@ type adapter struct {
 
 	// Loop-confined (the engine's transport).
 	u      *bufferevent.BufferEvent
+	stage  *evbuffer.Buffer // records produced on the loop, sent together by flush
 	ueof   bool
 	nread  int64 // ciphertext bytes handed to crypto/tls
 	nwrite int64 // ciphertext bytes produced by crypto/tls
@@ -99,7 +101,7 @@ func (a *adapter) endErr() error {
 }
 
 func newAdapter() *adapter {
-	a := &adapter{hs: true}
+	a := &adapter{hs: true, stage: evbuffer.New()}
 	a.cond.L = &a.mu
 	return a
 }
@@ -192,12 +194,23 @@ func (a *adapter) Write(p []byte) (int, error) {
 	if a.u == nil {
 		return 0, net.ErrClosed
 	}
-	if _, err := a.u.Write(p); err != nil {
+	if err := a.stage.Add(p); err != nil {
 		a.werr = err
 		return 0, err
 	}
 	a.nwrite += int64(len(p))
 	return len(p), nil
+}
+
+// flush hands the staged records to the underlying in one piece (one
+// write system call in socket mode instead of one per record).
+func (a *adapter) flush() {
+	if a.stage.Len() == 0 || a.u == nil {
+		return
+	}
+	if err := a.u.WriteBuffer(a.stage); err != nil && a.werr == nil {
+		a.werr = err
+	}
 }
 
 // feed moves ciphertext from the underlying's input into rbuf for the

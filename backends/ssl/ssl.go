@@ -84,9 +84,14 @@ const DefaultHandshakeTimeout = 10 * time.Second
 // maxErrors is how many errors Errors keeps (libevent keeps 3).
 const maxErrors = 8
 
-// writeFrame is the most plaintext handed to crypto/tls per Write without
-// BatchWrite (libevent's WRITE_FRAME).
-const writeFrame = 15000
+// writeFrame is the most plaintext handed to crypto/tls per Write: one
+// full record (libevent uses 15000, WRITE_FRAME).
+const writeFrame = 16 << 10
+
+// innerMaxRead is the maximum single read of the hidden socket bufferevent
+// in socket mode: a full TLS record is 16 KiB + up to 256 bytes, so the
+// default 16 KiB would split every full record over two reads.
+const innerMaxRead = 64 << 10
 
 // defaultUnderCap bounds the ciphertext queued in the underlying's output
 // when it has no write high watermark.
@@ -322,9 +327,13 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		s.mu.Unlock()
 		e.sess = s
 	}
+	_, fdErr := u.FD()
 	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
 		e.c = c
 		e.outCb = c.Output().AddCallback(e.onOutput)
+		if !socketMode && errors.Is(fdErr, errors.ErrUnsupported) {
+			return noFD{engine: e}, nil
+		}
 		return e, nil
 	})
 	if err != nil {
@@ -350,6 +359,9 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		// The hidden socket bufferevent calls back when its output drained
 		// to half of what we queue at most.
 		_ = u.SetWatermark(bufferevent.Write, defaultUnderCap/2, defaultUnderCap)
+		// Read a full record (16 KiB of plaintext plus framing) and more
+		// per system call.
+		_ = u.SetMaxSingleRead(innerMaxRead)
 	}
 
 	switch state {
@@ -380,6 +392,15 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		}
 	}
 	return bev, nil
+}
+
+// noFD is the engine over an underlying without a descriptor (a pair):
+// the fields named FD and SetFD hide the engine's methods, so the
+// bufferevent reports errors.ErrUnsupported for them, as its underlying.
+type noFD struct {
+	*engine
+	FD    struct{}
+	SetFD struct{}
 }
 
 // ---- handshake ----
@@ -655,7 +676,7 @@ func (e *engine) underFull() bool {
 	if high <= 0 {
 		high = defaultUnderCap
 	}
-	return e.u.Output().Len() >= high
+	return e.u.Output().Len()+e.ad.stage.Len() >= high
 }
 
 func (e *engine) chargeRead(before int64) {
@@ -715,10 +736,12 @@ func (e *engine) doWrite(force bool) bool {
 			wrote = true
 		}
 		if err != nil {
+			e.ad.flush()
 			e.fail(backend.Writing|backend.Error, err)
 			return wrote
 		}
 	}
+	e.ad.flush()
 	if wrote && !e.dead && !e.c.Closed() {
 		e.c.ResetWriteTimer()
 		e.c.TriggerWrite(0)
@@ -765,6 +788,7 @@ func (e *engine) doRead(force bool) bool {
 			got = true
 		}
 		if err != nil {
+			e.ad.flush()
 			if err == errWouldBlock {
 				break
 			}
@@ -930,6 +954,7 @@ func (e *engine) Flush(dir backend.Direction, mode backend.FlushMode) (bool, err
 			if err := e.tc.CloseWrite(); err == nil {
 				did = true
 			}
+			e.ad.flush()
 		}
 	}
 	if mode != backend.Normal {
@@ -964,6 +989,9 @@ func (e *engine) Close() error {
 	closing := e.c.Options()&bufferevent.CloseOnFree != 0
 	if closing && e.phase == phOpen && e.flags&NoCloseNotify == 0 && !e.ad.ueof {
 		_ = e.tc.CloseWrite()
+	}
+	if e.ad != nil {
+		e.ad.flush()
 	}
 	u := e.u
 	_ = u.SetCallbacks(nil, nil, nil)
