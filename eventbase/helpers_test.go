@@ -58,7 +58,14 @@ func newBase(t testing.TB, m string, cfg ...Config) *Base {
 	if b.Method() != m {
 		t.Fatalf("Method() = %q, want %q", b.Method(), m)
 	}
-	t.Cleanup(func() { b.Close() })
+	t.Cleanup(func() {
+		if !b.closed && !b.running {
+			if err := b.checkInvariants(); err != nil {
+				t.Errorf("base invariants at the end of the test: %v", err)
+			}
+		}
+		b.Close()
+	})
 	return b
 }
 
