@@ -161,3 +161,38 @@ func TestWriteToFDLimits(t *testing.T) {
 	in.ReadFromFD(c, -1)
 	wantInt(t, "received", in.Len(), numWriteVecs*10+10)
 }
+
+// ReadFromFD and WriteToFD allocate nothing in steady state, with one
+// extent or many.
+func TestFDZeroAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	a, c := socketpair(t)
+	var out, in, tmp Buffer
+	in.SetMaxRead(1 << 16)
+	p := bytes.Repeat([]byte("w"), 3000)
+	round := func() {
+		for i := 0; i < 20; i++ { // many chains: writev
+			tmp.Add(p[:100+i])
+			out.AddBuffer(&tmp)
+		}
+		out.Add(p)
+		want := out.Len()
+		for out.Len() > 0 {
+			if _, err := out.WriteToFD(a, -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for in.Len() < want {
+			if _, err := in.ReadFromFD(c, -1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.Drain(in.Len())
+	}
+	round()
+	if n := testing.AllocsPerRun(50, round); n != 0 {
+		t.Errorf("%v allocations per round", n)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package evbuffer
+
+const raceEnabled = false
