@@ -21,12 +21,17 @@
 // [Base.Loop] repeats one turn until it is told to stop: if a LoopExit or
 // LoopBreak is pending, return; if nothing is pending or active (and
 // [LoopNoExitOnEmpty] is not set), return with [Base.ExitedEmpty] true;
-// otherwise poll — without blocking when callbacks are already active,
-// else until the earliest timer — then refresh the cached time
-// ([Base.Now]), deliver signals and cross-goroutine requests, move expired
-// timers to the active queues, and run the active callbacks of the most
-// urgent non-empty priority, then up to 32 deferred functions
-// ([Base.Defer]).
+// otherwise poll — without blocking when callbacks are already active or
+// work is queued, else until the earliest timer — then start a new time
+// cache ([Base.Now]), deliver signals, apply activations and run functions
+// queued by other goroutines ([Base.RunInLoop]), move expired timers to the
+// active queues, run the active callbacks of the most urgent non-empty
+// priority, and then up to 32 deferred functions ([Base.Defer]).
+//
+// As in libevent, [LoopNonBlock] alone keeps turning while callbacks are
+// active and returns once a poll finds nothing; [LoopOnce] returns after
+// the first turn that ran callbacks and left none active; both together
+// run what is ready now and return.
 //
 // Priorities follow libevent strictly: 0 is the most urgent; after a turn
 // ran callbacks of one priority, the loop polls again before it considers a
