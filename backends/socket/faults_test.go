@@ -230,3 +230,51 @@ func TestFaultManyConnects(t *testing.T) {
 		t.Fatalf("%d descriptors open after %d connections, %d before", after, n, before)
 	}
 }
+
+// TestFaultConnectTimeout: a connect that never completes (the listener's accept queue is
+// full, so the kernel drops the SYN) ends with exactly one Writing|Timeout event when a
+// write timeout is set; the attempt stops there instead of timing out again and again.
+func TestFaultConnectTimeout(t *testing.T) {
+	base := newBase(t)
+	lfd, err := newSocket(unix.AF_INET)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(lfd)
+	unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	unix.Listen(lfd, 0)
+	addr := localAddr(lfd)
+	// Fill the accept queue with connections nobody accepts.
+	var fillers []int
+	defer func() {
+		for _, fd := range fillers {
+			unix.Close(fd)
+		}
+	}()
+	sa, _ := sockaddrFromNetAddr(addr)
+	for range 8 {
+		fd, _ := newSocket(unix.AF_INET)
+		fillers = append(fillers, fd)
+		startConnect(fd, sa)
+	}
+	time.Sleep(50 * time.Millisecond)
+
+	bev, _ := New(base, -1, 0)
+	defer bev.Close()
+	var whats []bufferevent.Events
+	bev.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		whats = append(whats, what)
+	})
+	bev.SetTimeouts(0, 100*time.Millisecond)
+	if err := Connect(bev, addr); err != nil {
+		t.Fatal(err)
+	}
+	base.LoopExit(400 * time.Millisecond)
+	dispatch(t, base, 5*time.Second)
+	if len(whats) != 1 {
+		t.Fatalf("events %v; want exactly one", whats)
+	}
+	if whats[0] != bufferevent.Writing|bufferevent.Timeout {
+		t.Fatalf("event %v; want Writing|Timeout", whats[0])
+	}
+}
