@@ -48,7 +48,6 @@ type Buffer struct {
 	// until the buffer next allocates or frees a chain.
 	retired *chain
 	keep    *chain // chain to retire instead of release during a drain
-	line    []byte // scratch for ReadLineSlice lines that span chains
 }
 
 // noCopy makes go vet's copylocks check report copies of a Buffer: a copy

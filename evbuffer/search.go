@@ -389,8 +389,8 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 }
 
 // ReadLineSlice is ReadLine without the copy, like bufio.Reader.ReadSlice:
-// the returned line points into b's memory (or into a scratch slice owned by
-// b when the line spans chains) and stays valid only until the next call
+// the returned line points into b's memory (a line that spans chains is first
+// made contiguous, as Pullup does) and stays valid only until the next call
 // that modifies b. It allocates nothing in steady state. When the line used
 // up a chain, b keeps that chain (instead of recycling it) until its next
 // modification.
@@ -404,20 +404,14 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := b.first
-	for c.off == 0 && c.next != nil {
-		c = c.next
-	}
-	var line []byte
-	if c.off >= n && c.buf != nil {
-		line = c.buf[c.misalign : c.misalign+n]
-		b.keep = c
-	} else {
-		if cap(b.line) < n {
-			b.line = make([]byte, n, max(n, 2*cap(b.line)))
+	line := []byte{}
+	if n > 0 {
+		// Make the line contiguous in the first chain (a copy only when
+		// it spans chains), and keep that chain alive for the caller.
+		if line, err = b.Pullup(n); err != nil {
+			return nil, err
 		}
-		line = b.line[:n]
-		b.copyOut(b.first, 0, line)
+		b.keep = b.first
 	}
 	b.drain(n + eol)
 	b.keep = nil
