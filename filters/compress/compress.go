@@ -78,9 +78,12 @@ const (
 	// DefaultEncoderWindow is the zstd window an Encoder uses: memory per
 	// stream is about four times it.
 	DefaultEncoderWindow = 1 << 20
-	// DefaultBudget is how many bytes a filter call produces when the
-	// backend passes a negative limit (libevent's "unlimited").
-	DefaultBudget = 256 << 10
+	// MaxCallOutput bounds what one filter call produces while its input
+	// lasts, whatever the limit: a negative limit (libevent's "unlimited")
+	// and filter.NoLimit (Flush and Finished mode) mean this much. The
+	// backend calls again while input remains, so a flush still delivers
+	// everything, in steps of at most this size.
+	MaxCallOutput = 1 << 20
 )
 
 // Options configures an Encoder or a Decoder. The zero value (or a nil
@@ -177,8 +180,8 @@ func zstdLevel(l int) (zstd.EncoderLevel, error) {
 }
 
 func budgetOf(limit int) int {
-	if limit < 0 {
-		return DefaultBudget
+	if limit < 0 || limit > MaxCallOutput {
+		return MaxCallOutput
 	}
 	return limit
 }

@@ -406,3 +406,57 @@ func TestDecoderCloseEndsCoroutine(t *testing.T) {
 		t.Fatalf("%d goroutines after Close, %d before", n, before)
 	}
 }
+
+// TestCallOutputBounded: with filter.NoLimit (Flush and Finished mode) a
+// call still produces at most MaxCallOutput (plus one codec block) while
+// input remains; the backend's loop of calls delivers everything.
+func TestCallOutputBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	random := make([]byte, 6<<20)
+	for i := range random {
+		random[i] = byte(rng.Uint32())
+	}
+	zeros := make([]byte, 8<<20)
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) {
+			// Encoder: incompressible input, one Flush.
+			e, _ := NewEncoder(f, &Options{Level: BestSpeed})
+			defer e.Close()
+			var src, dst evbuffer.Buffer
+			_ = src.Add(random)
+			calls := 0
+			for first := true; first || src.Len() > 0; first = false {
+				if r := e.Filter(&src, &dst, filter.NoLimit, bufferevent.Flush); r != filter.OK {
+					t.Fatal(r, e.Err())
+				}
+				if dst.Len() > MaxCallOutput+maxOvershoot {
+					t.Fatalf("encoder call produced %d bytes", dst.Len())
+				}
+				_ = dst.Drain(dst.Len())
+				calls++
+			}
+			if calls < 2 {
+				t.Fatalf("%d calls: output not bounded per call", calls)
+			}
+			// Decoder: highly compressible input, Finished.
+			wire := compressAll(t, f, nil, zeros)
+			d, _ := NewDecoder(f, &Options{MaxRatio: -1})
+			defer d.Close()
+			_ = src.Add(wire)
+			total := 0
+			for first := true; first || src.Len() > 0; first = false {
+				if r := d.Filter(&src, &dst, filter.NoLimit, bufferevent.Finished); r != filter.OK {
+					t.Fatal(r, d.Err())
+				}
+				if dst.Len() > MaxCallOutput+maxOvershoot {
+					t.Fatalf("decoder call produced %d bytes", dst.Len())
+				}
+				total += dst.Len()
+				_ = dst.Drain(dst.Len())
+			}
+			if total != len(zeros) || !d.Ended() {
+				t.Fatalf("decoded %d of %d bytes, ended %v", total, len(zeros), d.Ended())
+			}
+		})
+	}
+}

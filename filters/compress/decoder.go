@@ -96,9 +96,9 @@ func NewDecoder(f Format, o *Options) (*Decoder, error) {
 // and has the filter.Func signature.
 //
 // It drains from src the compressed bytes it decoded. While src still
-// holds bytes it appends at most limit bytes to dst (a negative limit
-// means DefaultBudget) and returns filter.OK, so the filter backend calls
-// again when dst has room. Once src is used up it also delivers what the
+// holds bytes it appends at most limit bytes to dst (a negative limit, or
+// one above MaxCallOutput, means MaxCallOutput) and returns filter.OK, so
+// the filter backend calls again when dst has room. Once src is used up it also delivers what the
 // decompressor can still produce from the input it already consumed (at
 // most one window or block: 32 KiB for DEFLATE, 128 KiB for zstd), so no
 // output stays inside the Decoder where the backend cannot see it.

@@ -23,9 +23,11 @@
 // # Limit, flush and finished
 //
 // A filter call consumes from src and appends to dst. limit is the room
-// left in dst below its high watermark (negative: no watermark; the filter
-// then produces at most DefaultBudget bytes per call). While src still
-// holds input a call appends at most limit bytes and returns filter.OK, so
+// left in dst below its high watermark (filter.NoLimit in Flush and
+// Finished mode, negative in libevent's convention for "no watermark");
+// whatever it says, one call produces at most MaxCallOutput bytes while
+// input remains, and the backend calls again. While src still holds input
+// a call appends at most limit bytes and returns filter.OK, so
 // the backend calls again when there is room; output the codec already
 // produced beyond that waits inside the filter and comes out first on the
 // next call. Once src is used up the call also delivers everything the

@@ -99,9 +99,9 @@ func (e *Encoder) open() error {
 // and has the filter.Func signature.
 //
 // It drains from src everything it compresses. While src still holds
-// bytes it appends at most about limit bytes to dst (a negative limit means
-// DefaultBudget) and returns filter.OK, so the filter backend calls again
-// when dst has room; once src is used up it also moves what the compressor
+// bytes it appends at most limit bytes to dst (a negative limit, or one
+// above MaxCallOutput, means MaxCallOutput) and returns filter.OK, so the
+// filter backend calls again when dst has room; once src is used up it also moves what the compressor
 // already produced, which is bounded by one compressor block, so no output
 // is left inside the Encoder where the backend cannot see it.
 //

@@ -49,7 +49,7 @@ func drive(t testing.TB, rng *rand.Rand, f filter.Func, src, sink *evbuffer.Buff
 		if limit >= 0 && n > limit && src.Len() > 0 {
 			t.Fatalf("call produced %d bytes with limit %d while src still held %d", n, limit, src.Len())
 		}
-		if n > max(limit, DefaultBudget)+maxOvershoot {
+		if n > max(limit, MaxCallOutput)+maxOvershoot {
 			t.Fatalf("call produced %d bytes with limit %d", n, limit)
 		}
 		if err := sink.AddBuffer(&dst); err != nil {

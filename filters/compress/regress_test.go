@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/filters/framing"
 )
 
 // counted wraps a filter.Func and counts its calls.
@@ -129,5 +131,159 @@ func TestBufferEventZlib(t *testing.T) {
 				t.Error("the reader's decoder did not see the end of the stream")
 			}
 		})
+	}
+}
+
+// TestFilterStackWatermarks streams 1 MiB through compressing and
+// decompressing filters over a pair whose reader has a 4 KiB read high
+// watermark (and the writer's underlying a 4 KiB write high watermark):
+// everything arrives and nothing stays stuck below a watermark. In the
+// spirit of libevent test/regress_bufferevent.c "bufferevent_filter_data_stuck".
+func TestFilterStackWatermarks(t *testing.T) {
+	data := testData(rand.New(rand.NewPCG(12, 12)), 1<<20)
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) {
+			base, err := eventbase.New(eventbase.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer base.Close()
+			p0, p1, err := pair.New(base, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wc, _ := New(f, &Options{Level: BestSpeed})
+			defer wc.Close()
+			rc, _ := New(f, nil)
+			defer rc.Close()
+			_ = p0.SetWatermark(bufferevent.Write, 0, 4096)
+			bev1, err := filter.New(p0, nil, wc.Out, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev1.Close()
+			bev2, err := filter.New(p1, rc.In, nil, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev2.Close()
+			_ = bev2.SetWatermark(bufferevent.Read, 0, 4096)
+			var got bytes.Buffer
+			var errs []error
+			onEvent := func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what&bufferevent.Error != 0 {
+					errs = append(errs, err)
+				}
+				_ = base.LoopExit(0)
+			}
+			_ = bev1.SetCallbacks(nil, nil, onEvent)
+			_ = bev2.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				if bev.Input().Len() > 4096+MaxCallOutput {
+					t.Errorf("input holds %d bytes, watermark 4096", bev.Input().Len())
+				}
+				_, _ = io.Copy(&got, bev.Input())
+			}, nil, onEvent)
+			_ = bev1.Enable(bufferevent.Write)
+			_ = bev2.Enable(bufferevent.Read)
+			for off := 0; off < len(data); off += 100 << 10 {
+				if _, err := bev1.Write(data[off:min(off+100<<10, len(data))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := bev1.Flush(bufferevent.Write, bufferevent.Finished); err != nil {
+				t.Fatal(err)
+			}
+			_ = base.LoopExit(10 * time.Second)
+			if err := base.Dispatch(); err != nil {
+				t.Fatal(err)
+			}
+			if len(errs) > 0 {
+				t.Fatalf("errors: %v (codec %v)", errors.Join(errs...), errors.Join(wc.Err(), rc.Err()))
+			}
+			if !bytes.Equal(got.Bytes(), data) {
+				t.Fatalf("got %d bytes, want %d", got.Len(), len(data))
+			}
+		})
+	}
+}
+
+// TestStackFramingOverCompression stacks a length-prefix filter on a zstd
+// filter on a pair, as the filters package documentation shows: frames are
+// built, then compressed, and come out whole on the other side.
+func TestStackFramingOverCompression(t *testing.T) {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	p0, p1, err := pair.New(base, bufferevent.CloseOnFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := func(u *bufferevent.BufferEvent) (*bufferevent.BufferEvent, *Codec, *framing.LengthPrefix) {
+		z, err := NewZstd(DefaultLevel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zb, err := filter.New(u, z.In, z.Out, bufferevent.CloseOnFree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, _ := framing.NewLengthPrefix(framing.Uint32, 1<<20)
+		bev, err := filter.New(zb, lp.In, lp.Out, bufferevent.CloseOnFree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bev, z, lp
+	}
+	a, za, _ := stack(p0)
+	defer a.Close()
+	defer za.Close()
+	b, zb, lpb := stack(p1)
+	defer b.Close()
+	defer zb.Close()
+
+	msgs := [][]byte{[]byte("hello"), bytes.Repeat([]byte("compressible "), 5000), []byte("bye")}
+	var got [][]byte
+	_ = b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		for {
+			m, err := lpb.ReadFrame(bev.Input(), nil)
+			if err != nil {
+				return
+			}
+			got = append(got, m)
+			if len(got) == len(msgs) {
+				_ = base.LoopExit(0)
+			}
+		}
+	}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		t.Errorf("event %v: %v", what, err)
+		_ = base.LoopExit(0)
+	})
+	_ = b.Enable(bufferevent.Read)
+	_ = a.Enable(bufferevent.Write)
+	for _, m := range msgs {
+		_, _ = a.Write(m)
+		// One frame per message; the Flush goes down the stack, so the
+		// zstd filter makes it decodable at once.
+		if _, err := a.Flush(bufferevent.Write, bufferevent.Flush); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = base.LoopExit(5 * time.Second)
+	if err := base.Dispatch(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(msgs) {
+		t.Fatalf("got %d frames, want %d", len(got), len(msgs))
+	}
+	for i := range msgs {
+		if !bytes.Equal(got[i], msgs[i]) {
+			t.Fatalf("frame %d differs", i)
+		}
+	}
+	in, out := za.Encoder.Stats()
+	if out >= in {
+		t.Fatalf("zstd did not compress: %d -> %d", in, out)
 	}
 }

@@ -22,7 +22,7 @@ var (
 	ErrIncomplete = errors.New("framing: incomplete frame")
 	// ErrTruncated means the input ended (Finished) in the middle of a
 	// frame or line.
-	ErrTruncated = errors.New("framing: stream ended inside a frame")
+	ErrTruncated = errors.New("framing: stream ended inside a message")
 	// ErrLineTooLong means a line (without its end-of-line marker) is
 	// longer than the maximum, or that many bytes arrived without one.
 	ErrLineTooLong = errors.New("framing: line too long")
