@@ -245,10 +245,10 @@ func (c *netConn) Read(p []byte) (int, error) {
 		if c.closed {
 			return 0, ErrClosed
 		}
+		if len(p) == 0 {
+			return 0, nil
+		}
 		if c.rbuf.Len() > 0 {
-			if len(p) == 0 {
-				return 0, nil
-			}
 			n, _ := c.rbuf.Remove(p)
 			if c.rbuf.Len() < NetConnBuffer/2 {
 				c.schedule(&c.pullQueued, c.pullFn)

@@ -233,3 +233,52 @@ func TestNetConnEOF(t *testing.T) {
 		t.Fatalf("ReadAll = %d bytes, %v; want %d bytes, nil", len(got), err, len(data))
 	}
 }
+
+// TestNetConnConcurrentMethods follows x/net/nettest's RacyRead, RacyWrite
+// and ConcurrentMethods: many goroutines reading, writing, setting
+// deadlines and asking for addresses at once, then Close, under -race.
+func TestNetConnConcurrentMethods(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	// c2 discards everything.
+	discarded := make(chan struct{})
+	go func() {
+		defer close(discarded)
+		io.Copy(io.Discard, c2)
+	}()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 1000+i)
+			for range 50 {
+				if _, err := c1.Write(p); err != nil {
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			p := make([]byte, 100)
+			c1.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+			c1.Read(p) // nothing arrives: times out or sees Close
+		}()
+		go func() {
+			defer wg.Done()
+			_ = c1.LocalAddr().String()
+			_ = c1.RemoteAddr().String()
+			c1.SetWriteDeadline(time.Now().Add(time.Minute))
+		}()
+	}
+	wg.Wait()
+	if err := c1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-discarded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("peer did not see EOF after Close")
+	}
+	c2.Close()
+}
