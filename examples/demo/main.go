@@ -76,8 +76,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	srvDone := make(chan error, 1)
+	var stats echoserver.Stats
 	go func() {
 		err := srvBase.Dispatch()
+		stats = srv.Stats
 		srv.Close()
 		srvBase.Close()
 		srvDone <- err
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "echo demo: %d connections, %.1fs: %d messages, %.0f msgs/s, %.2f MB/s, p99 latency %v, %d errors\n",
 		cfg.conns, res.elapsed.Seconds(), res.msgs, float64(res.msgs)/res.elapsed.Seconds(),
 		float64(res.msgs)*float64(cfg.size)/res.elapsed.Seconds()/1e6, res.hist.quantile(0.99), res.errors)
+	fmt.Fprintf(stdout, "server: %d connections accepted, %d bytes echoed, %d backpressure pauses\n",
+		stats.Accepted, stats.Bytes, stats.Paused)
 	switch {
 	case cerr != nil:
 		return cerr
@@ -102,6 +106,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%d errors (first: %v)", res.errors, res.firstErr)
 	case res.msgs == 0:
 		return errors.New("no message was echoed")
+	case stats.Bytes != res.msgs*int64(cfg.size):
+		return fmt.Errorf("server echoed %d bytes, clients got back %d", stats.Bytes, res.msgs*int64(cfg.size))
 	}
 	return nil
 }
