@@ -13,13 +13,16 @@ func (b *Buffer) Expand(n int) error {
 	return b.expandSingle(n)
 }
 
-// expandSingle makes n bytes of writable space in one chain and leaves that
-// chain in b.spaceChain (libevent's evbuffer_expand_singlechain).
+// expandSingle makes n bytes of writable space in one chain.
 func (b *Buffer) expandSingle(n int) error {
 	_, err := b.expandSingleChain(n)
 	return err
 }
 
+// expandSingleChain makes n bytes of writable space in one chain and returns
+// it (libevent's evbuffer_expand_singlechain): the first chain with space if
+// it is big enough or can be realigned, a resized copy of it, the spare
+// chain after it, or a new chain.
 func (b *Buffer) expandSingleChain(n int) (*chain, error) {
 	if n > MaxChainSize {
 		return nil, ErrTooLarge
