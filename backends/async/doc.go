@@ -1,10 +1,136 @@
-// Package async will provide completion-based bufferevents: reads land in reserved
-// evbuffer space and writes go straight from the output chains, with the chains in flight
-// pinned until the kernel reports their completion — io_uring on Linux, IOCP on Windows,
-// and an error matching errors.ErrUnsupported elsewhere.
+// Package async provides completion-based bufferevents — libevent's IOCP
+// "socket_async" type, built on io_uring on Linux — with the same surface as package
+// socket: New, Connect, ConnectHostname and a Listener. It registers the type "async"
+// with bufferevent.Register.
 //
-// The bufferevent type itself is not written yet (it waits for the bufferevent core). What
-// exists is its Linux engine, internal/uring: a pure-Go io_uring ring (no cgo) with
-// submission batching, zero-allocation reaping, pinning of the memory the kernel uses, and
-// cancellation and draining on close.
+// # Choosing it
+//
+// Where io_uring is unavailable — a kernel older than 5.11, io_uring disabled by the
+// kernel.io_uring_disabled sysctl, a seccomp filter (Docker's default profile blocks
+// it), or a platform other than Linux — New, Listen and Available return an error
+// matching errors.ErrUnsupported. Pick a backend with Available:
+//
+//	if async.Available() == nil {
+//		bev, err = async.New(base, fd, bufferevent.CloseOnFree)
+//	} else {
+//		bev, err = socket.New(base, fd, bufferevent.CloseOnFree)
+//	}
+//
+// (This package does not import package socket, to keep the module graph as designed;
+// a one-call helper lives naturally in the user's code or in a package above both.)
+//
+// # Completion model
+//
+// Every base has one io_uring ring, created with its first async bufferevent or
+// listener and torn down when the last of them is finalised. Its descriptor is watched
+// with an ordinary persistent Read event — pending only while operations are in flight,
+// so that an idle base's Dispatch can return, as libevent's virtual events do for IOCP —
+// and completions are reaped in that event's callback, on the loop goroutine. No
+// goroutine, no thread pool: where libevent runs IOCP completions on worker threads, here
+// they run on the loop like every other callback.
+//
+// Operations are prepared during a loop turn and submitted once, at the end of it: the
+// ring's flush runs from the base's deferred queue, after that turn's callbacks, so a
+// server answering a thousand connections in one turn makes one io_uring_enter (plus
+// one per full submission queue: the ring holds 2048 entries) instead of two thousand
+// read and write system calls. Output added during a turn is gathered into one send per
+// connection at that flush.
+//
+// A bufferevent keeps at most one receive and one send in flight. A receive asks for the
+// room left below the read high watermark (or the maximum input), capped by the maximum
+// single read and the rate limit, starting at 4 KiB and doubling while receives fill
+// their space. A send carries up to the maximum single write (16 KiB by default) from
+// up to 64 chains.
+//
+// # Pinning: where the kernel's memory lives
+//
+// The kernel reads and writes an operation's buffers long after the submitting call
+// returned. Two things must then hold: the Go memory must stay allocated and unmoved
+// (the internal ring pins it with runtime.Pinner and keeps it reachable until the final
+// completion), and no evbuffer may free, recycle, realign or write into a chain the
+// kernel owns. libevent gets the second by pinning chains inside the evbuffer
+// (PINNED_R/PINNED_W). Package evbuffer has those flags internally but no exported
+// way to set them, and its freezes are not enough: with the input's end frozen, Drain
+// of everything, Pullup, Prepend into an empty buffer, RemoveBuffer/AddBuffer of the
+// whole buffer and Reset still release or reuse the trailing chain a receive would be
+// writing into; with the output's front frozen, Add can realign the last chain, Expand
+// and Reserve can swap its memory, and Pullup (which ignores freezes) can free chains a
+// send is reading (TestFreezeIsNotPinning demonstrates each case).
+//
+// So the backend keeps in-flight memory in two staging buffers of its own, which no
+// user code can reach:
+//
+//   - A receive lands in space reserved (Reserve) in the read staging buffer; on
+//     completion the bytes are committed there (Commit) and its chains are spliced
+//     onto the end of the input with AddBuffer — no byte is copied.
+//   - A send first moves whole chains (never part of one, which would copy) from the
+//     front of the output into the write staging buffer with RemoveBuffer, then goes
+//     straight from those chains (Peek, one send or one gathering sendmsg); the
+//     completion drains what was sent.
+//
+// Bytes moved to the write staging buffer have left Output(): Output().Len() counts
+// what has not been handed to the kernel yet, at most one send's worth less than
+// libevent's IOCP output, which keeps in-flight bytes until they complete. The write
+// timeout and the write callback account for both: the write timer runs while either
+// holds data, and the write callback runs once the staging buffer is empty and the
+// output is at or below the low watermark.
+//
+// Closing a bufferevent cancels its operations (by user data: closing a descriptor does
+// not cancel io_uring operations on it, and an operation in flight keeps the socket
+// open) and submits the cancellations at once; the staging buffers are released only
+// when the last completion has come back. Tearing the ring down drains it (cancel, then
+// wait for every completion) before unmapping anything; an operation the kernel could not
+// complete within two seconds keeps its memory pinned for the life of the process rather
+// than letting the kernel write into freed memory.
+//
+// # Threads
+//
+// The kernel cancels the pending operations of an OS thread when that thread exits, and
+// a Go thread exits when a goroutine ends while locked to it (runtime.LockOSThread
+// without UnlockOSThread). If the loop goroutine once submitted from a thread that some
+// other goroutine later locks and kills, its operations complete with ECANCELED. The
+// backend does not need the loop goroutine to be locked to its thread: a receive, send
+// or accept that completes with ECANCELED without having been cancelled is simply
+// submitted again (TestThreadExitResubmits). A connect cancelled that way fails with
+// ECANCELED. Locking the loop goroutine with runtime.LockOSThread for the life of the
+// loop is still a good idea in production: it avoids those resubmissions and keeps the
+// kernel's task work on one thread.
+//
+// # Differences from libevent's IOCP backend
+//
+//   - Completions run on the loop goroutine, not on IOCP worker threads, so the
+//     bufferevents need no lock unless the user asks for ThreadSafe (libevent forces
+//     BEV_OPT_THREADSAFE on async bufferevents).
+//   - Output bytes in flight leave Output() (see above); libevent keeps them pinned in
+//     the output.
+//   - Disabling a direction cancels its operation in flight; libevent lets it complete.
+//     Bytes a receive brings after the cancellation was asked for are kept in the input
+//     (nothing is lost) and the read callback runs when reading is enabled again.
+//   - Rate limits are charged with the bytes actually transferred, on completion.
+//     libevent charges the requested size up front and refunds the unused part; the
+//     bufferevent core's ChargeRead/ChargeWrite accept no negative amounts, so there is
+//     no refund to make. Each operation is sized to the allowance left when it is
+//     prepared, and there is only one per direction, so a bufferevent cannot overspend
+//     its own bucket; a group can be overspent by at most one operation per member in
+//     flight when it runs dry, the same bound libevent's refunds give.
+//   - The write timeout is the generic one (armed only while output is pending, or a
+//     connect is in progress); socket bufferevents arm it even with an empty output.
+//   - The listener keeps four accepts in flight (as libevent keeps four AcceptEx), each
+//     collecting the peer address; a connection an accept had already taken when the
+//     listener was disabled is kept and delivered on Enable instead of being left in
+//     the backlog. A Listener is loop-confined (no ListenThreadSafe).
+//   - Flush is a no-op, as in libevent (no half-close on Finished).
+//   - Files added with evbuffer.AddFile are read into memory: the output does not set
+//     FlagDrainsToFD, since a send operation cannot take a sendfile chain.
+//
+// # Concurrency
+//
+// Async bufferevents follow the bufferevent rules: loop-confined unless created with
+// bufferevent.ThreadSafe, in which case output written from other goroutines is handed
+// to the loop. New, Listen, NewListener and the Listener methods are loop-confined: call
+// them on the loop goroutine or while the loop is not running. Available is safe for
+// concurrent use. Close every async bufferevent and listener of a base before closing
+// the base: eventbase has no close hook through which the ring could be torn down with
+// the base (closing them after the base also works; the ring does not need the base to
+// drain).
 package async

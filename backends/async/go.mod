@@ -2,4 +2,18 @@ module github.com/bufev/bufev/backends/async
 
 go 1.24.0
 
-require golang.org/x/sys v0.41.0
+require (
+	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.41.0
+)
+
+require github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000 // indirect
+
+replace (
+	github.com/bufev/bufev/bufferevent => ../../bufferevent
+	github.com/bufev/bufev/evbuffer => ../../evbuffer
+	github.com/bufev/bufev/eventbase => ../../eventbase
+	github.com/bufev/bufev/ratelimit => ../../ratelimit
+)

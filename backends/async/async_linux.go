@@ -1,0 +1,1161 @@
+//go:build linux
+
+package async
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// minReadSize and the doubling up to the maximum single read size each receive.
+	minReadSize = 4096
+	// maxSendVecs bounds the extents of one gathering send.
+	maxSendVecs = 64
+)
+
+// conns maps each live async bufferevent to its backend, for Connect and friends.
+var conns = struct {
+	sync.Mutex
+	m map[*bufferevent.BufferEvent]*conn
+}{m: make(map[*bufferevent.BufferEvent]*conn)}
+
+func lookupConn(bev *bufferevent.BufferEvent) (*conn, error) {
+	if bev == nil {
+		return nil, ErrNotAsync
+	}
+	conns.Lock()
+	c := conns.m[bev]
+	conns.Unlock()
+	if c == nil {
+		if bev.Type() == TypeName {
+			return nil, bufferevent.ErrClosed
+		}
+		return nil, ErrNotAsync
+	}
+	return c, nil
+}
+
+// New creates an async bufferevent on the connected stream socket fd (libevent's
+// bufferevent_async_new); fd may be -1 (then Connect or ConnectHostname gives it one, or
+// BufferEvent.SetFD). The descriptor is made non-blocking; it stays the caller's unless
+// opts has bufferevent.CloseOnFree. Reads and writes are io_uring operations on the
+// base's ring, submitted once per loop turn; see the package documentation.
+//
+// When io_uring is unavailable New returns an error matching errors.ErrUnsupported;
+// Available says so in advance.
+//
+// Loop-confined: call it on the base's loop goroutine or while the loop is not running.
+// The new bufferevent is loop-confined unless opts has ThreadSafe.
+func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	if base == nil {
+		return nil, bufferevent.ErrNilBase
+	}
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	if fd >= 0 {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, os.NewSyscallError("fcntl", err)
+		}
+	}
+	return newConn(base, fd, false, opts)
+}
+
+func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+	c := &conn{fd: -1, rsize: minReadSize}
+	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(core backend.Core) (backend.Ops, error) {
+		lr, err := acquireRing(base)
+		if err != nil {
+			return nil, err
+		}
+		c.lr = lr
+		c.id = lr.newID(c)
+		c.c = core
+		c.base = base
+		c.bev = core.Handle().(*bufferevent.BufferEvent)
+		c.kickFn = c.kick
+		c.fd = fd
+		c.ownFD = own
+		c.rbuf = evbuffer.New()
+		c.wbuf = evbuffer.New()
+		c.outCb = core.Output().AddCallback(c.onOutput)
+		return c, nil
+	})
+	if err != nil {
+		if c.lr != nil {
+			c.lr.forget(c.id)
+			c.lr.release()
+		}
+		return nil, err
+	}
+	conns.Lock()
+	conns.m[bev] = c
+	conns.Unlock()
+	return bev, nil
+}
+
+// conn is the async backend of one bufferevent. Fields are loop-owned and, for
+// ThreadSafe bufferevents, guarded by the core lock (except inside complete before
+// Enter, which touches only the in-flight bookkeeping, loop-confined).
+type conn struct {
+	lr   *loopRing
+	id   uint64
+	c    backend.Core
+	base *eventbase.Base
+	bev  *bufferevent.BufferEvent
+
+	fd    int
+	ownFD bool
+	peer  net.Addr
+
+	outCb      *evbuffer.Callback
+	kickFn     func()
+	kickQueued bool
+	dirty      bool // queued on lr.dirty
+
+	// Reads land in rbuf, a staging buffer nothing but this backend can reach, so its
+	// chains cannot be drained, moved, realigned or freed while the kernel writes into
+	// them; on completion the bytes are committed there and its chains are spliced onto
+	// the input (no copy).
+	rbuf    *evbuffer.Buffer
+	rvec    [1][]byte
+	rsize   int
+	reading bool // a receive is in flight
+	rCancel bool // a cancellation of it was asked for
+	missed  bool // data arrived while reading was disabled
+
+	// Writes: whole chains are moved from the output to wbuf (no copy), and sends go
+	// straight from wbuf's chains. Bytes in wbuf still count as pending output for the
+	// write timeout and Flush.
+	wbuf    *evbuffer.Buffer
+	wvecs   [maxSendVecs][]byte
+	pvecs   [maxSendVecs][]byte
+	writing bool
+	wCancel bool
+
+	// connect
+	connecting bool // a connect is in progress (op in flight or lookup)
+	connOp     bool // the connect operation is in flight
+	cCancel    bool
+	connAddr   net.Addr
+	pending    []netip.AddrPort
+	lastErr    error
+	dnsErr     error
+	lookupGen  uint64
+	lookupStop context.CancelFunc
+
+	// timers (libevent's generic timeouts, with in-flight output counted as pending)
+	rtimer, wtimer *eventbase.Event
+
+	nOps  int  // operations in flight
+	dead  bool // Ops.Close ran
+	freed bool // the ring forgot us
+}
+
+var (
+	_ backend.Ops       = (*conn)(nil)
+	_ backend.FD        = (*conn)(nil)
+	_ backend.SetFD     = (*conn)(nil)
+	_ backend.CancelAll = (*conn)(nil)
+	_ backend.Addresser = (*conn)(nil)
+)
+
+// ---- helpers ----
+
+func (c *conn) gone() bool { return c.dead || c.c.Closed() || c.lr.closed }
+
+// pendingOut is the output not yet acknowledged by the kernel.
+func (c *conn) pendingOut() int { return c.c.Output().Len() + c.wbuf.Len() }
+
+func (c *conn) ud(kind int) uint64 { return c.id<<kindBits | uint64(kind) }
+
+// disableUser clears the user's enabled bits for dir (as the core's timeout and error
+// paths do) and stops the backend's I/O in dir.
+func (c *conn) disableUser(dir backend.Direction) {
+	c.Disable(dir)
+	if c.c.Options()&bufferevent.ThreadSafe == 0 {
+		c.bev.Disable(dir)
+		return
+	}
+	c.c.Unlock()
+	c.bev.Disable(dir)
+	c.c.Lock()
+}
+
+func (c *conn) fail(dir backend.Direction, what backend.Events, err error) {
+	c.disableUser(dir)
+	c.c.TriggerEvent(what, err, 0)
+}
+
+func (c *conn) opError(op string, errno syscall.Errno) error {
+	netw := "tcp"
+	if c.peer != nil {
+		netw = c.peer.Network()
+	}
+	return &net.OpError{Op: op, Net: netw, Addr: c.peer, Err: os.NewSyscallError(op, errno)}
+}
+
+// ---- reading ----
+
+// startRead prepares a receive into fresh space of the staging buffer if reading is
+// active and none is in flight.
+func (c *conn) startRead() {
+	if c.reading || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Read) {
+		return
+	}
+	room := c.c.InputRoom()
+	if room == 0 {
+		c.c.SuspendRead(backend.SuspendWatermark)
+		return
+	}
+	n := min(c.c.MaxToRead(), c.rsize)
+	if n <= 0 {
+		return
+	}
+	if _, err := c.rbuf.Reserve(n, c.rvec[:]); err != nil {
+		c.fail(backend.Read, backend.Reading|backend.Error, err)
+		return
+	}
+	p := c.rvec[0]
+	if len(p) > n {
+		p = p[:n]
+	}
+	c.rvec[0] = p
+	if err := c.lr.ring.PrepRecv(c.ud(kindRead), c.fd, p, 0); err != nil {
+		c.rvec[0] = nil
+		c.fail(backend.Read, backend.Reading|backend.Error, err)
+		return
+	}
+	c.reading, c.rCancel = true, false
+	c.nOps++
+	c.lr.schedule()
+}
+
+// readDone handles a receive's completion (lock held, not dead).
+func (c *conn) readDone(res int32) {
+	c.reading = false
+	p := c.rvec[0]
+	c.rvec[0] = nil
+	switch {
+	case res > 0:
+		n := int(res)
+		c.rvec[0] = p[:n]
+		err := c.rbuf.Commit(c.rvec[:])
+		c.rvec[0] = nil
+		if err != nil {
+			c.fail(backend.Read, backend.Reading|backend.Error, err)
+			return
+		}
+		if n == len(p) {
+			c.rsize = min(c.rsize*2, max(bufferevent.DefaultMaxSingle, len(p)))
+		} else if n < c.rsize/4 && c.rsize > minReadSize {
+			c.rsize /= 2
+		}
+		in := c.c.Input()
+		in.Unfreeze(false)
+		err = in.AddBuffer(c.rbuf)
+		in.Freeze(false)
+		if err != nil {
+			c.fail(backend.Read, backend.Reading|backend.Error, err)
+			return
+		}
+		c.c.ChargeRead(n)
+		if c.gone() {
+			return
+		}
+		if c.c.Enabled()&backend.Read == 0 {
+			c.missed = true
+			return
+		}
+		c.resetReadTimer()
+		c.c.TriggerRead(0)
+		if c.gone() {
+			return
+		}
+		c.startRead()
+	case res == 0:
+		c.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
+	default:
+		switch errno := syscall.Errno(-res); errno {
+		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
+			// Cancelled by Disable, or by the exit of the thread that submitted it (the
+			// kernel cancels a thread's operations when it exits): start again if
+			// reading is still wanted.
+			c.startRead()
+		default:
+			c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", errno))
+		}
+	}
+}
+
+func (c *conn) cancelRead() {
+	if !c.reading || c.rCancel || c.lr.closed {
+		return
+	}
+	if c.lr.ring.PrepCancel(c.ud(kindCancelRead), c.ud(kindRead), false) == nil {
+		c.rCancel = true
+		c.nOps++
+		c.lr.schedule()
+	}
+}
+
+// ---- writing ----
+
+// onOutput is the output buffer's callback: data was added.
+func (c *conn) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	if info.Added == 0 || c.dead {
+		return
+	}
+	if !c.c.OnLoop() {
+		if !c.kickQueued {
+			c.kickQueued = true
+			c.c.RunInLoop(c.kickFn)
+		}
+		return
+	}
+	c.wantWrite()
+}
+
+// kick runs on the loop (lock held) for output added on another goroutine.
+func (c *conn) kick() {
+	c.kickQueued = false
+	c.wantWrite()
+}
+
+// wantWrite queues the connection for the next flush, where its pending output is
+// prepared as one send together with everything added during this loop turn.
+func (c *conn) wantWrite() {
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return
+	}
+	c.lr.markDirty(c)
+	c.resetWriteTimer()
+}
+
+// flushWrite is called by the ring's flush for a dirty connection.
+func (c *conn) flushWrite() {
+	c.dirty = false
+	if c.dead {
+		return
+	}
+	c.c.Enter()
+	c.startWrite()
+	c.c.Leave()
+}
+
+// startWrite prepares one send of up to MaxToWrite bytes straight from the chains.
+func (c *conn) startWrite() {
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return
+	}
+	limit := c.c.MaxToWrite()
+	if limit <= 0 {
+		return
+	}
+	out := c.c.Output()
+	if c.wbuf.Len() < limit && out.Len() > 0 {
+		// Move whole chains (never a part of one: that would copy) covering up to
+		// limit bytes from the output into the in-flight buffer.
+		k := min(out.Peek(limit-c.wbuf.Len(), nil, c.pvecs[:]), len(c.pvecs))
+		move := 0
+		for i := 0; i < k; i++ {
+			move += len(c.pvecs[i])
+			c.pvecs[i] = nil
+		}
+		if move > 0 {
+			out.Unfreeze(true)
+			_, err := out.RemoveBuffer(c.wbuf, move)
+			out.Freeze(true)
+			if err != nil {
+				c.fail(backend.Write, backend.Writing|backend.Error, err)
+				return
+			}
+		}
+	}
+	if c.wbuf.Len() == 0 {
+		return
+	}
+	k := min(c.wbuf.Peek(limit, nil, c.wvecs[:]), len(c.wvecs))
+	total := 0
+	for i := 0; i < k; i++ {
+		total += len(c.wvecs[i])
+		if total >= limit {
+			c.wvecs[i] = c.wvecs[i][:len(c.wvecs[i])-(total-limit)]
+			k = i + 1
+			break
+		}
+	}
+	var err error
+	if k == 1 {
+		err = c.lr.ring.PrepSend(c.ud(kindWrite), c.fd, c.wvecs[0], 0)
+	} else {
+		err = c.lr.ring.PrepSendmsg(c.ud(kindWrite), c.fd, c.wvecs[:k], 0)
+	}
+	clear(c.wvecs[:k])
+	if err != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, err)
+		return
+	}
+	c.writing, c.wCancel = true, false
+	c.nOps++
+	c.lr.schedule()
+}
+
+// writeDone handles a send's completion (lock held, not dead).
+func (c *conn) writeDone(res int32) {
+	c.writing = false
+	switch {
+	case res > 0:
+		n := int(res)
+		_ = c.wbuf.Drain(n)
+		c.c.ChargeWrite(n)
+		if c.gone() {
+			return
+		}
+		c.resetWriteTimer()
+		if c.wbuf.Len() == 0 {
+			c.c.TriggerWrite(0)
+			if c.gone() {
+				return
+			}
+		}
+		if c.pendingOut() > 0 {
+			c.startWrite()
+		}
+	case res == 0:
+		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
+	default:
+		switch errno := syscall.Errno(-res); errno {
+		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
+			if c.pendingOut() > 0 {
+				c.startWrite()
+			}
+		default:
+			c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", errno))
+		}
+	}
+}
+
+func (c *conn) cancelWrite() {
+	if !c.writing || c.wCancel || c.lr.closed {
+		return
+	}
+	if c.lr.ring.PrepCancel(c.ud(kindCancelWrite), c.ud(kindWrite), false) == nil {
+		c.wCancel = true
+		c.nOps++
+		c.lr.schedule()
+	}
+}
+
+// ---- completions ----
+
+// complete implements owner.
+func (c *conn) complete(kind int, res int32) {
+	c.nOps--
+	switch kind {
+	case kindCancelRead, kindCancelWrite, kindCancelConnect:
+		// The cancelled operation reports its own completion.
+		c.maybeForget()
+		return
+	}
+	if c.dead {
+		switch kind {
+		case kindRead:
+			c.reading = false
+			c.rvec[0] = nil
+		case kindWrite:
+			c.writing = false
+		case kindConnect:
+			c.connOp = false
+		}
+		c.maybeForget()
+		return
+	}
+	c.c.Enter()
+	switch kind {
+	case kindRead:
+		if !c.dead {
+			c.readDone(res)
+		}
+	case kindWrite:
+		if !c.dead {
+			c.writeDone(res)
+		}
+	case kindConnect:
+		if !c.dead {
+			c.connectDone(res)
+		}
+	}
+	c.c.Leave()
+}
+
+// maybeForget releases a closed connection's staging memory once the kernel has
+// finished with it.
+func (c *conn) maybeForget() {
+	if !c.dead || c.nOps > 0 || c.freed {
+		return
+	}
+	c.freed = true
+	c.rbuf.Reset()
+	c.wbuf.Reset()
+	c.lr.forget(c.id)
+}
+
+// ringFailed is called when the ring lost completions: the connection cannot work.
+func (c *conn) ringFailed(err error) {
+	if c.dead {
+		return
+	}
+	c.c.Enter()
+	if !c.dead && !c.c.Closed() {
+		c.fail(backend.ReadWrite, backend.Error, err)
+	}
+	c.c.Leave()
+}
+
+// ---- timers ----
+
+func (c *conn) ensureTimers() bool {
+	if c.rtimer != nil {
+		return true
+	}
+	rt, err := c.base.NewTimer(c.onReadTimeout)
+	if err != nil {
+		return false
+	}
+	wt, err := c.base.NewTimer(c.onWriteTimeout)
+	if err != nil {
+		rt.Free()
+		return false
+	}
+	c.rtimer, c.wtimer = rt, wt
+	return true
+}
+
+func (c *conn) resetReadTimer() {
+	rto, _ := c.c.Timeouts()
+	if rto > 0 && c.c.Active(backend.Read) && !c.dead {
+		if c.ensureTimers() {
+			_ = c.rtimer.AddTimeout(rto)
+		}
+	} else if c.rtimer != nil {
+		_ = c.rtimer.Del()
+	}
+}
+
+func (c *conn) resetWriteTimer() {
+	_, wto := c.c.Timeouts()
+	if wto > 0 && c.c.Active(backend.Write) && !c.dead && (c.pendingOut() > 0 || c.connecting) {
+		if c.ensureTimers() {
+			_ = c.wtimer.AddTimeout(wto)
+		}
+	} else if c.wtimer != nil {
+		_ = c.wtimer.Del()
+	}
+}
+
+func (c *conn) onReadTimeout()  { c.timedOut(backend.Read, backend.Reading|backend.Timeout) }
+func (c *conn) onWriteTimeout() { c.timedOut(backend.Write, backend.Writing|backend.Timeout) }
+
+func (c *conn) timedOut(dir backend.Direction, what backend.Events) {
+	c.c.Enter()
+	defer c.c.Leave()
+	if c.gone() {
+		return
+	}
+	if dir == backend.Write && c.connecting {
+		c.abortConnect()
+	}
+	c.fail(dir, what, nil)
+}
+
+// ---- backend.Ops ----
+
+// Enable implements backend.Ops: start receiving and sending, and (re)arm the timeouts.
+func (c *conn) Enable(dir backend.Direction) error {
+	if dir&backend.Read != 0 {
+		if c.missed && c.c.Input().Len() > 0 {
+			c.missed = false
+			c.c.TriggerRead(backend.TriggerDefer)
+		}
+		c.startRead()
+		c.resetReadTimer()
+	}
+	if dir&backend.Write != 0 {
+		if c.pendingOut() > 0 {
+			c.wantWrite()
+		}
+		c.resetWriteTimer()
+	}
+	return nil
+}
+
+// Disable implements backend.Ops: stop the timers and cancel the operation in flight
+// in dir (its completion may still bring data, which is kept).
+func (c *conn) Disable(dir backend.Direction) error {
+	if dir&backend.Read != 0 {
+		if c.rtimer != nil {
+			_ = c.rtimer.Del()
+		}
+		c.cancelRead()
+	}
+	if dir&backend.Write != 0 && !c.connecting {
+		if c.wtimer != nil {
+			_ = c.wtimer.Del()
+		}
+		c.cancelWrite()
+	}
+	return nil
+}
+
+// Flush implements backend.Ops. Like libevent's async and socket types there is nothing
+// to force: output goes to the kernel at the end of the current loop turn.
+func (c *conn) Flush(backend.Direction, backend.FlushMode) (bool, error) { return false, nil }
+
+// AdjustTimeouts implements backend.Ops.
+func (c *conn) AdjustTimeouts() error {
+	c.resetReadTimer()
+	c.resetWriteTimer()
+	return nil
+}
+
+// CancelAll implements backend.CancelAll: Close cancels every operation in flight.
+func (c *conn) CancelAll() {
+	c.cancelLookup()
+	c.cancelRead()
+	c.cancelWrite()
+	c.abortConnect()
+	if !c.lr.closed {
+		c.lr.submit()
+	}
+}
+
+// Close implements backend.Ops: cancel what is in flight, close the socket if it is
+// ours, and give the ring back. The staging buffers are released only when the last
+// completion has come back.
+func (c *conn) Close() error {
+	c.CancelAll()
+	c.dead = true
+	c.cancelLookup()
+	if c.rtimer != nil {
+		c.rtimer.Free()
+		c.wtimer.Free()
+		c.rtimer, c.wtimer = nil, nil
+	}
+	c.c.Output().RemoveCallback(c.outCb)
+	conns.Lock()
+	delete(conns.m, c.bev)
+	conns.Unlock()
+	var err error
+	if c.fd >= 0 && (c.ownFD || c.c.Options()&bufferevent.CloseOnFree != 0) {
+		if e := unix.Close(c.fd); e != nil {
+			err = os.NewSyscallError("close", e)
+		}
+	}
+	c.fd = -1
+	c.maybeForget()
+	c.lr.release()
+	return err
+}
+
+// FD implements backend.FD.
+func (c *conn) FD() int { return c.fd }
+
+// SetFD implements backend.SetFD: operations on the old descriptor are cancelled (it is
+// not closed) and the enabled directions start on the new one.
+func (c *conn) SetFD(fd int) error {
+	if fd >= 0 {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return os.NewSyscallError("fcntl", err)
+		}
+	}
+	c.cancelLookup()
+	c.cancelRead()
+	c.cancelWrite()
+	c.abortConnect()
+	c.connecting = false
+	c.fd = fd
+	c.ownFD = false
+	c.peer = nil
+	if fd >= 0 {
+		_ = c.Enable(c.c.Enabled() & c.activeDirs())
+	}
+	return nil
+}
+
+func (c *conn) activeDirs() backend.Direction {
+	var d backend.Direction
+	if c.c.Active(backend.Read) {
+		d |= backend.Read
+	}
+	if c.c.Active(backend.Write) {
+		d |= backend.Write
+	}
+	return d
+}
+
+// LocalAddr implements backend.Addresser.
+func (c *conn) LocalAddr() net.Addr {
+	if c.fd < 0 {
+		return nil
+	}
+	sa, err := unix.Getsockname(c.fd)
+	if err != nil {
+		return nil
+	}
+	return netAddr(sa)
+}
+
+// RemoteAddr implements backend.Addresser.
+func (c *conn) RemoteAddr() net.Addr {
+	if c.peer != nil {
+		return c.peer
+	}
+	if c.fd < 0 {
+		return nil
+	}
+	sa, err := unix.Getpeername(c.fd)
+	if err != nil {
+		return nil
+	}
+	c.peer = netAddr(sa)
+	return c.peer
+}
+
+func netAddr(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		addr := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
+		if a.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
+				addr.Zone = ifi.Name
+			}
+		}
+		return addr
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}
+
+// ---- connect ----
+
+// Connect starts a connect of bev to addr (a *net.TCPAddr, *net.UnixAddr, or any
+// net.Addr whose Network is tcp, tcp4, tcp6 or unix) with an io_uring connect operation
+// (libevent's ConnectEx path). If bev has no socket, one is created for addr's family;
+// it belongs to bev and is closed by Close. With addr nil, bev's socket is assumed to be
+// connecting already and Connect waits for it.
+//
+// Like the socket backend, Connect returns an error only for unusable arguments or a
+// closed bufferevent; a refused or unreachable connect reaches the event callback later
+// as Error with a *net.OpError (errors.Is(err, syscall.ECONNREFUSED) works), and success
+// as Connected. Output written before the connect completes is sent once it does.
+//
+// Loop-confined unless bev is ThreadSafe; then the connect starts on the loop.
+func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
+	c, err := lookupConn(bev)
+	if err != nil {
+		return err
+	}
+	var sa unix.Sockaddr
+	if addr != nil {
+		if sa, err = sockaddrOf(addr); err != nil {
+			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
+		}
+	}
+	return c.onLoopDo(func() error {
+		if addr == nil && c.fd < 0 {
+			return ErrNoAddress
+		}
+		c.cancelLookup()
+		c.pending = nil
+		c.connect(addr, sa)
+		return nil
+	})
+}
+
+// onLoopDo runs fn with the core lock and a reference: at once for a loop-confined
+// bufferevent, on the loop for a ThreadSafe one.
+func (c *conn) onLoopDo(fn func() error) error {
+	if c.c.Options()&bufferevent.ThreadSafe != 0 {
+		c.c.Lock()
+		closed := c.c.Closed()
+		if !closed {
+			c.c.RunInLoop(func() {
+				if !c.dead && !c.c.Closed() {
+					_ = fn()
+				}
+			})
+		}
+		c.c.Unlock()
+		if closed {
+			return bufferevent.ErrClosed
+		}
+		return nil
+	}
+	if c.dead || c.c.Closed() {
+		return bufferevent.ErrClosed
+	}
+	c.c.Enter()
+	defer c.c.Leave()
+	return fn()
+}
+
+// connect starts one connect attempt; failures are reported asynchronously.
+func (c *conn) connect(addr net.Addr, sa unix.Sockaddr) {
+	c.connAddr = addr
+	c.lastErr = nil
+	if sa == nil {
+		// An existing socket is connecting already: its first successful send or
+		// receive tells; treat it as connected (no operation can watch a connect
+		// started elsewhere).
+		c.connecting = false
+		c.base.Defer(func() {
+			c.c.Enter()
+			defer c.c.Leave()
+			if !c.gone() {
+				c.c.TriggerEvent(backend.Connected, nil, 0)
+				if !c.gone() {
+					_ = c.Enable(c.activeDirs())
+				}
+			}
+		})
+		return
+	}
+	fd := c.fd
+	if fd < 0 {
+		var err error
+		fd, err = unix.Socket(familyOf(sa), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			c.connectFailedLater(os.NewSyscallError("socket", err))
+			return
+		}
+		c.fd = fd
+		c.ownFD = true
+	}
+	c.connecting = true
+	if err := c.lr.ring.PrepConnect(c.ud(kindConnect), fd, sa); err != nil {
+		c.connecting = false
+		c.connectFailedLater(err)
+		return
+	}
+	c.connOp, c.cCancel = true, false
+	c.nOps++
+	c.lr.schedule()
+	c.resetWriteTimer()
+}
+
+func familyOf(sa unix.Sockaddr) int {
+	switch sa.(type) {
+	case *unix.SockaddrInet6:
+		return unix.AF_INET6
+	case *unix.SockaddrUnix:
+		return unix.AF_UNIX
+	}
+	return unix.AF_INET
+}
+
+// connectDone handles the connect operation's completion (lock held, not dead).
+func (c *conn) connectDone(res int32) {
+	c.connOp = false
+	if !c.connecting {
+		return // aborted (timeout, SetFD, another Connect)
+	}
+	if res < 0 {
+		errno := syscall.Errno(-res)
+		c.connecting = false
+		c.connectFailed(errno)
+		return
+	}
+	c.connecting = false
+	c.pending, c.lastErr = nil, nil
+	c.peer = c.connAddr
+	if c.wtimer != nil {
+		_ = c.wtimer.Del()
+	}
+	c.c.TriggerEvent(backend.Connected, nil, 0)
+	if c.gone() {
+		return
+	}
+	_ = c.Enable(c.activeDirs())
+}
+
+func (c *conn) abortConnect() {
+	if !c.connOp || c.cCancel || c.lr.closed {
+		c.connecting = false
+		return
+	}
+	c.connecting = false
+	if c.lr.ring.PrepCancel(c.ud(kindCancelConnect), c.ud(kindConnect), false) == nil {
+		c.cCancel = true
+		c.nOps++
+		c.lr.schedule()
+	}
+}
+
+// connectFailedLater reports a failure found inside Connect through the deferred event
+// callback, so nothing runs synchronously (libevent's immediate-refusal path).
+func (c *conn) connectFailedLater(err error) {
+	c.lastErr = c.dialError(err)
+	if len(c.pending) > 0 {
+		c.base.Defer(func() {
+			c.c.Enter()
+			defer c.c.Leave()
+			if !c.gone() {
+				c.connectNext()
+			}
+		})
+		return
+	}
+	c.disableUser(backend.ReadWrite)
+	c.c.TriggerEvent(backend.Error, c.lastErr, backend.TriggerDefer)
+}
+
+// connectFailed handles a connect that failed after starting: Error with no direction
+// bit, after trying the next address of a hostname connect.
+func (c *conn) connectFailed(err error) {
+	c.lastErr = c.dialError(err)
+	if len(c.pending) > 0 {
+		c.connectNext()
+		return
+	}
+	if c.wtimer != nil {
+		_ = c.wtimer.Del()
+	}
+	c.c.TriggerEvent(backend.Error, c.lastErr, 0)
+}
+
+func (c *conn) dialError(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return err
+	}
+	if errno, ok := err.(syscall.Errno); ok {
+		err = os.NewSyscallError("connect", errno)
+	}
+	netw := "tcp"
+	if c.connAddr != nil {
+		netw = c.connAddr.Network()
+	}
+	return &net.OpError{Op: "dial", Net: netw, Addr: c.connAddr, Err: err}
+}
+
+// ---- hostname connect ----
+
+// ConnectHostname resolves host and connects bev to the first of its addresses that
+// accepts, trying each in order (libevent's bufferevent_socket_connect_hostname tries
+// only the first). network is "tcp", "tcp4" or "tcp6"; host is a name or an IP address
+// (IPv6 with or without brackets); port is 1 to 65535. The lookup runs with Go's
+// resolver on a goroutine bounded by ctx while reading and writing are suspended; its
+// result is handled on the loop. A failed lookup reaches the event callback as Error
+// with a *DNSError; a failed connect as with Connect. Close, SetFD or another Connect
+// cancels a lookup in progress.
+//
+// ConnectHostname returns an error only for unusable arguments or a closed bufferevent.
+// Loop-confined unless bev is ThreadSafe; then the work starts on the loop.
+func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network, host string, port int) error {
+	c, err := lookupConn(bev)
+	if err != nil {
+		return err
+	}
+	var ipnet string
+	switch network {
+	case "tcp":
+		ipnet = "ip"
+	case "tcp4":
+		ipnet = "ip4"
+	case "tcp6":
+		ipnet = "ip6"
+	default:
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, net.UnknownNetworkError(network))}
+	}
+	if port < 1 || port > 65535 {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: host})}
+	}
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "missing host", Addr: host})}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return c.onLoopDo(func() error {
+		c.startLookup(ctx, network, ipnet, host, uint16(port))
+		return nil
+	})
+}
+
+// DNSErr returns the error of bev's last hostname lookup (a *DNSError), or nil
+// (libevent's bufferevent_socket_get_dns_error). Loop-confined unless bev is ThreadSafe.
+func DNSErr(bev *bufferevent.BufferEvent) error {
+	c, err := lookupConn(bev)
+	if err != nil {
+		return nil
+	}
+	c.c.Lock()
+	defer c.c.Unlock()
+	return c.dnsErr
+}
+
+// lookupNetIP resolves host names; tests replace it.
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
+func (c *conn) startLookup(ctx context.Context, network, ipnet, host string, port uint16) {
+	c.cancelLookup()
+	c.dnsErr, c.lastErr, c.pending = nil, nil, nil
+	c.lookupGen++
+	gen := c.lookupGen
+	c.connecting = true
+	c.c.SuspendRead(backend.SuspendLookup)
+	c.c.SuspendWrite(backend.SuspendLookup)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		c.base.Defer(func() { c.lookupDone(gen, network, host, port, []netip.Addr{ip}, nil) })
+		return
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	c.lookupStop = cancel
+	go func() {
+		ips, err := lookupNetIP(lctx, ipnet, host)
+		cancel()
+		_ = c.base.RunInLoop(func() { c.lookupDone(gen, network, host, port, ips, err) })
+	}()
+}
+
+func (c *conn) cancelLookup() {
+	if c.lookupStop != nil {
+		c.lookupStop()
+		c.lookupStop = nil
+	}
+	if c.c != nil && (c.c.ReadSuspended()|c.c.WriteSuspended())&backend.SuspendLookup != 0 {
+		c.lookupGen++
+		c.connecting = false
+		if !c.dead {
+			c.c.UnsuspendRead(backend.SuspendLookup)
+			c.c.UnsuspendWrite(backend.SuspendLookup)
+		}
+	}
+}
+
+func (c *conn) lookupDone(gen uint64, network, host string, port uint16, ips []netip.Addr, err error) {
+	if c.dead {
+		return
+	}
+	c.c.Enter()
+	defer c.c.Leave()
+	if gen != c.lookupGen || c.gone() {
+		return
+	}
+	c.lookupStop = nil
+	c.connecting = false
+	c.c.UnsuspendWrite(backend.SuspendLookup)
+	c.c.UnsuspendRead(backend.SuspendLookup)
+	if c.gone() {
+		return
+	}
+	var addrs []netip.AddrPort
+	for _, ip := range ips {
+		if (network == "tcp4" && !ip.Unmap().Is4()) || (network == "tcp6" && ip.Unmap().Is4()) {
+			continue
+		}
+		addrs = append(addrs, netip.AddrPortFrom(ip, port))
+	}
+	if err == nil && len(addrs) == 0 {
+		err = &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
+	}
+	if err != nil {
+		c.dnsErr = &DNSError{Host: host, Err: err}
+		c.disableUser(backend.ReadWrite)
+		c.c.TriggerEvent(backend.Error, c.dnsErr, 0)
+		return
+	}
+	c.pending = addrs
+	c.connectNext()
+}
+
+// connectNext starts a connect to the next pending address, replacing a failed socket.
+func (c *conn) connectNext() {
+	ap := c.pending[0]
+	c.pending = c.pending[1:]
+	if c.fd >= 0 && c.lastErr != nil {
+		old, own := c.fd, c.ownFD
+		c.fd, c.ownFD = -1, false
+		if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
+			// The failed connect has completed: nothing of ours is in flight on it.
+			_ = unix.Close(old)
+		}
+	}
+	addr := net.TCPAddrFromAddrPort(ap)
+	sa, err := sockaddrOf(addr)
+	if err != nil {
+		c.connAddr = addr
+		c.connectFailedLater(err)
+		return
+	}
+	c.connect(addr, sa)
+}
+
+// sockaddrOf converts a net.Addr for a stream connect.
+func sockaddrOf(addr net.Addr) (unix.Sockaddr, error) {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		return tcpSockaddr(a)
+	case *net.UnixAddr:
+		if a.Name == "" {
+			return nil, ErrAddress
+		}
+		return &unix.SockaddrUnix{Name: a.Name}, nil
+	}
+	switch addr.Network() {
+	case "tcp", "tcp4", "tcp6":
+		ta, err := net.ResolveTCPAddr(addr.Network(), addr.String())
+		if err != nil {
+			return nil, errors.Join(ErrAddress, err)
+		}
+		return tcpSockaddr(ta)
+	case "unix":
+		return &unix.SockaddrUnix{Name: addr.String()}, nil
+	}
+	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
+}
+
+func tcpSockaddr(a *net.TCPAddr) (unix.Sockaddr, error) {
+	if a.Port < 1 || a.Port > 65535 {
+		return nil, errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: a.String()})
+	}
+	if ip4 := a.IP.To4(); ip4 != nil {
+		sa := &unix.SockaddrInet4{Port: a.Port}
+		copy(sa.Addr[:], ip4)
+		return sa, nil
+	}
+	if len(a.IP) == net.IPv6len {
+		sa := &unix.SockaddrInet6{Port: a.Port}
+		copy(sa.Addr[:], a.IP)
+		if a.Zone != "" {
+			if ifi, err := net.InterfaceByName(a.Zone); err == nil {
+				sa.ZoneId = uint32(ifi.Index)
+			}
+		}
+		return sa, nil
+	}
+	if a.IP == nil {
+		return &unix.SockaddrInet4{Port: a.Port, Addr: [4]byte{127, 0, 0, 1}}, nil
+	}
+	return nil, errors.Join(ErrAddress, &net.AddrError{Err: "bad IP", Addr: a.String()})
+}

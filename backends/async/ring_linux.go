@@ -1,0 +1,297 @@
+//go:build linux
+
+package async
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/bufev/bufev/backends/async/internal/uring"
+	"github.com/bufev/bufev/eventbase"
+	"golang.org/x/sys/unix"
+)
+
+// Ring sizing. The submission queue holds ringEntries operations; a turn that prepares
+// more (a thousand connections each receiving and sending) makes the ring flush the
+// queue itself, one extra io_uring_enter per ringEntries operations. Tests shrink it.
+var (
+	ringEntries  uint32 = 2048
+	ringCQ       uint32 // 0: twice ringEntries
+	drainTimeout = 2 * time.Second
+)
+
+// User data layout: the owner's id in the high bits, the operation kind in the low byte.
+const (
+	kindRead          = 1
+	kindWrite         = 2
+	kindConnect       = 3
+	kindCancelRead    = 4
+	kindCancelWrite   = 5
+	kindCancelConnect = 6
+	kindAccept        = 0x10 // + slot
+	kindCancelAccept  = 0x20 // + slot
+	kindBits          = 8
+)
+
+// owner is whatever issues operations on a loopRing: a connection or a listener.
+type owner interface {
+	// complete handles the final completion of one of the owner's operations. It runs
+	// on the loop goroutine, without any lock held.
+	complete(kind int, res int32)
+}
+
+// loopRing is the one io_uring instance of a base, shared by every async bufferevent
+// and listener on it. It is loop-confined except for the registry bookkeeping.
+type loopRing struct {
+	base *eventbase.Base
+	ring *uring.Ring
+	ev   *eventbase.Event // persistent Read event on the ring's fd
+	evOn bool
+
+	users   int              // live bufferevents and listeners
+	owners  map[uint64]owner // by id, while they have operations in flight or are live
+	nextID  uint64           //
+	dirty   []*conn          // connections with output to send at the next flush
+	flushQ  bool             // flushFn is queued on the base
+	flushFn func()           // lr.flush, allocated once
+	reapFn  uring.CompletionFunc
+	closed  bool
+	fatal   error // the ring cannot be trusted any more (completions lost)
+}
+
+// rings is the per-base registry.
+var rings = struct {
+	sync.Mutex
+	m map[*eventbase.Base]*loopRing
+}{m: make(map[*eventbase.Base]*loopRing)}
+
+// Available reports whether async bufferevents can be created here: nil on a Linux
+// kernel whose io_uring offers what the backend needs (Linux 5.11 or later, not disabled
+// by the kernel.io_uring_disabled sysctl or a seccomp filter), otherwise an error
+// matching errors.ErrUnsupported (and ErrUnsupported) that says why. The answer is
+// computed once. Pick a backend with it:
+//
+//	if async.Available() == nil {
+//		bev, err = async.New(base, fd, opts)
+//	} else {
+//		bev, err = socket.New(base, fd, opts)
+//	}
+//
+// Safe for concurrent use.
+func Available() error {
+	if err := uring.Supported(); err != nil {
+		return errors.Join(ErrUnsupported, err)
+	}
+	return nil
+}
+
+// acquireRing returns base's ring, creating it on first use, and counts one more user.
+// Loop-confined (to base), like the constructors that call it.
+func acquireRing(base *eventbase.Base) (*loopRing, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	rings.Lock()
+	lr := rings.m[base]
+	rings.Unlock()
+	if lr != nil {
+		lr.users++
+		return lr, nil
+	}
+	opts := []uring.Option{uring.WithCloseTimeout(drainTimeout)}
+	if ringCQ != 0 {
+		opts = append(opts, uring.WithCQEntries(ringCQ))
+	}
+	r, err := uring.New(ringEntries, opts...)
+	if err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return nil, errors.Join(ErrUnsupported, err)
+		}
+		return nil, err
+	}
+	lr = &loopRing{base: base, ring: r, owners: make(map[uint64]owner), users: 1}
+	lr.flushFn = lr.flush
+	lr.reapFn = lr.onCompletion
+	ev, err := base.NewEvent(r.FD(), eventbase.Read|eventbase.Persist, lr.onReadable)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	lr.ev = ev
+	rings.Lock()
+	rings.m[base] = lr
+	rings.Unlock()
+	return lr, nil
+}
+
+// newID returns a fresh owner id.
+func (lr *loopRing) newID(o owner) uint64 {
+	lr.nextID++
+	lr.owners[lr.nextID] = o
+	return lr.nextID
+}
+
+// release drops one user; the last one tears the ring down: every operation still in
+// flight is cancelled and its completion awaited (Drain), so no memory the kernel may
+// still write is released, then the ring is closed.
+func (lr *loopRing) release() {
+	lr.users--
+	if lr.users > 0 || lr.closed {
+		return
+	}
+	lr.teardown()
+}
+
+func (lr *loopRing) teardown() {
+	if lr.closed {
+		return
+	}
+	rings.Lock()
+	if rings.m[lr.base] == lr {
+		delete(rings.m, lr.base)
+	}
+	rings.Unlock()
+	lr.closed = true // completions delivered from here on only do bookkeeping
+	if lr.ev != nil {
+		lr.ev.Free()
+		lr.ev = nil
+	}
+	_ = lr.ring.Drain(drainTimeout, lr.reapFn)
+	_ = lr.ring.Close()
+	clear(lr.owners)
+	lr.dirty = nil
+}
+
+// schedule makes sure prepared operations are submitted this loop turn: the flush runs
+// from the base's deferred queue, after the callbacks of this turn, so every operation
+// prepared by them goes to the kernel in one io_uring_enter.
+func (lr *loopRing) schedule() {
+	if lr.flushQ || lr.closed {
+		return
+	}
+	lr.flushQ = true
+	lr.base.Defer(lr.flushFn)
+}
+
+// markDirty queues c to have its output sent at the next flush.
+func (lr *loopRing) markDirty(c *conn) {
+	if c.dirty {
+		return
+	}
+	c.dirty = true
+	lr.dirty = append(lr.dirty, c)
+	lr.schedule()
+}
+
+// flush prepares the sends of dirty connections and submits everything prepared.
+func (lr *loopRing) flush() {
+	lr.flushQ = false
+	if lr.closed {
+		return
+	}
+	for i := 0; i < len(lr.dirty); i++ {
+		c := lr.dirty[i]
+		lr.dirty[i] = nil
+		c.flushWrite()
+		if lr.closed {
+			return
+		}
+	}
+	lr.dirty = lr.dirty[:0]
+	lr.submit()
+}
+
+// submit hands the prepared operations to the kernel and keeps the ring's fd watched
+// while operations are in flight.
+func (lr *loopRing) submit() {
+	if lr.closed {
+		return
+	}
+	if lr.ring.Pending() > 0 {
+		if _, err := lr.ring.Submit(); err != nil {
+			if errors.Is(err, uring.ErrCQOverflow) || errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ENOMEM) {
+				// Older kernels refuse submissions while completions overflow; the
+				// entries stay queued. Reap, and try again next turn.
+				lr.reap()
+				if !lr.closed {
+					lr.schedule()
+				}
+			} else if errors.Is(err, uring.ErrCompletionsLost) {
+				lr.fail(err)
+				return
+			}
+		}
+	}
+	lr.watch()
+}
+
+// watch keeps the ring's event pending exactly while operations are in flight, so that
+// an idle base's Dispatch can return (libevent's virtual events for IOCP).
+func (lr *loopRing) watch() {
+	if lr.closed || lr.ev == nil {
+		return
+	}
+	want := lr.ring.InFlight() > 0
+	if want == lr.evOn {
+		return
+	}
+	if want {
+		lr.evOn = lr.ev.Add() == nil
+	} else {
+		_ = lr.ev.Del()
+		lr.evOn = false
+	}
+}
+
+// onReadable is the ring's event callback: completions are waiting.
+func (lr *loopRing) onReadable(int, eventbase.What) {
+	lr.reap()
+	if !lr.closed {
+		if lr.ring.Pending() > 0 || len(lr.dirty) > 0 {
+			lr.schedule()
+		} else {
+			lr.watch()
+		}
+	}
+}
+
+func (lr *loopRing) reap() {
+	if lr.closed {
+		return
+	}
+	if _, err := lr.ring.Reap(lr.reapFn); err != nil && errors.Is(err, uring.ErrCompletionsLost) {
+		lr.fail(err)
+	}
+}
+
+// onCompletion dispatches one completion to its owner.
+func (lr *loopRing) onCompletion(ud uint64, res int32, flags uint32) {
+	if ud == uring.ReservedUserData {
+		return
+	}
+	id := ud >> kindBits
+	o := lr.owners[id]
+	if o == nil {
+		return
+	}
+	o.complete(int(ud&(1<<kindBits-1)), res)
+}
+
+// forget removes an owner once it is closed and has nothing in flight.
+func (lr *loopRing) forget(id uint64) { delete(lr.owners, id) }
+
+// fail handles a ring that lost completions: operations whose completion was dropped
+// will never finish, so every owner is failed and the ring is abandoned (its memory
+// stays pinned: see uring's Close).
+func (lr *loopRing) fail(err error) {
+	if lr.fatal != nil {
+		return
+	}
+	lr.fatal = err
+	for _, o := range lr.owners {
+		if c, ok := o.(*conn); ok {
+			c.ringFailed(err)
+		}
+	}
+}
