@@ -437,3 +437,42 @@ func TestWriteToConn(t *testing.T) {
 		t.Fatalf("received %d bytes, want %d", len(p), len(want)+21*6)
 	}
 }
+
+// Buffers on different goroutines may share memory through
+// AddBufferReference: each drains and resets its own buffer while the other
+// reads the shared bytes. Run with -race.
+func TestMulticastConcurrentSafe(t *testing.T) {
+	for round := 0; round < 50; round++ {
+		var src Buffer
+		var refs [4]Buffer
+		for i := 0; i < 8; i++ {
+			src.AddString(strings.Repeat(string(rune('a'+i)), 700))
+		}
+		want := contents(t, &src)
+		cleanups := 0
+		src.AddReference([]byte("tail"), func([]byte) { cleanups++ })
+		want += "tail"
+		for i := range refs {
+			noErr(t, refs[i].AddBufferReference(&src))
+		}
+		done := make(chan string, len(refs))
+		for i := range refs {
+			go func(b *Buffer) {
+				got := make([]byte, b.Len())
+				n, _ := b.Remove(got)
+				b.Reset()
+				done <- string(got[:n])
+			}(&refs[i])
+		}
+		src.Drain(1000)
+		src.Reset()
+		for range refs {
+			if got := <-done; got != want {
+				t.Fatalf("round %d: a reader saw different bytes", round)
+			}
+		}
+		if cleanups != 1 {
+			t.Fatalf("round %d: %d cleanups", round, cleanups)
+		}
+	}
+}
