@@ -1,8 +1,106 @@
-// Package filter provides bufferevents that filter the bytes of another
-// bufferevent (libevent's bufferevent_filter): an input Func transforms what
+// Package filter provides bufferevents that transform the bytes of another
+// bufferevent (libevent's bufferevent_filter): an input Func rewrites what
 // the underlying bufferevent reads before the user sees it, an output Func
-// transforms what the user writes before the underlying sends it. Filters
-// stack: a filter over a filter over a socket, a pair or TLS.
+// rewrites what the user writes before the underlying sends it. Compression,
+// framing, charset conversion, TLS-like record layers and test shims are
+// filters. Filters stack — a filter over a filter over a socket, a pair or a
+// TLS bufferevent — and the user of the top one sees an ordinary
+// BufferEvent.
 //
-// This file set is being built; the Result and Func types are stable.
+//	zf, err := filter.New(sock, inflate, deflate, bufferevent.CloseOnFree)
+//
+// # Funcs
+//
+// A Func (see its documentation) moves bytes from a source buffer to a
+// destination buffer, transforming them, and answers OK, NeedMore or
+// Error. A nil Func is PassThrough, which splices chains without copying.
+// State lives in the Func's closure. FromTransformer turns any
+// golang.org/x/text transform.Transformer into a Func, so charset encoders
+// and decoders (x/text/encoding/...), Unicode normalisation
+// (x/text/unicode/norm) and transform.Chain run as filters. The module
+// depends on golang.org/x/text for that: transform.Transformer is the Go
+// team's standard interface for streaming byte transformations, and
+// depending on it (rather than copying it) is what lets every existing
+// transformer plug in.
+//
+// # Semantics (libevent's)
+//
+//   - The filter takes over the underlying's callbacks, enables its reading
+//     and writing, and keeps a reference on it. Reading from the underlying
+//     is suspended (bufferevent SuspendFilter) while the filter's own
+//     reading is disabled or suspended, so a filter whose user does not read
+//     makes the underlying stop reading too.
+//   - Input: when the underlying has read data, the input Func runs from the
+//     underlying's input into the filter's input while the filter reads, the
+//     Func makes progress and the input is below its read high watermark
+//     (limit is the room left there, or below DefaultLimit without one);
+//     then the read callback runs. When the user drains a full input below
+//     the watermark, filtering resumes by itself: data is never left stuck
+//     in the underlying (libevent's filter_data_stuck case).
+//   - Output: what the user writes is filtered into the underlying's output
+//     at once while writing is enabled and the underlying's output is below
+//     its write high watermark (limit is the room left, or below
+//     DefaultLimit without one); the rest waits in the filter's output and
+//     is filtered when the underlying drains (its write callback). After
+//     each productive round the filter's write callback runs. A Func (or a
+//     write callback) that writes to its own filter never re-enters the
+//     output Func: the running loop picks the bytes up (libevent's
+//     filters_disable case).
+//   - Flush(dir, mode) runs the Funcs in mode — Flush and Finished ignore
+//     watermarks and pass NoLimit — and then flushes the underlying with the
+//     same arguments, so Flush(Write, Finished) on a compressing filter over
+//     a pair writes the compressor's trailer and then gives the peer EOF.
+//   - Events of the underlying are forwarded to the filter's event callback.
+//     On EOF while reading, the input Func first runs once in Finished mode,
+//     so a stream filter can emit what it still holds before the user sees
+//     EOF (libevent declares a got_eof flag for this but never sets it; we
+//     do).
+//   - A Func that returns Error (or a value that is not a Result) ends that
+//     round of filtering and gives an Error|Reading or Error|Writing event
+//     with a *FuncError (errors.Is(err, ErrFailed)). The filter keeps
+//     running; the event callback decides (usually Close).
+//   - Timeouts: the read timeout uses the core's generic timer. The write
+//     timer is re-armed on Enable(Write) and after every productive output
+//     round whether or not output is waiting, as libevent's filter does, so
+//     an idle filter with writing enabled gets a write timeout like a socket
+//     (bufferevent_timeout_filter).
+//   - Close: with CloseOnFree the underlying is closed too; without it the
+//     underlying's callbacks are cleared and its reading resumed, and it can
+//     be used directly again. Closing the underlying first only drops the
+//     user's reference: the filter keeps it alive, minus callbacks, until
+//     the filter is closed.
+//   - FD and SetFD delegate to the underlying (errors.ErrUnsupported when it
+//     has none); Underlying returns it; SetPriority is unsupported.
+//   - bufferevent.Open(base, "filter", opts) fails with an error matching
+//     errors.ErrUnsupported that names New: a filter needs an underlying.
+//
+// # Concurrency
+//
+// A filter is loop-confined unless created with ThreadSafe. Each layer of a
+// stack keeps its own lock (Go's mutexes are not reentrant, so libevent's
+// shared recursive lock cannot be copied); the filter's code takes its own
+// lock first and the underlying's second, and user callbacks run with no
+// lock held. A ThreadSafe filter over a loop-confined underlying is fine:
+// all work on the underlying happens on the loop. Funcs run on the loop
+// goroutine with the locks held and must not block or call methods of the
+// filter or the underlying (a non-ThreadSafe filter's Func may Write to its
+// own filter).
+//
+// # Differences from libevent
+//
+//   - EOF runs the input Func in Finished mode (see above).
+//   - Func errors are reported as Error events; libevent ignores
+//     BEV_ERROR.
+//   - Output written by the user is filtered inside the write, as in
+//     libevent, but the write and event callbacks this causes are deferred
+//     to the loop's deferred queue instead of running inside the user's
+//     Write.
+//   - Enable(Read) and Enable(Write) filter data already waiting at once
+//     (from the deferred queue); libevent waits for the next underlying
+//     callback, which may never come.
+//   - Destinations without a high watermark are bounded by DefaultLimit in
+//     Normal mode; libevent passes an unlimited limit.
+//   - Each layer keeps its own lock instead of sharing one down the stack.
+//   - No free_context callback: a Func's state is its closure, collected
+//     with the filter.
 package filter

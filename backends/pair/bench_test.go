@@ -53,9 +53,11 @@ func BenchmarkPingPong(b *testing.B) {
 	// Warm the buffers' chain pools.
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	_, _ = ea.Write(msg)
 	must(b, base.Dispatch())
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	if n < b.N {
 		b.Fatalf("%d round trips; want %d", n, b.N)
 	}
@@ -81,6 +83,7 @@ func BenchmarkPingPongNetPipe(b *testing.B) {
 	buf := make([]byte, pingSize)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for range b.N {
 		if _, err := c1.Write(msg); err != nil {
 			b.Fatal(err)
@@ -89,6 +92,8 @@ func BenchmarkPingPongNetPipe(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 const streamChunk = 16 << 10
@@ -131,9 +136,11 @@ func BenchmarkStream(b *testing.B) {
 	b.SetBytes(streamChunk)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	must(b, ea.Trigger(bufferevent.Write, 0))
 	must(b, base.Dispatch())
 	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	if recvd < total {
 		b.Fatalf("received %d of %d bytes", recvd, total)
 	}
@@ -161,11 +168,14 @@ func BenchmarkStreamNetPipe(b *testing.B) {
 	b.SetBytes(streamChunk)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for range b.N {
 		if _, err := c1.Write(chunk); err != nil {
 			b.Fatal(err)
 		}
 	}
 	<-done
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	c2.Close()
 }
