@@ -214,6 +214,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 		maxInput: DefaultMaxInput,
 		maxRead:  DefaultMaxSingle,
 		maxWrite: DefaultMaxSingle,
+		priority: base.Priorities() / 2,
 		refs:     1,
 	}
 	if cfg.Options&ThreadSafe != 0 {

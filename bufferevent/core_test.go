@@ -340,13 +340,25 @@ func TestRateLimitGroup(t *testing.T) {
 	if gg, err := bev.Group(); err != nil || gg != g.Group() {
 		t.Errorf("Group() = %v, %v", gg, err)
 	}
-	r.c.Enter()
-	r.c.ChargeRead(500)
-	r.c.Leave()
-	base.Loop(eventbase.LoopNonBlock) // deliver the group notification
-	if r.c.ReadSuspended()&backend.SuspendGroup == 0 {
-		t.Error("empty group bucket did not suspend the member")
+	charge := func() {
+		r.c.Enter()
+		r.c.ChargeRead(300)
+		r.c.Leave()
+		base.Loop(eventbase.LoopNonBlock) // deliver the group notification
+		if r.c.ReadSuspended()&backend.SuspendGroup == 0 {
+			t.Fatal("empty group bucket did not suspend the member")
+		}
 	}
+	charge()
+	// The group's refill timer resumes the member after enough ticks.
+	for deadline := time.Now().Add(5 * time.Second); r.c.ReadSuspended() != 0 && time.Now().Before(deadline); {
+		base.LoopExit(20 * time.Millisecond)
+		base.Loop(eventbase.LoopNoExitOnEmpty)
+	}
+	if r.c.ReadSuspended() != 0 {
+		t.Fatal("the group refill did not resume the member")
+	}
+	charge()
 	if err := g.Close(); !errors.Is(err, ratelimit.ErrGroupHasMembers) {
 		t.Errorf("Close with members = %v", err)
 	}
@@ -467,5 +479,32 @@ func TestCallbacksAndEnabled(t *testing.T) {
 	bev.Enable(bufferevent.Read)
 	if bev.Enabled() != bufferevent.ReadWrite {
 		t.Errorf("Enabled() = %v", bev.Enabled())
+	}
+}
+
+// Capabilities a backend lacks answer errors.ErrUnsupported; the default
+// priority is the base's middle one (libevent's bufferevent_get_priority).
+func TestUnsupportedCapabilities(t *testing.T) {
+	base, err := eventbase.New(eventbase.Config{Priorities: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	bev, _, _ := newRecorder(base, 0)
+	defer bev.Close()
+	if got := bev.Priority(); got != 2 {
+		t.Errorf("default Priority() = %d; want 2 of 4", got)
+	}
+	if err := bev.SetPriority(1); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("SetPriority = %v; want ErrUnsupported", err)
+	}
+	if fd, err := bev.FD(); fd != -1 || !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("FD() = %d, %v", fd, err)
+	}
+	if err := bev.SetFD(3); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("SetFD = %v", err)
+	}
+	if bev.Underlying() != nil {
+		t.Error("Underlying() != nil")
 	}
 }

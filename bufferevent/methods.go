@@ -504,7 +504,8 @@ func (b *BufferEvent) SetPriority(p int) error {
 	return err
 }
 
-// Priority returns the priority last set with SetPriority (0 if never).
+// Priority returns the priority last set with SetPriority, initially the
+// base's middle priority (Priorities()/2, as libevent).
 // Loop-confined unless ThreadSafe.
 func (b *BufferEvent) Priority() int {
 	if b.enter() != nil {
