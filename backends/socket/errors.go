@@ -7,11 +7,14 @@ import (
 )
 
 // Sentinel errors. Each is prefixed with the package name and matches with [errors.Is]
-// through every wrapping layer.
+// through every wrapping layer. They are never modified: safe for concurrent use.
 var (
 	// ErrClosed is returned by methods of a closed [Listener]; it wraps net.ErrClosed, so
 	// errors.Is(err, net.ErrClosed) also holds.
 	ErrClosed = fmt.Errorf("socket: listener closed: %w", net.ErrClosed)
+
+	// ErrNilBase is returned by Listen and NewListener without a base.
+	ErrNilBase = errors.New("socket: nil base")
 
 	// ErrNoAddress is returned by Connect when the bufferevent has no socket and no address
 	// was given.
@@ -41,21 +44,22 @@ var (
 
 // DNSError is the error delivered to the event callback (with the Error event) when
 // [ConnectHostname] cannot resolve the host. It wraps the resolver's error, usually a
-// *net.DNSError, and context errors when the lookup was cancelled or timed out.
+// *net.DNSError, and context errors when the lookup was cancelled or timed out. It is
+// not modified after delivery: its methods are safe for concurrent use.
 type DNSError struct {
 	Host string // the host name as given to ConnectHostname
 	Err  error  // the resolver's error
 }
 
-// Error describes the failed lookup.
+// Error describes the failed lookup. Safe for concurrent use.
 func (e *DNSError) Error() string {
 	return "socket: resolving " + e.Host + ": " + e.Err.Error()
 }
 
-// Unwrap returns the resolver's error.
+// Unwrap returns the resolver's error. Safe for concurrent use.
 func (e *DNSError) Unwrap() error { return e.Err }
 
-// Timeout reports whether the lookup timed out.
+// Timeout reports whether the lookup timed out. Safe for concurrent use.
 func (e *DNSError) Timeout() bool {
 	var t interface{ Timeout() bool }
 	return errors.As(e.Err, &t) && t.Timeout()

@@ -11,6 +11,7 @@ import (
 )
 
 // ListenFlags select a [Listener]'s behaviour; they mirror libevent's LEV_OPT_* flags.
+// A plain value: safe for concurrent use.
 type ListenFlags uint32
 
 const (
@@ -62,7 +63,7 @@ const (
 
 // ListenerOptions configure [Listen] and [NewListener]. The zero value is ready to use: an
 // enabled listener with the system's default backlog whose accepted sockets are
-// non-blocking and close-on-exec.
+// non-blocking and close-on-exec. Passed by value; the listener keeps its own copy.
 type ListenerOptions struct {
 	// Flags select libevent's listener options.
 	Flags ListenFlags
@@ -81,8 +82,9 @@ type ListenerOptions struct {
 
 // AcceptFunc receives each accepted connection: a connected, non-blocking (unless
 // ListenBlocking), close-on-exec socket now owned by the callee, and the peer's address
-// (a *net.TCPAddr or *net.UnixAddr). Hand fd to [New] with bufferevent.OptCloseOnFree, or
-// close it. It runs on the loop goroutine.
+// (a *net.TCPAddr or *net.UnixAddr). Hand fd to [New] with bufferevent.CloseOnFree, or
+// close it. It runs on the loop goroutine, so it may call any Listener method, Close
+// included.
 type AcceptFunc func(l *Listener, fd int, peer net.Addr)
 
 // ErrorFunc receives an accept error that is not a transient one (for example EMFILE, or
@@ -145,7 +147,7 @@ const minAcceptBackoff = 5 * time.Millisecond
 // Loop-confined: call it from the loop goroutine, or before the loop runs.
 func Listen(base *eventbase.Base, network, address string, cb AcceptFunc, opts ListenerOptions) (*Listener, error) {
 	if base == nil {
-		return nil, errors.New("socket: nil base")
+		return nil, ErrNilBase
 	}
 	opts.Flags |= ListenCloseOnFree
 	if err := checkListenFlags(network, opts.Flags); err != nil {
@@ -178,7 +180,7 @@ func Listen(base *eventbase.Base, network, address string, cb AcceptFunc, opts L
 // Loop-confined: call it from the loop goroutine, or before the loop runs.
 func NewListener(base *eventbase.Base, fd int, cb AcceptFunc, opts ListenerOptions) (*Listener, error) {
 	if base == nil {
-		return nil, errors.New("socket: nil base")
+		return nil, ErrNilBase
 	}
 	if fd < 0 {
 		return nil, fmt.Errorf("socket: invalid listener descriptor %d", fd)

@@ -612,3 +612,46 @@ func lowestFreeFD() int {
 	unix.Close(fd)
 	return fd
 }
+
+// TestListenerThreadSafeCloseConcurrentSafe: a ThreadSafe listener closed from another
+// goroutine while its loop runs stops accepting and closes its socket on the loop.
+func TestListenerThreadSafeCloseConcurrentSafe(t *testing.T) {
+	base := newBase(t)
+	accepted := make(chan struct{}, 16)
+	l, err := Listen(base, "tcp", "localhost:0", func(_ *Listener, fd int, _ net.Addr) {
+		closeFD(fd)
+		accepted <- struct{}{}
+	}, ListenerOptions{Flags: ListenThreadSafe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := l.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		t.Fatalf("localhost resolved to %v", ip)
+	}
+	fd := l.FD()
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		base.Loop(eventbase.LoopNoExitOnEmpty)
+	}()
+	dialBlocking(t, l.Addr())
+	<-accepted
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == unix.EBADF {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("socket not closed on the loop")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := l.Close(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second Close = %v", err)
+	}
+	base.LoopBreak()
+	<-loopDone
+}

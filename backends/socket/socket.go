@@ -53,12 +53,14 @@ func lookupSock(bev *bufferevent.BufferEvent) (*sock, error) {
 
 // New creates a socket bufferevent on fd, libevent's bufferevent_socket_new. fd may be -1:
 // set it later with Connect, ConnectHostname or BufferEvent.SetFD. A descriptor given here
-// is made non-blocking; it stays the caller's unless opts has bufferevent.OptCloseOnFree
+// is made non-blocking; it stays the caller's unless opts has bufferevent.CloseOnFree
 // (then Close closes it). Reads go straight into the input buffer (at most 16 KiB per
 // read unless SetMaxSingleRead says otherwise); writes leave the output buffer with
 // writev, and file segments added with AddFile go out with sendfile.
 //
-// Safe for concurrent use; the new bufferevent is loop-confined unless opts has ThreadSafe.
+// Loop-confined: call it on base's loop goroutine or while the loop is not running (it
+// creates events on base). The new bufferevent is loop-confined unless opts has
+// ThreadSafe.
 func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
 	if !supported {
 		return nil, ErrUnsupported
@@ -77,7 +79,7 @@ func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.B
 // the caller's, who should close it (the connection stays open until both are closed).
 // Stop using c for I/O: bytes read through it are not seen by the bufferevent.
 //
-// Safe for concurrent use; the new bufferevent is loop-confined unless opts has ThreadSafe.
+// Loop-confined, like New.
 func NewFromConn(base *eventbase.Base, c syscall.Conn, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
 	if !supported {
 		return nil, ErrUnsupported
