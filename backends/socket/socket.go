@@ -649,7 +649,8 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 	var sa sockaddr
 	if addr != nil {
 		if sa, err = sockaddrFromNetAddr(addr); err != nil {
-			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
+			// addr may be a typed nil: name no method of it.
+			return &net.OpError{Op: "dial", Err: err}
 		}
 	}
 	return s.onLoopDo(func() error {

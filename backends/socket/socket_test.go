@@ -346,6 +346,14 @@ func TestSocketConnectErrors(t *testing.T) {
 	if err := Connect(bev, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}); !errors.Is(err, ErrAddress) {
 		t.Fatalf("Connect(udp) = %v; want ErrAddress", err)
 	}
+	for _, a := range []net.Addr{(*net.TCPAddr)(nil), (*net.UnixAddr)(nil)} {
+		if err := Connect(bev, a); !errors.Is(err, ErrNoAddress) {
+			t.Fatalf("Connect(%T nil) = %v; want ErrNoAddress", a, err)
+		}
+	}
+	if err := Connect(bev, &net.TCPAddr{IP: net.IP{1, 2, 3}}); !errors.Is(err, ErrAddress) {
+		t.Fatalf("Connect(3-byte IP) = %v; want ErrAddress", err)
+	}
 	if err := Connect(nil, &net.TCPAddr{}); !errors.Is(err, ErrNotSocket) {
 		t.Fatalf("Connect(nil bev) = %v; want ErrNotSocket", err)
 	}
