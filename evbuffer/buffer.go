@@ -326,9 +326,7 @@ func (b *Buffer) Printf(format string, a ...any) (int, error) {
 	return fmt.Fprintf((*printfWriter)(b), format, a...)
 }
 
-// printfWriter lets fmt write into a Buffer without the io.Writer method set
-// of Buffer itself (fmt checks for Formatter/Stringer on the writer, never
-// mind; this keeps Printf independent of Buffer.Write's doc contract).
+// printfWriter is the io.Writer Printf hands to fmt: each Write is one Add.
 type printfWriter Buffer
 
 func (w *printfWriter) Write(p []byte) (int, error) {
@@ -340,7 +338,8 @@ func (w *printfWriter) Write(p []byte) (int, error) {
 }
 
 // AddIovec appends each slice of vecs in order and returns the number of
-// bytes added. Space for the total is reserved first.
+// bytes added. Space for the total is made first, in one chain, and the
+// slices are copied into it; one callback run reports the whole add.
 // Not safe for concurrent use.
 func (b *Buffer) AddIovec(vecs [][]byte) (int, error) {
 	if b.frozenEnd {
@@ -356,14 +355,30 @@ func (b *Buffer) AddIovec(vecs [][]byte) (int, error) {
 	if err := b.checkGrow(total); err != nil {
 		return 0, err
 	}
-	if total <= MaxChainSize {
-		if err := b.expandSingle(total); err != nil {
-			return 0, err
+	if total == 0 {
+		b.invokeCallbacks()
+		return 0, nil
+	}
+	if total > MaxChainSize {
+		for _, v := range vecs {
+			appendData(b, v)
 		}
+		b.invokeCallbacks()
+		return total, nil
 	}
+	c, err := b.expandSingleChain(total)
+	if err != nil {
+		return 0, err
+	}
+	// c is the last chain with data or an empty chain after it.
+	at := c.misalign + c.off
 	for _, v := range vecs {
-		appendData(b, v)
+		at += copy(c.buf[at:], v)
 	}
+	c.off += total
+	b.lastData = c
+	b.total += total
+	b.nAdd += total
 	b.invokeCallbacks()
 	return total, nil
 }

@@ -147,7 +147,7 @@ func runOps(t *testing.T, data []byte) {
 	}
 	for len(data) > 0 && f.step < 500 {
 		f.step++
-		op := next() % 24
+		op := next() % 25
 		switch op {
 		case 0: // Add
 			p := f.payload(size(), byte(next()))
@@ -339,6 +339,16 @@ func runOps(t *testing.T, data []byte) {
 			}
 			if p.Pos != wp || n != wn {
 				f.fatalf("SearchEOL(%v) = %d/%d, model %d/%d", style, p.Pos, n, wp, wn)
+			}
+		case 24: // AddIovec
+			var vecs [][]byte
+			for k := next() % 4; k >= 0; k-- {
+				p := f.payload(size(), byte(next()))
+				vecs = append(vecs, p)
+				f.mb = append(f.mb, p...)
+			}
+			if _, err := f.b.AddIovec(vecs); err != nil {
+				f.fatalf("AddIovec: %v", err)
 			}
 		case 23: // Printf
 			x := next()

@@ -476,3 +476,22 @@ func TestMulticastConcurrentSafe(t *testing.T) {
 		}
 	}
 }
+
+// AddIovec copies into one chain even when the last chain has a little room.
+func TestAddIovecLayout(t *testing.T) {
+	var b Buffer
+	b.Add(bytes.Repeat([]byte("a"), 1000)) // 24 bytes left in the first chain
+	vecs := [][]byte{bytes.Repeat([]byte("b"), 30), bytes.Repeat([]byte("c"), 40), nil, []byte("d")}
+	n, err := b.AddIovec(vecs)
+	noErr(t, err)
+	wantInt(t, "added", n, 71)
+	mustValid(t, &b)
+	wantStr(t, "contents", contents(t, &b)[995:], "aaaaa"+strings.Repeat("b", 30)+strings.Repeat("c", 40)+"d")
+	if b.chains() > 2 {
+		t.Fatalf("AddIovec used %d chains:\n%s", b.chains(), b.dump())
+	}
+	n, err = b.AddIovec(nil)
+	if n != 0 || err != nil {
+		t.Fatalf("AddIovec(nil) = %d, %v", n, err)
+	}
+}
