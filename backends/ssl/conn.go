@@ -22,6 +22,19 @@ func (wouldBlock) Temporary() bool { return true }
 
 var errWouldBlock net.Error = wouldBlock{}
 
+// renegRequest is returned by the adapter's Read, on the loop, when the next
+// record is a handshake record on a TLS 1.2 client that may renegotiate:
+// the engine then lets a goroutine run the renegotiation (crypto/tls runs
+// it inside Read, which must be able to block). Temporary, so crypto/tls
+// keeps its state.
+type renegRequest struct{}
+
+func (renegRequest) Error() string   { return "ssl: renegotiation requested by the peer" }
+func (renegRequest) Timeout() bool   { return false }
+func (renegRequest) Temporary() bool { return true }
+
+var errRenegotiate net.Error = renegRequest{}
+
 // hsInputCap bounds the ciphertext the adapter holds for the handshake
 // goroutine; beyond it the rest stays in the underlying bufferevent, whose
 // reading is suspended until the goroutine has consumed what it has.
@@ -66,6 +79,19 @@ type adapter struct {
 	hdr     [5]byte
 	hdrN    int
 	recLeft int
+
+	// Renegotiation (TLS 1.2 clients whose config allows it). careful makes
+	// loop-mode reads stop at record boundaries and report a handshake
+	// record with errRenegotiate; reneg is set while the goroutine runs
+	// the renegotiation; sawCCS, finPending and renegDone follow the
+	// server's ChangeCipherSpec and Finished, after which a read with
+	// nothing buffered returns errWouldBlock instead of blocking.
+	careful    bool
+	reneg      bool
+	sawCCS     bool
+	finPending bool
+	renegDone  bool
+	one        [1]byte
 }
 
 // track follows TLS record boundaries over the bytes handed to crypto/tls.
@@ -77,8 +103,16 @@ func (a *adapter) track(p []byte) {
 			p = p[k:]
 			if a.hdrN == len(a.hdr) {
 				a.recLeft = int(a.hdr[3])<<8 | int(a.hdr[4])
+				if a.reneg {
+					switch a.hdr[0] {
+					case 20: // ChangeCipherSpec
+						a.sawCCS = true
+					case 22: // handshake: the Finished once CCS was seen
+						a.finPending = a.sawCCS
+					}
+				}
 				if a.recLeft == 0 {
-					a.hdrN = 0
+					a.recordDone()
 				}
 			}
 			continue
@@ -87,9 +121,43 @@ func (a *adapter) track(p []byte) {
 		a.recLeft -= k
 		p = p[k:]
 		if a.recLeft == 0 {
-			a.hdrN = 0
+			a.recordDone()
 		}
 	}
+}
+
+func (a *adapter) recordDone() {
+	a.hdrN = 0
+	if a.finPending {
+		a.finPending = false
+		a.renegDone = true
+	}
+}
+
+// carefulLimit bounds a loop-mode read to the rest of the current record
+// and reports a handshake record at a boundary (careful mode only).
+func (a *adapter) carefulLimit(p []byte) ([]byte, error) {
+	if a.hdrN == 0 {
+		var b byte
+		if a.roff < len(a.rbuf) {
+			b = a.rbuf[a.roff]
+		} else if a.u != nil {
+			if n, _ := a.u.Input().CopyOut(a.one[:]); n == 1 {
+				b = a.one[0]
+			}
+		}
+		if b == 22 {
+			return p, errRenegotiate
+		}
+	}
+	limit := a.recLeft
+	if a.hdrN < len(a.hdr) {
+		limit = len(a.hdr) - a.hdrN
+	}
+	if len(p) > limit {
+		p = p[:limit]
+	}
+	return p, nil
 }
 
 // endErr is what Read returns once the transport has ended.
@@ -114,6 +182,12 @@ func (a *adapter) Read(p []byte) (int, error) {
 	a.mu.Lock()
 	if a.hs {
 		for a.roff == len(a.rbuf) && a.rerr == nil {
+			if a.renegDone {
+				// The renegotiation is over; let tls.Conn.Read return
+				// instead of waiting for application data.
+				a.mu.Unlock()
+				return 0, errWouldBlock
+			}
 			if a.more && a.kickR != nil {
 				a.more = false
 				a.kickR()
@@ -139,6 +213,12 @@ func (a *adapter) Read(p []byte) (int, error) {
 	}
 	a.mu.Unlock()
 	// Loop mode.
+	if a.careful {
+		var err error
+		if p, err = a.carefulLimit(p); err != nil {
+			return 0, err
+		}
+	}
 	if a.roff < len(a.rbuf) {
 		n := a.take(p)
 		a.track(p[:n])

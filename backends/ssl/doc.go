@@ -1,8 +1,159 @@
-// Package ssl provides TLS bufferevents on crypto/tls, in socket mode (TLS
-// over a socket) and in filter mode (TLS over any bufferevent): libevent's
-// bufferevent_openssl_socket_new and bufferevent_openssl_filter_new.
+// Package ssl provides TLS bufferevents on crypto/tls — libevent's
+// bufferevent_openssl_socket_new and bufferevent_openssl_filter_new — in
+// socket mode (TLS over a stream socket) and in filter mode (TLS over any
+// bufferevent: a socket, a pair, a filter, another TLS layer). The type is
+// registered as "ssl"; it passes the bevtest conformance suite in socket
+// mode over loopback TCP and in filter mode over sockets and pairs.
 //
-// The handshake runs on a short-lived goroutine over an in-memory net.Conn
-// fed by the loop; once it completes, the loop drives tls.Conn.Read and
-// Write itself, so an open connection has no goroutine of its own.
+//	srv, err := ssl.NewSocket(base, fd, serverConfig, ssl.Accepting, bufferevent.CloseOnFree)
+//	cli, err := ssl.NewFilter(base, underlying, clientConfig, ssl.Connecting, bufferevent.CloseOnFree)
+//
+// # Design: a handshake goroutine, then loop-driven records
+//
+// crypto/tls wants a blocking net.Conn, and bufev wants no goroutine per
+// connection. Both hold because of what crypto/tls does with a read error:
+// its record reader (conn.go, readRecordOrCCS and readFromUntil, checked
+// against Go 1.26) keeps the bytes of a partial record in its raw input
+// buffer and does not make the error sticky when the error is a net.Error
+// whose Temporary method reports true. So:
+//
+//   - Each ssl bufferevent owns an in-memory net.Conn (the adapter). While
+//     the handshake runs, a short-lived goroutine calls tls.Conn.Handshake
+//     over it: the goroutine's reads block until the loop feeds it the
+//     ciphertext the transport received (at most 64 KiB at a time; the
+//     transport's reading is suspended beyond that), and what it writes is
+//     handed to the loop to send. The goroutine exits when the handshake
+//     ends, successfully or not; Close, a failure or the handshake timeout
+//     make its reads fail so it never lingers.
+//   - After the handshake the loop calls tls.Conn.Read and Write itself.
+//     The adapter's Read takes ciphertext from the transport's input and,
+//     when there is none, answers a Temporary net.Error: crypto/tls keeps
+//     the partial record and tls.Conn.Read returns at once. The records
+//     that tls.Conn.Write produces are staged and handed to the transport
+//     in one piece per loop pass (one writev for many records). An open
+//     connection, idle or busy, therefore has no goroutine
+//     (TestIdleConnectionsHaveNoGoroutines opens 1000 and counts).
+//
+// The adapter answers every write in full: crypto/tls makes a write error
+// permanent, so backpressure is applied before calling tls.Conn.Write — the
+// engine stops encrypting while the transport's output holds its write high
+// watermark (64 KiB when none is set) and resumes when it drains.
+//
+// # Modes
+//
+// Socket mode (NewSocket) drives the fd through a hidden socket bufferevent
+// of package socket (reads of up to 64 KiB, so a full 16 KiB record
+// arrives in one read; records written with writev). fd may be -1: Connect
+// then connects it, and the handshake starts once connected. FD returns the
+// socket; Underlying returns nil. With CloseOnFree, Close sends close_notify
+// (written without blocking straight to the socket if the loop cannot do it
+// first) and closes the fd.
+//
+// Filter mode (NewFilter) takes over the underlying bufferevent's
+// callbacks, enables its reading and writing and suspends its reading
+// (backend.SuspendFilter) whenever the TLS layer does not want ciphertext:
+// the underlying's input never holds more than the TLS layer will take.
+// FD returns the underlying's descriptor (as libevent), SetFD leaves it
+// alone; over an underlying without descriptor (a pair) both report
+// errors.ErrUnsupported. Underlying returns it. With CloseOnFree, Close
+// sends close_notify and closes the underlying; without it the underlying
+// is handed back with its callbacks cleared.
+//
+// # States
+//
+// Connecting runs the client handshake: the config must set ServerName
+// (crypto/tls then verifies the server certificate for that name) or
+// InsecureSkipVerify — an empty ServerName is ErrNoServerName, since it
+// would accept a valid certificate for any name. Accepting runs the server
+// handshake and needs a certificate. Either way the event callback gets
+// Connected when the handshake completes, after which ConnectionState
+// reports the version, cipher suite, ALPN protocol, peer certificates and
+// SNI. Output written before that waits and is encrypted after it.
+//
+// Open takes over an established session: SessionOf returns the session of
+// a connected ssl bufferevent; Close it without CloseOnFree (no close_notify
+// is sent, the transport stays open, and any ciphertext already read ahead
+// travels with the session), then pass the session with WithSession to a new
+// ssl bufferevent in state Open over the same transport — libevent's
+// re-wrap use (test "bufferevent_socketpair_startopen").
+//
+// # Ends of the stream and errors
+//
+// A close_notify from the peer gives Reading|EOF with io.EOF. A peer that
+// closes the transport at a record boundary without close_notify is a
+// dirty shutdown: Reading|Error with ErrDirtyShutdown (matching
+// io.ErrUnexpectedEOF), or Reading|EOF with io.EOF when the DirtyShutdown
+// flag is set (libevent's BUFFEREVENT_SSL_DIRTY_SHUTDOWN). A transport that
+// ends inside a record is a truncation, always an Error (ErrTruncated),
+// whatever the flag. Handshake failures, received alerts and transport
+// errors give Reading|Error (Writing|Error when encrypting failed) with
+// the crypto/tls error: errors.As finds *tls.CertificateVerificationError
+// for a rejected certificate and tls.AlertError for an alert received from
+// the peer. Errors returns the last 8 errors (libevent keeps a stack of 3).
+// The handshake timeout (DefaultHandshakeTimeout, 10 s; see
+// HandshakeTimeout) gives a bare Timeout with ErrHandshakeTimeout (matching
+// os.ErrDeadlineExceeded), as libevent reports a handshake timeout in
+// socket mode. The bufferevent's own read and write timeouts apply as for
+// any bufferevent (generic timers).
+//
+// Flags (GetFlags, SetFlags, ClearFlags; WithFlags at creation) are
+// DirtyShutdown, BatchWrite (gather the output into full 16 KiB records
+// instead of one record per buffer chunk) and NoCloseNotify (Close without
+// close_notify, libevent's behaviour on free; the peer then sees a dirty
+// shutdown).
+//
+// # Limits, watermarks and rate limits
+//
+// Watermarks apply to plaintext, as for any bufferevent. Records are
+// decrypted whole, so the input may overrun the read high watermark by up
+// to one record (16 KiB); the core then re-triggers the read callback so
+// nothing gets stuck. Rate limits count ciphertext: the buckets are
+// charged with the bytes read from and written to the transport (TLS
+// overhead and, when set before the handshake completes, handshake bytes
+// included), as libevent charges the BIO's byte counters. Flush with Flush
+// or Finished encrypts the whole output regardless of watermarks; Finished
+// also sends close_notify, so the peer gets EOF (libevent's flush does
+// nothing for SSL).
+//
+// # Concurrency
+//
+// An ssl bufferevent follows bufferevent's rules: loop-confined unless
+// created with ThreadSafe; its callbacks run on the loop goroutine. The
+// constructors and Connect are loop-confined (call them on the loop
+// goroutine or before the loop runs); the package functions that take a
+// bufferevent (ConnectionState, SessionOf, Errors, the flag functions) are
+// loop-confined unless the bufferevent is ThreadSafe. In filter mode only
+// the ssl bufferevent may use the underlying after NewFilter. Close ssl
+// bufferevents before closing their base: a handshake goroutine waits for
+// the loop to feed it.
+//
+// # Renegotiation
+//
+// crypto/tls only renegotiates as a TLS 1.2 client, when the server asks
+// and the config allows it (tls.RenegotiateOnceAsClient or
+// RenegotiateFreelyAsClient); it never initiates one and refuses as a
+// server, so libevent's bufferevent_ssl_renegotiate has no counterpart.
+// crypto/tls runs the new handshake inside tls.Conn.Read, which must be
+// able to block; so for such a client the loop reads record by record and,
+// when the next record is a handshake record (the server's HelloRequest),
+// hands Read to a short-lived goroutine, as for the first handshake, until
+// the server's Finished has been consumed. Writing pauses meanwhile (the
+// output waits), ConnectionState reports ErrHandshaking, and the handshake
+// timeout applies. Other configs (and TLS 1.3) read without the
+// record-by-record check. Tested against openssl s_server's "r" command.
+//
+// # Differences from libevent, and why
+//
+//   - Close with CloseOnFree sends close_notify (libevent sends none, so its
+//     peers always see a dirty shutdown); NoCloseNotify restores libevent's
+//     behaviour, which the ported tests use to reproduce its exact counts.
+//   - Flush(Write, Finished) sends close_notify instead of doing nothing.
+//   - A truncated record is always an error, never an EOF.
+//   - The error stack holds Go errors (the last 8) and is read without
+//     popping; libevent's bufferevent_get_openssl_error has an inverted type
+//     check in the reference snapshot and returns 0 for SSL bufferevents.
+//   - SetFD in socket mode replaces the descriptor but does not restart the
+//     handshake from the original state.
+//   - The handshake has its own timeout (libevent relies on the
+//     bufferevent's read and write timeouts only).
 package ssl

@@ -348,3 +348,96 @@ func TestInteropCurlHTTPS(t *testing.T) {
 		}
 	}
 }
+
+// openssl s_server asks for a renegotiation (its "r" command) in the middle
+// of a TLS 1.2 connection; our client, configured with
+// tls.RenegotiateOnceAsClient, renegotiates on a short-lived goroutine and
+// the data keeps flowing both ways. libevent's
+// "bufferevent_renegotiate_socketpair" has the client start the
+// renegotiation, which crypto/tls cannot do; this is the form it allows.
+func TestInteropRenegotiation(t *testing.T) {
+	openssl := lookTool(t, "openssl")
+	p := testPKI(t)
+	dir := p.writeFiles(t)
+	stdinR, stdinW := io.Pipe()
+	defer stdinW.Close()
+	proc := startPeer(t, stdinR, openssl, "s_server",
+		"-accept", "127.0.0.1:0", "-naccept", "1",
+		"-cert", filepath.Join(dir, "server.pem"), "-key", filepath.Join(dir, "server.key"), "-tls1_2")
+	var addr string
+	timeout := time.After(10 * time.Second)
+	for addr == "" {
+		select {
+		case line := <-proc.lines:
+			if strings.HasPrefix(line, "ACCEPT ") {
+				addr = strings.TrimPrefix(line, "ACCEPT ")
+			}
+		case <-timeout:
+			_, e := proc.output()
+			t.Fatalf("s_server did not start: %s", e)
+		}
+	}
+	tcpAddr, err := net.ResolveTCPAddr("tcp", addr)
+	must(t, err)
+	base := newBase(t)
+	defer base.Close()
+	cfg := p.clientConfig()
+	cfg.MaxVersion = tls.VersionTLS12
+	cfg.Renegotiation = tls.RenegotiateOnceAsClient
+	cli, err := ssl.NewSocket(base, -1, cfg, ssl.Connecting, bufferevent.CloseOnFree)
+	must(t, err)
+	var lines []string
+	var failure error
+	connected := false
+	must(t, cli.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		for {
+			var line []byte
+			_ = bev.WithLock(func(in, _ *evbuffer.Buffer) { line, _ = in.ReadLine(evbuffer.EOLLF) })
+			if line == nil {
+				return
+			}
+			lines = append(lines, string(line))
+		}
+	}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		if what == bufferevent.Connected {
+			connected = true
+			return
+		}
+		failure = fmt.Errorf("client event %v: %w", what, err)
+	}))
+	must(t, cli.Enable(bufferevent.ReadWrite))
+	must(t, ssl.Connect(cli, tcpAddr))
+	if !runUntil(t, base, 10*time.Second, func() bool { return connected || failure != nil }) || failure != nil {
+		t.Fatalf("no connection: %v", failure)
+	}
+	send := func(s string) {
+		go func() { _, _ = io.WriteString(stdinW, s) }()
+	}
+	send("before\n")
+	if !runUntil(t, base, 10*time.Second, func() bool { return len(lines) == 1 || failure != nil }) {
+		t.Fatalf("lines %q, %v", lines, failure)
+	}
+	send("r\n") // s_server: SSL_renegotiate + SSL_do_handshake
+	renegotiated := func() bool {
+		out, _ := proc.output()
+		return strings.Contains(out, "SSL_do_handshake -> 1")
+	}
+	if !runUntil(t, base, 10*time.Second, func() bool { return renegotiated() || failure != nil }) || failure != nil {
+		out, e := proc.output()
+		t.Fatalf("renegotiation did not complete: %v\nstdout %s\nstderr %s", failure, out, e)
+	}
+	send("after\n")
+	_, _ = cli.WriteString("from client\n")
+	if !runUntil(t, base, 10*time.Second, func() bool {
+		out, _ := proc.output()
+		return (len(lines) == 2 && strings.Contains(out, "from client")) || failure != nil
+	}) || failure != nil {
+		out, e := proc.output()
+		t.Fatalf("after renegotiation: lines %q, %v\nstdout %s\nstderr %s", lines, failure, out, e)
+	}
+	if lines[0] != "before" || lines[1] != "after" {
+		t.Errorf("lines %q", lines)
+	}
+	must(t, cli.Close())
+	runUntil(t, base, 20*time.Millisecond, func() bool { return false })
+}

@@ -167,7 +167,8 @@ func lookup(bev *bufferevent.BufferEvent) (*engine, error) {
 const (
 	phHandshake = iota
 	phOpen
-	phDone // failed, EOF, or closed
+	phReneg // a renegotiation runs on a goroutine
+	phDone  // failed, EOF, or closed
 )
 
 // engine is the ssl backend: backend.Ops for the ssl bufferevent and the
@@ -447,7 +448,7 @@ func (e *engine) feed() {
 }
 
 func (e *engine) feedLocked() {
-	if e.phase != phHandshake || e.dead {
+	if (e.phase != phHandshake && e.phase != phReneg) || e.dead {
 		return
 	}
 	before := e.ad.nread
@@ -484,7 +485,7 @@ func (e *engine) flushHSLocked() {
 func (e *engine) onHSTimeout() {
 	e.c.Enter()
 	defer e.c.Leave()
-	if e.phase != phHandshake || e.dead {
+	if (e.phase != phHandshake && e.phase != phReneg) || e.dead {
 		return
 	}
 	e.fail(backend.Timeout, ErrHandshakeTimeout)
@@ -515,8 +516,83 @@ func (e *engine) finishHS(err error) {
 	ad.mu.Unlock()
 	e.phase = phOpen
 	e.hsDone = true
+	if e.state == Connecting && e.cfg.Renegotiation != tls.RenegotiateNever &&
+		e.tc.ConnectionState().Version <= tls.VersionTLS12 {
+		ad.careful = true
+	}
 	e.c.TriggerEvent(backend.Connected, nil, 0)
 	if e.c.Closed() || e.dead {
+		return
+	}
+	e.updateURead()
+	e.run()
+}
+
+// startReneg hands tls.Conn.Read to a goroutine for a renegotiation the
+// server requested: crypto/tls runs the new handshake inside Read, which
+// must be able to block. Writing pauses until it is over.
+func (e *engine) startReneg() {
+	e.phase = phReneg
+	ad := e.ad
+	ad.mu.Lock()
+	ad.hs, ad.reneg = true, true
+	ad.sawCCS, ad.finPending, ad.renegDone = false, false, false
+	ad.kickW = func() { _ = e.base.RunInLoop(e.flushHSFn) }
+	ad.kickR = func() { _ = e.base.RunInLoop(e.feedFn) }
+	ad.mu.Unlock()
+	if e.hsTimeout > 0 {
+		if t, err := e.base.NewTimer(e.onHSTimeout); err == nil {
+			if t.AddTimeout(e.hsTimeout) == nil {
+				e.hsTimer = t
+			} else {
+				t.Free()
+			}
+		}
+	}
+	e.base.AddVirtual(1)
+	e.feedLocked()
+	tc := e.tc
+	go func() {
+		buf := make([]byte, 16<<10)
+		n, err := tc.Read(buf)
+		_ = e.base.RunInLoop(func() { e.finishReneg(buf[:n], err) })
+	}()
+}
+
+// finishReneg runs on the loop when the renegotiation goroutine is done,
+// with the application data its Read returned.
+func (e *engine) finishReneg(data []byte, err error) {
+	e.base.AddVirtual(-1)
+	if e.dead {
+		return
+	}
+	e.c.Enter()
+	defer e.c.Leave()
+	e.flushHSLocked()
+	if e.phase != phReneg || e.dead {
+		return
+	}
+	e.stopHSTimer()
+	ad := e.ad
+	ad.mu.Lock()
+	ad.hs, ad.reneg, ad.renegDone = false, false, false
+	ad.kickW, ad.kickR = nil, nil
+	ad.mu.Unlock()
+	e.phase = phOpen
+	if len(data) > 0 {
+		in := e.c.Input()
+		in.Unfreeze(false)
+		_ = in.Add(data)
+		in.Freeze(false)
+		e.c.ResetReadTimer()
+		e.c.TriggerRead(0)
+		if e.dead || e.c.Closed() {
+			return
+		}
+	}
+	if err != nil && err != errWouldBlock {
+		what, cause := e.classify(err)
+		e.fail(what, cause)
 		return
 	}
 	e.updateURead()
@@ -585,7 +661,7 @@ func (e *engine) fail(what backend.Events, err error) {
 	if what&backend.Error != 0 || what&backend.Timeout != 0 {
 		e.pushErr(err)
 	}
-	wasHS := e.phase == phHandshake
+	wasHS := e.phase == phHandshake || e.phase == phReneg
 	e.phase = phDone
 	e.stopHSTimer()
 	if wasHS {
@@ -792,6 +868,16 @@ func (e *engine) doRead(force bool) bool {
 			if err == errWouldBlock {
 				break
 			}
+			if err == errRenegotiate {
+				if got && !e.c.Closed() {
+					e.c.ResetReadTimer()
+					e.c.TriggerRead(0)
+				}
+				if e.phase == phOpen && !e.dead && !e.c.Closed() {
+					e.startReneg()
+				}
+				return true
+			}
 			if got && !e.c.Closed() {
 				e.c.ResetReadTimer()
 				e.c.TriggerRead(0)
@@ -830,7 +916,7 @@ func (e *engine) suspendURead(off bool) {
 // updateURead lets the underlying read while we want ciphertext.
 func (e *engine) updateURead() {
 	switch e.phase {
-	case phHandshake:
+	case phHandshake, phReneg:
 		// feed decides.
 	case phOpen:
 		e.suspendURead(!e.c.Active(backend.Read))
@@ -852,7 +938,7 @@ func (e *engine) uRead(*bufferevent.BufferEvent) {
 		return
 	}
 	switch e.phase {
-	case phHandshake:
+	case phHandshake, phReneg:
 		e.feedLocked()
 	case phOpen:
 		e.run()
@@ -892,7 +978,7 @@ func (e *engine) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err
 	switch {
 	case what&bufferevent.EOF != 0:
 		e.ad.ueof = true
-		if e.phase == phHandshake {
+		if e.phase == phHandshake || e.phase == phReneg {
 			e.ad.fail(errPeerClosed, false)
 			return // the goroutine reports
 		}
@@ -982,7 +1068,7 @@ func (e *engine) Close() error {
 	if e.outCb != nil {
 		_ = e.c.Output().RemoveCallback(e.outCb)
 	}
-	hs := e.phase == phHandshake
+	hs := e.phase == phHandshake || e.phase == phReneg
 	if hs {
 		e.ad.fail(net.ErrClosed, true)
 	}
@@ -1117,7 +1203,7 @@ func ConnectionState(bev *bufferevent.BufferEvent) (tls.ConnectionState, error) 
 	}
 	var state error
 	if err := bev.WithLock(func(_, _ *evbuffer.Buffer) {
-		if e.tc == nil || !e.hsDone {
+		if e.tc == nil || !e.hsDone || e.phase == phReneg {
 			state = ErrHandshaking
 			return
 		}
