@@ -171,7 +171,7 @@ func (d *Decoder) run(yield func(pause) bool) {
 		return
 	}
 	if d.scratch == nil {
-		d.scratch = make([]byte, decChunk)
+		d.scratch = scratchPool.Get().(*[decChunk]byte)[:]
 	}
 	for {
 		// Output the decompressor gave beyond the budget waits in
@@ -261,32 +261,66 @@ func (d *Decoder) checkLimits() error {
 // open creates the decompressor over d.rd (it may read the header, and
 // so pause for input).
 func (d *Decoder) open() error {
-	var err error
+	k := d.key()
+	if zr, err := getReader(k, &d.rd); zr != nil {
+		d.zr = zr
+		if z, ok := zr.(*zstd.Decoder); ok {
+			d.zstdDec = z
+		}
+		return err
+	}
+	// Constructors that fail return a nil pointer, so d.zr is set only on
+	// success (a typed nil in an interface would not compare equal to nil).
 	switch d.format {
 	case Deflate:
 		d.zr = flate.NewReader(&d.rd)
 	case Zlib:
-		d.zr, err = zlib.NewReader(&d.rd)
+		z, err := zlib.NewReader(&d.rd)
+		if err != nil {
+			return err
+		}
+		d.zr = z
 	case Gzip:
-		d.zr, err = gzip.NewReader(&d.rd)
+		z, err := gzip.NewReader(&d.rd)
+		if err != nil {
+			return err
+		}
+		d.zr = z
 	case Zstd:
-		var z *zstd.Decoder
-		z, err = zstd.NewReader(&d.rd,
+		z, err := zstd.NewReader(&d.rd,
 			zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(uint64(d.opts.MaxWindow)))
-		if err == nil {
-			d.zr, d.zstdDec = z, z
+		if err != nil {
+			return err
 		}
+		d.zr, d.zstdDec = z, z
 	}
-	return err
+	return nil
 }
 
-// release drops per-stream state that holds memory after a stream ended.
+func (d *Decoder) key() decKey {
+	if d.format == Zstd {
+		return decKey{Zstd, d.opts.MaxWindow}
+	}
+	return decKey{format: d.format}
+}
+
+// release returns the decompressor and the scratch slice to their pools
+// when a stream ended, failed or was closed. A zstd decoder that failed is
+// closed instead of reused.
 func (d *Decoder) release() {
-	if d.zstdDec != nil {
-		d.zstdDec.Close()
-		d.zstdDec, d.zr = nil, nil
+	if d.zr != nil {
+		if d.zstdDec != nil && d.err != nil {
+			d.zstdDec.Close()
+		} else {
+			putReader(d.key(), d.zr)
+		}
+		d.zr, d.zstdDec = nil, nil
+	}
+	if d.scratch != nil {
+		scratchPool.Put((*[decChunk]byte)(d.scratch))
+		d.scratch = nil
 	}
 }
 

@@ -73,7 +73,27 @@ func NewEncoder(f Format, o *Options) (*Encoder, error) {
 	return e, nil
 }
 
+func (e *Encoder) key() encKey {
+	k := encKey{format: e.format, level: e.level}
+	if e.format == Zstd {
+		k.window = e.opts.EncoderWindow
+	}
+	return k
+}
+
+// release returns the compressor to its pool.
+func (e *Encoder) release() {
+	if e.w != nil {
+		putWriter(e.key(), e.w)
+		e.w = nil
+	}
+}
+
 func (e *Encoder) open() error {
+	if w := getWriter(e.key(), &e.out); w != nil {
+		e.w = w
+		return nil
+	}
 	var err error
 	switch e.format {
 	case Deflate:
@@ -202,7 +222,11 @@ func (e *Encoder) finish(mode bufferevent.FlushMode) error {
 		}
 		e.done = true
 		e.dirty = false
-		return e.w.Close()
+		err := e.w.Close()
+		if err == nil {
+			e.release()
+		}
+		return err
 	}
 	return nil
 }
@@ -260,12 +284,7 @@ func (e *Encoder) Close() error {
 		return nil
 	}
 	e.closed = true
-	if z, ok := e.w.(*zstd.Encoder); ok && !e.done {
-		// Closing a zstd encoder also frees its block buffers; the frame
-		// end goes to e.out, which is discarded below.
-		_ = z.Close()
-	}
-	e.w = nil
+	e.release()
 	e.out.Reset()
 	return nil
 }
