@@ -3,10 +3,10 @@ package eventbase
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -310,12 +310,17 @@ func (b *Base) NewTimer(cb func()) (*Event, error) {
 	return ev, nil
 }
 
-// NewSignal creates a persistent event for sig, delivered through
-// os/signal: cb runs on the loop goroutine once per delivery (several
+// NewSignal creates a persistent event for sig (a syscall.Signal such as
+// syscall.SIGHUP, or os.Interrupt), delivered through os/signal: cb runs on
+// the loop goroutine with the signal number, once per delivery (several
 // deliveries between two turns are counted and the callback runs that many
-// times). Loop-confined.
-func (b *Base) NewSignal(sig syscall.Signal, cb func(sig int, what What)) (*Event, error) {
-	return b.NewEvent(int(sig), Signal|Persist, cb)
+// times). It is NewEvent(number, Signal|Persist, cb). Loop-confined.
+func (b *Base) NewSignal(sig os.Signal, cb func(sig int, what What)) (*Event, error) {
+	n, ok := signalNumber(sig)
+	if !ok {
+		return nil, fmt.Errorf("%w: signal %v has no number", ErrInvalidEvents, sig)
+	}
+	return b.NewEvent(n, Signal|Persist, cb)
 }
 
 // Once runs cb once, when fd becomes ready for what or after d, whichever

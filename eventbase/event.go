@@ -3,7 +3,6 @@ package eventbase
 import (
 	"errors"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -384,12 +383,4 @@ func (ev *Event) Finalize(fn func(*Event)) error {
 	ev.res = 0
 	b.queueInsertActive(ev)
 	return nil
-}
-
-func validSignal(sig int) bool {
-	if sig <= 0 || sig >= maxSignal {
-		return false
-	}
-	s := syscall.Signal(sig)
-	return s != sigKILL && s != sigSTOP
 }

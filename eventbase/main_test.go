@@ -12,7 +12,9 @@ func TestMain(m *testing.M) {
 	// Keep a process-wide subscriber for the signals the tests send, so a
 	// late delivery after a base stopped watching cannot kill the binary.
 	// The channel has no reader: os/signal drops what does not fit.
-	sink := make(chan os.Signal, 1)
-	signal.Notify(sink, testSignals...)
+	if len(testSignals) > 0 {
+		sink := make(chan os.Signal, 1)
+		signal.Notify(sink, testSignals...)
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -257,6 +257,7 @@ func TestBadInput(t *testing.T) {
 			{"signal with write", func() error { _, err := b.NewEvent(int(syscall.SIGUSR1), Signal|Write, nop); return err }(), ErrInvalidEvents},
 			{"signal 0", func() error { _, err := b.NewEvent(0, Signal, nop); return err }(), ErrInvalidEvents},
 			{"SIGKILL", func() error { _, err := b.NewSignal(syscall.SIGKILL, nop); return err }(), ErrInvalidEvents},
+			{"foreign os.Signal", func() error { _, err := b.NewSignal(fakeSignal{}, nop); return err }(), ErrInvalidEvents},
 			{"negative fd", func() error { ev, _ := b.NewEvent(-5, Read, nop); return ev.Add() }(), ErrBadFD},
 			{"closed fd", func() error {
 				fd, _ := unix.Dup(p0)
@@ -300,6 +301,9 @@ func TestBadInput(t *testing.T) {
 			if !errors.Is(c.err, c.want) {
 				t.Errorf("%s: got %v, want %v", c.name, c.err, c.want)
 			}
+		}
+		if ev, err := b.NewSignal(os.Interrupt, nop); err != nil || ev.FD() != int(syscall.SIGINT) {
+			t.Errorf("NewSignal(os.Interrupt): %v", err)
 		}
 		// After Close everything reports ErrClosed.
 		ev, _ := b.NewEvent(p0, Read, nop)
@@ -714,3 +718,8 @@ func TestDelTimeoutNotifyConcurrentSafe(t *testing.T) {
 		}
 	})
 }
+
+type fakeSignal struct{}
+
+func (fakeSignal) String() string { return "fake" }
+func (fakeSignal) Signal()        {}

@@ -29,18 +29,19 @@ func newPoll() (poller, error) {
 	return p, nil
 }
 
-func pollMask(w What) int16 {
-	var m int16
+// setPollMask sets pfd's requested events from w (the field is int16 or
+// uint16 depending on the system, so only untyped constants touch it).
+func setPollMask(pfd *unix.PollFd, w What) {
+	pfd.Events = 0
 	if w&Read != 0 {
-		m |= unix.POLLIN
+		pfd.Events |= unix.POLLIN
 	}
 	if w&Write != 0 {
-		m |= unix.POLLOUT
+		pfd.Events |= unix.POLLOUT
 	}
 	if w&Closed != 0 {
-		m |= pollRDHUP
+		pfd.Events |= pollRDHUP
 	}
-	return m
 }
 
 func (p *pollPoller) ctl(fd int, old, nw What, fi *fdInfo) error {
@@ -71,7 +72,7 @@ func (p *pollPoller) ctl(fd int, old, nw What, fi *fdInfo) error {
 		p.pfds = append(p.pfds, unix.PollFd{Fd: int32(fd)})
 		p.infos = append(p.infos, fi)
 	}
-	p.pfds[fi.idx].Events = pollMask(nw)
+	setPollMask(&p.pfds[fi.idx], nw)
 	return nil
 }
 

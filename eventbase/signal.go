@@ -5,7 +5,6 @@ import (
 	"os/signal"
 	"slices"
 	"sync/atomic"
-	"syscall"
 )
 
 // maxSignal bounds the signal numbers a signal event may use.
@@ -32,7 +31,7 @@ func (b *Base) sigAdd(ev *Event) error {
 			stop: make(chan struct{}),
 			done: make(chan struct{}),
 		}
-		signal.Notify(w.ch, syscall.Signal(ev.fd))
+		signal.Notify(w.ch, osSignal(ev.fd))
 		go b.sigForward(w)
 		b.sigs[ev.fd] = w
 		b.nSigs++

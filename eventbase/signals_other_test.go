@@ -1,0 +1,7 @@
+//go:build !unix && !windows
+
+package eventbase
+
+import "os"
+
+var testSignals []os.Signal
