@@ -20,6 +20,7 @@ require (
 replace (
 	github.com/bufev/bufev/backends/filter => ../backends/filter
 	github.com/bufev/bufev/backends/pair => ../backends/pair
+	github.com/bufev/bufev/backends/socket => ../backends/socket
 	github.com/bufev/bufev/bufferevent => ../bufferevent
 	github.com/bufev/bufev/evbuffer => ../evbuffer
 	github.com/bufev/bufev/eventbase => ../eventbase
