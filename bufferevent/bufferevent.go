@@ -154,6 +154,8 @@ type BufferEvent struct {
 	dead            bool // finalised: Ops.Close ran
 	closeErr        error
 	wmCb            *evbuffer.Callback
+	outCb           *evbuffer.Callback
+	generic         bool // the backend uses the generic timers
 
 	// deferred callbacks (libevent's readcb_pending etc.)
 	pendRead, pendWrite bool
@@ -233,6 +235,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	b.in.Freeze(false)
 	b.out.Freeze(true)
 	b.wmCb = b.in.AddCallback(b.inputChanged)
+	b.outCb = b.out.AddCallback(b.outputChanged)
 
 	ops, err := build((*core)(b))
 	if err == nil && ops == nil {
@@ -365,6 +368,10 @@ func (b *BufferEvent) finalize() {
 	if b.wmCb != nil {
 		_ = b.in.RemoveCallback(b.wmCb)
 		b.wmCb = nil
+	}
+	if b.outCb != nil {
+		_ = b.out.RemoveCallback(b.outCb)
+		b.outCb = nil
 	}
 	b.rl.LeaveGroup()
 	if b.ops != nil {
@@ -561,6 +568,25 @@ func (b *BufferEvent) inputChanged(buf *evbuffer.Buffer, _ evbuffer.CallbackInfo
 	}
 }
 
+// outputChanged starts the generic write timer when the output becomes
+// non-empty (writing is "trying" from then on), for backends that use the
+// generic timers. It runs inside the buffer operation, lock held.
+func (b *BufferEvent) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	if !b.generic || b.dead || b.wto <= 0 || info.Added == 0 || info.OrigSize != 0 || !b.active(Write) {
+		return
+	}
+	if !b.onLoop() {
+		b.queueSync(0, true)
+		return
+	}
+	if b.ensureTimers() != nil {
+		return
+	}
+	if p, _ := b.wtimer.Pending(eventbase.Timeout); p == 0 {
+		_ = b.wtimer.AddTimeout(b.wto)
+	}
+}
+
 // effectiveHigh is the read high watermark, or the maximum input when none
 // is set (0 means unlimited).
 func (b *BufferEvent) effectiveHigh() int {
@@ -735,6 +761,7 @@ func (b *BufferEvent) adjustGenericTimeouts() error {
 	if b.dead {
 		return nil
 	}
+	b.generic = true
 	var err error
 	if b.active(Read) && b.rto > 0 {
 		if err = b.ensureTimers(); err == nil {

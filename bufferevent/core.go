@@ -151,6 +151,7 @@ func (c *core) AdjustGenericTimeouts() error { return c.b().adjustGenericTimeout
 
 func (c *core) ResetReadTimer() {
 	b := c.b()
+	b.generic = true
 	if b.dead || !b.active(Read) || b.rto <= 0 {
 		return
 	}
@@ -161,6 +162,7 @@ func (c *core) ResetReadTimer() {
 
 func (c *core) ResetWriteTimer() {
 	b := c.b()
+	b.generic = true
 	if b.dead || !b.active(Write) || b.wto <= 0 || b.out.Len() == 0 {
 		if b.wtimer != nil {
 			_ = b.wtimer.Del()

@@ -447,7 +447,9 @@ type Core interface {
 	// write timers (libevent's bufferevent_generic_adj_timeouts_): the read
 	// timer runs when reading is active and a read timeout is set; the
 	// write timer when writing is active, a write timeout is set and the
-	// output is not empty. For backends without fd events.
+	// output is not empty. For backends without fd events. Once a backend
+	// has used the generic timers, the core also starts the write timer
+	// itself when the output goes from empty to non-empty.
 	AdjustGenericTimeouts() error
 	// ResetReadTimer and ResetWriteTimer restart a running generic timer
 	// after a successful transfer (and start it if AdjustGenericTimeouts

@@ -509,6 +509,31 @@ func testTimeouts(e *env) {
 	// Re-enable: data arrives and no further timeout while it flows.
 	must(t, e.b.SetTimeouts(0, 0))
 	e.transfer(e.a, e.b, []byte("after the timeout"))
+
+	// Write side ("bufferevent_timeout", writer half): output that cannot
+	// drain because the peer stopped reading gives exactly one
+	// Timeout|Writing, and writing is disabled.
+	var wevents []bufferevent.Events
+	must(t, e.b.Disable(bufferevent.Read))
+	must(t, e.a.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		wevents = append(wevents, what)
+		if what != bufferevent.Timeout|bufferevent.Writing || !errors.Is(err, os.ErrDeadlineExceeded) {
+			e.errorf("event %v (%v); want Timeout|Writing with os.ErrDeadlineExceeded", what, err)
+			return
+		}
+		if bev.Enabled()&bufferevent.Write != 0 {
+			e.errorf("writing still enabled after a write timeout")
+		}
+		e.finish()
+	}))
+	must(t, e.a.SetTimeouts(0, 50*time.Millisecond))
+	// More than any socket buffer holds, so output stays pending.
+	_, _ = e.a.Write(make([]byte, 16<<20))
+	e.run("write timeout")
+	e.runFor(100 * time.Millisecond)
+	if len(wevents) != 1 {
+		t.Errorf("got %d write timeout events (%v); want exactly 1", len(wevents), wevents)
+	}
 }
 
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_flush_normal",
@@ -623,20 +648,22 @@ func testEOFOnClose(e *env) {
 	var what bufferevent.Events
 	var gotErr error
 	var got []byte
+	// Close a once b has everything (Close does not flush: a layered type's
+	// output may sit in its underlying bufferevent until then).
 	must(t, e.b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
 		buf := make([]byte, 100)
 		n, _ := bev.Read(buf)
 		got = append(got, buf[:n]...)
+		if len(got) == len("last words") {
+			if err := e.a.Close(); err != nil {
+				e.errorf("Close: %v", err)
+			}
+		}
 	}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, err error) {
 		what, gotErr = w, err
 		e.finish()
 	}))
 	must(t, e.b.Enable(bufferevent.Read))
-	must(t, e.a.SetCallbacks(nil, func(bev *bufferevent.BufferEvent) {
-		if err := bev.Close(); err != nil {
-			e.errorf("Close: %v", err)
-		}
-	}, nil))
 	_, _ = e.a.Write([]byte("last words"))
 	e.run("EOF after close")
 	if what != bufferevent.Reading|bufferevent.EOF || !errors.Is(gotErr, io.EOF) {
