@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -66,7 +67,16 @@ type filt struct {
 
 	wtimer     *eventbase.Event // own write timer (see resetWriteTimer)
 	wtimeoutFn func()
+
+	// lingering close of the underlying (loop)
+	lingerT    *eventbase.Event
+	lingerDone bool
 }
+
+// Linger bounds how long a filter closed with CloseOnFree keeps its
+// underlying open so that output already handed to it can drain (see
+// Close). After it the underlying is closed with whatever it still holds.
+const Linger = 10 * time.Second
 
 // withFD adds the FD and SetFD capabilities, delegated to the underlying,
 // when the underlying has a descriptor.
@@ -677,6 +687,12 @@ func (f *filt) Close() error {
 	}
 	var err error
 	if f.c.Options()&bufferevent.CloseOnFree != 0 {
+		took := f.lockU()
+		pending := f.uOut.Len() > 0 && !f.uc.Closed()
+		f.unlockU(took)
+		if pending && f.linger() {
+			return nil
+		}
 		if e := f.u.Close(); e != nil && !errors.Is(e, bufferevent.ErrClosed) {
 			err = e
 		}
@@ -690,6 +706,52 @@ func (f *filt) Close() error {
 	f.uc.Release()
 	f.unlockU(took)
 	return err
+}
+
+// linger keeps the underlying open until its output has drained, an event
+// (error, EOF, timeout) ends it, or Linger passes; then closes it and drops
+// the filter's reference. Bytes the filter already passed down were
+// reported written by the filter's write callback, so closing the filter
+// from that callback must not discard them while they wait in the
+// underlying (a socket writes on its next writability event). libevent frees
+// the underlying at once and loses them. It reports false if lingering is
+// impossible (the base is closed).
+func (f *filt) linger() bool {
+	t, err := f.c.Base().NewTimer(f.endLinger)
+	if err != nil {
+		return false
+	}
+	if f.u.SetCallbacks(nil, f.lingerWrite, f.lingerEvent) != nil {
+		t.Free()
+		return false
+	}
+	f.lingerT = t
+	_ = t.AddTimeout(Linger)
+	return true
+}
+
+func (f *filt) lingerWrite(u *bufferevent.BufferEvent) {
+	n := 0
+	_ = u.WithLock(func(_, out *evbuffer.Buffer) { n = out.Len() })
+	if n == 0 {
+		f.endLinger()
+	}
+}
+
+func (f *filt) lingerEvent(*bufferevent.BufferEvent, bufferevent.Events, error) { f.endLinger() }
+
+// endLinger closes the underlying after lingering. Loop goroutine, no lock
+// held.
+func (f *filt) endLinger() {
+	if f.lingerDone {
+		return
+	}
+	f.lingerDone = true
+	f.lingerT.Free()
+	_ = f.u.Close()
+	f.uc.Lock()
+	f.uc.Release()
+	f.uc.Unlock()
 }
 
 // Underlying returns the filtered bufferevent.

@@ -64,7 +64,11 @@
 //     round whether or not output is waiting, as libevent's filter does, so
 //     an idle filter with writing enabled gets a write timeout like a socket
 //     (bufferevent_timeout_filter).
-//   - Close: with CloseOnFree the underlying is closed too; without it the
+//   - Close: with CloseOnFree the underlying is closed too — once the
+//     output the filter already passed down has drained (at most Linger; an
+//     error or EOF ends it sooner), since the filter's write callback
+//     reported those bytes written; the filter's own unfiltered output is
+//     discarded, as Close does everywhere. Without CloseOnFree the
 //     underlying's callbacks are cleared and its reading resumed, and it can
 //     be used directly again. Closing the underlying first only drops the
 //     user's reference: the filter keeps it alive, minus callbacks, until
@@ -101,6 +105,10 @@
 //   - Destinations without a high watermark are bounded by DefaultLimit in
 //     Normal mode; libevent passes an unlimited limit.
 //   - Each layer keeps its own lock instead of sharing one down the stack.
+//   - Closing with CloseOnFree lets the underlying drain what it already
+//     holds (up to Linger) before closing it; libevent frees it at once,
+//     which loses output a socket had not written yet — closing a filter
+//     from its write callback then dropped the last response.
 //   - No free_context callback: a Func's state is its closure, collected
 //     with the filter.
 package filter

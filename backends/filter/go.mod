@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/bufev/bufev/backends/pair v0.0.0-00010101000000-000000000000
+	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
@@ -17,6 +18,7 @@ require (
 
 replace (
 	github.com/bufev/bufev/backends/pair => ../pair
+	github.com/bufev/bufev/backends/socket => ../socket
 	github.com/bufev/bufev/bufferevent => ../../bufferevent
 	github.com/bufev/bufev/evbuffer => ../../evbuffer
 	github.com/bufev/bufev/eventbase => ../../eventbase
