@@ -40,7 +40,51 @@
 //     Core.AdjustGenericTimeouts from Enable and AdjustTimeouts,
 //     Core.StopTimers from Disable, and Core.ResetReadTimer /
 //     ResetWriteTimer after each transfer.
-//  6. Run the conformance suite: bevtest.Run(t, makePair) in your tests.
+//  6. Run the conformance suite: bevtest.Run(t, makePair) in your tests,
+//     declaring in bevtest.Caps what the type cannot do.
+//
+// A skeleton (the Example of package bufferevent is a complete one):
+//
+//	type mine struct{ c backend.Core; fd int }
+//
+//	func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+//		m := &mine{fd: fd}
+//		return bufferevent.New(base, bufferevent.Config{Type: "mine", Options: opts},
+//			func(c backend.Core) (backend.Ops, error) {
+//				m.c = c
+//				c.Output().AddCallback(m.outputAdded) // start writing
+//				return m, nil
+//			})
+//	}
+//
+//	func (m *mine) onReadable() { // an fd event callback, on the loop
+//		m.c.Enter()
+//		defer m.c.Leave()
+//		if !m.c.Active(bufferevent.Read) {
+//			return
+//		}
+//		in := m.c.Input()
+//		in.Unfreeze(false)
+//		n, err := in.ReadFromFD(m.fd, m.c.MaxToRead())
+//		in.Freeze(false)
+//		switch {
+//		case errors.Is(err, io.EOF):
+//			m.c.TriggerEvent(bufferevent.Reading|bufferevent.EOF, nil, 0)
+//		case err != nil && !errors.Is(err, syscall.EAGAIN):
+//			m.c.TriggerEvent(bufferevent.Reading|bufferevent.Error, err, 0)
+//		case n > 0:
+//			m.c.ChargeRead(n)
+//			m.c.TriggerRead(0)
+//		}
+//	}
+//
+// Two bufferevents whose data moves between them inside one locked region
+// (the ends of a pair) must share one lock: build the second with
+// bufferevent.Config.ShareLock set to the first, and use Core.Hold and
+// Core.Release (not Enter) on the partner while holding the shared lock. A
+// layer on top of another bufferevent (filter, TLS) reaches the
+// underlying's handle with bufferevent.BackendCore to suspend its reading
+// (SuspendFilter) or account its traffic.
 //
 // # Concurrency contract
 //

@@ -8,13 +8,15 @@
 //		})
 //	}
 //
-// and get named subtests covering basic I/O both ways, large transfers,
-// ping-pong, watermarks (read high bounds the input, read low gates the read
-// callback, write low gates the write callback), timeouts, flush modes,
-// closing inside every callback, EOF delivery, enable/disable churn,
-// deferred callback order, Trigger, FD, bad input and methods after Close,
-// and a -race stress of ThreadSafe bufferevents with many writer goroutines
-// plus a callback that calls every method. Most checks run under several
+// and get named subtests covering basic I/O both ways, large transfers
+// (4 MiB), ping-pong, watermarks (read high bounds the input, read low gates
+// the read callback, write low gates the write callback), read and write
+// timeouts, flush modes, closing inside every callback, EOF and error
+// delivery, enable/disable churn, deferred callback order, Trigger, callbacks
+// calling every method, FD, bad input and methods after Close, and -race
+// stresses of ThreadSafe bufferevents: many writer goroutines while the loop
+// echoes, and Close racing writers. Each check names the libevent
+// regression case it mirrors where there is one. Most checks run under several
 // option sets (plain, DeferCallbacks, ThreadSafe, ThreadSafe with deferred
 // unlocked callbacks).
 //
