@@ -133,9 +133,9 @@ type conn struct {
 	rbuf    *evbuffer.Buffer
 	rvec    [1][]byte
 	rsize   int
-	reading bool // a receive is in flight
-	rCancel bool // a cancellation of it was asked for
-	missed  bool // data arrived while reading was disabled
+	reading bool        // a receive is in flight
+	rc      cancelState // its cancellation
+	missed  bool        // data arrived while reading was disabled
 
 	// Writes: whole chains are moved from the output to wbuf (no copy), and sends go
 	// straight from wbuf's chains. Bytes in wbuf still count as pending output for the
@@ -144,12 +144,12 @@ type conn struct {
 	wvecs   [maxSendVecs][]byte
 	pvecs   [maxSendVecs][]byte
 	writing bool
-	wCancel bool
+	wc      cancelState
 
 	// connect
 	connecting bool // a connect is in progress (op in flight or lookup)
 	connOp     bool // the connect operation is in flight
-	cCancel    bool
+	cc         cancelState
 	connAddr   net.Addr
 	pending    []netip.AddrPort
 	lastErr    error
@@ -239,7 +239,8 @@ func (c *conn) startRead() {
 		c.fail(backend.Read, backend.Reading|backend.Error, err)
 		return
 	}
-	c.reading, c.rCancel = true, false
+	c.reading = true
+	c.rc.want, c.rc.sent = false, false
 	c.nOps++
 	c.lr.schedule()
 }
@@ -294,6 +295,9 @@ func (c *conn) readDone(res int32) {
 			// Cancelled by Disable, or by the exit of the thread that submitted it (the
 			// kernel cancels a thread's operations when it exits): start again if
 			// reading is still wanted.
+			if !c.rc.want {
+				c.lr.resubmits++
+			}
 			c.startRead()
 		default:
 			c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", errno))
@@ -302,13 +306,37 @@ func (c *conn) readDone(res int32) {
 }
 
 func (c *conn) cancelRead() {
-	if !c.reading || c.rCancel || c.lr.closed {
+	if c.reading {
+		c.cancel(&c.rc, kindCancelRead, kindRead)
+	}
+}
+
+// cancelState tracks the cancellation of one operation slot. One cancel request per
+// slot is in flight at a time (its user data is fixed); a cancellation wanted while the
+// previous request is still outstanding is sent when that one completes.
+type cancelState struct {
+	want bool // the current operation must be cancelled
+	sent bool // a cancel request for the current operation was prepared
+	op   bool // a cancel request (for this or an earlier operation) is in flight
+}
+
+func (c *conn) cancel(st *cancelState, kind, target int) {
+	st.want = true
+	if st.sent || st.op || c.lr.closed {
 		return
 	}
-	if c.lr.ring.PrepCancel(c.ud(kindCancelRead), c.ud(kindRead), false) == nil {
-		c.rCancel = true
+	if c.lr.ring.PrepCancel(c.ud(kind), c.ud(target), false) == nil {
+		st.sent, st.op = true, true
 		c.nOps++
 		c.lr.schedule()
+	}
+}
+
+// cancelDone handles the completion of a cancel request.
+func (c *conn) cancelDone(st *cancelState, inFlight bool, kind, target int) {
+	st.op = false
+	if inFlight && st.want && !st.sent {
+		c.cancel(st, kind, target)
 	}
 }
 
@@ -409,7 +437,8 @@ func (c *conn) startWrite() {
 		c.fail(backend.Write, backend.Writing|backend.Error, err)
 		return
 	}
-	c.writing, c.wCancel = true, false
+	c.writing = true
+	c.wc.want, c.wc.sent = false, false
 	c.nOps++
 	c.lr.schedule()
 }
@@ -440,6 +469,9 @@ func (c *conn) writeDone(res int32) {
 	default:
 		switch errno := syscall.Errno(-res); errno {
 		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
+			if !c.wc.want {
+				c.lr.resubmits++
+			}
 			if c.pendingOut() > 0 {
 				c.startWrite()
 			}
@@ -450,13 +482,8 @@ func (c *conn) writeDone(res int32) {
 }
 
 func (c *conn) cancelWrite() {
-	if !c.writing || c.wCancel || c.lr.closed {
-		return
-	}
-	if c.lr.ring.PrepCancel(c.ud(kindCancelWrite), c.ud(kindWrite), false) == nil {
-		c.wCancel = true
-		c.nOps++
-		c.lr.schedule()
+	if c.writing {
+		c.cancel(&c.wc, kindCancelWrite, kindWrite)
 	}
 }
 
@@ -466,8 +493,16 @@ func (c *conn) cancelWrite() {
 func (c *conn) complete(kind int, res int32) {
 	c.nOps--
 	switch kind {
-	case kindCancelRead, kindCancelWrite, kindCancelConnect:
-		// The cancelled operation reports its own completion.
+	case kindCancelRead:
+		c.cancelDone(&c.rc, c.reading, kindCancelRead, kindRead)
+		c.maybeForget()
+		return
+	case kindCancelWrite:
+		c.cancelDone(&c.wc, c.writing, kindCancelWrite, kindWrite)
+		c.maybeForget()
+		return
+	case kindCancelConnect:
+		c.cancelDone(&c.cc, c.connOp, kindCancelConnect, kindConnect)
 		c.maybeForget()
 		return
 	}
@@ -854,7 +889,8 @@ func (c *conn) connect(addr net.Addr, sa unix.Sockaddr) {
 		c.connectFailedLater(err)
 		return
 	}
-	c.connOp, c.cCancel = true, false
+	c.connOp = true
+	c.cc.want, c.cc.sent = false, false
 	c.nOps++
 	c.lr.schedule()
 	c.resetWriteTimer()
@@ -896,15 +932,9 @@ func (c *conn) connectDone(res int32) {
 }
 
 func (c *conn) abortConnect() {
-	if !c.connOp || c.cCancel || c.lr.closed {
-		c.connecting = false
-		return
-	}
 	c.connecting = false
-	if c.lr.ring.PrepCancel(c.ud(kindCancelConnect), c.ud(kindConnect), false) == nil {
-		c.cCancel = true
-		c.nOps++
-		c.lr.schedule()
+	if c.connOp {
+		c.cancel(&c.cc, kindCancelConnect, kindConnect)
 	}
 }
 

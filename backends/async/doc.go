@@ -85,16 +85,16 @@
 //
 // # Threads
 //
-// The kernel cancels the pending operations of an OS thread when that thread exits, and
-// a Go thread exits when a goroutine ends while locked to it (runtime.LockOSThread
+// The kernel may cancel the pending operations of an OS thread when that thread exits,
+// and a Go thread exits when a goroutine ends while locked to it (runtime.LockOSThread
 // without UnlockOSThread). If the loop goroutine once submitted from a thread that some
-// other goroutine later locks and kills, its operations complete with ECANCELED. The
+// other goroutine later locks and kills, those operations complete with ECANCELED. The
 // backend does not need the loop goroutine to be locked to its thread: a receive, send
-// or accept that completes with ECANCELED without having been cancelled is simply
-// submitted again (TestThreadExitResubmits). A connect cancelled that way fails with
-// ECANCELED. Locking the loop goroutine with runtime.LockOSThread for the life of the
-// loop is still a good idea in production: it avoids those resubmissions and keeps the
-// kernel's task work on one thread.
+// or accept that completes with ECANCELED without having been cancelled is submitted
+// again (TestThreadExit, TestUnrequestedCancelResubmits); a connect cancelled that way
+// fails with ECANCELED. Locking the loop goroutine with runtime.LockOSThread for the
+// life of the loop is still sound practice in production: it avoids those
+// resubmissions and keeps the kernel's completion work on one thread.
 //
 // # Differences from libevent's IOCP backend
 //

@@ -12,6 +12,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// testUnsupported, when set by a test, makes Available fail as on a kernel without
+// io_uring.
+var testUnsupported error
+
+var debugTeardown func(drainErr, closeErr error)
+
 // Ring sizing. The submission queue holds ringEntries operations; a turn that prepares
 // more (a thousand connections each receiving and sending) makes the ring flush the
 // queue itself, one extra io_uring_enter per ringEntries operations. Tests shrink it.
@@ -58,6 +64,10 @@ type loopRing struct {
 	reapFn  uring.CompletionFunc
 	closed  bool
 	fatal   error // the ring cannot be trusted any more (completions lost)
+
+	// resubmits counts operations the kernel cancelled without being asked (the exit of
+	// the thread that submitted them) and that were submitted again; for tests.
+	resubmits int
 }
 
 // rings is the per-base registry.
@@ -80,6 +90,9 @@ var rings = struct {
 //
 // Safe for concurrent use.
 func Available() error {
+	if testUnsupported != nil {
+		return errors.Join(ErrUnsupported, testUnsupported)
+	}
 	if err := uring.Supported(); err != nil {
 		return errors.Join(ErrUnsupported, err)
 	}
@@ -157,8 +170,11 @@ func (lr *loopRing) teardown() {
 		lr.ev.Free()
 		lr.ev = nil
 	}
-	_ = lr.ring.Drain(drainTimeout, lr.reapFn)
-	_ = lr.ring.Close()
+	derr := lr.ring.Drain(drainTimeout, lr.reapFn)
+	cerr := lr.ring.Close()
+	if debugTeardown != nil {
+		debugTeardown(derr, cerr)
+	}
 	clear(lr.owners)
 	lr.dirty = nil
 }
