@@ -321,7 +321,12 @@ func TestInteropCurlHTTPS(t *testing.T) {
 	hl.addr = ln.Addr()
 	loopDone := make(chan error, 1)
 	go func() { loopDone <- base.Dispatch() }()
+	var remoteMu sync.Mutex
+	var remotes []string
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remoteMu.Lock()
+		remotes = append(remotes, r.RemoteAddr)
+		remoteMu.Unlock()
 		fmt.Fprintf(w, "hello over bufev TLS, %s %s", r.Proto, r.URL.Path)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	serveDone := make(chan error, 1)
@@ -345,6 +350,13 @@ func TestInteropCurlHTTPS(t *testing.T) {
 		want := fmt.Sprintf("hello over bufev TLS, HTTP/1.1 /path%d", i)
 		if strings.TrimSpace(out) != want {
 			t.Fatalf("curl output %q (stderr %q); want %q", out, errOut, want)
+		}
+	}
+	remoteMu.Lock()
+	defer remoteMu.Unlock()
+	for _, r := range remotes {
+		if !strings.HasPrefix(r, "127.0.0.1:") {
+			t.Errorf("RemoteAddr seen by net/http = %q; want the curl client's 127.0.0.1 address", r)
 		}
 	}
 }

@@ -1181,6 +1181,25 @@ func (e *engine) Underlying() any {
 	return e.u
 }
 
+// LocalAddr implements backend.Addresser: the socket's local address (the
+// underlying's socket in filter mode), or nil.
+func (e *engine) LocalAddr() net.Addr {
+	if fd := e.FD(); fd >= 0 {
+		l, _ := sockAddrs(fd)
+		return l
+	}
+	return nil
+}
+
+// RemoteAddr implements backend.Addresser: the peer's address, or nil.
+func (e *engine) RemoteAddr() net.Addr {
+	if fd := e.FD(); fd >= 0 {
+		_, r := sockAddrs(fd)
+		return r
+	}
+	return nil
+}
+
 // SetPriority implements backend.Prioritizer for socket mode.
 func (e *engine) SetPriority(p int) error {
 	if e.u == nil {
