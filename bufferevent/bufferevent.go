@@ -509,8 +509,11 @@ func (b *BufferEvent) mustDefer(opts TriggerOptions) bool {
 	return (TriggerOptions(b.opts)|opts)&TriggerDefer != 0 || !b.onLoop()
 }
 
-// scheduleDeferred queues runDeferred once, holding a reference until it
-// runs. Lock held.
+// scheduleDeferred queues runDeferred once. Lock held. It takes no
+// reference: the base drops its deferred queue unrun when it is closed, and a
+// reference held there would keep a closed bufferevent from ever being
+// finalised (its fd never closed). A run that finds the bufferevent
+// finalised does nothing; Close clears the callbacks anyway.
 func (b *BufferEvent) scheduleDeferred() {
 	if b.deferQueued || b.dead {
 		return
@@ -521,7 +524,6 @@ func (b *BufferEvent) scheduleDeferred() {
 		return // base closed: the callbacks can never run
 	}
 	b.deferQueued = true
-	b.refs++
 }
 
 // runDeferred runs the coalesced callbacks in libevent's order: connected,
@@ -529,6 +531,12 @@ func (b *BufferEvent) scheduleDeferred() {
 func (b *BufferEvent) runDeferred() {
 	b.lockLoop()
 	b.deferQueued = false
+	if b.dead {
+		b.pendRead, b.pendWrite, b.pendEvents, b.pendErr = false, false, 0, nil
+		b.unlockLoop()
+		return
+	}
+	b.refs++
 	if b.pendEvents&Connected != 0 {
 		b.pendEvents &^= Connected
 		b.callEvent(Connected, nil)

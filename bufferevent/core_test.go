@@ -508,3 +508,28 @@ func TestUnsupportedCapabilities(t *testing.T) {
 		t.Error("Underlying() != nil")
 	}
 }
+
+// A bufferevent closed while its deferred callbacks are pending is
+// finalised even if the loop never runs again (the base drops its deferred
+// queue on Close): nothing keeps the backend, and its fd, alive.
+func TestCloseWithPendingDeferred(t *testing.T) {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bev, r, _ := newRecorder(base, bufferevent.DeferCallbacks)
+	ran := false
+	bev.SetCallbacks(func(*bufferevent.BufferEvent) { ran = true }, nil, nil)
+	r.deliver([]byte("x")) // queues the read callback
+	if err := bev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.closes != 1 {
+		t.Errorf("Ops.Close calls = %d right after Close; want 1", r.closes)
+	}
+	base.Loop(eventbase.LoopNonBlock)
+	base.Close()
+	if ran {
+		t.Error("the read callback ran after Close")
+	}
+}
