@@ -77,14 +77,15 @@ const NoLimit = math.MaxInt
 // again in that round.
 //
 // A Func runs on the loop goroutine while the filter (and, for a ThreadSafe
-// underlying, the underlying) is locked; it must not block. A Func of a
-// filter that is not ThreadSafe may call Write or WriteBuffer on its own
-// filter bufferevent (the added output is filtered after the Func returns,
-// never by a nested call — libevent's bufferevent_filters_disable case); it
-// must not call other methods of the filter or of the underlying, and a Func
-// of a ThreadSafe filter must call none (the lock is not reentrant). State
-// (a compressor, a decoder) lives in the Func's closure; each filter needs
-// its own.
+// underlying, the underlying) is locked; it must not block. A Func may send
+// something of its own (an input Func answering a protocol negotiation, say)
+// by adding to the filter's Output buffer directly — the lock is already
+// held — or, on a filter that is not ThreadSafe, with Write or WriteBuffer;
+// the added output is filtered after the Func returns, never by a nested
+// call (libevent's bufferevent_filters_disable case). It must not call any
+// other method of the filter or of the underlying, and no method at all on a
+// ThreadSafe filter (the lock is not reentrant). State (a compressor, a
+// decoder) lives in the Func's closure; each filter needs its own.
 type Func func(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) Result
 
 // PassThrough is the Func used for a nil input or output Func: it moves up

@@ -697,3 +697,49 @@ func TestFilterReadSuspension(t *testing.T) {
 		t.Errorf("got %d bytes", got.Len())
 	}
 }
+
+// An input Func may answer by adding to its filter's output (here: every
+// "ping" it sees is answered with "pong" on the spot), also on a ThreadSafe
+// filter, where it must not call Write: the lock is held.
+func TestInputFuncReplies(t *testing.T) {
+	for _, opts := range []bufferevent.Options{0, bufferevent.ThreadSafe} {
+		base := newBase(t)
+		p0, p1 := newPair(t, base, opts)
+		var f *bufferevent.BufferEvent
+		in := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
+			for src.Len() >= 4 {
+				b, _ := src.Pullup(4)
+				if string(b) == "ping" {
+					_ = f.Output().AddString("pong")
+					_ = src.Drain(4)
+					continue
+				}
+				_, _ = src.RemoveBuffer(dst, 4)
+			}
+			return filter.OK
+		}
+		f = newFilter(t, p1, in, nil, opts|bufferevent.CloseOnFree)
+		must(t, f.Enable(bufferevent.Read))
+		var got bytes.Buffer
+		must(t, p0.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+			_ = bev.WithLock(func(in, _ *evbuffer.Buffer) { _, _ = got.ReadFrom(in) })
+			if got.Len() == 8 {
+				base.LoopBreak()
+			}
+		}, nil, nil))
+		must(t, p0.Enable(bufferevent.Read))
+		_, err := p0.Write([]byte("pingdatapingdata"))
+		must(t, err)
+		runFor(t, base, 2*time.Second)
+		if got.String() != "pongpong" {
+			t.Errorf("opts %#x: peer got %q; want pongpong", uint16(opts), got.String())
+		}
+		var in2 []byte
+		_ = f.WithLock(func(in, _ *evbuffer.Buffer) { in2, _ = in.Pullup(-1) })
+		if string(in2) != "datadata" {
+			t.Errorf("opts %#x: filter input %q; want datadata", uint16(opts), in2)
+		}
+		f.Close()
+		p0.Close()
+	}
+}
