@@ -18,7 +18,8 @@ import (
 )
 
 // TypeName is the name ssl bufferevents are registered under
-// (BufferEvent.Type, bufferevent.Types).
+// (BufferEvent.Type, bufferevent.Types). bufferevent.Open with it fails
+// with an error matching errors.ErrUnsupported: use NewSocket or NewFilter.
 const TypeName = "ssl"
 
 func init() {
@@ -28,7 +29,8 @@ func init() {
 }
 
 // State is the TLS state an ssl bufferevent starts in (libevent's enum
-// bufferevent_ssl_state, same values).
+// bufferevent_ssl_state, same values). A plain value: safe for concurrent
+// use.
 type State int
 
 // States.
@@ -42,7 +44,8 @@ const (
 	Accepting State = 2
 )
 
-// String returns "Open", "Connecting", "Accepting" or "State(n)".
+// String returns "Open", "Connecting", "Accepting" or "State(n)". Safe for
+// concurrent use.
 func (s State) String() string {
 	switch s {
 	case Open:
@@ -56,7 +59,9 @@ func (s State) String() string {
 }
 
 // Flags are the per-bufferevent behaviour flags of libevent's
-// bufferevent_ssl_set_flags (same values for the first two).
+// bufferevent_ssl_set_flags (same values for the first two). A plain value:
+// safe for concurrent use; read and change a bufferevent's flags with
+// GetFlags, SetFlags and ClearFlags.
 type Flags uint64
 
 // Flags.
@@ -78,7 +83,8 @@ const (
 )
 
 // DefaultHandshakeTimeout bounds the handshake unless HandshakeTimeout says
-// otherwise.
+// otherwise (libevent has no such limit; a peer that stops mid-handshake
+// would hold the connection forever).
 const DefaultHandshakeTimeout = 10 * time.Second
 
 // maxErrors is how many errors Errors keeps (libevent keeps 3).
@@ -97,7 +103,8 @@ const innerMaxRead = 64 << 10
 // when it has no write high watermark.
 const defaultUnderCap = 64 << 10
 
-// Option configures NewSocket and NewFilter.
+// Option configures NewSocket and NewFilter. Options are plain functions
+// over a private settings value: safe for concurrent use.
 type Option func(*settings)
 
 type settings struct {
@@ -107,19 +114,22 @@ type settings struct {
 }
 
 // HandshakeTimeout sets how long the handshake may take (from construction
-// to the Connected event); 0 means no limit. The default is
-// DefaultHandshakeTimeout. On expiry the event callback gets Timeout with
-// ErrHandshakeTimeout.
+// to the Connected event), and a server-requested renegotiation; 0 means no
+// limit, a negative d counts as 0. The default is DefaultHandshakeTimeout.
+// On expiry the event callback gets Timeout with ErrHandshakeTimeout. Safe
+// for concurrent use.
 func HandshakeTimeout(d time.Duration) Option {
 	return func(s *settings) { s.hsTimeout = max(d, 0) }
 }
 
-// WithFlags sets the initial flags (see SetFlags).
+// WithFlags sets the initial flags (see SetFlags); unknown bits are
+// ignored. Safe for concurrent use.
 func WithFlags(f Flags) Option {
 	return func(s *settings) { s.flags = f & allFlags }
 }
 
-// WithSession gives the released Session that state Open takes over.
+// WithSession gives the released Session that state Open takes over (see
+// Session). Safe for concurrent use.
 func WithSession(sess *Session) Option {
 	return func(s *settings) { s.session = sess }
 }
@@ -138,8 +148,19 @@ type Session struct {
 	out      []byte // ciphertext not yet sent when released
 }
 
-// ConnectionState returns the session's negotiated parameters.
-func (s *Session) ConnectionState() tls.ConnectionState { return s.tc.ConnectionState() }
+// ConnectionState returns the session's negotiated parameters (the zero
+// value once the session has ended). Call it while no bufferevent drives
+// the session, or on that bufferevent's loop goroutine outside a
+// renegotiation (it waits for crypto/tls's handshake lock).
+func (s *Session) ConnectionState() tls.ConnectionState {
+	s.mu.Lock()
+	tc := s.tc
+	s.mu.Unlock()
+	if tc == nil {
+		return tls.ConnectionState{}
+	}
+	return tc.ConnectionState()
+}
 
 // registry of live ssl bufferevents, for the package functions.
 var live = struct {
