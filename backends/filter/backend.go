@@ -76,6 +76,8 @@ type filt struct {
 // Linger bounds how long a filter closed with CloseOnFree keeps its
 // underlying open so that output already handed to it can drain (see
 // Close). After it the underlying is closed with whatever it still holds.
+// While the underlying lingers, its events and the linger timer keep the
+// base's loop running, as any bufferevent with output to write does.
 const Linger = 10 * time.Second
 
 // withFD adds the FD and SetFD capabilities, delegated to the underlying,

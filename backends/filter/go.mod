@@ -8,6 +8,7 @@ require (
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 	golang.org/x/text v0.44.0
 )
 
