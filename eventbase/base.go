@@ -125,53 +125,58 @@ type evQueue struct{ head, tail *Event }
 //
 // The zero value is not usable; call New.
 type Base struct {
-	// constant after New
-	cfg      Config
-	poll     poller
-	method   string
-	features Feature
-	epoch    time.Time
+	// Loop-confined state used on every turn, first so that it shares as
+	// few cache lines as possible.
+	poll       poller
+	fds        []*fdInfo
+	active     []evQueue
+	nActive    int // active callbacks, internal ones included
+	nUser      int // non-internal events pending or active
+	heap       []*Event
+	deferQ     []func()
+	deferHead  int
+	deferRun   int // deferred callbacks run this turn
+	runningPri int
+	current    *Event
+	running    bool
+	cont       bool
+	closeReq   bool
+	closed     bool
+	limits     bool // Config has max-dispatch limits
+	features   Feature
 
-	// loop-confined
-	fds       []*fdInfo
-	fdMap     map[int]*fdInfo
-	sigs      [maxSignal]*sigWatch
-	nSigs     int
-	heap      []*Event
-	seq       uint64
-	common    []*commonTimeout
-	active    []evQueue
-	nActive   int // active callbacks, internal ones included
-	late      evQueue
-	nUser     int // non-internal events pending or active
-	virtual   int
-	deferQ    []func()
-	deferHead int
-	deferRun  int // deferred callbacks run this turn
+	// Read by other goroutines, written by the loop.
+	polling  atomic.Bool
+	gotExit  atomic.Bool
+	gotBreak atomic.Bool
+	caching  atomic.Bool  // the loop runs and caches time
+	cache    atomic.Int64 // cached ns since epoch for this turn, -1: none
+	epoch    time.Time    // constant after New
 
-	running     bool
-	runningPri  int
-	cont        bool
+	// Loop-confined, colder.
+	late        evQueue
+	fdMap       map[int]*fdInfo
+	seq         uint64
+	common      []*commonTimeout
+	virtual     int
 	exitedEmpty bool
-	closed      bool
-	closeReq    bool
-	current     *Event
+	nSigs       int
+	spareA      []remoteAct
+	spareF      []remoteFn
+	cfg         Config // constant after New
+	method      string // constant after New
+	sigs        [maxSignal]*sigWatch
 
-	// cross-goroutine state
+	// Written by other goroutines, on their own cache lines.
+	_        [64]byte
+	remoteN  atomic.Int32
+	notified atomic.Bool
+	sigPend  atomic.Bool
 	mu       sync.Mutex
 	rActs    []remoteAct
 	rFns     []remoteFn
-	spareA   []remoteAct
-	spareF   []remoteFn
 	rClosed  bool
-	remoteN  atomic.Int32
-	polling  atomic.Bool
-	notified atomic.Bool
-	sigPend  atomic.Bool
-	gotExit  atomic.Bool
-	gotBreak atomic.Bool
-	cache    atomic.Int64 // cached ns since epoch for this turn, -1: none
-	caching  atomic.Bool  // the loop runs and caches time
+	_        [64]byte
 }
 
 // SupportedMethods lists the pollers compiled in for this platform, in
@@ -215,6 +220,7 @@ func New(cfg Config) (*Base, error) {
 			epoch:      time.Now(),
 			active:     make([]evQueue, cfg.Priorities),
 			runningPri: -1,
+			limits:     cfg.MaxDispatchCallbacks > 0 || cfg.MaxDispatchInterval > 0,
 		}
 		b.cache.Store(-1)
 		return b, nil
@@ -902,8 +908,7 @@ func (b *Base) processActive() int {
 			continue
 		}
 		b.runningPri = pri
-		limited := pri >= b.cfg.LimitCallbacksAfterPriority &&
-			(b.cfg.MaxDispatchCallbacks > 0 || b.cfg.MaxDispatchInterval > 0)
+		limited := b.limits && pri >= b.cfg.LimitCallbacksAfterPriority
 		c, stop := b.processQueue(q, limited)
 		total += c
 		if stop || c > 0 {
