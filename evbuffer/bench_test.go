@@ -8,6 +8,18 @@ import (
 	"testing"
 )
 
+// cpuMetric reports the process CPU time per operation ("cpu-ns/op") when
+// the benchmark returns: on a shared machine it is steadier than wall time,
+// which includes time spent waiting for a CPU.
+func cpuMetric(b *testing.B) func() {
+	start := cpuNow()
+	return func() {
+		if d := cpuNow() - start; d > 0 && b.N > 0 {
+			b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
 var benchSizes = []struct {
 	name string
 	n    int
@@ -21,6 +33,18 @@ func BenchmarkAddDrain(b *testing.B) {
 			var buf Buffer
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
+			for i := 0; i < b.N; i++ {
+				buf.Add(p)
+				buf.Drain(sz.n)
+			}
+		})
+		b.Run(sz.name+"/evbuffer+KeepMemory", func(b *testing.B) {
+			var buf Buffer
+			buf.SetFlags(FlagKeepMemory)
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				buf.Add(p)
 				buf.Drain(sz.n)
@@ -30,6 +54,7 @@ func BenchmarkAddDrain(b *testing.B) {
 			var buf bytes.Buffer
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				buf.Write(p)
 				buf.Next(sz.n)
@@ -48,6 +73,18 @@ func BenchmarkAddRemove(b *testing.B) {
 			var buf Buffer
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
+			for i := 0; i < b.N; i++ {
+				buf.Add(p)
+				buf.Remove(out)
+			}
+		})
+		b.Run(sz.name+"/evbuffer+KeepMemory", func(b *testing.B) {
+			var buf Buffer
+			buf.SetFlags(FlagKeepMemory)
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				buf.Add(p)
 				buf.Remove(out)
@@ -57,6 +94,7 @@ func BenchmarkAddRemove(b *testing.B) {
 			var buf bytes.Buffer
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				buf.Write(p)
 				buf.Read(out)
@@ -66,6 +104,7 @@ func BenchmarkAddRemove(b *testing.B) {
 			mid := make([]byte, sz.n)
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				copy(mid, p)
 				copy(out, mid)
@@ -89,6 +128,8 @@ func BenchmarkAddBuffer(b *testing.B) {
 					src.AddBuffer(&tmp)
 				}
 				b.ReportAllocs()
+				defer cpuMetric(b)()
+				defer cpuMetric(b)()
 				for i := 0; i < b.N; i++ {
 					dst.AddBuffer(&src)
 					src.AddBuffer(&dst)
@@ -100,6 +141,8 @@ func BenchmarkAddBuffer(b *testing.B) {
 					src.Write(p)
 				}
 				b.ReportAllocs()
+				defer cpuMetric(b)()
+				defer cpuMetric(b)()
 				for i := 0; i < b.N; i++ {
 					src.WriteTo(&dst)
 					dst.WriteTo(&src)

@@ -21,6 +21,7 @@ func BenchmarkFD(b *testing.B) {
 			in.SetMaxRead(64 << 10)
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				out.Add(p)
 				for out.Len() > 0 {
@@ -41,6 +42,7 @@ func BenchmarkFD(b *testing.B) {
 			var out, in bytes.Buffer
 			b.SetBytes(int64(sz.n))
 			b.ReportAllocs()
+			defer cpuMetric(b)()
 			for i := 0; i < b.N; i++ {
 				out.Write(p)
 				for out.Len() > 0 {

@@ -48,6 +48,7 @@ type Buffer struct {
 	// until the buffer next allocates or frees a chain.
 	retired *chain
 	keep    *chain // chain to retire instead of release during a drain
+	spare   *chain // an emptied chain kept for reuse (FlagKeepMemory)
 }
 
 // noCopy makes go vet's copylocks check report copies of a Buffer: a copy
@@ -67,6 +68,14 @@ type Flags uint32
 // chains whose bytes never enter user space. Socket bufferevents set it on
 // their output buffer.
 const FlagDrainsToFD Flags = 1
+
+// FlagKeepMemory makes the buffer keep the last chain it emptied (up to
+// 4 KiB) for its next allocation instead of returning it to the shared
+// pools. A buffer filled and emptied over and over then skips the pool round
+// trip (about 10 ns per cycle), at the price of holding up to 4 KiB while it
+// sits empty; by default an empty buffer holds no memory, which suits many
+// idle connections. ClearFlags(FlagKeepMemory) and Reset give the chain back.
+const FlagKeepMemory Flags = 2
 
 // New returns a new, empty Buffer. It is equivalent to new(Buffer).
 // Safe for concurrent use.
@@ -91,7 +100,12 @@ func (b *Buffer) ContiguousSpace() int {
 func (b *Buffer) SetFlags(f Flags) { b.flags |= f }
 
 // ClearFlags clears the given flags on b. Not safe for concurrent use.
-func (b *Buffer) ClearFlags(f Flags) { b.flags &^= f }
+func (b *Buffer) ClearFlags(f Flags) {
+	b.flags &^= f
+	if f&FlagKeepMemory != 0 {
+		b.dropSpare()
+	}
+}
 
 // Flags returns b's flags. Not safe for concurrent use.
 func (b *Buffer) Flags() Flags { return b.flags }
@@ -173,6 +187,11 @@ func (b *Buffer) releaseChain(c *chain) {
 		b.retired = c
 		return
 	}
+	if b.flags&FlagKeepMemory != 0 && b.spare == nil && c.flags == 0 && c.class >= 0 && len(c.buf) <= maxAutoSize {
+		c.misalign, c.off = 0, 0
+		b.spare = c
+		return
+	}
 	c.release()
 }
 
@@ -197,10 +216,29 @@ func (b *Buffer) insert(c *chain) {
 
 // insertNew links a new chain with at least n bytes of space.
 func (b *Buffer) insertNew(n int) *chain {
-	b.dropRetired()
-	c := newChain(n)
+	c := b.newChain(n)
 	b.insert(c)
 	return c
+}
+
+// newChain returns an empty chain with at least n bytes of space: the kept
+// spare chain (FlagKeepMemory) when it is big enough, else one from the
+// pools. A retired chain is released first: this is a modification.
+func (b *Buffer) newChain(n int) *chain {
+	b.dropRetired()
+	if s := b.spare; s != nil && len(s.buf) >= n {
+		b.spare = nil
+		return s
+	}
+	return newChain(n)
+}
+
+// dropSpare returns the kept spare chain to the pools.
+func (b *Buffer) dropSpare() {
+	if s := b.spare; s != nil {
+		b.spare = nil
+		s.release()
+	}
 }
 
 // advanceLastData moves lastData to the last chain holding data.
@@ -455,8 +493,7 @@ func (b *Buffer) Prepend(p []byte) error {
 	}
 	for len(p) > 0 {
 		k := min(len(p), MaxChainSize)
-		b.dropRetired()
-		nc := newChain(k)
+		nc := b.newChain(k)
 		nc.misalign = len(nc.buf) - k
 		copy(nc.buf[nc.misalign:], p[len(p)-k:])
 		nc.off = k
@@ -768,6 +805,12 @@ func (b *Buffer) Remove(p []byte) (int, error) {
 	if b.frozenFront {
 		return 0, ErrFrozen
 	}
+	if c := b.first; c.buf != nil && c.off > len(p) {
+		// Within the first chain, which stays.
+		n := copy(p, c.buf[c.misalign:c.misalign+c.off])
+		b.consumeFirst(n)
+		return n, nil
+	}
 	n, err := copyResult(b.copyOut(b.first, 0, p))
 	if err != nil {
 		return 0, err
@@ -885,8 +928,7 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 		if n > MaxChainSize {
 			return nil, ErrTooLarge
 		}
-		b.dropRetired()
-		dst = newChain(n)
+		dst = b.newChain(n)
 		dst.off = n
 		b.first = dst
 	}
@@ -929,6 +971,7 @@ func sliceData(p []byte) *byte { return unsafe.SliceData(p) }
 // Not safe for concurrent use.
 func (b *Buffer) Reset() {
 	b.dropRetired()
+	b.dropSpare()
 	c := b.first
 	b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
 	b.nAdd, b.nDel = 0, 0

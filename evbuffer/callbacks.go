@@ -90,11 +90,17 @@ func (b *Buffer) DeferCallbacks(d Deferrer) {
 }
 
 // invokeCallbacks runs or schedules the callbacks after a change.
+// It is small enough to be inlined: buffers without callbacks pay one test.
 func (b *Buffer) invokeCallbacks() {
 	if len(b.cbs) == 0 {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
+	b.notify()
+}
+
+// notify runs or schedules the callbacks of a buffer that has some.
+func (b *Buffer) notify() {
 	if b.deferrer != nil {
 		if !b.deferPending && (b.nAdd != 0 || b.nDel != 0) {
 			b.deferPending = true

@@ -147,7 +147,7 @@ func runOps(t *testing.T, data []byte) {
 	}
 	for len(data) > 0 && f.step < 500 {
 		f.step++
-		op := next() % 25
+		op := next() % 26
 		switch op {
 		case 0: // Add
 			p := f.payload(size(), byte(next()))
@@ -349,6 +349,17 @@ func runOps(t *testing.T, data []byte) {
 			}
 			if _, err := f.b.AddIovec(vecs); err != nil {
 				f.fatalf("AddIovec: %v", err)
+			}
+		case 25: // toggle FlagKeepMemory on either buffer
+			x := next()
+			b := &f.b
+			if x&2 != 0 {
+				b = &f.o
+			}
+			if x&1 != 0 {
+				b.SetFlags(FlagKeepMemory)
+			} else {
+				b.ClearFlags(FlagKeepMemory)
 			}
 		case 23: // Printf
 			x := next()

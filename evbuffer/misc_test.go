@@ -495,3 +495,51 @@ func TestAddIovecLayout(t *testing.T) {
 		t.Fatalf("AddIovec(nil) = %d, %v", n, err)
 	}
 }
+
+// FlagKeepMemory keeps one emptied chain for the next allocation; clearing
+// the flag or Reset gives it back.
+func TestKeepMemory(t *testing.T) {
+	var b Buffer
+	b.AddString("x")
+	b.Drain(1)
+	if b.spare != nil {
+		t.Fatal("kept memory without the flag")
+	}
+	b.SetFlags(FlagKeepMemory)
+	b.AddString("hello")
+	mem := &b.first.buf[0]
+	b.Drain(5)
+	if b.spare == nil || b.first != nil {
+		t.Fatal("no spare kept")
+	}
+	b.AddString("again")
+	if &b.first.buf[0] != mem || b.spare != nil {
+		t.Fatal("spare not reused")
+	}
+	mustValid(t, &b)
+	// References, shared and big chains are never kept.
+	b.Drain(b.Len())
+	b.spare.release()
+	b.spare = nil
+	b.AddReference([]byte("ref"), nil)
+	b.Drain(3)
+	if b.spare != nil {
+		t.Fatal("kept a reference chain")
+	}
+	b.Add(make([]byte, 10000))
+	b.Drain(b.Len())
+	if b.spare != nil && len(b.spare.buf) > maxAutoSize {
+		t.Fatal("kept a big chain")
+	}
+	b.ClearFlags(FlagKeepMemory)
+	if b.spare != nil {
+		t.Fatal("ClearFlags kept the spare")
+	}
+	b.SetFlags(FlagKeepMemory)
+	b.AddString("y")
+	b.Drain(1)
+	b.Reset()
+	if b.spare != nil {
+		t.Fatal("Reset kept the spare")
+	}
+}

@@ -52,13 +52,12 @@ func (b *Buffer) expandSingleChain(n int) (*chain, error) {
 	}
 	// Resize: copy the data into a bigger chain. The chain keeps its place
 	// in the list; only its memory is swapped.
-	b.dropRetired()
-	t := newChain(c.off + n)
+	t := b.newChain(c.off + n)
 	copy(t.buf, c.data())
 	c.buf, t.buf = t.buf, c.buf
 	c.class, t.class = t.class, c.class
 	c.misalign = 0
-	t.release()
+	b.releaseChain(t)
 	b.gen++
 	return c, nil
 }
@@ -96,9 +95,8 @@ func (b *Buffer) expandFast(n, nvec int) error {
 			break
 		}
 	}
-	b.dropRetired()
 	if used < nvec {
-		t := newChain(n - avail)
+		t := b.newChain(n - avail)
 		b.last.next = t
 		b.last = t
 		return nil
@@ -116,7 +114,7 @@ func (b *Buffer) expandFast(n, nvec int) error {
 		b.releaseList(c.next)
 		c.next = nil
 	}
-	t := newChain(n - avail)
+	t := b.newChain(n - avail)
 	c.next = t
 	b.last = t
 	return nil
