@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -223,6 +224,11 @@ func New(cfg Config) (*Base, error) {
 			limits:     cfg.MaxDispatchCallbacks > 0 || cfg.MaxDispatchInterval > 0,
 		}
 		b.cache.Store(-1)
+		// Safety net for a Base dropped without Close: release the
+		// poller's descriptors when it is collected. (A base watching
+		// signals stays reachable from its forwarding goroutines; those
+		// need Close.)
+		runtime.AddCleanup(b, func(p poller) { _ = p.close() }, pl)
 		return b, nil
 	}
 	if lastErr != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -723,3 +724,24 @@ type fakeSignal struct{}
 
 func (fakeSignal) String() string { return "fake" }
 func (fakeSignal) Signal()        {}
+
+// A base dropped without Close releases its descriptors when collected.
+func TestDroppedBaseReleasesFDs(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m string) {
+		before := openFDs(t)
+		for range 10 {
+			b, err := New(Config{AvoidMethods: others(m)})
+			must(t, err)
+			ev, _ := b.NewTimer(func() {})
+			must(t, ev.AddTimeout(time.Hour))
+		}
+		for range 20 {
+			runtime.GC()
+			if openFDs(t) == before {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Fatalf("open fds %d before, %d after dropping bases", before, openFDs(t))
+	})
+}

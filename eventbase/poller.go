@@ -1,6 +1,9 @@
 package eventbase
 
-import "os"
+import (
+	"os"
+	"sync/atomic"
+)
 
 // poller is the backend interface (libevent's struct eventop). All methods
 // except wake are called only from the loop goroutine.
@@ -51,3 +54,10 @@ func wrapSys(name string, err error) error {
 	}
 	return os.NewSyscallError(name, err)
 }
+
+// closeGuard makes a poller's close idempotent: Close and the cleanup that
+// runs when an unclosed Base is garbage-collected may both call it.
+type closeGuard struct{ done atomic.Bool }
+
+// first reports whether this is the first close.
+func (g *closeGuard) first() bool { return g.done.CompareAndSwap(false, true) }

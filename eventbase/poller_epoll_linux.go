@@ -21,6 +21,7 @@ const maxEpollEvents = 4096
 // epollPoller is the Linux poller: level-triggered by default, EPOLLET for
 // ET events, EPOLLRDHUP for Closed; an eventfd wakes it.
 type epollPoller struct {
+	closeGuard
 	epfd   int
 	wakefd int
 	events []unix.EpollEvent
@@ -165,6 +166,9 @@ func (p *epollPoller) wake() error {
 }
 
 func (p *epollPoller) close() error {
+	if !p.first() {
+		return nil
+	}
 	err1 := unix.Close(p.epfd)
 	err2 := unix.Close(p.wakefd)
 	if err1 != nil {

@@ -22,6 +22,7 @@ const maxKqueueEvents = 4096
 // reports errors synchronously. The loop is woken with EVFILT_USER where the
 // kernel has it (kqueueUserWake) and with a pipe otherwise.
 type kqueuePoller struct {
+	closeGuard
 	kq      int
 	wr, wfd int // wake-up pipe, -1 when EVFILT_USER is used
 	changes [2]unix.Kevent_t
@@ -129,6 +130,9 @@ func (p *kqueuePoller) wait(b *Base, timeout int64) error {
 }
 
 func (p *kqueuePoller) close() error {
+	if !p.first() {
+		return nil
+	}
 	err := unix.Close(p.kq)
 	if p.wr >= 0 {
 		if err2 := closeWakeFDs(p.wr, p.wfd); err == nil {

@@ -12,6 +12,7 @@ import (
 // pollfd array is the wake-up fd; fdInfo.idx holds each fd's slot so
 // add/delete are O(1) (delete swaps the last slot in).
 type pollPoller struct {
+	closeGuard
 	pfds  []unix.PollFd
 	infos []*fdInfo // parallel to pfds (nil for slot 0)
 	wr    int
@@ -122,5 +123,8 @@ func (p *pollPoller) wait(b *Base, timeout int64) error {
 func (p *pollPoller) wake() error { return wakeWrite(p.wfd) }
 
 func (p *pollPoller) close() error {
+	if !p.first() {
+		return nil
+	}
 	return wrapSys("close", closeWakeFDs(p.wr, p.wfd))
 }

@@ -51,6 +51,7 @@ const (
 // blocks in GetQueuedCompletionStatusEx and runs completion handlers; see
 // the poller interface.
 type wsaPoller struct {
+	closeGuard
 	pfds  []wsaPollFD
 	infos []*fdInfo
 	wsock windows.Handle
@@ -189,6 +190,9 @@ func (p *wsaPoller) wake() error {
 }
 
 func (p *wsaPoller) close() error {
+	if !p.first() {
+		return nil
+	}
 	err := windows.Closesocket(p.wsock)
 	windows.WSACleanup()
 	return wrapSys("closesocket", err)
