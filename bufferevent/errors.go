@@ -26,6 +26,9 @@ var (
 	// other than Read and Write, or (for Watermark) is not exactly one of
 	// them.
 	ErrInvalidDirection = errors.New("bufferevent: invalid direction")
+	// ErrNilBuffer is returned by WriteBuffer and ReadBuffer given a nil
+	// buffer.
+	ErrNilBuffer = errors.New("bufferevent: nil buffer")
 	// ErrNegative is returned for negative watermarks, timeouts and sizes.
 	ErrNegative = errors.New("bufferevent: negative value")
 	// ErrWatermark is returned when a low watermark exceeds a non-zero high

@@ -147,6 +147,9 @@ func (b *BufferEvent) WriteString(s string) (int, error) {
 // copying (libevent's bufferevent_write_buffer); buf is left empty. Same
 // concurrency as Write; buf must not be used concurrently.
 func (b *BufferEvent) WriteBuffer(buf *evbuffer.Buffer) error {
+	if buf == nil {
+		return ErrNilBuffer
+	}
 	if err := b.enter(); err != nil {
 		return err
 	}
@@ -172,6 +175,9 @@ func (b *BufferEvent) Read(p []byte) (int, error) {
 // copying (libevent's bufferevent_read_buffer). Loop-confined unless
 // ThreadSafe; buf must not be used concurrently.
 func (b *BufferEvent) ReadBuffer(buf *evbuffer.Buffer) error {
+	if buf == nil {
+		return ErrNilBuffer
+	}
 	if err := b.enter(); err != nil {
 		return err
 	}

@@ -799,6 +799,15 @@ func testFD(e *env) {
 	}
 }
 
+func flushErr(bev *bufferevent.BufferEvent, m bufferevent.FlushMode, dir ...bufferevent.Direction) error {
+	d := bufferevent.Write
+	if len(dir) > 0 {
+		d = dir[0]
+	}
+	_, err := bev.Flush(d, m)
+	return err
+}
+
 func testBadInput(e *env) {
 	t := e.t
 	a := e.a
@@ -817,6 +826,10 @@ func testBadInput(e *env) {
 		{"SetMaxSingleRead negative", a.SetMaxSingleRead(-5), bufferevent.ErrNegative},
 		{"SetMaxSingleWrite negative", a.SetMaxSingleWrite(-5), bufferevent.ErrNegative},
 		{"SetMaxInput negative", a.SetMaxInput(-1), bufferevent.ErrNegative},
+		{"WriteBuffer nil", a.WriteBuffer(nil), bufferevent.ErrNilBuffer},
+		{"ReadBuffer nil", a.ReadBuffer(nil), bufferevent.ErrNilBuffer},
+		{"Flush bad mode", flushErr(a, bufferevent.FlushMode(9)), bufferevent.ErrInvalidFlushMode},
+		{"Flush bad dir", flushErr(a, bufferevent.FlushMode(0), 0x40), bufferevent.ErrInvalidDirection},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, c.want) {
