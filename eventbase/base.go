@@ -159,6 +159,7 @@ type Base struct {
 	fdMap       map[int]*fdInfo
 	seq         uint64
 	common      []*commonTimeout
+	commonMap   map[int64]*commonTimeout
 	virtual     int
 	exitedEmpty bool
 	nSigs       int
@@ -1008,7 +1009,9 @@ func (b *Base) invoke(ev *Event, res What) {
 // by RunInLoop and pending finalizers; events are deleted (their fds are not
 // closed). Afterwards every operation returns ErrClosed. Called from a
 // callback, Close breaks the loop and completes when Loop returns. Closing
-// twice returns nil. Loop-confined.
+// twice returns nil. A Base dropped without Close has its poller
+// descriptors released when it is garbage-collected, but signal watchers
+// keep it alive: always Close. Loop-confined.
 func (b *Base) Close() error {
 	if b.closed {
 		return nil

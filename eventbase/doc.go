@@ -143,6 +143,8 @@
 //   - Now is safe for concurrent use; libevent's cached time is not.
 //   - Deferred callbacks run in their own phase after the active events of
 //     a turn instead of sharing the priority queues.
+//   - Common timeouts are registered durations, not magic timevals: once
+//     d is registered, every AddTimeout(d) on the base uses its queue.
 //   - There is no event_reinit: Go programs do not fork.
 //   - Freed events cannot be reused: Add returns [ErrFreed] instead of
 //     corrupting memory.

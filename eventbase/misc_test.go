@@ -745,3 +745,33 @@ func TestDroppedBaseReleasesFDs(t *testing.T) {
 		t.Fatalf("open fds %d before, %d after dropping bases", before, openFDs(t))
 	})
 }
+
+// Up to 256 common timeouts (libevent's MAX_COMMON_TIMEOUTS); past the
+// first few they are found through a map.
+func TestManyCommonTimeouts(t *testing.T) {
+	b := newBase(t, methods(t)[0])
+	for i := 1; i <= maxCommonTimeouts; i++ {
+		if _, err := b.CommonTimeout(time.Duration(i) * time.Microsecond); err != nil {
+			t.Fatalf("common timeout %d: %v", i, err)
+		}
+	}
+	if _, err := b.CommonTimeout(time.Hour); !errors.Is(err, ErrTooManyCommon) {
+		t.Fatalf("257th common timeout: %v", err)
+	}
+	if _, err := b.CommonTimeout(3 * time.Microsecond); err != nil {
+		t.Fatalf("registering an existing duration again: %v", err)
+	}
+	fired := 0
+	for i := 1; i <= 300; i++ {
+		ev, _ := b.NewTimer(func() { fired++ })
+		must(t, ev.AddTimeout(time.Duration(i) * time.Microsecond))
+		if ct := ev.ct; (i <= maxCommonTimeouts) != (ct != nil) {
+			t.Fatalf("timeout %dµs: common list %v", i, ct)
+		}
+	}
+	must(t, b.checkInvariants())
+	must(t, b.Dispatch())
+	if fired != 300 {
+		t.Fatalf("fired %d", fired)
+	}
+}

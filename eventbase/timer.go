@@ -45,10 +45,17 @@ func (b *Base) CommonTimeout(d time.Duration) (time.Duration, error) {
 	ct := &commonTimeout{d: int64(d)}
 	ct.marker = Event{base: b, fd: -1, heapIdx: -1, intern: true, ctMarker: ct}
 	b.common = append(b.common, ct)
+	if b.commonMap == nil {
+		b.commonMap = make(map[int64]*commonTimeout)
+	}
+	b.commonMap[ct.d] = ct
 	return d, nil
 }
 
 func (b *Base) lookupCommon(d int64) *commonTimeout {
+	if len(b.common) > 8 {
+		return b.commonMap[d]
+	}
 	for _, ct := range b.common {
 		if ct.d == d {
 			return ct
