@@ -764,7 +764,7 @@ func TestManyCommonTimeouts(t *testing.T) {
 	fired := 0
 	for i := 1; i <= 300; i++ {
 		ev, _ := b.NewTimer(func() { fired++ })
-		must(t, ev.AddTimeout(time.Duration(i) * time.Microsecond))
+		must(t, ev.AddTimeout(time.Duration(i)*time.Microsecond))
 		if ct := ev.ct; (i <= maxCommonTimeouts) != (ct != nil) {
 			t.Fatalf("timeout %dµs: common list %v", i, ct)
 		}
