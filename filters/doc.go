@@ -24,7 +24,7 @@
 //
 //	z, _ := compress.NewZstd(compress.DefaultLevel)
 //	zb, _ := filter.New(socketBev, z.In, z.Out, opts)
-//	lp := framing.NewLengthPrefix(framing.Uint32, 1<<20)
+//	lp, _ := framing.NewLengthPrefix(framing.Uint32, 1<<20)
 //	bev, _ := filter.New(zb, lp.In, lp.Out, opts)
 //
 // (the outer filter sees the plain bytes: frames are built, then

@@ -12,7 +12,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Format is a compressed stream format.
+// Format is a compressed stream format. It is a plain value: safe for
+// concurrent use.
 type Format int
 
 // Stream formats.
@@ -31,7 +32,8 @@ const (
 	Zstd
 )
 
-// String returns "deflate", "zlib", "gzip", "zstd" or "Format(n)".
+// String returns "deflate", "zlib", "gzip", "zstd" or "Format(n)". Safe
+// for concurrent use.
 func (f Format) String() string {
 	switch f {
 	case Deflate:
@@ -87,7 +89,8 @@ const (
 )
 
 // Options configures an Encoder or a Decoder. The zero value (or a nil
-// *Options) gives the defaults.
+// *Options) gives the defaults. The constructors copy it, so one Options
+// value may be shared: safe for concurrent use once no goroutine writes it.
 type Options struct {
 	// Level is the compression level (Encoder only): DefaultLevel,
 	// BestSpeed, NoCompression, or the format's own level.

@@ -15,7 +15,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// decChunk is the most bytes one Read of the decompressor delivers.
+// decChunk is the size of the scratch slice the zlib decompressor reads
+// into.
 const decChunk = 16 << 10
 
 // pause says why the decoding coroutine handed control back.
@@ -60,9 +61,9 @@ type Decoder struct {
 	yield  func(pause) bool
 
 	rd      srcReader
-	scratch []byte
-	pending evbuffer.Buffer // output beyond the budget, kept while src holds input
-	zr      io.Reader       // the decompressor
+	sink    sink
+	scratch []byte    // zlib only: its reader has no WriteTo
+	zr      io.Reader // the decompressor
 	zstdDec *zstd.Decoder
 
 	started bool // a stream began (some compressed byte was seen)
@@ -89,6 +90,7 @@ func NewDecoder(f Format, o *Options) (*Decoder, error) {
 		return nil, fmt.Errorf("%w: zstd MaxWindow %d", ErrLevel, d.opts.MaxWindow)
 	}
 	d.rd.d = d
+	d.sink.d = d
 	return d, nil
 }
 
@@ -170,79 +172,92 @@ func (d *Decoder) run(yield func(pause) bool) {
 		d.setErr(err)
 		return
 	}
-	if d.scratch == nil {
-		d.scratch = scratchPool.Get().(*[decChunk]byte)[:]
-	}
-	for {
-		// Output the decompressor gave beyond the budget waits in
-		// d.pending, but only while src holds input (so the backend calls
-		// again); with src used up it all goes out.
-		if n := d.pending.Len(); n > 0 {
-			if d.rd.buffered() > 0 {
-				n = min(n, max(d.budget, 0))
-			}
-			m, err := d.pending.RemoveBuffer(d.dst, n)
-			d.budget -= m
-			if err != nil {
-				d.setErr(err)
-				return
-			}
+	var err error
+	if wt, ok := d.zr.(io.WriterTo); ok {
+		// DEFLATE, gzip and zstd push their output into d.sink from
+		// their own buffers: one copy, straight into dst.
+		_, err = wt.WriteTo(&d.sink)
+		if err == nil {
+			err = io.EOF
 		}
-		if d.budget <= 0 && d.rd.buffered() > 0 {
-			d.rd.sync()
-			if !yield(pauseFull) {
-				return
-			}
-			continue
+	} else {
+		// zlib has no WriteTo: read into scratch, never into dst's
+		// memory (a Read can pause, and while it is paused the caller
+		// owns dst).
+		if d.scratch == nil {
+			d.scratch = scratchPool.Get().(*[decChunk]byte)[:]
 		}
-		n := decChunk
-		if d.budget > 0 && d.budget < n {
-			n = d.budget
-		}
-		// The decompressor writes into scratch, never into dst's memory:
-		// a Read can pause for input, and while it is paused the caller
-		// owns dst and may change it. For the same reason the budget and
-		// dst are looked at again after the Read.
-		k, err := d.zr.Read(d.scratch[:n])
-		if errors.Is(err, errStopped) {
-			return
-		}
-		if k > 0 {
-			if d.opts.MaxOutput > 0 && d.out+int64(k) > d.opts.MaxOutput {
-				k = int(d.opts.MaxOutput - d.out)
-				err = fmt.Errorf("%w: more than %d bytes (MaxOutput)", ErrLimit, d.opts.MaxOutput)
+		for err == nil {
+			var k int
+			k, err = d.zr.Read(d.scratch)
+			if k > 0 {
+				if _, werr := d.sink.Write(d.scratch[:k]); werr != nil {
+					err = werr
+				}
 			}
-			take := k
-			if d.budget < k && d.rd.buffered() > 0 && err == nil {
-				take = max(d.budget, 0)
-			}
-			if aerr := d.dst.Add(d.scratch[:take]); aerr != nil {
-				d.setErr(aerr)
-				return
-			}
-			_ = d.pending.Add(d.scratch[take:k])
-			d.out += int64(k)
-			d.budget -= take
-			if err == nil {
-				err = d.checkLimits()
-			}
-		}
-		switch {
-		case err == nil:
-		case err == io.EOF:
-			d.ended = true
-			_ = d.dst.AddBuffer(&d.pending)
-			d.rd.sync()
-			if d.src.Len() > 0 && d.format != Gzip && d.format != Zstd {
-				d.setErr(ErrTrailingData)
-			}
-			d.release()
-			return
-		default:
-			d.setErr(err)
-			return
 		}
 	}
+	switch {
+	case d.closed || errors.Is(err, errStopped):
+		// Close stopped the stream; whatever the decompressor made of
+		// that is not an error of the stream.
+	case err == io.EOF:
+		d.ended = true
+		d.rd.sync()
+		if d.src.Len() > 0 && d.format != Gzip && d.format != Zstd {
+			d.setErr(ErrTrailingData)
+			return
+		}
+		d.release()
+	default:
+		d.setErr(err)
+	}
+}
+
+// sink is the io.Writer the decompressor writes its output to, inside the
+// coroutine. It appends to dst up to the budget while src still holds
+// input and pauses the coroutine when the budget is used up (the
+// decompressor's buffer stays untouched while it is paused); once src is
+// used up it takes everything, so no output stays behind.
+type sink struct{ d *Decoder }
+
+func (s *sink) Write(p []byte) (int, error) {
+	d := s.d
+	if d.closed {
+		// Close is stopping the coroutine; some decompressors still
+		// flush their window on the way out.
+		return 0, errStopped
+	}
+	var limitErr error
+	if d.opts.MaxOutput > 0 && d.out+int64(len(p)) > d.opts.MaxOutput {
+		p = p[:d.opts.MaxOutput-d.out]
+		limitErr = fmt.Errorf("%w: more than %d bytes (MaxOutput)", ErrLimit, d.opts.MaxOutput)
+	}
+	n := 0
+	for len(p) > 0 {
+		take := len(p)
+		if d.rd.buffered() > 0 {
+			if d.budget <= 0 {
+				d.rd.sync()
+				if !d.yield(pauseFull) {
+					return n, errStopped
+				}
+				continue
+			}
+			take = min(take, d.budget)
+		}
+		if err := d.dst.Add(p[:take]); err != nil {
+			return n, err
+		}
+		d.out += int64(take)
+		d.budget -= take
+		n += take
+		p = p[take:]
+		if err := d.checkLimits(); err != nil {
+			return n, err
+		}
+	}
+	return n, limitErr
 }
 
 func (d *Decoder) checkLimits() error {
@@ -307,11 +322,11 @@ func (d *Decoder) key() decKey {
 }
 
 // release returns the decompressor and the scratch slice to their pools
-// when a stream ended, failed or was closed. A zstd decoder that failed is
-// closed instead of reused.
+// when a stream ended, failed or was closed. A zstd decoder is reused only
+// after a clean end; otherwise it is closed.
 func (d *Decoder) release() {
 	if d.zr != nil {
-		if d.zstdDec != nil && d.err != nil {
+		if d.zstdDec != nil && !d.ended {
 			d.zstdDec.Close()
 		} else {
 			putReader(d.key(), d.zr)
@@ -374,7 +389,6 @@ func (d *Decoder) Close() error {
 	}
 	d.release()
 	d.zr = nil
-	d.pending.Reset()
 	return nil
 }
 
@@ -404,6 +418,9 @@ func (r *srcReader) sync() {
 
 // fill makes cur[off:] non-empty, pausing for input as needed.
 func (r *srcReader) fill() error {
+	if r.d.closed {
+		return errStopped
+	}
 	for r.off >= len(r.cur) {
 		r.sync()
 		if r.d.src.Len() == 0 {

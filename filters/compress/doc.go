@@ -27,10 +27,10 @@
 // Finished mode, negative in libevent's convention for "no watermark");
 // whatever it says, one call produces at most MaxCallOutput bytes while
 // input remains, and the backend calls again. While src still holds input
-// a call appends at most limit bytes and returns filter.OK, so
-// the backend calls again when there is room; output the codec already
-// produced beyond that waits inside the filter and comes out first on the
-// next call. Once src is used up the call also delivers everything the
+// a call appends at most limit bytes and returns filter.OK, so the backend
+// calls again when there is room; output the codec already produced beyond
+// that waits inside the filter (in the codec's own buffer) and comes out
+// first on the next call. Once src is used up the call also delivers everything the
 // codec can produce from the input it took (bounded by one codec block:
 // 32 KiB for DEFLATE, 128 KiB for zstd), so nothing stays inside a filter
 // where the backend, which calls filters only when src holds bytes, would
@@ -68,12 +68,14 @@
 // input through an io.Reader and cannot resume after the reader reports
 // "no data yet". A Decoder therefore runs the decompressor as a coroutine
 // (iter.Pull): when src is empty it suspends inside the decompressor's
-// Read, the filter call returns, and the next call resumes it. The
-// coroutine runs only inside a Filter call, so there is no concurrency and
-// nothing to lock; it exists while a stream is in progress and ends with
-// the stream, on error, or on Close. The input is read straight from
-// src's chains without copying; the decompressor writes into a 16 KiB
-// scratch slice that is appended to dst.
+// Read, when dst has no room left it suspends inside the decompressor's
+// Write (through io.WriterTo), the filter call returns, and the next call
+// resumes it. The coroutine runs only inside a Filter call, so there is
+// no concurrency and nothing to lock; it exists while a stream is in
+// progress and ends with the stream, on error, or on Close. The input is
+// read straight from src's chains without copying, and the output is
+// copied once, from the decompressor's buffer into dst (zlib, whose reader
+// has no WriteTo, goes through a pooled 16 KiB scratch slice).
 //
 // # Why klauspost/compress
 //

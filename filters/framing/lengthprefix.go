@@ -11,7 +11,8 @@ import (
 	"github.com/bufev/bufev/evbuffer"
 )
 
-// LengthSize is the encoding of a frame's length header.
+// LengthSize is the encoding of a frame's length header. It is a plain
+// value: safe for concurrent use.
 type LengthSize int
 
 // Length header encodings: big-endian unsigned integers of 1, 2, 4 or 8
@@ -26,7 +27,7 @@ const (
 )
 
 // String returns "uint8", "uint16", "uint32", "uint64", "uvarint" or
-// "LengthSize(n)".
+// "LengthSize(n)". Safe for concurrent use.
 func (s LengthSize) String() string {
 	switch s {
 	case Uint8, Uint16, Uint32, Uint64:
