@@ -305,6 +305,20 @@ func TestRegressPingPong(t *testing.T) {
 // the server never answers; the client, with read and write timeouts, gets
 // exactly one Timeout and neither Connected nor EOF nor Error.
 func TestRegressTimeout(t *testing.T) {
+	for _, freedFD := range []bool{false, true} {
+		name := "bufferevent_socketpair_timeout"
+		if freedFD {
+			name += "_freed_fd"
+		}
+		t.Run(name, func(t *testing.T) { regressTimeout(t, freedFD) })
+	}
+}
+
+// regressTimeout mirrors "bufferevent_socketpair_timeout" and, with
+// freedFD, "bufferevent_socketpair_timeout_freed_fd": FD is valid in the
+// timeout handler, SetFD(-1) succeeds and leaves FD -1, and afterwards no
+// I/O event is pending on the old descriptor.
+func regressTimeout(t *testing.T, freedFD bool) {
 	p := testPKI(t)
 	base := newBase(t)
 	defer base.Close()
@@ -314,9 +328,27 @@ func TestRegressTimeout(t *testing.T) {
 	must(t, err)
 	var events []bufferevent.Events
 	var errs []error
-	must(t, cli.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+	must(t, cli.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
 		events = append(events, what)
 		errs = append(errs, err)
+		if !freedFD {
+			return
+		}
+		if fd, err := bev.FD(); err != nil || fd != fc {
+			t.Errorf("FD() in the timeout handler = %d, %v; want %d", fd, err, fc)
+		}
+		must(t, bev.SetFD(-1))
+		if fd, _ := bev.FD(); fd != -1 {
+			t.Errorf("FD() after SetFD(-1) = %d", fd)
+		}
+		_ = base.ForEachEvent(func(ev *eventbase.Event) error {
+			if ev.FD() == fc {
+				if w, _ := ev.Pending(eventbase.Read | eventbase.Write); w != 0 {
+					t.Errorf("event %v still pending on the old descriptor", w)
+				}
+			}
+			return nil
+		})
 	}))
 	must(t, cli.SetTimeouts(100*time.Millisecond, 100*time.Millisecond))
 	must(t, cli.Enable(bufferevent.ReadWrite))
@@ -326,6 +358,9 @@ func TestRegressTimeout(t *testing.T) {
 	}
 	must(t, cli.Close())
 	runUntil(t, base, 20*time.Millisecond, func() bool { return false })
+	if freedFD {
+		syscall.Close(fc)
+	}
 }
 
 // Mirrors the handshake-timeout half of libevent's

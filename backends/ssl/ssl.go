@@ -890,7 +890,7 @@ func (e *engine) doRead(force bool) bool {
 				break
 			}
 			if err == errRenegotiate {
-				if got && !e.c.Closed() {
+				if got && !e.c.Closed() && (!force || e.c.Enabled()&backend.Read != 0) {
 					e.c.ResetReadTimer()
 					e.c.TriggerRead(0)
 				}
@@ -899,7 +899,7 @@ func (e *engine) doRead(force bool) bool {
 				}
 				return true
 			}
-			if got && !e.c.Closed() {
+			if got && !e.c.Closed() && (!force || e.c.Enabled()&backend.Read != 0) {
 				e.c.ResetReadTimer()
 				e.c.TriggerRead(0)
 				got = false
@@ -912,7 +912,7 @@ func (e *engine) doRead(force bool) bool {
 			return true
 		}
 	}
-	if got && !e.dead && !e.c.Closed() {
+	if got && !e.dead && !e.c.Closed() && (!force || e.c.Enabled()&backend.Read != 0) {
 		e.c.ResetReadTimer()
 		e.c.TriggerRead(0)
 	}
