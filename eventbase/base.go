@@ -276,9 +276,11 @@ func (b *Base) newEvent(fd int, what What) *Event {
 }
 
 // NewEvent creates an event for fd (a signal number when what has Signal,
-// -1 for a pure timer) waiting for what; cb runs on the loop goroutine with
-// the fd and the conditions that occurred. The event is not pending until
-// Add or AddTimeout. Its priority is Priorities()/2. Loop-confined.
+// -1 for a pure timer or a user event triggered with Active) waiting for
+// what; cb runs on the loop goroutine with the fd and the conditions that
+// occurred. On Windows fd is a SOCKET handle converted to int. The event is
+// not pending until Add or AddTimeout, which is also where a bad fd is
+// reported. Its priority is Priorities()/2. Loop-confined.
 func (b *Base) NewEvent(fd int, what What, cb func(fd int, what What)) (*Event, error) {
 	if b.closed {
 		return nil, ErrClosed

@@ -40,7 +40,21 @@ func blockingPairs(b *testing.B, n int) [][2]int {
 // pair. One benchmark op is one bench.c run (the measured region only:
 // the loop of LoopOnce|LoopNonBlock until every byte written was read).
 // ns/event is the time per propagated event, comparable with libevent's
-// bench output divided by the number of writes.
+// bench output divided by the number of writes; cpu-µs/run is the thread
+// CPU time of the measured region, which a loaded machine disturbs far less
+// than wall time.
+//
+// Comparing with libevent: build libevent's own test/bench.c (tag
+// release-2.1.12-stable, matching Debian's libevent-dev) outside the
+// repository with `gcc -O2 bench.c -levent`, after replacing its two
+// internal includes with <event2/event-config.h> and a definition of
+// EV_SSIZE_FMT, and add clock_gettime(CLOCK_THREAD_CPUTIME_ID) around its
+// measured loop; run it with the same -n/-a/-w and -m epoll or -m poll,
+// interleaved with this benchmark. A Go process always has several
+// threads, which makes the kernel's fd lookups take references that a
+// single-threaded C process skips (visible with poll over many fds), so
+// also run the C program with one extra idle thread (an LD_PRELOAD
+// constructor that starts a sleeping pthread) for a like-for-like figure.
 func BenchmarkBench(b *testing.B) {
 	for _, m := range methods(b) {
 		for _, p := range []struct{ pipes, active, writes int }{
