@@ -168,8 +168,11 @@ type BufferEvent struct {
 	syncTimeouts bool
 	syncQueued   bool
 
-	// functions queued by Core.RunInLoop
+	// functions queued by Core.RunInLoop, guarded by loopMu (not the
+	// lock: RunInLoop may be called with or without it)
+	loopMu        sync.Mutex
 	loopFns       []func()
+	loopSpare     []func()
 	loopFnsQueued bool
 
 	// generic timers (created on first use)

@@ -180,33 +180,60 @@ func (c *core) OnLoop() bool { return c.b().onLoop() }
 
 func (c *core) RunInLoop(fn func()) {
 	b := c.b()
-	if fn == nil || b.dead {
+	if fn == nil {
 		return
 	}
+	b.loopMu.Lock()
 	b.loopFns = append(b.loopFns, fn)
 	if b.loopFnsQueued {
-		return
-	}
-	if b.base.RunInLoop(b.loopFn) != nil {
-		b.loopFns = b.loopFns[:0]
+		b.loopMu.Unlock()
 		return
 	}
 	b.loopFnsQueued = true
-	b.refs++
+	b.loopMu.Unlock()
+	if b.base.RunInLoop(b.loopFn) != nil {
+		// The base is closed: nothing will run.
+		b.loopMu.Lock()
+		clear(b.loopFns)
+		b.loopFns = b.loopFns[:0]
+		b.loopFnsQueued = false
+		b.loopMu.Unlock()
+	}
 }
 
-// runLoopFns runs the functions queued by Core.RunInLoop, in order.
+// runLoopFns runs the functions queued by Core.RunInLoop, in order, with
+// the lock and a reference held; on a finalised bufferevent it drops them.
 func (b *BufferEvent) runLoopFns() {
 	b.lockLoop()
-	for i := 0; i < len(b.loopFns); i++ {
-		fn := b.loopFns[i]
-		b.loopFns[i] = nil
-		if !b.dead {
-			fn()
-		}
+	alive := !b.dead
+	if alive {
+		b.refs++
 	}
-	b.loopFns = b.loopFns[:0]
-	b.loopFnsQueued = false
-	b.decref()
+	for {
+		b.loopMu.Lock()
+		fns := b.loopFns
+		if len(fns) == 0 {
+			b.loopFnsQueued = false
+			b.loopMu.Unlock()
+			break
+		}
+		b.loopFns = b.loopSpare[:0]
+		b.loopSpare = nil
+		b.loopMu.Unlock()
+		for i, fn := range fns {
+			fns[i] = nil
+			if !b.dead {
+				fn()
+			}
+		}
+		b.loopMu.Lock()
+		if b.loopSpare == nil {
+			b.loopSpare = fns[:0]
+		}
+		b.loopMu.Unlock()
+	}
+	if alive {
+		b.decref()
+	}
 	b.unlockLoop()
 }

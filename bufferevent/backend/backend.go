@@ -469,12 +469,12 @@ type Core interface {
 	OnLoop() bool
 	// RunInLoop queues fn to run on the loop goroutine at its next turn,
 	// with the core lock held and a reference taken; queued functions run in
-	// order and are skipped once the bufferevent is finalised. Backends use
-	// it to hand work from their buffer callbacks, when OnLoop reports false
-	// (a ThreadSafe bufferevent written by a user goroutine), to the loop.
-	// Call it with the lock held, like every Core method; it is the one
-	// that may be called off the loop goroutine. Pass a func value stored
-	// once (not a fresh closure or method value) to keep it allocation-free.
+	// order and are dropped once the bufferevent is finalised. Backends use
+	// it to hand work to the loop from their buffer callbacks when OnLoop
+	// reports false (a ThreadSafe bufferevent written by a user goroutine),
+	// or from constructors running off the loop. Safe for concurrent use,
+	// with or without the lock held. Pass a func value stored once (not a
+	// fresh closure or method value) to keep it allocation-free.
 	RunInLoop(fn func())
 
 	// Handle returns the *bufferevent.BufferEvent this core belongs to, as
