@@ -219,3 +219,107 @@ func BenchmarkTLSEcho(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlainEchoReference is the same 64-byte ping-pong without TLS
+// (socket bufferevents on one loop against net.Conn with a goroutine per
+// connection), to separate what the loop and socket layers cost from what
+// the TLS layer adds in BenchmarkTLSEcho.
+func BenchmarkPlainEchoReference(b *testing.B) {
+	for _, name := range []string{"bufev", "stdlib"} {
+		b.Run("PingPong-64/"+name, func(b *testing.B) {
+			var addr string
+			var stop func()
+			if name == "bufev" {
+				base, err := eventbase.New(eventbase.Config{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				echo := func(in, out *evbuffer.Buffer) { _ = out.AddBuffer(in) }
+				var bevs []*bufferevent.BufferEvent
+				ln, err := socket.Listen(base, "tcp", "127.0.0.1:0", func(_ *socket.Listener, fd int, _ net.Addr) {
+					_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+					bev, err := socket.New(base, fd, bufferevent.CloseOnFree)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					bevs = append(bevs, bev)
+					_ = bev.SetCallbacks(func(bev *bufferevent.BufferEvent) { _ = bev.WithLock(echo) }, nil, nil)
+					_ = bev.Enable(bufferevent.ReadWrite)
+				}, socket.ListenerOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				done := make(chan struct{})
+				go func() { _ = base.Loop(eventbase.LoopNoExitOnEmpty); close(done) }()
+				addr = ln.Addr().String()
+				stop = func() {
+					_ = base.Do(context.Background(), func() {
+						_ = ln.Close()
+						for _, bev := range bevs {
+							_ = bev.Close()
+						}
+					})
+					base.LoopBreak()
+					<-done
+					base.Close()
+				}
+			} else {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				var conns []net.Conn
+				var mu sync.Mutex
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						conns = append(conns, c)
+						mu.Unlock()
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							_, _ = io.Copy(c, c)
+						}()
+					}
+				}()
+				addr = ln.Addr().String()
+				stop = func() {
+					ln.Close()
+					mu.Lock()
+					for _, c := range conns {
+						c.Close()
+					}
+					mu.Unlock()
+					wg.Wait()
+				}
+			}
+			defer stop()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			msg, reply := make([]byte, 64), make([]byte, 64)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, reply); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
