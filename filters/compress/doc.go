@@ -72,7 +72,10 @@
 // Write (through io.WriterTo), the filter call returns, and the next call
 // resumes it. The coroutine runs only inside a Filter call, so there is
 // no concurrency and nothing to lock; it exists while a stream is in
-// progress and ends with the stream, on error, or on Close. The input is
+// progress and ends with the stream, on error, or on Close. A parked
+// coroutine costs a goroutine stack (a few KiB) and stays parked until one
+// of those happens, so close the Codec when its connection is closed: the
+// filter backend does not know about the Codec and cannot do it. The input is
 // read straight from src's chains without copying, and the output is
 // copied once, from the decompressor's buffer into dst (zlib, whose reader
 // has no WriteTo, goes through a pooled 16 KiB scratch slice).
