@@ -76,10 +76,18 @@
 //	poll     every Unix       FDs (+EarlyClose on Linux through POLLRDHUP)
 //	wsapoll  Windows          sockets only
 //
-// poll is always selectable, so tests run against it as well. Several
-// events may watch one fd; the base keeps per-fd counts of read, write and
-// close interest and changes the poller's registration only when the
-// aggregate changes. All events on one fd must agree on ET.
+// poll is available on every Unix system (and the only poller on Solaris,
+// illumos and AIX), so tests run against it as well. Other platforms (js,
+// wasip1, plan9) compile, and New returns [ErrNoMethod]. Several events may
+// watch one fd; the base keeps per-fd counts of read, write and close
+// interest and changes the poller's registration only when the aggregate
+// changes. All events on one fd must agree on ET.
+//
+// epoll and kqueue changes are applied at once (no change list), so Add
+// reports a bad fd itself; poll and wsapoll check a new fd when it is
+// added for the same reason. Waits that must not block use raw system
+// calls, and epoll_ctl always does, since neither can block; the event
+// array grows by doubling up to 4096 entries when a wait fills it.
 //
 // # Timers
 //
