@@ -365,7 +365,13 @@ type Core interface {
 
 	// Lock and Unlock guard the core state of a ThreadSafe bufferevent; for
 	// other bufferevents they do nothing. The mutex is not reentrant: never
-	// call Lock while holding it. Safe for concurrent use.
+	// call Lock while holding it. Lock also marks the holder as loop code,
+	// so that Core methods called under it touch the backend and its events
+	// directly (see OnLoop): call it on the loop goroutine. Off the loop
+	// (a constructor or an exported helper of the backend running on a user
+	// goroutine) hold it only to read state (Closed, Options, Enabled) or to
+	// call RunInLoop — never to call methods that may enable, disable,
+	// suspend, trigger or arm timers.
 	Lock()
 	Unlock()
 	// Enter is Lock plus taking a reference, so the bufferevent cannot be
