@@ -61,8 +61,9 @@ func (b *BufferEvent) Callbacks() (read, write ReadFunc, event EventFunc) {
 // Enable enables I/O in the given directions (libevent's bufferevent_enable).
 // Directions that are suspended by the library (watermark, rate limit, ...)
 // start when the suspension ends. Enabling re-arms the timeouts. Loop-confined
-// unless ThreadSafe; from another goroutine the backend is updated on the
-// loop shortly after Enable returns, and backend errors are not reported.
+// unless ThreadSafe; on a ThreadSafe bufferevent the enabled bits change at
+// once and the backend is updated at the loop's next turn (from any
+// goroutine, callbacks included), so backend errors are not reported.
 func (b *BufferEvent) Enable(dir Direction) error {
 	if dir&^ReadWrite != 0 {
 		return fmt.Errorf("%w: %#x", ErrInvalidDirection, uint8(dir))
