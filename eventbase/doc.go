@@ -85,9 +85,10 @@
 //
 // epoll and kqueue changes are applied at once (no change list), so Add
 // reports a bad fd itself; poll and wsapoll check a new fd when it is
-// added for the same reason. Waits that must not block use raw system
-// calls, and epoll_ctl always does, since neither can block; the event
-// array grows by doubling up to 4096 entries when a wait fills it.
+// added for the same reason. epoll waits that must not block, and every
+// epoll_ctl, are raw system calls (they cannot block, so the Go scheduler
+// need not be told); the epoll and kqueue event arrays grow by doubling up
+// to 4096 entries when a wait fills them.
 //
 // # Timers
 //
