@@ -177,6 +177,7 @@ func BenchmarkReadLine(b *testing.B) {
 		var buf Buffer
 		b.SetBytes(int64(len(in)))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			addChunks(&buf, in)
 			for {
@@ -190,6 +191,7 @@ func BenchmarkReadLine(b *testing.B) {
 		var buf Buffer
 		b.SetBytes(int64(len(in)))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			addChunks(&buf, in)
 			for {
@@ -204,6 +206,7 @@ func BenchmarkReadLine(b *testing.B) {
 		br := bufio.NewReaderSize(r, 64<<10)
 		b.SetBytes(int64(len(in)))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			r.Reset(in)
 			br.Reset(r)
@@ -218,6 +221,7 @@ func BenchmarkReadLine(b *testing.B) {
 		var buf bytes.Buffer
 		b.SetBytes(int64(len(in)))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			buf.Write(in)
 			for {
@@ -243,6 +247,7 @@ func BenchmarkSearch(b *testing.B) {
 		buf.Add(needle)
 		b.SetBytes(int64(buf.Len()))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			if buf.Search(needle, nil).Pos != len(in) {
 				b.Fatal("not found")
@@ -253,6 +258,7 @@ func BenchmarkSearch(b *testing.B) {
 		all := append(append([]byte{}, in...), needle...)
 		b.SetBytes(int64(len(all)))
 		b.ReportAllocs()
+		defer cpuMetric(b)()
 		for i := 0; i < b.N; i++ {
 			if bytes.Index(all, needle) != len(in) {
 				b.Fatal("not found")

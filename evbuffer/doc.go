@@ -28,7 +28,10 @@
 //     Expand, or by reads) are used before anything is allocated.
 //   - Chain memory comes from power-of-two pools (1 KiB to 1 MiB) and goes back
 //     to them when the chain is freed, so a buffer in steady use allocates
-//     nothing. Chains above 1 MiB are left to the garbage collector; a single
+//     nothing and an empty buffer holds no memory at all (many idle
+//     connections cost next to nothing). [FlagKeepMemory] trades that for
+//     speed: the buffer keeps one emptied chain of up to 4 KiB for its next
+//     add. Chains above 1 MiB are left to the garbage collector; a single
 //     chain never exceeds [MaxChainSize].
 //
 // Moving bytes between buffers relinks chains instead of copying them:

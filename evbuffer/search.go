@@ -396,6 +396,24 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 // modification.
 // Not safe for concurrent use.
 func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
+	// The hottest case, spelled out as tightly as bufio's: an LF-ended line
+	// inside the first chain (which keeps at least one byte), in a buffer
+	// with no callbacks and nothing retired.
+	if c := b.first; c != nil && c.buf != nil && (style == EOLLF || style == EOLCRLF) &&
+		!b.frozenFront && b.retired == nil && len(b.cbs) == 0 {
+		d := c.buf[c.misalign : c.misalign+c.off]
+		if i := bytes.IndexByte(d, '\n'); i >= 0 && i+1 < len(d) && i <= DefaultMaxLineLength && (b.maxLine == 0 || i <= b.maxLine) {
+			n := i
+			if style == EOLCRLF && i > 0 && d[i-1] == '\r' {
+				n--
+			}
+			c.misalign += i + 1
+			c.off -= i + 1
+			b.total -= i + 1
+			b.gen++
+			return d[:n:n], nil
+		}
+	}
 	if d, n, eol, ok := b.lineInFirst(style); ok {
 		b.consumeFirst(n + eol)
 		return d[:n], nil
