@@ -9,6 +9,7 @@ require (
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.20.4
+	go.uber.org/goleak v1.3.0
 )
 
 require (
