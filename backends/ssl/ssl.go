@@ -810,12 +810,19 @@ func (e *engine) doWrite(force bool) bool {
 			n = min(n, out.Len(), 16<<10)
 			var err error
 			if p, err = out.Pullup(n); err != nil {
-				break
+				e.ad.flush()
+				e.fail(backend.Writing|backend.Error, err)
+				return wrote
 			}
 		} else {
 			n = min(n, out.Len(), writeFrame)
-			if out.Peek(n, nil, e.pv[:]) == 0 {
-				break
+			if out.Peek(n, nil, e.pv[:]) == 0 || len(e.pv[0]) == 0 {
+				// Only sendfile segments (not in memory) can do this;
+				// TLS must see the bytes.
+				e.pv[0] = nil
+				e.ad.flush()
+				e.fail(backend.Writing|backend.Error, evbuffer.ErrNotInMemory)
+				return wrote
 			}
 			p = e.pv[0]
 			e.pv[0] = nil
