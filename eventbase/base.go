@@ -736,9 +736,11 @@ func (b *Base) GotBreak() bool { return b.gotBreak.Load() }
 // Loop-confined.
 func (b *Base) ExitedEmpty() bool { return b.exitedEmpty }
 
-// AddVirtual adjusts the count of "virtual" events: operations outstanding
-// outside the poller (e.g. completion-based I/O) that keep Dispatch from
-// returning for lack of events. Loop-confined.
+// AddVirtual adds n (which may be negative) to the count of "virtual"
+// events: operations outstanding outside the poller (e.g. completion-based
+// I/O) that keep Dispatch from returning for lack of events, like
+// libevent's event_base_add_virtual_. The count never goes below zero.
+// Loop-confined.
 func (b *Base) AddVirtual(n int) {
 	b.virtual += n
 	if b.virtual < 0 {
@@ -1009,7 +1011,8 @@ func (b *Base) invoke(ev *Event, res What) {
 // Close releases every kernel object the base made (poller fd, wake-up
 // fd or pipe, os/signal registrations) after running functions still queued
 // by RunInLoop and pending finalizers; events are deleted (their fds are not
-// closed). Afterwards every operation returns ErrClosed. Called from a
+// closed). Afterwards adding events, looping and queueing work return
+// ErrClosed, Active is ignored, and Del and Free do nothing. Called from a
 // callback, Close breaks the loop and completes when Loop returns. Closing
 // twice returns nil. A Base dropped without Close has its poller
 // descriptors released when it is garbage-collected, but signal watchers
