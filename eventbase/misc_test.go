@@ -775,3 +775,29 @@ func TestManyCommonTimeouts(t *testing.T) {
 		t.Fatalf("fired %d", fired)
 	}
 }
+
+// Virtual events keep Dispatch running with nothing in the poller, as
+// outstanding completion-based operations do.
+func TestAddVirtual(t *testing.T) {
+	eachMethod(t, func(t *testing.T, m string) {
+		b := newBase(t, m)
+		b.AddVirtual(1)
+		finished := false
+		go func() {
+			time.Sleep(10 * time.Millisecond)
+			b.RunInLoop(func() {
+				finished = true
+				b.AddVirtual(-1)
+			})
+		}()
+		must(t, b.Dispatch())
+		if !finished || !b.ExitedEmpty() {
+			t.Fatalf("Dispatch returned before the virtual event ended (finished=%v)", finished)
+		}
+		b.AddVirtual(-5) // clamps at zero
+		must(t, b.Loop(0))
+		if !b.ExitedEmpty() {
+			t.Fatal("negative virtual count kept the loop alive")
+		}
+	})
+}
