@@ -266,3 +266,24 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReadLineWatched is BenchmarkReadLine's zero-copy case on a buffer
+// with a callback registered, as a bufferevent's input always has.
+func BenchmarkReadLineWatched(b *testing.B) {
+	in := linesInput()
+	var buf Buffer
+	seen := 0
+	buf.AddCallback(func(_ *Buffer, info CallbackInfo) { seen += info.Deleted })
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuMetric(b)()
+	for i := 0; i < b.N; i++ {
+		addChunks(&buf, in)
+		for {
+			if _, err := buf.ReadLineSlice(EOLLF); err != nil {
+				break
+			}
+		}
+	}
+}

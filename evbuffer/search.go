@@ -397,20 +397,25 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 // Not safe for concurrent use.
 func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	// The hottest case, spelled out as tightly as bufio's: an LF-ended line
-	// inside the first chain (which keeps at least one byte), in a buffer
-	// with no callbacks and nothing retired.
-	if c := b.first; c != nil && c.buf != nil && (style == EOLLF || style == EOLCRLF) &&
-		!b.frozenFront && b.retired == nil && len(b.cbs) == 0 {
+	// inside the first chain, which keeps at least one byte.
+	if c := b.first; c != nil && c.buf != nil && (style == EOLLF || style == EOLCRLF) && !b.frozenFront {
 		d := c.buf[c.misalign : c.misalign+c.off]
 		if i := bytes.IndexByte(d, '\n'); i >= 0 && i+1 < len(d) && i <= DefaultMaxLineLength && (b.maxLine == 0 || i <= b.maxLine) {
 			n := i
 			if style == EOLCRLF && i > 0 && d[i-1] == '\r' {
 				n--
 			}
+			if b.retired != nil {
+				b.dropRetired()
+			}
 			c.misalign += i + 1
 			c.off -= i + 1
 			b.total -= i + 1
 			b.gen++
+			if len(b.cbs) != 0 {
+				b.nDel += i + 1
+				b.notify()
+			}
 			return d[:n:n], nil
 		}
 	}
