@@ -159,7 +159,8 @@ func matchRest(c *chain, rest []byte) bool {
 
 // Search returns the position of the first occurrence of what at or after
 // start (nil: the front), or a Ptr with Pos -1 if there is none (or what is
-// empty, or start is invalid). Matches may span chains.
+// empty, or start is invalid). Matches may span chains; the search stops at
+// a sendfile chain (see FlagDrainsToFD), whose bytes are not in memory.
 // Search works whether or not b is frozen. Not safe for concurrent use.
 func (b *Buffer) Search(what []byte, start *Ptr) Ptr {
 	return b.SearchRange(what, start, nil)
@@ -367,7 +368,8 @@ func (b *Buffer) lineEnd(style EOLStyle) (int, int, error) {
 // its end-of-line marker (which is drained too). It returns ErrNoLine if no
 // complete line is buffered (nothing is removed), ErrLineTooLong if the line
 // is longer than MaxLineLength (nothing is removed: drain or close), and
-// ErrFrozen if the front is frozen. Lines may contain NUL bytes.
+// ErrFrozen if the front is frozen. Lines may contain NUL bytes. The search
+// for the end of the line stops at a sendfile chain (see FlagDrainsToFD).
 // Not safe for concurrent use.
 func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 	if d, n, eol, ok := b.lineInFirst(style); ok {
