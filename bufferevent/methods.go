@@ -346,35 +346,32 @@ func (b *BufferEvent) Flush(dir Direction, mode FlushMode) (bool, error) {
 	if mode < Normal || mode > Finished {
 		return false, fmt.Errorf("%w: %d", ErrInvalidFlushMode, int(mode))
 	}
-	var (
-		did bool
-		err error
-	)
-	if e := b.onLoopRun(func() { did, err = b.ops.Flush(dir, mode) }); e != nil {
-		return false, e
-	}
-	return did, err
+	return b.onLoopRun(func() (bool, error) { return b.ops.Flush(dir, mode) })
 }
 
-// onLoopRun runs fn with the lock and a reference held: directly when
-// loop-confined objects may be touched, else on the loop at its next turn
-// (fn's results are then lost; it must not refer to the caller's stack
-// beyond its arguments). It fails with ErrClosed after Close.
-func (b *BufferEvent) onLoopRun(fn func()) error {
+// onLoopRun runs fn with the lock and a reference held. When loop-confined
+// objects may be touched now (a bufferevent that is not ThreadSafe, or core
+// code on the loop) fn runs at once and its results are returned. Otherwise
+// fn is queued to run on the loop at its next turn and onLoopRun returns
+// false, nil at once: the queued run discards fn's results, so fn must
+// report through its return values only — never by writing variables of
+// the caller, which has returned by then. It fails with ErrClosed after
+// Close, and with the base's error if the base is closed.
+func (b *BufferEvent) onLoopRun(fn func() (bool, error)) (bool, error) {
 	if err := b.enter(); err != nil {
-		return err
+		return false, err
 	}
 	if b.onLoop() {
-		fn()
+		did, err := fn()
 		b.leave()
-		return nil
+		return did, err
 	}
 	b.refs++ // for the queued run
 	b.leave()
 	err := b.base.RunInLoop(func() {
 		b.lockLoop()
 		if !b.dead {
-			fn()
+			_, _ = fn()
 		}
 		b.decref()
 		b.unlockLoop()
@@ -383,9 +380,9 @@ func (b *BufferEvent) onLoopRun(fn func()) error {
 		b.lock()
 		b.decref()
 		b.unlock()
-		return err
+		return false, err
 	}
-	return nil
+	return false, nil
 }
 
 // Trigger runs the read and/or write callbacks as if data had arrived or
@@ -492,22 +489,30 @@ func (b *BufferEvent) MaxSingleWrite() int {
 // SetPriority sets the priority of the backend's events (libevent's
 // bufferevent_priority_set). Types whose backend has no events of its own
 // (pair, filter) fail with an error matching errors.ErrUnsupported, as in
-// libevent. Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent it
-// is handed to the loop like Flush and reports only ErrClosed.
+// libevent (from any goroutine: the backend's capabilities are constant).
+// Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent it is handed
+// to the loop like Flush, so off the loop a backend error is not reported.
 func (b *BufferEvent) SetPriority(p int) error {
-	var err error
-	if e := b.onLoopRun(func() {
-		pr, ok := b.ops.(backend.Prioritizer)
-		if !ok {
-			err = fmt.Errorf("bufferevent: SetPriority on %s: %w", b.typ, ErrUnsupported)
-			return
-		}
-		if err = pr.SetPriority(p); err == nil {
-			b.priority = p
-		}
-	}); e != nil {
-		return e
+	if b == nil {
+		return ErrClosed
 	}
+	// The backend's capabilities are constant: an unsupported call is an
+	// argument error, reported from any goroutine.
+	pr, ok := b.ops.(backend.Prioritizer)
+	if !ok {
+		if b.enter() != nil {
+			return ErrClosed
+		}
+		b.leave()
+		return fmt.Errorf("bufferevent: SetPriority on %s: %w", b.typ, ErrUnsupported)
+	}
+	_, err := b.onLoopRun(func() (bool, error) {
+		if err := pr.SetPriority(p); err != nil {
+			return false, err
+		}
+		b.priority = p
+		return false, nil
+	})
 	return err
 }
 
@@ -538,21 +543,23 @@ func (b *BufferEvent) FD() (int, error) {
 }
 
 // SetFD replaces the backend's descriptor (libevent's bufferevent_setfd);
-// errors.ErrUnsupported for types without one. Loop-confined unless
-// ThreadSafe; on a ThreadSafe bufferevent it is handed to the loop like Flush
-// and reports only ErrClosed.
+// errors.ErrUnsupported for types without one (from any goroutine).
+// Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent it is handed
+// to the loop like Flush, so off the loop a backend error (a bad fd) is not
+// reported.
 func (b *BufferEvent) SetFD(fd int) error {
-	var err error
-	if e := b.onLoopRun(func() {
-		s, ok := b.ops.(backend.SetFD)
-		if !ok {
-			err = fmt.Errorf("bufferevent: SetFD on %s: %w", b.typ, ErrUnsupported)
-			return
-		}
-		err = s.SetFD(fd)
-	}); e != nil {
-		return e
+	if b == nil {
+		return ErrClosed
 	}
+	s, ok := b.ops.(backend.SetFD)
+	if !ok {
+		if b.enter() != nil {
+			return ErrClosed
+		}
+		b.leave()
+		return fmt.Errorf("bufferevent: SetFD on %s: %w", b.typ, ErrUnsupported)
+	}
+	_, err := b.onLoopRun(func() (bool, error) { return false, s.SetFD(fd) })
 	return err
 }
 

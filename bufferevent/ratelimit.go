@@ -23,10 +23,12 @@ import (
 // Loop-confined unless ThreadSafe; on a ThreadSafe bufferevent it is applied
 // on the loop and reports only ErrClosed.
 func (b *BufferEvent) SetRateLimit(cfg *ratelimit.Config) error {
-	return b.onLoopRun(func() {
+	_, err := b.onLoopRun(func() (bool, error) {
 		b.rl.SetConfig(cfg, b.base.Now())
 		b.applyBandwidth()
+		return false, nil
 	})
+	return err
 }
 
 // RateLimit returns the config set by SetRateLimit, or nil. Loop-confined
@@ -104,7 +106,8 @@ func (b *BufferEvent) decrementLimit(n int64, dec func(int64) error) error {
 	if err != nil {
 		return err
 	}
-	return b.onLoopRun(b.applyBandwidth)
+	_, err = b.onLoopRun(func() (bool, error) { b.applyBandwidth(); return false, nil })
+	return err
 }
 
 // now is the base's cached time on the loop, the clock elsewhere (the
@@ -314,16 +317,15 @@ func (b *BufferEvent) JoinGroup(g *RateLimitGroup) error {
 	if g == nil {
 		return ratelimit.ErrNilGroup
 	}
-	var err error
-	if e := b.onLoopRun(func() {
+	_, err := b.onLoopRun(func() (bool, error) {
 		m := &groupMember{b: b}
 		m.fn = m.run
-		if err = b.rl.JoinGroup(g.g, m); err == nil {
-			b.applyGroup()
+		if err := b.rl.JoinGroup(g.g, m); err != nil {
+			return false, err
 		}
-	}); e != nil {
-		return e
-	}
+		b.applyGroup()
+		return false, nil
+	})
 	return err
 }
 
@@ -331,10 +333,12 @@ func (b *BufferEvent) JoinGroup(g *RateLimitGroup) error {
 // suspension (libevent's bufferevent_remove_from_rate_limit_group).
 // Loop-confined unless ThreadSafe (then applied on the loop).
 func (b *BufferEvent) LeaveGroup() error {
-	return b.onLoopRun(func() {
+	_, err := b.onLoopRun(func() (bool, error) {
 		b.rl.LeaveGroup()
 		b.applyGroup()
+		return false, nil
 	})
+	return err
 }
 
 var errNoGroup = errors.New("bufferevent: not in a rate-limit group")
