@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/bufev/bufev/backends/async/internal/uring"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
 	"github.com/bufev/bufev/evbuffer"
@@ -22,9 +23,15 @@ import (
 const (
 	// minReadSize and the doubling up to the maximum single read size each receive.
 	minReadSize = 4096
+	// maxReadSize caps the doubling.
+	maxReadSize = 1 << 20
 	// maxSendVecs bounds the extents of one gathering send.
 	maxSendVecs = 64
 )
+
+// pollFirst: the kernel knows IORING_RECVSEND_POLL_FIRST (Linux 5.19, the release of
+// IORING_OP_SOCKET).
+var pollFirst = uring.OpSupported(uring.OpSocket)
 
 // conns maps each live async bufferevent to its backend, for Connect and friends.
 var conns = struct {
@@ -136,6 +143,7 @@ type conn struct {
 	reading bool        // a receive is in flight
 	rc      cancelState // its cancellation
 	missed  bool        // data arrived while reading was disabled
+	drained bool        // the last receive got less than it asked: the socket is empty
 
 	// Writes: whole chains are moved from the output to wbuf (no copy), and sends go
 	// straight from wbuf's chains. Bytes in wbuf still count as pending output for the
@@ -234,7 +242,14 @@ func (c *conn) startRead() {
 		p = p[:n]
 	}
 	c.rvec[0] = p
-	if err := c.lr.ring.PrepRecv(c.ud(kindRead), c.fd, p, 0); err != nil {
+	var err error
+	if c.drained && pollFirst {
+		// The last receive emptied the socket: wait for data before trying.
+		err = c.lr.ring.PrepRecvPollFirst(c.ud(kindRead), c.fd, p, 0)
+	} else {
+		err = c.lr.ring.PrepRecv(c.ud(kindRead), c.fd, p, 0)
+	}
+	if err != nil {
 		c.rvec[0] = nil
 		c.fail(backend.Read, backend.Reading|backend.Error, err)
 		return
@@ -260,8 +275,9 @@ func (c *conn) readDone(res int32) {
 			c.fail(backend.Read, backend.Reading|backend.Error, err)
 			return
 		}
+		c.drained = n < len(p)
 		if n == len(p) {
-			c.rsize = min(c.rsize*2, max(bufferevent.DefaultMaxSingle, len(p)))
+			c.rsize = min(c.rsize*2, maxReadSize) // MaxToRead still caps each receive
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
 		}

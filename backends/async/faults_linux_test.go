@@ -174,8 +174,8 @@ func TestFaultPeerReset(t *testing.T) {
 func TestFaultCloseInFlight(t *testing.T) {
 	checkFDs(t)
 	var teardownErr error
-	debugTeardown = func(d, c error) { teardownErr = errors.Join(d, c) }
-	defer func() { debugTeardown = nil }()
+	teardownHook = func(d, c error) { teardownErr = errors.Join(d, c) }
+	defer func() { teardownHook = nil }()
 	base := newBase(t)
 	const n = 10
 	var peers []int

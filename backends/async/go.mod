@@ -3,6 +3,7 @@ module github.com/bufev/bufev/backends/async
 go 1.24.0
 
 require (
+	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
@@ -13,6 +14,7 @@ require (
 require github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000
 
 replace (
+	github.com/bufev/bufev/backends/socket => ../socket
 	github.com/bufev/bufev/bufferevent => ../../bufferevent
 	github.com/bufev/bufev/evbuffer => ../../evbuffer
 	github.com/bufev/bufev/eventbase => ../../eventbase

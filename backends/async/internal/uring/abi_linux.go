@@ -15,6 +15,8 @@ const (
 	setupCQSize    = 1 << 3
 	setupClamp     = 1 << 4
 	setupSubmitAll = 1 << 7
+	setupSingleIss = 1 << 12
+	setupDeferTR   = 1 << 13
 )
 
 // Features reported by io_uring_setup.
@@ -58,6 +60,7 @@ const (
 	cancelFlagFD      = 1 << 1
 	cancelFlagAny     = 1 << 2
 	acceptMultishot   = 1 << 0 // in sqe.ioprio
+	recvPollFirst     = 1 << 0 // IORING_RECVSEND_POLL_FIRST, in sqe.ioprio (Linux 5.19)
 	probeOpSupported  = 1 << 0
 	cqeFMore          = 1 << 1
 	maxIovecs         = 1024 // UIO_MAXIOV

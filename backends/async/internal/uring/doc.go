@@ -22,9 +22,13 @@
 // Completions of socket operations are usually finished by kernel task work run on the
 // thread that submitted them; Linux interrupts that thread (even inside epoll_wait or an
 // idle futex wait) to run it, so completions arrive whichever OS thread the loop goroutine
-// happens to run on. The ring therefore sets up no flag that assumes the submitter stays on
-// one thread or enters the kernel on its own (SINGLE_ISSUER, DEFER_TASKRUN, COOP_TASKRUN),
-// nor SQPOLL or IOPOLL, which change the queue protocol.
+// happens to run on. The ring therefore sets up, by default, no flag that assumes the
+// submitter stays on one thread or enters the kernel on its own (SINGLE_ISSUER,
+// DEFER_TASKRUN, COOP_TASKRUN), nor SQPOLL or IOPOLL, which change the queue protocol.
+// WithSingleIssuer opts in to SINGLE_ISSUER with DEFER_TASKRUN for a caller that keeps
+// one locked OS thread for the ring's whole life: completion work then runs only inside
+// that thread's io_uring_enter calls (RunTaskWork), announced through a registered
+// eventfd, instead of interrupting the thread.
 //
 // One thread rule remains: when an OS thread exits, the kernel cancels the operations it
 // submitted that are still waiting (they complete with -ECANCELED). A Go thread exits only

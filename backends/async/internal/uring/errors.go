@@ -169,7 +169,19 @@ type Option func(*config)
 type config struct {
 	cqEntries    uint32
 	closeTimeout time.Duration
+	singleIssuer bool
 }
+
+// WithSingleIssuer sets the ring up for one submitting OS thread with deferred task
+// work (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, Linux 6.1): the kernel
+// runs completion work only when that thread asks for it (RunTaskWork, Submit), never
+// by interrupting it, which saves an inter-processor interrupt and a task-work run per
+// burst of completions. The price: every io_uring_enter must come from the thread that
+// created the ring — the caller must hold its goroutine with runtime.LockOSThread for
+// the ring's whole life — and the ring's descriptor is no longer a reliable readiness
+// signal: register an eventfd (RegisterEventFD), watch it, and call RunTaskWork before
+// Reap. New fails with EINVAL on older kernels. Safe for concurrent use.
+func WithSingleIssuer() Option { return func(c *config) { c.singleIssuer = true } }
 
 // WithCQEntries asks for a completion queue of n entries (rounded up to a power of two by
 // the kernel) instead of the default twice the submission queue size. It must be at least

@@ -284,6 +284,24 @@ func (r *Ring) PrepRecv(ud uint64, fd int, buf []byte, flags int) error {
 	return nil
 }
 
+// PrepRecvPollFirst is PrepRecv for a socket just found empty: the kernel waits for
+// readability before its first attempt (IORING_RECVSEND_POLL_FIRST) instead of trying
+// a receive that would fail with EAGAIN and then waiting. Linux 5.19 or later (check
+// OpSupported(OpSocket)); older kernels ignore the hint or reject the operation with
+// -EINVAL. Loop-confined.
+func (r *Ring) PrepRecvPollFirst(ud uint64, fd int, buf []byte, flags int) error {
+	e, slot, err := r.begin(ud)
+	if err != nil {
+		return err
+	}
+	e.fd = int32(fd)
+	e.addr, e.len = slot.pinBuf(buf)
+	e.opFlags = uint32(flags)
+	e.ioprio = recvPollFirst
+	r.commit(e, slot, OpRecv, ud)
+	return nil
+}
+
 // PrepSend prepares a send(2) of buf on socket fd with MSG_* flags (MSG_NOSIGNAL is always
 // added); res is the byte count, which may be short, or a negated errno. buf is pinned
 // until the completion and must not be modified meanwhile. Loop-confined.

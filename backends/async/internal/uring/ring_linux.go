@@ -120,6 +120,9 @@ func New(entries uint32, opts ...Option) (*Ring, error) {
 	if cfg.cqEntries != 0 {
 		flags |= setupCQSize
 	}
+	if cfg.singleIssuer {
+		flags |= setupSingleIss | setupDeferTR
+	}
 	var p params
 	fd, err := setup(entries, cfg.cqEntries, flags, &p)
 	if errors.Is(err, unix.EINVAL) {
@@ -418,6 +421,20 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, timeout time.Duration)
 		return 0, fmt.Errorf("%w: %w", ErrCompletionsLost, os.NewSyscallError("io_uring_enter", errno))
 	}
 	return 0, fmt.Errorf("uring: %w", os.NewSyscallError("io_uring_enter", errno))
+}
+
+// RunTaskWork asks the kernel to run the completion work it deferred for this ring
+// (rings made WithSingleIssuer; on others it only flushes overflowed completions), so
+// that the completions become visible to Reap. It does not wait. Loop-confined: on a
+// single-issuer ring, call it from the ring's thread.
+func (r *Ring) RunTaskWork() error {
+	if r.closed {
+		return ErrClosed
+	}
+	if _, err := r.enter(0, 0, enterGetEvents, 0); err != nil && !errors.Is(err, unix.EINTR) {
+		return err
+	}
+	return nil
 }
 
 // Reap delivers every completion waiting in the completion queue to fn, in order, on the

@@ -98,6 +98,12 @@ func (r *Ring) PrepConnect(ud uint64, fd int, sa Sockaddr) error { return errNot
 // PrepRecv fails off Linux. Loop-confined.
 func (r *Ring) PrepRecv(ud uint64, fd int, buf []byte, flags int) error { return errNotLinux }
 
+// RunTaskWork fails off Linux. Loop-confined.
+func (r *Ring) RunTaskWork() error { return errNotLinux }
+
+// PrepRecvPollFirst returns an error matching errors.ErrUnsupported. Loop-confined.
+func (r *Ring) PrepRecvPollFirst(ud uint64, fd int, buf []byte, flags int) error { return errNotLinux }
+
 // PrepSend fails off Linux. Loop-confined.
 func (r *Ring) PrepSend(ud uint64, fd int, buf []byte, flags int) error { return errNotLinux }
 
