@@ -1,0 +1,187 @@
+// Package proxy is the relay at the heart of libevent's sample/le-proxy.c, shared by the
+// le-proxy and compress-tunnel examples and by the demo: two bufferevents, inbound and
+// outbound, each one's input moved to the other's output by splicing chains, with the
+// sample's backpressure and close rules:
+//
+//   - When the partner's output reaches MaxOutput, reading from this side stops, and the
+//     partner gets a write watermark (MaxOutput/2, MaxOutput) and a "drained" write
+//     callback that resumes reading once its output fell to MaxOutput/2.
+//   - On EOF or error, what this side still holds goes to the partner; the partner is
+//     closed at once if it has nothing left to send, or once its output drained (a write
+//     callback that closes it when empty), with its reading disabled meanwhile.
+//
+// A side may be a compressing filter (compress-tunnel): it is then flushed (Flush mode)
+// whenever its output has been handed down in full, so an interactive exchange is never
+// stuck inside the compressor's window, and finished (Finished mode: the stream's
+// trailer) before it is closed.
+package proxy
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/bufev/bufev/bufferevent"
+)
+
+// MaxOutput is le-proxy.c's MAX_OUTPUT: the most bytes queued for one side before the
+// other stops reading.
+const MaxOutput = 512 << 10
+
+// Stats counts a proxy's activity. Loop-confined.
+type Stats struct {
+	Connections int   // pairs linked
+	Open        int   // sides open now
+	Bytes       int64 // bytes relayed (both directions)
+	Paused      int   // times a side stopped reading because its partner was full
+	PeakQueued  int   // the largest output seen on any side right after a relay
+}
+
+// Side is one end of a relayed pair.
+type Side struct {
+	// Bev is the side's bufferevent.
+	Bev *bufferevent.BufferEvent
+	// Compressing marks a filter side whose output should be flushed (Flush mode) once
+	// handed down, and finished (Finished mode) before close.
+	Compressing bool
+	// OnClose runs once when the side is closed (release a codec, count bytes).
+	OnClose func()
+
+	p         *Proxy
+	partner   *Side
+	needFlush bool
+	closed    bool
+}
+
+// Proxy links pairs of bufferevents. Loop-confined: use it on the loop goroutine of
+// the bases its bufferevents belong to.
+type Proxy struct {
+	// Log, when set, receives a line per error event (the sample prints OpenSSL's
+	// error stack).
+	Log io.Writer
+	// Stats counts what the proxy did.
+	Stats Stats
+}
+
+// Link starts relaying between in and out: both get the proxy's callbacks and are
+// enabled for reading and writing.
+func (p *Proxy) Link(in, out *Side) {
+	in.p, out.p = p, p
+	in.partner, out.partner = out, in
+	p.Stats.Connections++
+	p.Stats.Open += 2
+	for _, s := range []*Side{in, out} {
+		s.setNormal()
+		_ = s.Bev.Enable(bufferevent.Read | bufferevent.Write)
+	}
+}
+
+// setNormal installs the read/write/event callbacks of a side in normal flow.
+func (s *Side) setNormal() {
+	var write bufferevent.ReadFunc
+	if s.Compressing {
+		write = func(*bufferevent.BufferEvent) { s.flushIfNeeded() }
+	}
+	_ = s.Bev.SetCallbacks(s.read, write, s.event)
+}
+
+// read is le-proxy's readcb: move everything to the partner and stop reading when the
+// partner's output is full.
+func (s *Side) read(bev *bufferevent.BufferEvent) {
+	src := bev.Input()
+	if s.partner == nil {
+		_ = src.Drain(src.Len())
+		return
+	}
+	n := src.Len()
+	dst := s.partner.Bev.Output()
+	if err := dst.AddBuffer(src); err != nil {
+		s.logf("relay: %v", err)
+		return
+	}
+	s.p.Stats.Bytes += int64(n)
+	s.p.Stats.PeakQueued = max(s.p.Stats.PeakQueued, dst.Len())
+	if s.partner.Compressing {
+		s.partner.needFlush = true
+		s.partner.flushIfNeeded()
+	}
+	if dst.Len() >= MaxOutput {
+		// We are giving the other side data faster than it can pass it on: stop
+		// reading here until the other side drained to MaxOutput/2.
+		s.p.Stats.Paused++
+		_ = s.partner.Bev.SetCallbacks(s.partner.read, s.partner.drained, s.partner.event)
+		_ = s.partner.Bev.SetWatermark(bufferevent.Write, MaxOutput/2, MaxOutput)
+		_ = bev.Disable(bufferevent.Read)
+	}
+}
+
+// drained is le-proxy's drained_writecb, run on the side that was full.
+func (s *Side) drained(bev *bufferevent.BufferEvent) {
+	s.setNormal()
+	_ = bev.SetWatermark(bufferevent.Write, 0, 0)
+	if s.partner != nil {
+		_ = s.partner.Bev.Enable(bufferevent.Read)
+	}
+	s.flushIfNeeded()
+}
+
+// flushIfNeeded flushes a compressing side once everything written to it went down to
+// its transport, so the compressor's tail reaches the peer.
+func (s *Side) flushIfNeeded() {
+	if s.Compressing && s.needFlush && !s.closed && s.Bev.Output().Len() == 0 {
+		s.needFlush = false
+		_, _ = s.Bev.Flush(bufferevent.Write, bufferevent.Flush)
+	}
+}
+
+// closeWhenDrained is le-proxy's close_on_finished_writecb.
+func (s *Side) closeWhenDrained(bev *bufferevent.BufferEvent) {
+	if bev.Output().Len() == 0 {
+		s.close()
+	}
+}
+
+// event is le-proxy's eventcb.
+func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+	if what&(bufferevent.EOF|bufferevent.Error|bufferevent.Timeout) == 0 {
+		return // Connected
+	}
+	if what&(bufferevent.Error|bufferevent.Timeout) != 0 {
+		s.logf("%v: %v", what, err)
+	}
+	if p := s.partner; p != nil {
+		s.read(bev) // flush all pending data
+		p.partner = nil
+		s.partner = nil
+		if p.Compressing {
+			// The trailer, then everything goes down to the transport.
+			_, _ = p.Bev.Flush(bufferevent.Write, bufferevent.Finished)
+		}
+		if p.Bev.Output().Len() > 0 {
+			// Still data to send to the other side: close it when that is done.
+			_ = p.Bev.SetCallbacks(nil, p.closeWhenDrained, p.event)
+			_ = p.Bev.SetWatermark(bufferevent.Write, 0, 0)
+			_ = p.Bev.Disable(bufferevent.Read)
+		} else {
+			p.close()
+		}
+	}
+	s.close()
+}
+
+func (s *Side) close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.p.Stats.Open--
+	_ = s.Bev.Close()
+	if s.OnClose != nil {
+		s.OnClose()
+	}
+}
+
+func (s *Side) logf(format string, args ...any) {
+	if s.p.Log != nil {
+		fmt.Fprintf(s.p.Log, format+"\n", args...)
+	}
+}
