@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -204,7 +205,7 @@ func (d *Decoder) run(yield func(pause) bool) {
 	case err == io.EOF:
 		d.ended = true
 		d.rd.sync()
-		if d.src.Len() > 0 && d.format != Gzip && d.format != Zstd {
+		if d.rd.buffered() > 0 && d.format != Gzip && d.format != Zstd {
 			d.setErr(ErrTrailingData)
 			return
 		}
@@ -262,7 +263,7 @@ func (s *sink) Write(p []byte) (int, error) {
 
 func (d *Decoder) checkLimits() error {
 	if d.opts.MaxRatio > 0 && d.out > RatioFloor {
-		in := d.in + int64(d.rd.off)
+		in := d.in + int64(d.rd.consumed())
 		if in < 1 {
 			in = 1
 		}
@@ -277,7 +278,15 @@ func (d *Decoder) checkLimits() error {
 // so pause for input).
 func (d *Decoder) open() error {
 	k := d.key()
-	if zr, err := getReader(k, &d.rd); zr != nil {
+	var src io.Reader = &d.rd
+	if d.format != Zstd {
+		// klauspost/compress/flate has a fast path for *bufio.Reader; its
+		// read-ahead stays in src until consumed (see srcReader).
+		d.rd.br = bufioPool.Get().(*bufio.Reader)
+		d.rd.br.Reset(&d.rd)
+		src = d.rd.br
+	}
+	if zr, err := getReader(k, src); zr != nil {
 		d.zr = zr
 		if z, ok := zr.(*zstd.Decoder); ok {
 			d.zstdDec = z
@@ -288,21 +297,21 @@ func (d *Decoder) open() error {
 	// success (a typed nil in an interface would not compare equal to nil).
 	switch d.format {
 	case Deflate:
-		d.zr = flate.NewReader(&d.rd)
+		d.zr = flate.NewReader(src)
 	case Zlib:
-		z, err := zlib.NewReader(&d.rd)
+		z, err := zlib.NewReader(src)
 		if err != nil {
 			return err
 		}
 		d.zr = z
 	case Gzip:
-		z, err := gzip.NewReader(&d.rd)
+		z, err := gzip.NewReader(src)
 		if err != nil {
 			return err
 		}
 		d.zr = z
 	case Zstd:
-		z, err := zstd.NewReader(&d.rd,
+		z, err := zstd.NewReader(src,
 			zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(uint64(d.opts.MaxWindow)))
@@ -336,6 +345,16 @@ func (d *Decoder) release() {
 	if d.scratch != nil {
 		scratchPool.Put((*[decChunk]byte)(d.scratch))
 		d.scratch = nil
+	}
+	if d.rd.br != nil {
+		// Bytes it read ahead and nobody consumed stay in src.
+		if d.src != nil {
+			d.rd.sync()
+		}
+		d.rd.handed = 0
+		d.rd.br.Reset(emptyReader{})
+		bufioPool.Put(d.rd.br)
+		d.rd.br = nil
 	}
 }
 
@@ -392,78 +411,68 @@ func (d *Decoder) Close() error {
 	return nil
 }
 
-// srcReader feeds the decompressor from the Decoder's src buffer without
-// copying it first: it serves bytes from a peeked chain and drains what was
-// used when the coroutine pauses. When src runs dry it pauses the
-// coroutine (or reports io.EOF in Finished mode).
+// srcReader feeds the decompressor from the Decoder's src buffer. It hands
+// out bytes without draining them; sync drains what the decompressor has
+// actually consumed, so that bytes read ahead (by the bufio.Reader the
+// DEFLATE family reads through) stay in src, where the filter backend sees
+// them and calls again. When src has nothing new it pauses the coroutine
+// (or reports io.EOF in Finished mode).
 type srcReader struct {
-	d   *Decoder
-	cur []byte // peeked bytes of src's first chain
-	off int    // bytes of cur already handed to the decompressor
-	eof bool   // io.EOF was returned (Finished with src empty)
+	d      *Decoder
+	br     *bufio.Reader // DEFLATE family: the decompressor reads through it
+	handed int           // bytes at the front of src handed out, not drained
+	ptr    evbuffer.Ptr
+	eof    bool // io.EOF was returned (Finished with src used up)
+}
+
+// consumed returns how many bytes of src the decompressor has taken.
+func (r *srcReader) consumed() int {
+	if r.br == nil {
+		return r.handed
+	}
+	return r.handed - r.br.Buffered()
 }
 
 // buffered returns how many bytes of src the decompressor has not taken.
-func (r *srcReader) buffered() int { return r.d.src.Len() - r.off }
+func (r *srcReader) buffered() int { return r.d.src.Len() - r.consumed() }
 
-// sync drains the bytes handed out and forgets the peeked chain (src may
-// change while the coroutine is paused).
+// sync drains the bytes the decompressor consumed.
 func (r *srcReader) sync() {
-	if r.off > 0 {
-		_ = r.d.src.Drain(r.off)
-		r.d.in += int64(r.off)
+	if n := r.consumed(); n > 0 {
+		_ = r.d.src.Drain(n)
+		r.d.in += int64(n)
+		r.handed -= n
 	}
-	r.cur, r.off = nil, 0
 }
 
-// fill makes cur[off:] non-empty, pausing for input as needed.
-func (r *srcReader) fill() error {
-	if r.d.closed {
-		return errStopped
-	}
-	for r.off >= len(r.cur) {
-		r.sync()
-		if r.d.src.Len() == 0 {
-			if r.d.mode == bufferevent.Finished {
-				r.eof = true
-				return io.EOF
-			}
-			if !r.d.yield(pauseInput) {
-				return errStopped
-			}
-			continue
-		}
-		var vec [1][]byte
-		if r.d.src.Peek(1, nil, vec[:]) == 0 || len(vec[0]) == 0 {
-			return io.ErrNoProgress
-		}
-		r.cur = vec[0]
-	}
-	return nil
-}
-
-// Read implements io.Reader for the decompressor.
+// Read implements io.Reader for the decompressor (or its bufio.Reader).
 func (r *srcReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if err := r.fill(); err != nil {
-		return 0, err
-	}
-	n := copy(p, r.cur[r.off:])
-	r.off += n
-	return n, nil
-}
-
-// ReadByte implements io.ByteReader, which keeps the DEFLATE decoders from
-// wrapping the reader in a bufio.Reader that would read past the stream.
-func (r *srcReader) ReadByte() (byte, error) {
-	if r.off >= len(r.cur) {
-		if err := r.fill(); err != nil {
-			return 0, err
+	for {
+		if r.d.closed {
+			return 0, errStopped
+		}
+		if r.d.src.Len() > r.handed {
+			break
+		}
+		r.sync()
+		if r.d.mode == bufferevent.Finished {
+			r.eof = true
+			return 0, io.EOF
+		}
+		if !r.d.yield(pauseInput) {
+			return 0, errStopped
 		}
 	}
-	c := r.cur[r.off]
-	r.off++
-	return c, nil
+	if err := r.d.src.SetPtr(&r.ptr, r.handed); err != nil {
+		return 0, err
+	}
+	n, err := r.d.src.CopyOutFrom(&r.ptr, p)
+	r.handed += n
+	if n == 0 && err == nil {
+		err = io.ErrNoProgress
+	}
+	return n, err
 }

@@ -75,8 +75,12 @@
 // progress and ends with the stream, on error, or on Close. A parked
 // coroutine costs a goroutine stack (a few KiB) and stays parked until one
 // of those happens, so close the Codec when its connection is closed: the
-// filter backend does not know about the Codec and cannot do it. The input is
-// read straight from src's chains without copying, and the output is
+// filter backend does not know about the Codec and cannot do it.
+//
+// Input is read from src without draining it: the DEFLATE family reads
+// through a pooled 4 KiB bufio.Reader (klauspost/compress decodes fastest
+// from one), and only the bytes the decompressor has consumed are drained,
+// so read-ahead stays in src where the filter backend sees it. Output is
 // copied once, from the decompressor's buffer into dst (zlib, whose reader
 // has no WriteTo, goes through a pooled 16 KiB scratch slice).
 //

@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"bufio"
 	"io"
 	"sync"
 
@@ -32,6 +33,7 @@ var (
 	encPools    sync.Map // encKey -> *sync.Pool of streamWriter
 	decPools    sync.Map // decKey -> *sync.Pool of io.Reader (decompressors)
 	scratchPool = sync.Pool{New: func() any { return new([decChunk]byte) }}
+	bufioPool   = sync.Pool{New: func() any { return bufio.NewReaderSize(emptyReader{}, 4096) }}
 )
 
 func poolFor(m *sync.Map, k any) *sync.Pool {
