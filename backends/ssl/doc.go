@@ -125,7 +125,9 @@
 // loop-confined unless the bufferevent is ThreadSafe. In filter mode only
 // the ssl bufferevent may use the underlying after NewFilter. Close ssl
 // bufferevents before closing their base: a handshake goroutine waits for
-// the loop to feed it.
+// the loop to feed it (with a handshake timeout set it gives up one second
+// after the timeout even if the loop is gone; with none it would wait
+// forever).
 //
 // # Renegotiation
 //

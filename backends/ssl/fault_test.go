@@ -316,3 +316,22 @@ func TestBadArguments(t *testing.T) {
 	}
 	settle(t, base)
 }
+
+// Closing the base under a bufferevent whose handshake is waiting (a
+// misuse) does not leave the handshake goroutine behind for longer than
+// the handshake timeout.
+func TestBaseClosedDuringHandshake(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	p := testPKI(t)
+	base := newBase(t)
+	fc, fs := socketPair(t)
+	defer syscall.Close(fs)
+	defer syscall.Close(fc)
+	_, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, 0, ssl.HandshakeTimeout(50*time.Millisecond))
+	must(t, err)
+	settle(t, base)
+	base.Close()
+	// The backstop fires at timeout + 1 s; goleak.VerifyNone retries for a
+	// while before failing.
+	time.Sleep(1200 * time.Millisecond)
+}

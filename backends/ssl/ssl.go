@@ -216,6 +216,7 @@ type engine struct {
 	again     bool
 	runQueued bool
 	hsTimer   *eventbase.Event
+	backstop  *time.Timer // ends the handshake goroutine even if the loop stops
 	hsTimeout time.Duration
 	dead      bool
 	hsDone    bool // the handshake completed (ConnectionState is safe)
@@ -444,6 +445,7 @@ func (e *engine) startHandshake() error {
 			return err
 		}
 		e.hsTimer = t
+		e.armBackstop()
 	}
 	e.base.AddVirtual(1)
 	// Whatever already sits in the underlying's input belongs to the
@@ -565,6 +567,7 @@ func (e *engine) startReneg() {
 		if t, err := e.base.NewTimer(e.onHSTimeout); err == nil {
 			if t.AddTimeout(e.hsTimeout) == nil {
 				e.hsTimer = t
+				e.armBackstop()
 			} else {
 				t.Free()
 			}
@@ -625,6 +628,18 @@ func (e *engine) stopHSTimer() {
 		e.hsTimer.Free()
 		e.hsTimer = nil
 	}
+	if e.backstop != nil {
+		e.backstop.Stop()
+		e.backstop = nil
+	}
+}
+
+// armBackstop makes the handshake goroutine's reads fail a second after the
+// handshake timeout even if the loop never runs again (its base was closed
+// under it), so the goroutine cannot outlive its bufferevent for long.
+func (e *engine) armBackstop() {
+	ad := e.ad
+	e.backstop = time.AfterFunc(e.hsTimeout+time.Second, func() { ad.fail(ErrHandshakeTimeout, true) })
 }
 
 // ---- errors ----
