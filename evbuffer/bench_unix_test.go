@@ -37,6 +37,29 @@ func BenchmarkFD(b *testing.B) {
 				in.Drain(sz.n)
 			}
 		})
+		b.Run(sz.name+"/evbuffer+KeepMemory", func(b *testing.B) {
+			a, c := socketpair(b)
+			var out, in Buffer
+			out.SetFlags(FlagKeepMemory)
+			in.SetFlags(FlagKeepMemory)
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			defer cpuMetric(b)()
+			for i := 0; i < b.N; i++ {
+				out.Add(p)
+				for out.Len() > 0 {
+					if _, err := out.WriteToFD(a, -1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for in.Len() < sz.n {
+					if _, err := in.ReadFromFD(c, -1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				in.Drain(sz.n)
+			}
+		})
 		b.Run(sz.name+"/bytes.Buffer", func(b *testing.B) {
 			a, c := socketpair(b)
 			var out, in bytes.Buffer

@@ -28,7 +28,7 @@ func (b *Buffer) ReadFromFD(fd int, howmuch int) (int, error) {
 	// FIONREAD never changes how many bytes a read returns (the kernel
 	// returns at most what is pending); it only keeps the reservation
 	// small. Skip the extra system call when the space is already there.
-	if b.tailSpace(numReadVecs) < howmuch {
+	if b.tailSpace(numReadVecs) < howmuch && (b.spare == nil || len(b.spare.buf) < howmuch) {
 		if n := pendingBytes(fd); n > 0 && n < howmuch {
 			howmuch = n
 		}
