@@ -155,8 +155,9 @@ type conn struct {
 	wc      cancelState
 
 	// connect
-	connecting bool // a connect is in progress (op in flight or lookup)
-	connOp     bool // the connect operation is in flight
+	connecting bool             // a connect is in progress (op in flight or lookup)
+	connOp     bool             // the connect operation is in flight
+	connEv     *eventbase.Event // waits for a connect started elsewhere (Connect with nil)
 	cc         cancelState
 	connAddr   net.Addr
 	pending    []netip.AddrPort
@@ -689,9 +690,10 @@ func (c *conn) CancelAll() {
 	c.cancelRead()
 	c.cancelWrite()
 	c.abortConnect()
-	if !c.lr.closed {
-		c.lr.submit()
-	}
+	// The cancellations go to the kernel with this turn's flush, together with those of
+	// every other bufferevent closed in the same turn (a mass disconnect costs one
+	// io_uring_enter). Until then the kernel keeps the socket open for the operation in
+	// flight; the peer sees the close at the end of the turn.
 }
 
 // Close implements backend.Ops: cancel what is in flight, close the socket if it is
@@ -872,20 +874,21 @@ func (c *conn) connect(addr net.Addr, sa unix.Sockaddr) {
 	c.connAddr = addr
 	c.lastErr = nil
 	if sa == nil {
-		// An existing socket is connecting already: its first successful send or
-		// receive tells; treat it as connected (no operation can watch a connect
-		// started elsewhere).
-		c.connecting = false
-		c.base.Defer(func() {
-			c.c.Enter()
-			defer c.c.Leave()
-			if !c.gone() {
-				c.c.TriggerEvent(backend.Connected, nil, 0)
-				if !c.gone() {
-					_ = c.Enable(c.activeDirs())
-				}
-			}
-		})
+		// The socket is connecting already (started elsewhere): no operation can join
+		// that connect, so wait for writability with a one-shot event and read its
+		// outcome from SO_ERROR, as the socket backend does.
+		ev, err := c.base.NewEvent(c.fd, eventbase.Write, c.onConnectWritable)
+		if err == nil {
+			err = ev.Add()
+		}
+		if err != nil {
+			ev.Free()
+			c.connectFailedLater(err)
+			return
+		}
+		c.connEv = ev
+		c.connecting = true
+		c.resetWriteTimer()
 		return
 	}
 	fd := c.fd
@@ -922,6 +925,27 @@ func familyOf(sa unix.Sockaddr) int {
 	return unix.AF_INET
 }
 
+// onConnectWritable ends the wait for a connect started elsewhere.
+func (c *conn) onConnectWritable(fd int, _ eventbase.What) {
+	c.c.Enter()
+	defer c.c.Leave()
+	if c.connEv != nil {
+		c.connEv.Free()
+		c.connEv = nil
+	}
+	if c.gone() || !c.connecting {
+		return
+	}
+	res := int32(0)
+	if soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		res = -int32(err.(syscall.Errno))
+	} else if soErr != 0 {
+		res = -int32(soErr)
+	}
+	c.connOp = true // connectDone clears it
+	c.connectDone(res)
+}
+
 // connectDone handles the connect operation's completion (lock held, not dead).
 func (c *conn) connectDone(res int32) {
 	c.connOp = false
@@ -949,6 +973,10 @@ func (c *conn) connectDone(res int32) {
 
 func (c *conn) abortConnect() {
 	c.connecting = false
+	if c.connEv != nil {
+		c.connEv.Free()
+		c.connEv = nil
+	}
 	if c.connOp {
 		c.cancel(&c.cc, kindCancelConnect, kindConnect)
 	}

@@ -72,6 +72,9 @@ type loopRing struct {
 	efd     int   // eventfd announcing completions of a single-issuer ring, or -1
 	efdBuf  [8]byte
 
+	// submits counts the io_uring_enter calls that submitted operations and maxBatch
+	// the most operations one of them carried; for tests.
+	submits, maxBatch int
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
@@ -295,6 +298,8 @@ func (lr *loopRing) submit() {
 		return
 	}
 	if lr.ring.Pending() > 0 {
+		lr.submits++
+		lr.maxBatch = max(lr.maxBatch, lr.ring.Pending())
 		if _, err := lr.ring.Submit(); err != nil {
 			if errors.Is(err, uring.ErrCQOverflow) || errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.ENOMEM) {
 				// Older kernels refuse submissions while completions overflow; the
