@@ -3,6 +3,7 @@ module github.com/bufev/bufev/examples
 go 1.26.0
 
 require (
+	github.com/bufev/bufev/backends/async v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/backends/ssl v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000

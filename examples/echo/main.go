@@ -1,9 +1,28 @@
 // Command echo is an echo server on bufev: every connection gets back what it sends,
-// through socket bufferevents on one event loop, with watermark backpressure (reading
-// from a client pauses while 1 MiB of echo is queued for it, and its input never holds
-// more than 64 KiB).
+// through bufferevents on event loops, with watermark backpressure (reading from a
+// client pauses while 1 MiB of echo is queued for it, and its input never holds more
+// than 64 KiB).
 //
 //	go run ./echo -listen 127.0.0.1:9000
+//	go run ./echo -listen 127.0.0.1:9000 -loops 2               # one loop per core
+//	go run ./echo -listen 127.0.0.1:9000 -backend async         # io_uring completions
+//	go run ./echo -listen 127.0.0.1:9443 -tls                   # TLS, self-signed
+//
+// # Multi-core serving
+//
+// A Base is run by one goroutine, and everything attached to it is loop-confined, so a
+// bufev server scales across cores the way libevent and gnet servers do: one loop per
+// core, each with its own listener on the same port. With -loops N the server runs N
+// bases on N goroutines; each binds the port with SO_REUSEPORT
+// (socket.ListenReusePort) and the kernel spreads new connections among them. A
+// connection stays on the loop that accepted it for its whole life; nothing is shared
+// between loops and nothing is locked.
+//
+// -backend async serves connections with completion-based bufferevents (io_uring, package
+// backends/async); where io_uring is unavailable the server says why and falls back to
+// the socket backend. -tls serves TLS 1.3/1.2 (package backends/ssl) with a self-signed
+// certificate generated at start (for localhost, 127.0.0.1 and ::1): clients must skip
+// verification or pin it.
 //
 // It prints the address it is bound to (useful with port 0) and runs until interrupted
 // (SIGINT or SIGTERM), then closes every connection and exits cleanly.
@@ -11,14 +30,21 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
+	"sync"
 	"syscall"
 
+	"github.com/bufev/bufev/backends/async"
 	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/examples/internal/certs"
 	"github.com/bufev/bufev/examples/internal/echoserver"
 )
 
@@ -31,33 +57,115 @@ func main() {
 	}
 }
 
+// loop is one base with its echo listener.
+type loop struct {
+	base *eventbase.Base
+	srv  *echoserver.Server
+}
+
 // run serves until ctx is done.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on (host:port, or a path with -network unix)")
 	network := fs.String("network", "tcp", "tcp, tcp4, tcp6 or unix")
+	backend := fs.String("backend", "socket", "socket (epoll/kqueue/poll readiness) or async (io_uring completions)")
+	loops := fs.Int("loops", 1, "event loops (one goroutine each) sharing the port with SO_REUSEPORT")
+	useTLS := fs.Bool("tls", false, "serve TLS with a generated self-signed certificate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	base, err := eventbase.New(eventbase.Config{})
-	if err != nil {
-		return err
+	if *loops < 1 || *loops > 1024 {
+		return errors.New("-loops must be between 1 and 1024")
 	}
-	defer base.Close()
-	srv, err := echoserver.Listen(base, *network, *listen)
-	if err != nil {
-		return err
+	if *loops > 1 && *network == "unix" {
+		return errors.New("-loops > 1 needs a TCP address (SO_REUSEPORT)")
 	}
-	fmt.Fprintf(stdout, "echo: listening on %s\n", srv.Addr())
-	// The context ends the loop from its own goroutine: LoopExit is safe for concurrent use.
-	stopWatch := context.AfterFunc(ctx, func() { base.LoopExit(0) })
+	opts := echoserver.Options{Backend: *backend, ReusePort: *loops > 1}
+	if *backend == "async" {
+		if err := async.Available(); err != nil {
+			fmt.Fprintf(stdout, "echo: io_uring is unavailable here (%v); falling back to the socket backend\n", err)
+			opts.Backend = "socket"
+		}
+	}
+	if *useTLS {
+		cert, err := certs.SelfSigned()
+		if err != nil {
+			return err
+		}
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+
+	var ls []loop
+	defer func() {
+		for _, l := range ls {
+			l.base.Close()
+		}
+	}()
+	addr := *listen
+	for i := range *loops {
+		base, err := eventbase.New(eventbase.Config{})
+		if err != nil {
+			return err
+		}
+		srv, err := echoserver.ListenOptions(base, *network, addr, opts)
+		if err != nil {
+			base.Close()
+			for _, l := range ls {
+				l.srv.Close()
+			}
+			return err
+		}
+		ls = append(ls, loop{base, srv})
+		if i == 0 {
+			// With port 0 the first listener picks the port the others share.
+			addr = srv.Addr().String()
+		}
+	}
+	method := ls[0].base.Method()
+	fmt.Fprintf(stdout, "echo: listening on %s (%d loop(s), backend %s, method %s, tls %v)\n", ls[0].srv.Addr(), len(ls), opts.Backend, method, *useTLS)
+
+	// The context ends every loop from its own goroutine: LoopExit is safe for
+	// concurrent use.
+	stopWatch := context.AfterFunc(ctx, func() {
+		for _, l := range ls {
+			l.base.LoopExit(0)
+		}
+	})
 	defer stopWatch()
-	if err := base.Dispatch(); err != nil {
-		return err
+	errs := make([]error, len(ls))
+	stats := make([]echoserver.Stats, len(ls))
+	var wg sync.WaitGroup
+	for i, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := l.base.Dispatch()
+			stats[i] = l.srv.Stats
+			errs[i] = errors.Join(err, l.srv.Close())
+		}()
 	}
-	st := srv.Stats
-	err = srv.Close()
-	fmt.Fprintf(stdout, "echo: %d connections, %d bytes echoed, %d backpressure pauses\n", st.Accepted, st.Bytes, st.Paused)
-	return err
+	wg.Wait()
+	var total echoserver.Stats
+	per := make([]string, len(ls))
+	for i, st := range stats {
+		total.Accepted += st.Accepted
+		total.Bytes += st.Bytes
+		total.Paused += st.Paused
+		per[i] = fmt.Sprint(st.Accepted)
+	}
+	fmt.Fprintf(stdout, "echo: %d connections, %d bytes echoed, %d backpressure pauses\n", total.Accepted, total.Bytes, total.Paused)
+	if len(ls) > 1 {
+		fmt.Fprintf(stdout, "echo: connections per loop: %s\n", strings.Join(per, " "))
+	}
+	return errors.Join(errs...)
+}
+
+// hostPort is used by tests to dial the printed address.
+func hostPort(line string) string {
+	addr, _, _ := strings.Cut(strings.TrimPrefix(line, "echo: listening on "), " ")
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return ""
+	}
+	return addr
 }

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -48,7 +50,7 @@ func TestEcho(t *testing.T) {
 	var addr string
 	select {
 	case line := <-out.lines:
-		addr = strings.TrimPrefix(line, "echo: listening on ")
+		addr = hostPort(line)
 	case err := <-done:
 		t.Fatal(err)
 	}
@@ -123,7 +125,120 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// startEcho runs the server with args and returns the address, the output lines and a
+// stop function returning run's error.
+func startEcho(t *testing.T, args ...string) (string, chan string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, out) }()
+	for {
+		select {
+		case line := <-out.lines:
+			if a := hostPort(line); a != "" {
+				return a, out.lines, func() error { cancel(); return <-done }
+			}
+			t.Log(line)
+		case err := <-done:
+			cancel()
+			t.Fatal(err)
+		}
+	}
+}
+
+// pingPong echoes a few messages on n connections, as TLS when cfg is set.
+func pingPong(t *testing.T, addr string, n int, cfg *tls.Config) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var c net.Conn
+			var err error
+			if cfg != nil {
+				c, err = tls.Dial("tcp", addr, cfg)
+			} else {
+				c, err = net.Dial("tcp", addr)
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for j := range 20 {
+				msg := strings.Repeat("y", 1+i*100+j) + "\n"
+				c.Write([]byte(msg))
+				got, err := r.ReadString('\n')
+				if err != nil || got != msg {
+					t.Errorf("echo %d bytes: %v", len(got), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestEchoLoops serves with two loops sharing the port through SO_REUSEPORT: 32
+// connections all get their echo and the kernel spread them over both loops (the odds
+// of all 32 landing on one loop are 2^-31).
+func TestEchoLoops(t *testing.T) {
+	addr, lines, stop := startEcho(t, "-listen", "127.0.0.1:0", "-loops", "2")
+	pingPong(t, addr, 32, nil)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	summary, per := <-lines, <-lines
+	if !strings.Contains(summary, "32 connections") {
+		t.Fatalf("summary %q", summary)
+	}
+	var a, b int
+	if _, err := fmt.Sscanf(per, "echo: connections per loop: %d %d", &a, &b); err != nil || a+b != 32 || a == 0 || b == 0 {
+		t.Fatalf("per loop %q (%v)", per, err)
+	}
+}
+
+// TestEchoBackendsTLS serves with each backend, plain and TLS; the TLS client checks it
+// talks to the self-signed certificate made for 127.0.0.1. With -backend async the
+// server either uses io_uring or says why it fell back.
+func TestEchoBackendsTLS(t *testing.T) {
+	for _, backend := range []string{"socket", "async"} {
+		for _, useTLS := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/tls=%v", backend, useTLS), func(t *testing.T) {
+				args := []string{"-listen", "127.0.0.1:0", "-backend", backend}
+				var cfg *tls.Config
+				if useTLS {
+					args = append(args, "-tls")
+					cfg = &tls.Config{InsecureSkipVerify: true, VerifyConnection: func(cs tls.ConnectionState) error {
+						if err := cs.PeerCertificates[0].VerifyHostname("127.0.0.1"); err != nil {
+							return err
+						}
+						c := cs.PeerCertificates[0] // self-signed: its own key signed it
+						return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+					}}
+				}
+				addr, lines, stop := startEcho(t, args...)
+				pingPong(t, addr, 4, cfg)
+				if err := stop(); err != nil {
+					t.Fatal(err)
+				}
+				if s := <-lines; !strings.Contains(s, "4 connections") {
+					t.Fatalf("summary %q", s)
+				}
+			})
+		}
+	}
+}
+
 func TestEchoBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-loops", "0"}, {"-backend", "carrier-pigeon", "-listen", "127.0.0.1:0"}, {"-loops", "2", "-network", "unix", "-listen", "x.sock"}} {
+		if err := run(context.Background(), args, io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
 	if err := run(context.Background(), []string{"-listen", "nonsense"}, io.Discard); err == nil {
 		t.Fatal("bad address accepted")
 	}

@@ -5,10 +5,15 @@
 package echoserver
 
 import (
+	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 
+	"github.com/bufev/bufev/backends/async"
 	"github.com/bufev/bufev/backends/socket"
+	"github.com/bufev/bufev/backends/ssl"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
 )
@@ -31,10 +36,28 @@ type Stats struct {
 	Paused   int   // times a connection was paused by backpressure
 }
 
+// Options selects how connections are served.
+type Options struct {
+	// Backend is "socket" (readiness-based, the default) or "async" (io_uring
+	// completions, package backends/async).
+	Backend string
+	// TLS, when set, makes every connection a TLS server (package backends/ssl): in
+	// socket mode over the descriptor with the socket backend, as a TLS filter over the
+	// async bufferevent with the async backend.
+	TLS *tls.Config
+	// ReusePort binds with SO_REUSEPORT so that several servers, one per loop, share
+	// the port and the kernel spreads connections among them.
+	ReusePort bool
+}
+
+// ErrBackend reports an unknown Options.Backend.
+var ErrBackend = errors.New("echoserver: unknown backend (want socket or async)")
+
 // Server is a running echo listener. Loop-confined: create, use and close it on the
 // loop goroutine of its base (or before the loop runs).
 type Server struct {
 	base  *eventbase.Base
+	opts  Options
 	ln    *socket.Listener
 	conns map[*bufferevent.BufferEvent]struct{}
 	Stats Stats
@@ -42,8 +65,28 @@ type Server struct {
 
 // Listen starts an echo server on network/address ("tcp", "127.0.0.1:0") of base.
 func Listen(base *eventbase.Base, network, address string) (*Server, error) {
-	s := &Server{base: base, conns: make(map[*bufferevent.BufferEvent]struct{})}
-	ln, err := socket.Listen(base, network, address, s.accept, socket.ListenerOptions{Flags: socket.ListenReuseAddr})
+	return ListenOptions(base, network, address, Options{})
+}
+
+// ListenOptions starts an echo server with the given options. With Backend "async"
+// it fails (matching errors.ErrUnsupported) where io_uring is unavailable.
+func ListenOptions(base *eventbase.Base, network, address string, o Options) (*Server, error) {
+	switch o.Backend {
+	case "", "socket":
+		o.Backend = "socket"
+	case "async":
+		if err := async.Available(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrBackend, o.Backend)
+	}
+	s := &Server{base: base, opts: o, conns: make(map[*bufferevent.BufferEvent]struct{})}
+	flags := socket.ListenReuseAddr
+	if o.ReusePort {
+		flags |= socket.ListenReusePort
+	}
+	ln, err := socket.Listen(base, network, address, s.accept, socket.ListenerOptions{Flags: flags})
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +108,29 @@ func (s *Server) Close() error {
 	return err
 }
 
+// newConn wraps an accepted descriptor in the configured bufferevent type.
+func (s *Server) newConn(fd int) (*bufferevent.BufferEvent, error) {
+	opts := bufferevent.CloseOnFree
+	switch {
+	case s.opts.Backend == "socket" && s.opts.TLS != nil:
+		return ssl.NewSocket(s.base, fd, s.opts.TLS, ssl.Accepting, opts)
+	case s.opts.Backend == "socket":
+		return socket.New(s.base, fd, opts)
+	}
+	bev, err := async.New(s.base, fd, opts)
+	if err != nil || s.opts.TLS == nil {
+		return bev, err
+	}
+	tbev, err := ssl.NewFilter(s.base, bev, s.opts.TLS, ssl.Accepting, opts)
+	if err != nil {
+		bev.Close()
+		return nil, err
+	}
+	return tbev, nil
+}
+
 func (s *Server) accept(_ *socket.Listener, fd int, _ net.Addr) {
-	bev, err := socket.New(s.base, fd, bufferevent.CloseOnFree)
+	bev, err := s.newConn(fd)
 	if err != nil {
 		os.NewFile(uintptr(fd), "socket").Close() // the descriptor is ours to close
 		return
