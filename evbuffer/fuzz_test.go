@@ -58,7 +58,11 @@ type fuzzState struct {
 	b, o     Buffer // main buffer and the other one, for moves
 	mb, mo   []byte // their models
 	cbLen    int    // length the last callback reported
-	cbCalls  int
+	cbCalls  int    // callback runs
+	cbAdded  int    // bytes the callbacks were told were added
+	cbDel    int    // and deleted
+	mAdded   int    // bytes the model added to main
+	mDel     int    // and deleted
 	refs     int // references added
 	cleanups int // reference cleanups run
 	ptr      Ptr
@@ -117,6 +121,8 @@ func runOps(t *testing.T, data []byte) {
 	f := &fuzzState{t: t}
 	f.b.AddCallback(func(b *Buffer, info CallbackInfo) {
 		f.cbCalls++
+		f.cbAdded += info.Added
+		f.cbDel += info.Deleted
 		if info.OrigSize != f.cbLen {
 			f.fatalf("callback OrigSize %d, last seen %d", info.OrigSize, f.cbLen)
 		}
@@ -147,6 +153,7 @@ func runOps(t *testing.T, data []byte) {
 	}
 	for len(data) > 0 && f.step < 500 {
 		f.step++
+		before, calls := len(f.mb), f.cbCalls
 		op := next() % 26
 		switch op {
 		case 0: // Add
@@ -373,6 +380,20 @@ func runOps(t *testing.T, data []byte) {
 		if f.ptrSet && f.ptr.Pos > len(f.mb) {
 			f.ptrSet = false
 		}
+		// Every operation adds or removes (never both): exactly one
+		// callback run reports its change.
+		switch d := len(f.mb) - before; {
+		case d > 0:
+			f.mAdded += d
+		case d < 0:
+			f.mDel -= d
+		}
+		if want := calls + min(1, abs(len(f.mb)-before)); f.cbCalls != want {
+			f.fatalf("op %d: %d callback runs, want %d", op, f.cbCalls-calls, want-calls)
+		}
+		if f.cbAdded != f.mAdded || f.cbDel != f.mDel {
+			f.fatalf("op %d: callbacks saw +%d -%d in all, model +%d -%d", op, f.cbAdded, f.cbDel, f.mAdded, f.mDel)
+		}
 		f.check()
 	}
 	f.b.Reset()
@@ -380,6 +401,13 @@ func runOps(t *testing.T, data []byte) {
 	if f.cleanups != f.refs {
 		t.Fatalf("%d references added, %d cleanups ran", f.refs, f.cleanups)
 	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 func firstDiff(a, b []byte) int {
