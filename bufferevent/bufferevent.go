@@ -104,6 +104,9 @@ type Config struct {
 	// Backends that move data between two bufferevents inside one locked
 	// region need this: the mutex is not reentrant.
 	ShareLock *BufferEvent
+	// WriteTimer says when the core's generic write timer runs (see
+	// backend.WriteTimerPolicy): by default only while output is pending.
+	WriteTimer backend.WriteTimerPolicy
 }
 
 // BufferEvent is a buffered connection: an input and an output buffer, an
@@ -127,6 +130,7 @@ type BufferEvent struct {
 	base    *eventbase.Base
 	typ     string
 	opts    Options
+	wpolicy backend.WriteTimerPolicy
 	ops     backend.Ops
 	in, out *evbuffer.Buffer
 	lk      *lockState // nil unless ThreadSafe
@@ -209,10 +213,14 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	if !cfg.Options.Valid() {
 		return nil, fmt.Errorf("%w: %#x", ErrInvalidOptions, uint16(cfg.Options))
 	}
+	if cfg.WriteTimer > backend.WriteTimerWhileEnabled {
+		return nil, fmt.Errorf("%w: write timer policy %d", ErrInvalidOptions, cfg.WriteTimer)
+	}
 	b := &BufferEvent{
 		base:     base,
 		typ:      cfg.Type,
 		opts:     cfg.Options,
+		wpolicy:  cfg.WriteTimer,
 		in:       evbuffer.New(),
 		out:      evbuffer.New(),
 		enabled:  Write,
@@ -683,6 +691,16 @@ func (b *BufferEvent) queueSync(dirs Direction, timeouts bool) {
 	b.refs++
 }
 
+// disableUser clears the user's enabled bits for dir and stops the backend
+// in dir (Core.DisableUser). Lock held.
+func (b *BufferEvent) disableUser(dir Direction) {
+	dir &= ReadWrite
+	b.enabled &^= dir
+	if dir != 0 {
+		_ = b.opsDisable(dir)
+	}
+}
+
 // syncOnLoop applies, on the loop, the enable/disable/timeout changes made
 // on other goroutines.
 func (b *BufferEvent) syncOnLoop() {
@@ -758,10 +776,7 @@ func (b *BufferEvent) timedOut(dir Direction, what Events) {
 		return
 	}
 	b.refs++
-	b.enabled &^= dir
-	if b.ops != nil {
-		_ = b.ops.Disable(dir)
-	}
+	b.disableUser(dir)
 	b.stopTimers(dir)
 	b.runEvent(what, errTimeout, 0)
 	b.decref()
@@ -782,7 +797,7 @@ func (b *BufferEvent) adjustGenericTimeouts() error {
 		err = b.rtimer.Del()
 	}
 	var err2 error
-	if b.active(Write) && b.wto > 0 && b.out.Len() > 0 {
+	if b.active(Write) && b.wto > 0 && (b.out.Len() > 0 || b.wpolicy == backend.WriteTimerWhileEnabled) {
 		if err2 = b.ensureTimers(); err2 == nil {
 			err2 = b.wtimer.AddTimeout(b.wto)
 		}

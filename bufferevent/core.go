@@ -16,6 +16,21 @@ type core BufferEvent
 
 var _ backend.Core = (*core)(nil)
 
+// BackendOps returns the backend.Ops that bev's backend gave New, for
+// backend authors: a backend package type-asserts it to its own type to
+// reach the state of a bufferevent it built (pair.Partner finds the other
+// end this way; a package helper taking a *BufferEvent checks that it is
+// one of its own) without keeping a global index. It returns nil for a nil
+// bev. The value is constant for the bufferevent's life, but calling its
+// methods is subject to the Ops contract (loop-confined, lock held): users
+// never need it. Safe for concurrent use.
+func BackendOps(bev *BufferEvent) backend.Ops {
+	if bev == nil {
+		return nil
+	}
+	return bev.ops
+}
+
 // BackendCore returns the backend.Core handle of bev, for backend packages
 // that stack on another bufferevent (a filter suspends its underlying's
 // reading with SuspendFilter, a TLS layer charges its rate limit). The usual
@@ -70,6 +85,12 @@ func (c *core) Active(dir Direction) bool {
 		ok = ok && c.b().active(Write)
 	}
 	return ok && dir&ReadWrite != 0
+}
+
+func (c *core) DisableUser(dir Direction) {
+	if !c.dead {
+		c.b().disableUser(dir)
+	}
 }
 
 func (c *core) SuspendRead(why backend.SuspendReason)    { c.b().suspendRead(why) }
@@ -163,7 +184,7 @@ func (c *core) ResetReadTimer() {
 func (c *core) ResetWriteTimer() {
 	b := c.b()
 	b.generic = true
-	if b.dead || !b.active(Write) || b.wto <= 0 || b.out.Len() == 0 {
+	if b.dead || !b.active(Write) || b.wto <= 0 || (b.out.Len() == 0 && b.wpolicy != backend.WriteTimerWhileEnabled) {
 		if b.wtimer != nil {
 			_ = b.wtimer.Del()
 		}

@@ -3,7 +3,6 @@ package filter
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
@@ -64,9 +63,6 @@ type filt struct {
 	// (guarded by the filter's lock)
 	outRemote   bool
 	outRemoteFn func()
-
-	wtimer     *eventbase.Event // own write timer (see resetWriteTimer)
-	wtimeoutFn func()
 
 	// lingering close of the underlying (loop)
 	lingerT    *eventbase.Event
@@ -129,7 +125,12 @@ func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Opt
 	if fdErr == nil {
 		ops = withFD{f}
 	}
-	bev, err := bufferevent.New(underlying.Base(), bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
+	// libevent's filter re-arms its write timeout on every enable and after
+	// every productive output round, so an idle filter with writing enabled
+	// times out like a socket does (bufferevent_timeout_filter): the core's
+	// generic write timer with the WhileEnabled policy.
+	cfg := bufferevent.Config{Type: TypeName, Options: opts, WriteTimer: backend.WriteTimerWhileEnabled}
+	bev, err := bufferevent.New(underlying.Base(), cfg, func(c backend.Core) (backend.Ops, error) {
 		f.build(c)
 		return ops, nil
 	})
@@ -168,7 +169,6 @@ func (f *filt) build(c backend.Core) {
 	f.outKickFn = f.outKick
 	f.evKickFn = f.evKick
 	f.outRemoteFn = f.outRemoteRun
-	f.wtimeoutFn = f.writeTimedOut
 }
 
 // suspendU suspends the underlying's reading for the filter; the
@@ -523,7 +523,7 @@ func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOpt
 	f.unlockU(took)
 	f.outBusy = false
 	if processed {
-		f.resetWriteTimer()
+		f.c.ResetWriteTimer()
 	}
 	if failed != nil && !f.c.Closed() {
 		f.c.TriggerEvent(bufferevent.Error|bufferevent.Writing, failed, trig)
@@ -543,63 +543,17 @@ func (f *filt) flushU(dir bufferevent.Direction, mode bufferevent.FlushMode) err
 	return nil
 }
 
-// ---- timers ----
-
-// resetWriteTimer (re)starts the filter's write timer if writing is active
-// and a write timeout is set. Unlike the core's generic write timer it runs
-// even when the output is empty: libevent's filter re-arms its write timeout
-// on every enable and after every productive output round, so an idle
-// filter with writing enabled times out like a socket does
-// (bufferevent_timeout_filter).
-func (f *filt) resetWriteTimer() {
-	_, wto := f.c.Timeouts()
-	if wto <= 0 || !f.c.Active(bufferevent.Write) {
-		f.stopWriteTimer()
-		return
-	}
-	if f.wtimer == nil {
-		t, err := f.c.Base().NewTimer(f.wtimeoutFn)
-		if err != nil {
-			return
-		}
-		f.wtimer = t
-	}
-	_ = f.wtimer.AddTimeout(wto)
-}
-
-func (f *filt) stopWriteTimer() {
-	if f.wtimer != nil {
-		_ = f.wtimer.Del()
-	}
-}
-
-// writeTimedOut: disable writing, then report Timeout|Writing (what the
-// core's generic timers do).
-func (f *filt) writeTimedOut() {
-	f.c.Enter()
-	closed := f.c.Closed()
-	f.c.Leave()
-	if closed {
-		return
-	}
-	_ = f.bev.Disable(bufferevent.Write)
-	f.c.Enter()
-	if !f.c.Closed() {
-		f.c.TriggerEvent(bufferevent.Timeout|bufferevent.Writing, os.ErrDeadlineExceeded, 0)
-	}
-	f.c.Leave()
-}
-
 // ---- Ops ----
 
 // Enable starts filtering in dir: reading resumes the underlying's reading
-// and the read timer, writing re-arms the write timer. Data already waiting
+// and the read timer, writing re-arms the write timer (it runs while writing
+// is enabled, even with an empty output: Config.WriteTimer). Data already waiting
 // (in the underlying's input, or in our output) is filtered at once, from
 // the deferred queue: libevent waits for the next underlying callback,
 // which may never come.
 func (f *filt) Enable(dir bufferevent.Direction) error {
 	if dir&bufferevent.Write != 0 {
-		f.resetWriteTimer()
+		f.c.ResetWriteTimer()
 		if f.out.Len() > 0 {
 			f.kickOut()
 		}
@@ -622,11 +576,8 @@ func (f *filt) Enable(dir bufferevent.Direction) error {
 // Disable stops filtering in dir: disabling (or suspending) reading also
 // suspends the underlying's reading, so nothing piles up below.
 func (f *filt) Disable(dir bufferevent.Direction) error {
-	if dir&bufferevent.Write != 0 {
-		f.stopWriteTimer()
-	}
+	f.c.StopTimers(dir)
 	if dir&bufferevent.Read != 0 {
-		f.c.StopTimers(bufferevent.Read)
 		took := f.lockU()
 		f.nest++
 		f.uc.SuspendRead(backend.SuspendFilter)
@@ -665,17 +616,8 @@ func (f *filt) Flush(dir bufferevent.Direction, mode bufferevent.FlushMode) (boo
 	return did, f.flushU(dir, mode)
 }
 
-// AdjustTimeouts applies changed timeouts: the core's generic read timer
-// and the filter's own write timer.
-func (f *filt) AdjustTimeouts() error {
-	if f.c.Active(bufferevent.Read) {
-		f.c.ResetReadTimer()
-	} else {
-		f.c.StopTimers(bufferevent.Read)
-	}
-	f.resetWriteTimer()
-	return nil
-}
+// AdjustTimeouts applies changed timeouts to the core's generic timers.
+func (f *filt) AdjustTimeouts() error { return f.c.AdjustGenericTimeouts() }
 
 // Close detaches from the underlying (libevent's be_filter_unlink and
 // destruct): with CloseOnFree it closes the underlying; otherwise it clears
@@ -683,10 +625,6 @@ func (f *filt) AdjustTimeouts() error {
 // the filter's reference on it.
 func (f *filt) Close() error {
 	_ = f.out.RemoveCallback(f.outCb)
-	if f.wtimer != nil {
-		f.wtimer.Free()
-		f.wtimer = nil
-	}
 	var err error
 	if f.c.Options()&bufferevent.CloseOnFree != 0 {
 		took := f.lockU()

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -28,25 +27,19 @@ func init() {
 	})
 }
 
-// socks maps each live socket bufferevent to its backend, for the package functions
-// (Connect, ConnectHostname, DNSErr) that receive a *bufferevent.BufferEvent.
-var socks = struct {
-	sync.Mutex
-	m map[*bufferevent.BufferEvent]*sock
-}{m: make(map[*bufferevent.BufferEvent]*sock)}
-
+// lookupSock returns the backend of a socket bufferevent, for the package functions
+// (Connect, ConnectHostname, DNSErr) that receive a *bufferevent.BufferEvent:
+// ErrNotSocket for any other type, bufferevent.ErrClosed once it is closed.
 func lookupSock(bev *bufferevent.BufferEvent) (*sock, error) {
-	if bev == nil {
+	s, ok := bufferevent.BackendOps(bev).(*sock)
+	if !ok {
 		return nil, ErrNotSocket
 	}
-	socks.Lock()
-	s := socks.m[bev]
-	socks.Unlock()
-	if s == nil {
-		if bev.Type() == TypeName {
-			return nil, bufferevent.ErrClosed
-		}
-		return nil, ErrNotSocket
+	s.c.Lock()
+	gone := s.dead || s.c.Closed()
+	s.c.Unlock()
+	if gone {
+		return nil, bufferevent.ErrClosed
 	}
 	return s, nil
 }
@@ -133,9 +126,6 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 	if err != nil {
 		return nil, err
 	}
-	socks.Lock()
-	socks.m[bev] = s
-	socks.Unlock()
 	return bev, nil
 }
 
@@ -326,9 +316,6 @@ func (s *sock) Close() error {
 	s.cancelLookup()
 	s.freeEvents()
 	s.c.Output().RemoveCallback(s.outCb)
-	socks.Lock()
-	delete(socks.m, s.bev)
-	socks.Unlock()
 	var err error
 	if s.fd >= 0 && (s.ownFD || s.c.Options()&bufferevent.CloseOnFree != 0) {
 		err = closeFD(s.fd)
@@ -402,21 +389,11 @@ func (s *sock) RemoteAddr() net.Addr {
 
 // ---- I/O ----
 
-// disableUser clears the user's enabled bits for dir, as libevent's read and write
-// callbacks do (bufferevent_disable) before reporting EOF, an error or a timeout. The
-// backend's own events stop at once; the core state goes through the public method, with
-// the core lock released around it for ThreadSafe bufferevents (the caller holds a
-// reference, so the bufferevent stays alive).
-func (s *sock) disableUser(dir backend.Direction) {
-	s.Disable(dir)
-	if s.c.Options()&bufferevent.ThreadSafe == 0 {
-		s.bev.Disable(dir)
-		return
-	}
-	s.c.Unlock()
-	s.bev.Disable(dir)
-	s.c.Lock()
-}
+// disableUser clears the user's enabled bits for dir and stops the backend's events, as
+// libevent's read and write callbacks do (bufferevent_disable) before reporting EOF, an
+// error or a timeout; the core does both under the lock we hold (Core.DisableUser calls
+// s.Disable).
+func (s *sock) disableUser(dir backend.Direction) { s.c.DisableUser(dir) }
 
 // fail disables dir and reports what with err.
 func (s *sock) fail(dir backend.Direction, what backend.Events, err error) {

@@ -181,6 +181,24 @@ const (
 	SuspendBackendMask SuspendReason = 0xff00
 )
 
+// WriteTimerPolicy says when the core's generic write timer runs while
+// writing is active and a write timeout is set (bufferevent.Config.WriteTimer).
+// Values are immutable: safe for concurrent use.
+type WriteTimerPolicy uint8
+
+// Write timer policies.
+const (
+	// WriteTimerWhilePending runs the write timer only while output is
+	// waiting: ResetWriteTimer stops it once the output is empty (libevent's
+	// generic timeouts, used by its pair; the default).
+	WriteTimerWhilePending WriteTimerPolicy = iota
+	// WriteTimerWhileEnabled runs it whenever writing is active, even with
+	// an empty output, so an idle bufferevent with writing enabled times out
+	// like a socket whose write event carries the timeout (libevent's filter,
+	// "bufferevent_timeout_filter").
+	WriteTimerWhileEnabled
+)
+
 // FlushMode tells Ops.Flush, and filters, how hard to push data
 // (libevent's enum bufferevent_flush_mode). The bufferevent package aliases
 // it as bufferevent.FlushMode.
@@ -400,6 +418,15 @@ type Core interface {
 	// Active reports whether the direction is enabled and not suspended:
 	// whether the backend should be doing I/O in it.
 	Active(dir Direction) bool
+	// DisableUser clears the user's enabled bits for dir and stops the
+	// backend's I/O in dir (Ops.Disable), as BufferEvent.Disable does but
+	// without releasing the lock: what libevent's backends do
+	// (bufferevent_disable) before reporting EOF, an error or a timeout, so
+	// that a user callback finds the direction disabled. Call it from loop
+	// code (an fd or timer callback between Enter and Leave); the core calls
+	// Ops.Disable(dir) synchronously, so the backend must be in a state
+	// where that is harmless.
+	DisableUser(dir Direction)
 	// SuspendRead adds reasons to the read suspension. If reading was not
 	// suspended before, the core calls Ops.Disable(Read). SuspendWrite is the
 	// same for writing.
@@ -459,7 +486,11 @@ type Core interface {
 	AdjustGenericTimeouts() error
 	// ResetReadTimer and ResetWriteTimer restart a running generic timer
 	// after a successful transfer (and start it if AdjustGenericTimeouts
-	// would). StopTimers stops the generic timers of dir. On expiry the core
+	// would); ResetWriteTimer stops the write timer when the output is
+	// empty, unless the bufferevent was built with
+	// Config.WriteTimer = WriteTimerWhileEnabled (then the write timer runs
+	// whenever writing is active, here and in AdjustGenericTimeouts).
+	// StopTimers stops the generic timers of dir. On expiry the core
 	// disables the direction (Ops.Disable) and runs the event callback with
 	// Timeout|Reading or Timeout|Writing and os.ErrDeadlineExceeded.
 	ResetReadTimer()
