@@ -169,19 +169,38 @@ func (f *LengthPrefix) header(a, b *evbuffer.Buffer) (hl, n int, err error) {
 // scan walks the whole frames at the front of src and returns the bytes
 // they take, stopping before a frame that would take delivered past budget
 // (unless none was delivered yet). partial reports that src ends with an
-// incomplete frame, which then is all that follows total.
+// incomplete frame, which then is all that follows total. Headers are read
+// in place from src's chains; only a header split across two chains is
+// copied.
 func (f *LengthPrefix) scan(src *evbuffer.Buffer, delivered, budget int) (total int, partial bool, err error) {
-	var p evbuffer.Ptr
-	if err := src.SetPtr(&p, 0); err != nil {
-		return 0, false, err
-	}
+	var vecs [16][]byte
+	nv := min(src.Peek(-1, nil, vecs[:]), len(vecs))
+	ei, off := 0, 0 // position of byte total within vecs
 	var tmp [maxHeader]byte
 	for left := src.Len(); left > 0; {
 		if delivered+total > 0 && delivered+total >= budget {
 			return total, false, nil
 		}
-		k, _ := src.CopyOutFrom(&p, tmp[:])
-		hl, n, err := f.decode(tmp[:k])
+		if ei >= nv {
+			// Past the extents peeked so far: peek again from here.
+			var p evbuffer.Ptr
+			if err := src.SetPtr(&p, total); err != nil {
+				return total, false, err
+			}
+			nv = min(src.Peek(-1, &p, vecs[:]), len(vecs))
+			ei, off = 0, 0
+		}
+		h := vecs[ei][off:]
+		if len(h) < maxHeader && len(h) < left {
+			// The header may continue in the next chain.
+			var p evbuffer.Ptr
+			if err := src.SetPtr(&p, total); err != nil {
+				return total, false, err
+			}
+			k, _ := src.CopyOutFrom(&p, tmp[:])
+			h = tmp[:k]
+		}
+		hl, n, err := f.decode(h)
 		if err != nil {
 			return total, false, err
 		}
@@ -193,9 +212,14 @@ func (f *LengthPrefix) scan(src *evbuffer.Buffer, delivered, budget int) (total 
 		}
 		total += hl + n
 		left -= hl + n
-		if left > 0 {
-			if err := src.AdvancePtr(&p, hl+n); err != nil {
-				return total, false, err
+		for skip := hl + n; skip > 0 && ei < nv; {
+			if r := len(vecs[ei]) - off; skip < r {
+				off += skip
+				skip = 0
+			} else {
+				skip -= r
+				ei++
+				off = 0
 			}
 		}
 	}
@@ -369,6 +393,17 @@ func (f *LengthPrefix) FrameLen(buf *evbuffer.Buffer) (header, payload int, err 
 // allocating). It returns ErrIncomplete, removing nothing, if buf does not
 // hold a whole frame. Not safe for concurrent use (of buf).
 func (f *LengthPrefix) ReadFrame(buf *evbuffer.Buffer, p []byte) ([]byte, error) {
+	// Fast path: the whole frame sits in the first chain.
+	var vec [1][]byte
+	if buf.Peek(1, nil, vec[:]) > 0 {
+		if hl, n, err := f.decode(vec[0]); err == nil && hl > 0 && hl+n <= len(vec[0]) {
+			p = append(p[:0], vec[0][hl:hl+n]...)
+			if err := buf.Drain(hl + n); err != nil {
+				return p[:0], err
+			}
+			return p, nil
+		}
+	}
 	hl, n, err := f.FrameLen(buf)
 	if err != nil {
 		return p[:0], err

@@ -253,3 +253,35 @@ func TestLengthPrefixLimit(t *testing.T) {
 		t.Fatalf("nothing to do: %v", r)
 	}
 }
+
+// TestLengthPrefixManyChains: frames whose headers and payloads are split
+// over many tiny chains (more than one Peek can return) still parse.
+func TestLengthPrefixManyChains(t *testing.T) {
+	for _, size := range sizes {
+		lp, _ := NewLengthPrefix(size, 200)
+		rng := rand.New(rand.NewPCG(uint64(size+3), 8))
+		frames := randFrames(rng, 60, 200)
+		var wire evbuffer.Buffer
+		for _, p := range frames {
+			_ = lp.WriteFrame(&wire, p)
+		}
+		all := make([]byte, wire.Len())
+		_, _ = wire.Remove(all)
+		var src, dst evbuffer.Buffer
+		for rest := all; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(3))
+			_ = src.AddReference(rest[:n], nil) // one chain per piece
+			rest = rest[n:]
+		}
+		if r := lp.In(&src, &dst, filter.NoLimit, bufferevent.Flush); r != filter.OK || src.Len() != 0 {
+			t.Fatalf("%v: %v, %v, %d left", size, r, lp.Err(), src.Len())
+		}
+		var p []byte
+		var err error
+		for i, want := range frames {
+			if p, err = lp.ReadFrame(&dst, p); err != nil || !bytes.Equal(p, want) {
+				t.Fatalf("%v frame %d: %v", size, i, err)
+			}
+		}
+	}
+}
