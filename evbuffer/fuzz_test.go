@@ -63,8 +63,8 @@ type fuzzState struct {
 	cbDel    int    // and deleted
 	mAdded   int    // bytes the model added to main
 	mDel     int    // and deleted
-	refs     int // references added
-	cleanups int // reference cleanups run
+	refs     int    // references added
+	cleanups int    // reference cleanups run
 	ptr      Ptr
 	ptrSet   bool
 	step     int
