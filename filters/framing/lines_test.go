@@ -162,3 +162,42 @@ func TestLinesOutLimit(t *testing.T) {
 		t.Fatalf("limit 100: %v, %d/%d", r, dst.Len(), src.Len())
 	}
 }
+
+// TestLinesManyChains: lines, and CRLF markers, split over many tiny
+// chains.
+func TestLinesManyChains(t *testing.T) {
+	for _, style := range []evbuffer.EOLStyle{evbuffer.EOLCRLF, evbuffer.EOLCRLFStrict, evbuffer.EOLLF} {
+		l, _ := NewLines(style, 50)
+		rng := rand.New(rand.NewPCG(uint64(style), 2))
+		var want []string
+		var all []byte
+		for i := range 200 {
+			s := strings.Repeat(string(rune('a'+i%26)), rng.IntN(51))
+			want = append(want, s)
+			all = append(all, s...)
+			all = append(all, "\r\n"...)
+		}
+		if style == evbuffer.EOLLF {
+			// Under EOLLF the CR is data.
+			for i := range want {
+				want[i] += "\r"
+			}
+			l, _ = NewLines(style, 51)
+		}
+		var src, dst evbuffer.Buffer
+		for rest := all; len(rest) > 0; {
+			n := min(len(rest), 1+rng.IntN(3))
+			_ = src.AddReference(rest[:n], nil)
+			rest = rest[n:]
+		}
+		if r := l.In(&src, &dst, filter.NoLimit, bufferevent.Flush); r != filter.OK || src.Len() != 0 {
+			t.Fatalf("%v: %v, %v", style, r, l.Err())
+		}
+		for i, w := range want {
+			line, err := dst.ReadLine(style)
+			if err != nil || string(line) != w {
+				t.Fatalf("%v line %d: %q, %v; want %q", style, i, line, err, w)
+			}
+		}
+	}
+}
