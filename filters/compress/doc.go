@@ -30,11 +30,11 @@
 // a call appends at most limit bytes and returns filter.OK, so the backend
 // calls again when there is room; output the codec already produced beyond
 // that waits inside the filter (in the codec's own buffer) and comes out
-// first on the next call. Once src is used up the call also delivers everything the
-// codec can produce from the input it took (bounded by one codec block:
-// 32 KiB for DEFLATE, 128 KiB for zstd), so nothing stays inside a filter
-// where the backend, which calls filters only when src holds bytes, would
-// not look for it. A call that could neither consume nor produce returns
+// first on the next call. Once src is used up the call also delivers
+// everything the codec can produce from the input it took (bounded by one
+// codec block: 32 KiB for DEFLATE, 128 KiB for zstd), so nothing stays
+// inside a filter where the backend, which calls filters only when src
+// holds bytes, would not look for it. A call that could neither consume nor produce returns
 // filter.NeedMore.
 //
 // On the output side, Normal mode lets the compressor keep recent input in
@@ -53,14 +53,21 @@
 //
 // # Decompression bombs
 //
-// A Decoder never holds more than one codec block of output and never
-// writes more than limit bytes to dst while input remains, so a bomb cannot
-// exhaust memory through the filter. It still stops a stream that
-// decompresses beyond Options.MaxOutput bytes in total, beyond
+// A Decoder never holds more than one codec block of output and, in
+// Normal mode, never writes more than limit bytes to dst while input
+// remains, so with a read high watermark on the filter bufferevent a bomb
+// cannot fill memory: it only costs CPU while the reader drains. In Flush
+// and Finished mode (Finished runs when the underlying reports EOF) the
+// backend ignores watermarks and calls again while input remains, so there
+// the limits below are what bounds the output. A Decoder stops a stream
+// that decompresses beyond Options.MaxOutput bytes in total, beyond
 // Options.MaxRatio times its compressed size (default DefaultMaxRatio,
 // checked after RatioFloor bytes), or that asks for a zstd window above
 // Options.MaxWindow (default 8 MiB): the call returns filter.Error and Err
-// wraps ErrLimit.
+// wraps ErrLimit. DEFLATE cannot exceed about 1032:1, so the default ratio
+// limit never trips on the DEFLATE family: for untrusted peers lower
+// MaxRatio (100 leaves room for any real protocol traffic) or set
+// MaxOutput.
 //
 // # How the decoder works without blocking
 //
