@@ -66,7 +66,7 @@
 // Options.MaxWindow (default 8 MiB): the call returns filter.Error and Err
 // wraps ErrLimit. DEFLATE cannot exceed about 1032:1, so the default ratio
 // limit never trips on the DEFLATE family: for untrusted peers lower
-// MaxRatio (100 leaves room for any real protocol traffic) or set
+// MaxRatio (text and JSON rarely pass 20:1; 100 leaves ample room) or set
 // MaxOutput.
 //
 // # How the decoder works without blocking
