@@ -30,7 +30,8 @@
 // it arrives, so an oversized frame or line fails the connection before
 // its bytes are buffered (filter.Error; Err wraps ErrFrameTooLarge,
 // ErrBadHeader or ErrLineTooLong). Whole frames are moved, header included,
-// without copying; a partial one waits inside the filter, taken out of the
+// by splicing chains (only a chain cut by a frame boundary is copied); a
+// partial one waits inside the filter, taken out of the
 // underlying bufferevent so that its watermarks cannot stall a frame
 // larger than them. Read frames with ReadFrame (copy into a reused slice,
 // no allocation), ReadFrameBuffer (move the payload to another buffer
