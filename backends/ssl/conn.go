@@ -301,6 +301,9 @@ func (a *adapter) feed() (left bool) {
 	if a.u == nil {
 		return false
 	}
+	// Wake the goroutine whatever happens below (it may be waiting for
+	// exactly what this call moves).
+	defer a.cond.Broadcast()
 	for {
 		have := len(a.rbuf) - a.roff
 		room := hsInputCap - have
@@ -328,7 +331,6 @@ func (a *adapter) feed() (left bool) {
 			break
 		}
 	}
-	a.cond.Broadcast()
 	return false
 }
 
