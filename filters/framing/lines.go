@@ -1,6 +1,7 @@
 package framing
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/bufev/bufev/backends/filter"
@@ -142,6 +143,83 @@ func (l *Lines) completeStaged(src *evbuffer.Buffer) (take, content int) {
 // that src ends with an incomplete line, which then is all that follows
 // total. A complete line above the maximum is an error.
 func (l *Lines) scan(src *evbuffer.Buffer, delivered, budget int) (total int, partial bool, err error) {
+	switch l.style {
+	case evbuffer.EOLLF, evbuffer.EOLCRLF:
+		return l.scanByte(src, '\n', delivered, budget)
+	case evbuffer.EOLNUL:
+		return l.scanByte(src, 0, delivered, budget)
+	}
+	return l.scanEOL(src, delivered, budget)
+}
+
+// scanByte is scan for the styles whose line ends at one byte value c
+// (LF, with an optional CR before it for EOLCRLF; NUL): it searches the
+// peeked chains in place with bytes.IndexByte.
+func (l *Lines) scanByte(src *evbuffer.Buffer, c byte, delivered, budget int) (total int, partial bool, err error) {
+	crlf := l.style == evbuffer.EOLCRLF
+	var vecs [16][]byte
+	nv := min(src.Peek(-1, nil, vecs[:]), len(vecs))
+	base := 0     // offset in src of vecs[0]
+	var prev byte // the byte before the extent being searched
+	for ei := 0; ; ei++ {
+		if ei == nv {
+			if base >= src.Len() {
+				break
+			}
+			var p evbuffer.Ptr
+			if err := src.SetPtr(&p, base); err != nil {
+				return total, false, err
+			}
+			nv = min(src.Peek(-1, &p, vecs[:]), len(vecs))
+			ei = 0
+			n := 0
+			for _, v := range vecs[:nv] {
+				n += len(v)
+			}
+			if n == 0 {
+				// Only empty chains ahead: let SearchEOL do it all.
+				return l.scanEOL(src, delivered, budget)
+			}
+		}
+		ext := vecs[ei]
+		for i := 0; ; {
+			j := bytes.IndexByte(ext[i:], c)
+			if j < 0 {
+				break
+			}
+			end := base + i + j // offset of the marker byte
+			content := end - total
+			if crlf && content > 0 {
+				before := prev
+				if i+j > 0 {
+					before = ext[i+j-1]
+				}
+				if before == '\r' {
+					content--
+				}
+			}
+			if content > l.max {
+				return total, false, l.tooLong(content)
+			}
+			if delivered+total > 0 && delivered+end+1 > budget {
+				return total, false, nil
+			}
+			total = end + 1
+			i += j + 1
+			if delivered+total >= budget {
+				return total, false, nil
+			}
+		}
+		if len(ext) > 0 {
+			prev = ext[len(ext)-1]
+		}
+		base += len(ext)
+	}
+	return total, total < src.Len(), nil
+}
+
+// scanEOL is scan for any style, through evbuffer's SearchEOL.
+func (l *Lines) scanEOL(src *evbuffer.Buffer, delivered, budget int) (total int, partial bool, err error) {
 	var p evbuffer.Ptr
 	if err := src.SetPtr(&p, 0); err != nil {
 		return 0, false, err
