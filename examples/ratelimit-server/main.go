@@ -6,6 +6,7 @@
 //	go run ./ratelimit-server -file big.iso -conn-rate 1048576 -group-rate 4194304
 //	go run ./ratelimit-server -size 1073741824            # serve a generated 1 GiB file
 //	go run ./ratelimit-server -backend async              # io_uring completions
+//	go run ./ratelimit-server -tls                        # TLS, self-signed certificate
 //	nc 127.0.0.1 9100 > /dev/null &                       # a client (run a few)
 //
 // Every connection gets its own token bucket (-conn-rate bytes per second) and joins one
@@ -19,7 +20,9 @@
 // holds a file segment (evbuffer.AddFile) instead of the bytes, and the limiter decides how
 // much each sendfile call may move. The async backend (io_uring) cannot send a file
 // segment, so the server feeds each connection's output from the file in 256 KiB pieces as
-// it drains.
+// it drains; so does -tls (package backends/ssl, with a certificate generated at start for
+// localhost, 127.0.0.1 and ::1), whose limits count the bytes on the wire: ciphertext,
+// record headers and handshake included.
 //
 // Each report line gives, per client, the bytes sent since the previous report divided by
 // the time since then, and the total; a line with the group's totals follows. The server
@@ -28,6 +31,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,8 +47,10 @@ import (
 
 	"github.com/bufev/bufev/backends/async"
 	"github.com/bufev/bufev/backends/socket"
+	"github.com/bufev/bufev/backends/ssl"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/examples/internal/certs"
 	"github.com/bufev/bufev/ratelimit"
 )
 
@@ -60,6 +66,7 @@ func main() {
 // options are the parsed flags.
 type options struct {
 	listen, file, backend string
+	tls                   bool
 	size                  int64
 	connRate, groupRate   int64
 	tick, interval        time.Duration
@@ -79,6 +86,7 @@ func parse(args []string, stdout io.Writer) (options, error) {
 	fs.DurationVar(&o.tick, "tick", 100*time.Millisecond, "token-bucket tick (whole milliseconds)")
 	fs.Int64Var(&o.burstTicks, "burst-ticks", 4, "bucket size in ticks' worth of rate (at least 1)")
 	fs.DurationVar(&o.interval, "interval", time.Second, "report interval")
+	fs.BoolVar(&o.tls, "tls", false, "serve over TLS with a generated self-signed certificate (socket backend)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,6 +95,8 @@ func parse(args []string, stdout io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case o.backend != "socket" && o.backend != "async":
 		return o, fmt.Errorf("-backend %q: want socket or async", o.backend)
+	case o.tls && o.backend != "socket":
+		return o, errors.New("-tls needs -backend socket")
 	case o.connRate < 0 || o.groupRate < 0:
 		return o, errors.New("rates must not be negative")
 	case o.burstTicks < 1:
@@ -115,7 +125,7 @@ type client struct {
 	peer     string
 	queued   int64 // bytes of the file put into the output so far
 	lastSent int64 // sent at the previous report
-	fd       int   // async backend: the file, read piece by piece; -1 otherwise
+	fd       int   // async backend and TLS: the file, read piece by piece; -1 otherwise
 }
 
 func (c *client) sent() int64 { return c.queued - int64(c.bev.Output().Len()) }
@@ -128,6 +138,7 @@ type server struct {
 	path    string
 	size    int64
 	connCfg *ratelimit.Config
+	tlsCfg  *tls.Config
 	group   *bufferevent.RateLimitGroup
 	clients map[*bufferevent.BufferEvent]*client
 	last    time.Time
@@ -144,6 +155,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 			return fmt.Errorf("-backend async: %w", err)
 		}
 	}
+	s := &server{clients: map[*bufferevent.BufferEvent]*client{}}
 	path := o.file
 	if path == "" {
 		f, err := os.CreateTemp("", "ratelimit-server-*.bin")
@@ -160,6 +172,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 			return err
 		}
 	}
+	if o.tls {
+		cert, err := certs.SelfSigned()
+		if err != nil {
+			return err
+		}
+		s.tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -168,7 +187,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
 
-	s := &server{o: o, stdout: stdout, path: path, size: st.Size(), clients: map[*bufferevent.BufferEvent]*client{}}
+	s.o, s.stdout, s.path, s.size = o, stdout, path, st.Size()
 	if s.connCfg, err = bucket(o.connRate, o.tick, o.burstTicks); err != nil {
 		return fmt.Errorf("-conn-rate: %w", err)
 	}
@@ -199,8 +218,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "ratelimit-server: listening on %s (file %s, %d bytes, backend %s, per connection %s, group %s)\n",
-		ln.Addr(), path, s.size, o.backend, describe(s.connCfg), describe(groupCfg))
+	fmt.Fprintf(stdout, "ratelimit-server: listening on %s (file %s, %d bytes, backend %s, tls %v, per connection %s, group %s)\n",
+		ln.Addr(), path, s.size, o.backend, o.tls, describe(s.connCfg), describe(groupCfg))
 
 	stopWatch := context.AfterFunc(ctx, func() { _ = s.base.LoopExit(0) })
 	defer stopWatch()
@@ -234,9 +253,12 @@ func describe(cfg *ratelimit.Config) string {
 func (s *server) accept(_ *socket.Listener, fd int, peer net.Addr) {
 	var bev *bufferevent.BufferEvent
 	var err error
-	if s.o.backend == "async" {
+	switch {
+	case s.tlsCfg != nil:
+		bev, err = ssl.NewSocket(s.base, fd, s.tlsCfg, ssl.Accepting, bufferevent.CloseOnFree)
+	case s.o.backend == "async":
 		bev, err = async.New(s.base, fd, bufferevent.CloseOnFree)
-	} else {
+	default:
 		bev, err = socket.New(s.base, fd, bufferevent.CloseOnFree)
 	}
 	if err != nil {
@@ -271,7 +293,7 @@ func (s *server) start(c *client) error {
 	if err != nil {
 		return err
 	}
-	if s.o.backend == "async" {
+	if s.o.backend == "async" || s.tlsCfg != nil {
 		// Fed piece by piece from the write callback, which runs when the output drops to
 		// the low watermark.
 		c.fd = fd
@@ -295,7 +317,7 @@ func (s *server) start(c *client) error {
 	return bev.Enable(bufferevent.ReadWrite)
 }
 
-// feed tops the output up to two pieces from the file (async backend).
+// feed tops the output up to two pieces from the file (async backend, TLS).
 func (s *server) feed(c *client) error {
 	out := c.bev.Output()
 	buf := make([]byte, piece)
@@ -342,7 +364,7 @@ func (s *server) written(bev *bufferevent.BufferEvent) {
 
 func (s *server) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
 	c := s.clients[bev]
-	if c == nil {
+	if c == nil || what&bufferevent.Connected != 0 { // TLS: the handshake completed
 		return
 	}
 	if what&bufferevent.EOF == 0 {

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"strings"
@@ -95,6 +96,10 @@ func startServer(t *testing.T, args ...string) (string, *lineWriter, func() erro
 // download connects n clients that read for d and returns each one's byte count and the
 // time from its dial to the end.
 func download(t *testing.T, addr string, n int, d time.Duration) ([]int64, []time.Duration) {
+	return downloadWith(t, func() (net.Conn, error) { return net.Dial("tcp", addr) }, n, d)
+}
+
+func downloadWith(t *testing.T, dial func() (net.Conn, error), n int, d time.Duration) ([]int64, []time.Duration) {
 	t.Helper()
 	counts := make([]int64, n)
 	spans := make([]time.Duration, n)
@@ -104,7 +109,7 @@ func download(t *testing.T, addr string, n int, d time.Duration) ([]int64, []tim
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			c, err := net.Dial("tcp", addr)
+			c, err := dial()
 			if err != nil {
 				t.Error(err)
 				return
@@ -127,22 +132,22 @@ func download(t *testing.T, addr string, n int, d time.Duration) ([]int64, []tim
 	return counts, spans
 }
 
-// checkRates checks each client's rate loosely: never above what the buckets could give
-// (the initial fill plus one rate per tick, with two ticks of slack), and at least 40% of
-// the expected rate (a loaded machine may fall short; a limiter that stalls falls far
-// short).
-func checkRates(t *testing.T, counts []int64, spans []time.Duration, perConn float64, tick time.Duration) {
+// checkRates checks each client's rate loosely: never above what its own bucket could give
+// (the initial fill — one tick's worth — plus one rate per tick, with two ticks of slack;
+// limit is the binding limit for one client), and at least 40% of the expected rate (a
+// loaded machine may fall short; a limiter that stalls falls far short).
+func checkRates(t *testing.T, counts []int64, spans []time.Duration, expected, limit float64, tick time.Duration) {
 	t.Helper()
 	for i, c := range counts {
 		secs := spans[i].Seconds()
-		upper := perConn * (secs + 2*tick.Seconds()) * 1.05
+		upper := limit * (secs + 2*tick.Seconds()) * 1.05
 		rate := float64(c) / secs
-		t.Logf("client %d: %d bytes in %.2fs = %.0f B/s (expected %.0f)", i, c, secs, rate, perConn)
+		t.Logf("client %d: %d bytes in %.2fs = %.0f B/s (expected %.0f, at most %.0f)", i, c, secs, rate, expected, limit)
 		if float64(c) > upper {
-			t.Errorf("client %d got %d bytes; the limits allow at most %.0f", i, c, upper)
+			t.Errorf("client %d got %d bytes; its limit allows at most %.0f", i, c, upper)
 		}
-		if rate < 0.4*perConn {
-			t.Errorf("client %d: %.0f B/s, below 40%% of the expected %.0f", i, rate, perConn)
+		if rate < 0.4*expected {
+			t.Errorf("client %d: %.0f B/s, below 40%% of the expected %.0f", i, rate, expected)
 		}
 	}
 }
@@ -151,18 +156,20 @@ func checkRates(t *testing.T, counts []int64, spans []time.Duration, perConn flo
 // limit of 450 kB/s for about two seconds: each gets about 150 kB/s (the group's share), the
 // server reports per-client rates, and it shuts down cleanly.
 func TestServerLimits(t *testing.T) {
-	const group, tick = 450000, 50 * time.Millisecond
+	const conn, group, tick = 200000, 450000, 50 * time.Millisecond
 	addr, out, stop := startServer(t, "-size", "67108864", "-conn-rate", "200000", "-group-rate", "450000",
 		"-tick", tick.String(), "-interval", "500ms")
 	counts, spans := download(t, addr, 3, 2*time.Second)
-	checkRates(t, counts, spans, group/3, tick)
+	checkRates(t, counts, spans, group/3, conn, tick)
 	var sum int64
 	for _, c := range counts {
 		sum += c
 	}
-	if maxTotal := group * (2.0 + 2*tick.Seconds()) * 1.05; float64(sum) > maxTotal {
+	// The group's bucket was full (4 ticks' worth) when the clients arrived.
+	if maxTotal := group * (2.0 + 6*tick.Seconds()) * 1.05; float64(sum) > maxTotal {
 		t.Errorf("clients got %d bytes in all; the group allows at most %.0f", sum, maxTotal)
 	}
+	t.Logf("all clients: %d bytes = %.0f B/s (group limit %d B/s)", sum, float64(sum)/2, group)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +197,22 @@ func TestServerAsyncConnLimit(t *testing.T) {
 	addr, _, stop := startServer(t, "-backend", "async", "-size", "67108864", "-conn-rate", "150000", "-group-rate", "0",
 		"-tick", tick.String())
 	counts, spans := download(t, addr, 2, 2*time.Second)
-	checkRates(t, counts, spans, conn, tick)
+	checkRates(t, counts, spans, conn, conn, tick)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Over TLS the per-connection limit counts ciphertext: the plaintext a client receives
+// stays below it (by the records' overhead, about 0.2% with full 16 KiB records).
+func TestServerTLSConnLimit(t *testing.T) {
+	const conn, tick = 150000, 50 * time.Millisecond
+	addr, _, stop := startServer(t, "-tls", "-size", "67108864", "-conn-rate", "150000", "-group-rate", "0",
+		"-tick", tick.String())
+	counts, spans := downloadWith(t, func() (net.Conn, error) {
+		return tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	}, 2, 2*time.Second)
+	checkRates(t, counts, spans, conn, conn, tick)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -198,13 +220,22 @@ func TestServerAsyncConnLimit(t *testing.T) {
 
 // A small file is sent whole and the connection closed.
 func TestServerSendsWholeFile(t *testing.T) {
-	for _, backend := range []string{"socket", "async"} {
+	for _, backend := range []string{"socket", "async", "tls"} {
 		t.Run(backend, func(t *testing.T) {
 			if backend == "async" && async.Available() != nil {
 				t.Skip("io_uring unavailable here")
 			}
-			addr, _, stop := startServer(t, "-backend", backend, "-size", "300000", "-conn-rate", "10000000", "-group-rate", "0")
-			c, err := net.Dial("tcp", addr)
+			args := []string{"-backend", backend, "-size", "300000", "-conn-rate", "10000000", "-group-rate", "0"}
+			dial := net.Dial
+			if backend == "tls" {
+				args[1] = "socket"
+				args = append(args, "-tls")
+				dial = func(network, addr string) (net.Conn, error) {
+					return tls.Dial(network, addr, &tls.Config{InsecureSkipVerify: true})
+				}
+			}
+			addr, _, stop := startServer(t, args...)
+			c, err := dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,6 +262,7 @@ func TestBadFlags(t *testing.T) {
 		{"-size", "0"},
 		{"-file", "/nonexistent/file"},
 		{"extra"},
+		{"-tls", "-backend", "async"},
 	} {
 		if err := run(context.Background(), append([]string{"-listen", "127.0.0.1:0"}, args...), io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
