@@ -82,7 +82,7 @@ func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.B
 }
 
 func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-	c := &conn{fd: -1, rsize: minReadSize}
+	c := &conn{fd: -1, closeFD: -1, rsize: minReadSize}
 	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(core backend.Core) (backend.Ops, error) {
 		lr, err := acquireRing(base)
 		if err != nil {
@@ -168,6 +168,8 @@ type conn struct {
 
 	// timers (libevent's generic timeouts, with in-flight output counted as pending)
 	rtimer, wtimer *eventbase.Event
+
+	closeFD int // descriptor whose close operation is queued (Close), or -1
 
 	nOps  int  // operations in flight
 	dead  bool // Ops.Close ran
@@ -522,6 +524,14 @@ func (c *conn) complete(kind int, res int32) {
 		c.cancelDone(&c.cc, c.connOp, kindCancelConnect, kindConnect)
 		c.maybeForget()
 		return
+	case kindClose:
+		if res == -int32(unix.ECANCELED) {
+			// Withdrawn before reaching the kernel (the ring was torn down first).
+			_ = unix.Close(c.closeFD)
+		}
+		c.closeFD = -1
+		c.maybeForget()
+		return
 	}
 	if c.dead {
 		switch kind {
@@ -697,8 +707,9 @@ func (c *conn) CancelAll() {
 }
 
 // Close implements backend.Ops: cancel what is in flight, close the socket if it is
-// ours, and give the ring back. The staging buffers are released only when the last
-// completion has come back.
+// ours (as an operation queued after the cancellations, so that its number cannot be
+// reused before they reach the kernel), and give the ring back. The staging buffers are
+// released only when the last completion has come back.
 func (c *conn) Close() error {
 	c.CancelAll()
 	c.dead = true
@@ -713,9 +724,26 @@ func (c *conn) Close() error {
 	delete(conns.m, c.bev)
 	conns.Unlock()
 	var err error
-	if c.fd >= 0 && (c.ownFD || c.c.Options()&bufferevent.CloseOnFree != 0) {
-		if e := unix.Close(c.fd); e != nil {
+	switch {
+	case c.fd < 0:
+	case c.ownFD || c.c.Options()&bufferevent.CloseOnFree != 0:
+		// Operations prepared this turn name the descriptor by number and the kernel
+		// resolves it only when they are submitted; closing it now would let the number
+		// be reused (by an accept, a connect) before the flush, and an operation meant
+		// for this socket would reach another. So the close is itself an operation,
+		// queued after them (and after the cancellations).
+		if !c.lr.closed && c.lr.ring.PrepClose(c.ud(kindClose), c.fd) == nil {
+			c.closeFD = c.fd
+			c.nOps++
+			c.lr.schedule()
+		} else if e := unix.Close(c.fd); e != nil {
 			err = os.NewSyscallError("close", e)
+		}
+	default:
+		// The descriptor stays the caller's, who may close it as soon as Close
+		// returns: submit what names it now.
+		if !c.lr.closed {
+			c.lr.submit()
 		}
 	}
 	c.fd = -1
@@ -739,6 +767,11 @@ func (c *conn) SetFD(fd int) error {
 	c.cancelRead()
 	c.cancelWrite()
 	c.abortConnect()
+	if c.fd >= 0 && !c.lr.closed {
+		// The old descriptor stays the caller's, who may close it at once: submit what
+		// names it now.
+		c.lr.submit()
+	}
 	c.connecting = false
 	c.fd = fd
 	c.ownFD = false

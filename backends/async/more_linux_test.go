@@ -150,3 +150,40 @@ func TestWriteTimeout(t *testing.T) {
 		t.Fatal("send still in flight after the timeout")
 	}
 }
+
+// TestCloseDoesNotLendDescriptorNumber: a bufferevent closed in the same turn that
+// prepared a receive must not let its descriptor number be reused before that receive
+// reaches the kernel (which resolves the number only at submission): a socket opened
+// right after the Close must not have its data taken by the old receive.
+func TestCloseDoesNotLendDescriptorNumber(t *testing.T) {
+	checkFDs(t)
+	base := newBase(t)
+	fds := socketPair(t)
+	defer unix.Close(fds[1])
+	keep, err := New(base, -1, 0) // keeps the ring alive across the Close below
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Close()
+	a, err := New(base, fds[0], bufferevent.CloseOnFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Enable(bufferevent.Read) // a receive on fds[0] is prepared, not yet submitted
+	a.Close()
+	fresh := socketPair(t) // would get fds[0]'s number if it had been closed already
+	defer unix.Close(fresh[0])
+	defer unix.Close(fresh[1])
+	unix.Write(fresh[1], []byte("mine"))
+	loopOnce(t, base)
+	buf := make([]byte, 16)
+	unix.SetNonblock(fresh[0], true)
+	if n, err := unix.Read(fresh[0], buf); n != 4 || string(buf[:n]) != "mine" {
+		t.Fatalf("new socket read %d %v: its data went elsewhere", n, err)
+	}
+	// And the closed bufferevent's socket is really closed: its peer sees EOF.
+	unix.SetNonblock(fds[1], true)
+	if n, err := unix.Read(fds[1], buf); n != 0 || err != nil {
+		t.Fatalf("peer of the closed socket: %d %v; want EOF", n, err)
+	}
+}

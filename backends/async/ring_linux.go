@@ -40,6 +40,7 @@ const (
 	kindCancelRead    = 4
 	kindCancelWrite   = 5
 	kindCancelConnect = 6
+	kindClose         = 7
 	kindAccept        = 0x10 // + slot
 	kindCancelAccept  = 0x20 // + slot
 	kindBits          = 8
@@ -267,11 +268,9 @@ func (lr *loopRing) flush() {
 		if lr.closed || round == 3 || !small {
 			return
 		}
-		n, err := lr.ring.Reap(lr.reapFn)
-		if err != nil && errors.Is(err, uring.ErrCompletionsLost) {
-			lr.fail(err)
-			return
-		}
+		// (On a single-issuer ring this also clears the eventfd the inline completions
+		// signalled, sparing the next poll a wake-up with nothing new to reap.)
+		n := lr.reap()
 		if lr.closed {
 			return
 		}
@@ -349,20 +348,25 @@ func (lr *loopRing) onReadable(int, eventbase.What) {
 	}
 }
 
-func (lr *loopRing) reap() {
+// reap delivers the waiting completions and returns how many. On a single-issuer ring it
+// first clears the eventfd and runs the deferred task work, in that order, so that a
+// signal arriving meanwhile stays pending for the poller.
+func (lr *loopRing) reap() int {
 	if lr.closed {
-		return
+		return 0
 	}
 	if lr.efd >= 0 {
 		_, _ = unix.Read(lr.efd, lr.efdBuf[:])
-		if err := lr.ring.RunTaskWork(); err != nil && errors.Is(err, uring.ErrCompletionsLost) {
+		if err := lr.ring.RunTaskWork(); err != nil && (errors.Is(err, uring.ErrCompletionsLost) || errors.Is(err, unix.EEXIST)) {
 			lr.fail(err)
-			return
+			return 0
 		}
 	}
-	if _, err := lr.ring.Reap(lr.reapFn); err != nil && errors.Is(err, uring.ErrCompletionsLost) {
+	n, err := lr.ring.Reap(lr.reapFn)
+	if err != nil && errors.Is(err, uring.ErrCompletionsLost) {
 		lr.fail(err)
 	}
+	return n
 }
 
 // onCompletion dispatches one completion to its owner.
