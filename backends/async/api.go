@@ -9,7 +9,7 @@ import (
 )
 
 // TypeName is the name async bufferevents are registered under (bufferevent.Open,
-// BufferEvent.Type).
+// BufferEvent.Type). A constant: safe for concurrent use.
 const TypeName = "async"
 
 func init() {
@@ -57,10 +57,10 @@ type ListenerOptions struct {
 // AcceptFunc receives each accepted connection: a connected, non-blocking (unless
 // ListenBlocking), close-on-exec socket now owned by the callee, and the peer's address
 // (*net.TCPAddr or *net.UnixAddr). Hand fd to New with bufferevent.CloseOnFree, or close
-// it. It runs on the loop goroutine.
+// it. The listener calls it on the loop goroutine only.
 type AcceptFunc func(l *Listener, fd int, peer net.Addr)
 
 // ErrorFunc receives an accept error that is not transient (EMFILE, ENFILE, EINVAL...).
-// It runs on the loop goroutine and may Disable or Close the listener; a listener that
-// stays enabled pauses before accepting again.
+// The listener calls it on the loop goroutine only; it may Disable or Close the
+// listener. A listener that stays enabled pauses before accepting again.
 type ErrorFunc func(l *Listener, err error)

@@ -7,7 +7,7 @@ import (
 )
 
 // Sentinel errors. Each is prefixed with the package name and matches with errors.Is
-// through every wrapping layer.
+// through every wrapping layer. They are never modified: safe for concurrent use.
 var (
 	// ErrUnsupported is wrapped by every error that says completion-based I/O is not
 	// available here: no io_uring in this kernel (too old, disabled by the
@@ -33,14 +33,15 @@ var (
 )
 
 // DNSError is the error delivered to the event callback (with the Error event) when
-// ConnectHostname cannot resolve the host. It wraps the resolver's error.
+// ConnectHostname cannot resolve the host. It wraps the resolver's error. It is not
+// modified after it is delivered: safe for concurrent use.
 type DNSError struct {
 	Host string // the host name as given to ConnectHostname
 	Err  error  // the resolver's error
 }
 
-// Error describes the failed lookup.
+// Error describes the failed lookup. Safe for concurrent use.
 func (e *DNSError) Error() string { return "async: resolving " + e.Host + ": " + e.Err.Error() }
 
-// Unwrap returns the resolver's error.
+// Unwrap returns the resolver's error. Safe for concurrent use.
 func (e *DNSError) Unwrap() error { return e.Err }
