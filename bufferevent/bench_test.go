@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/bufev/bufev/bufferevent"
-	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/eventbase"
 )
 

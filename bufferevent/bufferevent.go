@@ -143,6 +143,7 @@ type BufferEvent struct {
 	// Guarded by the lock (loop-confined when there is none).
 	readCb, writeCb ReadFunc
 	eventCb         EventFunc
+	cbGen           uint64 // incremented by SetCallbacks
 	enabled         Direction
 	readSusp        backend.SuspendReason
 	writeSusp       backend.SuspendReason

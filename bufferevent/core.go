@@ -197,6 +197,17 @@ func (c *core) ResetWriteTimer() {
 
 func (c *core) StopTimers(dir Direction) { c.b().stopTimers(dir) }
 
+func (c *core) CallbacksGen() uint64 { return c.cbGen }
+
+func (c *core) ClearCallbacksIf(gen uint64) bool {
+	if c.cbGen != gen {
+		return false
+	}
+	c.readCb, c.writeCb, c.eventCb = nil, nil, nil
+	c.cbGen++
+	return true
+}
+
 func (c *core) OnLoop() bool { return c.b().onLoop() }
 
 func (c *core) RunInLoop(fn func()) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
-	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/ratelimit"

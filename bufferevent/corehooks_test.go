@@ -134,3 +134,36 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// ClearCallbacksIf clears the callbacks only if nobody set them since the
+// generation was read (a filter letting go of its underlying).
+func TestClearCallbacksIf(t *testing.T) {
+	base := newBase(t)
+	bev, r, err := newRecorder(base, bufferevent.ThreadSafe)
+	must(t, err)
+	defer bev.Close()
+	read := func(*bufferevent.BufferEvent) {}
+	must(t, bev.SetCallbacks(read, nil, nil))
+	r.c.Lock()
+	gen := r.c.CallbacksGen()
+	r.c.Unlock()
+	must(t, bev.SetCallbacks(read, read, nil)) // someone else's
+	r.c.Lock()
+	if r.c.ClearCallbacksIf(gen) {
+		t.Error("ClearCallbacksIf cleared callbacks set after gen")
+	}
+	gen = r.c.CallbacksGen()
+	r.c.Unlock()
+	if rd, w, _ := bev.Callbacks(); rd == nil || w == nil {
+		t.Fatal("callbacks lost")
+	}
+	r.c.Lock()
+	ok := r.c.ClearCallbacksIf(gen)
+	r.c.Unlock()
+	if !ok {
+		t.Error("ClearCallbacksIf with the current generation did nothing")
+	}
+	if rd, w, e := bev.Callbacks(); rd != nil || w != nil || e != nil {
+		t.Error("callbacks not cleared")
+	}
+}

@@ -44,6 +44,7 @@ func (b *BufferEvent) SetCallbacks(read, write ReadFunc, event EventFunc) error 
 		return err
 	}
 	b.readCb, b.writeCb, b.eventCb = read, write, event
+	b.cbGen++
 	b.leave()
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
-	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/eventbase"
 )
 

@@ -50,6 +50,7 @@ type filt struct {
 	nest     int                   // loop: > 0 while calling into the underlying
 	outBusy  bool                  // loop: processOutput is running
 	gotEOF   bool                  // the underlying reported EOF while reading
+	uCbGen   uint64                // the underlying's CallbacksGen after we took them over
 	pendMode bufferevent.FlushMode // loop: strongest Flush asked during processOutput
 	pendU    bool                  // loop: the underlying must be flushed after processOutput
 	pendUM   bufferevent.FlushMode // loop: mode of that flush
@@ -98,7 +99,10 @@ var (
 // it. Reading from underlying is suspended while the filter's own reading is
 // disabled (new bufferevents start with only Write enabled). Closing the
 // filter with CloseOnFree in opts closes underlying too; without it, the
-// filter clears underlying's callbacks, resumes its reading and lets it go.
+// filter clears underlying's callbacks (unless the user has set new ones
+// since: closing the filter inside its own callback and at once calling
+// underlying.SetCallbacks keeps the new ones, although the filter is
+// finalised after the callback returns), resumes its reading and lets it go.
 //
 // opts are the filter's own options; the filter runs on underlying's base.
 // Each layer keeps its own lock. Filters stack: the underlying may itself be
@@ -146,6 +150,9 @@ func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Opt
 		_ = bev.Close()
 		return nil, fmt.Errorf("filter: taking over the underlying: %w", err)
 	}
+	f.uc.Lock()
+	f.uCbGen = f.uc.CallbacksGen()
+	f.uc.Unlock()
 	// Stop reading from the underlying until the filter's Read is enabled.
 	if opts&bufferevent.ThreadSafe != 0 {
 		// We may be on any goroutine: do it on the loop, ahead of any
@@ -621,8 +628,9 @@ func (f *filt) AdjustTimeouts() error { return f.c.AdjustGenericTimeouts() }
 
 // Close detaches from the underlying (libevent's be_filter_unlink and
 // destruct): with CloseOnFree it closes the underlying; otherwise it clears
-// the underlying's callbacks and resumes its reading. Either way it drops
-// the filter's reference on it.
+// the underlying's callbacks if they are still the filter's (the user may
+// have set their own since closing the filter: those are kept) and resumes
+// its reading. Either way it drops the filter's reference on it.
 func (f *filt) Close() error {
 	_ = f.out.RemoveCallback(f.outCb)
 	var err error
@@ -637,8 +645,8 @@ func (f *filt) Close() error {
 			err = e
 		}
 	} else {
-		_ = f.u.SetCallbacks(nil, nil, nil)
 		took := f.lockU()
+		f.uc.ClearCallbacksIf(f.uCbGen)
 		f.uc.UnsuspendRead(backend.SuspendFilter)
 		f.unlockU(took)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/bufev/bufev/backends/pair"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/bevtest"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/eventbase"
 )
 
@@ -60,5 +61,31 @@ func TestConformanceStacked(t *testing.T) {
 			return nil, nil, bevtest.Caps{}, err
 		}
 		return a, b, bevtest.Caps{NoFD: true}, nil
+	})
+}
+
+// TestConformanceOverPipe runs the suite on pass-through filters over the
+// core's test pipe (bufferevent/bevtest/pipe), whose transfers never run
+// inside the call that caused them and whose Close delivers EOF, like a
+// socket peer; Break on the underlying pipe end checks that the filter
+// forwards its errors.
+func TestConformanceOverPipe(t *testing.T) {
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+		pa, pb, err := pipe.New(base, opts)
+		if err != nil {
+			return nil, nil, caps, err
+		}
+		if a, err = filter.New(pa, nil, nil, opts|bufferevent.CloseOnFree); err != nil {
+			pa.Close()
+			pb.Close()
+			return nil, nil, caps, err
+		}
+		if b, err = filter.New(pb, nil, nil, opts|bufferevent.CloseOnFree); err != nil {
+			a.Close()
+			pb.Close()
+			return nil, nil, caps, err
+		}
+		brk := func(bev *bufferevent.BufferEvent) error { return pipe.Break(bev.Underlying()) }
+		return a, b, bevtest.Caps{NoFD: true, Break: brk}, nil
 	})
 }

@@ -743,3 +743,47 @@ func TestInputFuncReplies(t *testing.T) {
 		p0.Close()
 	}
 }
+
+// Closing a filter (without CloseOnFree) inside its own read callback and
+// taking the underlying back at once: the filter is finalised only after the
+// callback returns, and must then leave the callbacks the user just set on
+// the underlying alone (libevent's be_filter_unlink clears them only "if
+// still ours"). Closing it with the filter's callbacks still in place clears
+// them.
+func TestFilterCloseKeepsNewUnderlyingCallbacks(t *testing.T) {
+	base := newBase(t)
+	p0, p1 := newPair(t, base, 0)
+	defer p1.Close()
+	defer p0.Close()
+	f := newFilter(t, p0, nil, nil, 0)
+	var direct []byte
+	must(t, f.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		_ = bev.ReadBuffer(evbuffer.New())
+		must(t, bev.Close())
+		must(t, p0.SetCallbacks(func(u *bufferevent.BufferEvent) {
+			buf := make([]byte, 64)
+			n, _ := u.Read(buf)
+			direct = append(direct, buf[:n]...)
+			base.LoopBreak()
+		}, nil, nil))
+		_, _ = p1.Write([]byte("after"))
+	}, nil, nil))
+	must(t, f.Enable(bufferevent.Read))
+	_, err := p1.Write([]byte("before"))
+	must(t, err)
+	runFor(t, base, 2*time.Second)
+	if string(direct) != "after" {
+		t.Errorf("underlying's own read callback got %q; want \"after\" (the filter's Close cleared it?)", direct)
+	}
+	if r, _, _ := p0.Callbacks(); r == nil {
+		t.Error("the user's read callback on the underlying was cleared by the filter's finalisation")
+	}
+
+	// Plain close: the filter's callbacks are removed.
+	f2 := newFilter(t, p0, nil, nil, 0)
+	must(t, f2.Close())
+	must(t, base.Loop(eventbase.LoopNonBlock))
+	if r, w, e := p0.Callbacks(); r != nil || w != nil || e != nil {
+		t.Error("closing the filter left its callbacks on the underlying")
+	}
+}

@@ -3,9 +3,6 @@ package pair
 import (
 	"errors"
 	"net"
-	"runtime"
-	"sync"
-	"weak"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -56,27 +53,12 @@ var (
 	_ backend.Addresser = (*end)(nil)
 )
 
-// ends maps each pair bufferevent to its end, for Partner. Both are held
-// weakly, so that the index never keeps an abandoned pair alive: entries are
-// removed when the end is finalised, or by a cleanup when a bufferevent that
-// was never finalised (its base closed first) is collected.
-var ends sync.Map // weak.Pointer[bufferevent.BufferEvent] → weak.Pointer[end]
-
-func index(e *end) {
-	k := weak.Make(e.bev)
-	ends.Store(k, weak.Make(e))
-	runtime.AddCleanup(e.bev, func(k weak.Pointer[bufferevent.BufferEvent]) { ends.Delete(k) }, k)
-}
-
+// lookup returns the end bev is, or nil if bev is not a pair bufferevent.
+// The end is the bufferevent's own Ops (bufferevent.BackendOps), so there is
+// no index to keep in step with the ends' lifetimes.
 func lookup(bev *bufferevent.BufferEvent) *end {
-	if bev == nil {
-		return nil
-	}
-	v, ok := ends.Load(weak.Make(bev))
-	if !ok {
-		return nil
-	}
-	return v.(weak.Pointer[end]).Value()
+	e, _ := bufferevent.BackendOps(bev).(*end)
+	return e
 }
 
 // New creates two connected in-memory bufferevents on base (libevent's
@@ -105,8 +87,6 @@ func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.Buff
 	ea.c.Lock()
 	ea.peer, eb.peer = eb, ea
 	ea.c.Unlock()
-	index(ea)
-	index(eb)
 	return a, b, nil
 }
 
@@ -307,7 +287,6 @@ func (e *end) AdjustTimeouts() error { return e.c.AdjustGenericTimeouts() }
 // shared memory owned by neither end, released when both are gone.
 func (e *end) Close() error {
 	_ = e.out.RemoveCallback(e.outCb)
-	ends.Delete(weak.Make(e.bev))
 	p := e.peer
 	e.peer = nil
 	if p != nil {

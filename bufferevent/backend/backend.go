@@ -514,6 +514,19 @@ type Core interface {
 	// fresh closure or method value) to keep it allocation-free.
 	RunInLoop(fn func())
 
+	// CallbacksGen returns a number that changes every time the user
+	// callbacks are set (BufferEvent.SetCallbacks, from anyone). A layer
+	// that takes over another bufferevent's callbacks (a filter, TLS) reads
+	// it right after setting its own, and lets go with ClearCallbacksIf.
+	CallbacksGen() uint64
+	// ClearCallbacksIf clears the user callbacks if they have not been set
+	// again since CallbacksGen returned gen, and reports whether it did:
+	// libevent's filter clears its underlying's callbacks on close only "if
+	// still ours", so that callbacks the user installed after taking the
+	// underlying back are kept. Safe off the loop with the lock held (it
+	// touches no loop objects).
+	ClearCallbacksIf(gen uint64) bool
+
 	// Handle returns the *bufferevent.BufferEvent this core belongs to, as
 	// any (this package cannot name the type). Constant; safe for
 	// concurrent use.

@@ -33,15 +33,27 @@
 //     Core.Output (unfreeze its front around the drain), charge the bytes
 //     (Core.ChargeRead/ChargeWrite), then call Core.TriggerRead or
 //     TriggerWrite — they apply the watermarks and deferral — and
-//     Core.TriggerEvent for EOF, errors and Connected. After a Trigger call
-//     re-check Core.Closed and Core.Active: the user callback may have
-//     changed anything.
+//     Core.TriggerEvent for EOF, errors and Connected — after
+//     Core.DisableUser(dir) for EOF, errors and timeouts, as libevent
+//     disables the direction before reporting them (never release the lock
+//     to call BufferEvent.Disable instead). After a Trigger call re-check
+//     Core.Closed and Core.Active: the user callback may have changed
+//     anything.
 //  5. Types without fd events use the generic timers: call
 //     Core.AdjustGenericTimeouts from Enable and AdjustTimeouts,
 //     Core.StopTimers from Disable, and Core.ResetReadTimer /
-//     ResetWriteTimer after each transfer.
+//     ResetWriteTimer after each transfer. The write timer runs only while
+//     output is pending, unless Config.WriteTimer asks for
+//     WriteTimerWhileEnabled (a filter's timeout while idle).
 //  6. Run the conformance suite: bevtest.Run(t, makePair) in your tests,
-//     declaring in bevtest.Caps what the type cannot do.
+//     declaring in bevtest.Caps what the type cannot do. A type that stacks
+//     on another bufferevent can run it over the test pipe
+//     (bufferevent/bevtest/pipe), over backends/pair and over sockets.
+//
+// Package-level helpers that receive a *bufferevent.BufferEvent (like
+// pair.Partner or socket.Connect) find their backend state with
+// bufferevent.BackendOps(bev).(*myOps) — no global index to keep in step
+// with the bufferevents' lifetimes.
 //
 // A skeleton (the Example of package bufferevent is a complete one):
 //
@@ -84,7 +96,9 @@
 // Core.Release (not Enter) on the partner while holding the shared lock. A
 // layer on top of another bufferevent (filter, TLS) reaches the
 // underlying's handle with bufferevent.BackendCore to suspend its reading
-// (SuspendFilter) or account its traffic.
+// (SuspendFilter) or account its traffic; when it takes over the
+// underlying's callbacks it records Core.CallbacksGen and lets go with
+// Core.ClearCallbacksIf, which keeps callbacks the user set since.
 //
 // # Concurrency contract
 //

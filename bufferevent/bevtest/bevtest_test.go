@@ -5,7 +5,7 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/bevtest"
-	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/eventbase"
 	"go.uber.org/goleak"
 )

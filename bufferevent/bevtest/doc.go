@@ -22,13 +22,17 @@
 //
 // Each check builds a fresh base and pair with the MakePair function, runs
 // the base's loop on the test goroutine and fails — never hangs — if it has
-// not finished within Timeout.
+// not finished within Caps.Timeout (DefaultTimeout unless set).
 //
 // A backend that cannot do something declares it in Caps (no fd, no EOF on
 // close, no half-close through Flush(Write, Finished), no ThreadSafe, read
 // overrun past the high watermark); the affected checks then log "not
 // applicable" with t.Log. Nothing is skipped silently and no failure is
 // turned into a skip.
+//
+// Layered types (filters, TLS) can run the suite over the in-memory test
+// pipe of package bufferevent/bevtest/pipe, which needs no sockets and
+// delivers EOF on close like a socket peer; pipe.Break fits Caps.Break.
 //
 // All functions here are meant for tests; Run is not safe for concurrent use
 // with other users of the MakePair's resources.

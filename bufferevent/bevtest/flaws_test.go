@@ -10,7 +10,7 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/bevtest"
-	"github.com/bufev/bufev/bufferevent/internal/pipe"
+	"github.com/bufev/bufev/bufferevent/bevtest/pipe"
 	"github.com/bufev/bufev/eventbase"
 )
 
@@ -20,10 +20,9 @@ import (
 func TestSuiteDetectsFlaws(t *testing.T) {
 	if f := os.Getenv("BEVTEST_FLAW"); f != "" {
 		flaw, _ := strconv.Atoi(f)
-		bevtest.Timeout = 2 * time.Second
 		bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 			a, b, err = pipe.NewFlawed(base, opts, pipe.Flaw(flaw))
-			return a, b, bevtest.Caps{NoFD: true}, err
+			return a, b, bevtest.Caps{NoFD: true, Timeout: 2 * time.Second}, err
 		})
 		return
 	}

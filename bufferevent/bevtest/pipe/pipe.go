@@ -1,20 +1,8 @@
-// Package pipe is an in-memory connected pair of bufferevents written only
-// against the public backend API, the way a program outside this repository
-// would write a custom type. It is the core's test backend (the pair backend
-// lives in backends/pair) and is registered as "testpipe".
-//
-// Semantics: bytes written to one end's output move to the other end's
-// input (whole chains, no copy), bounded by the reader's read high
-// watermark or maximum input; transfers run from the loop's deferred queue,
-// never inside the call that caused them. Flush(Write, Finished) and Close
-// deliver Reading|EOF to the partner. Generic timeouts as libevent's pair
-// (the write timer runs only while output is pending).
 package pipe
 
 import (
 	"errors"
 	"net"
-	"sync"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -22,7 +10,8 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// TypeName is the registered type name.
+// TypeName is the name the pipe type is registered under (bufferevent.Open
+// returns one end; Partner finds the other).
 const TypeName = "testpipe"
 
 func init() {
@@ -68,13 +57,17 @@ const (
 	NoEOF
 )
 
-// New returns two connected bufferevents on base. Loop-confined (or call it
-// before the loop runs).
+// New returns two connected bufferevents on base: what is written to one
+// arrives in the other's input. opts apply to both ends (with ThreadSafe
+// they share one lock). Both start with Write enabled and Read disabled,
+// like every bufferevent. Loop-confined: call it on base's loop goroutine
+// or before the loop runs.
 func New(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, err error) {
 	return NewFlawed(base, opts, NoFlaw)
 }
 
-// NewFlawed is New with a deliberate defect.
+// NewFlawed is New with a deliberate defect, for checking that a
+// conformance suite (bevtest or your own) catches broken backends.
 // Loop-confined, like New.
 func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b *bufferevent.BufferEvent, err error) {
 	ea, eb := &end{name: "pipe-a", flaw: flaw}, &end{name: "pipe-b", flaw: flaw}
@@ -92,41 +85,52 @@ func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b 
 	return a, b, nil
 }
 
-// Partner returns the other end of bev, or nil.
-// Safe for concurrent use.
+// Partner returns the other end of bev, or nil if bev is not a pipe end or
+// either end has been finalised. Loop-confined unless bev is ThreadSafe;
+// then it must not be called from inside a WithLock function (the lock is
+// not reentrant).
 func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
-	endsMu.Lock()
-	defer endsMu.Unlock()
-	e := ends[bev]
-	if e == nil || e.peer == nil {
+	e := lookup(bev)
+	if e == nil {
+		return nil
+	}
+	e.c.Lock()
+	defer e.c.Unlock()
+	if e.peer == nil {
 		return nil
 	}
 	return e.peer.bev
 }
 
+// lookup returns the end bev is (its backend Ops), or nil.
+func lookup(bev *bufferevent.BufferEvent) *end {
+	e, _ := bufferevent.BackendOps(bev).(*end)
+	return e
+}
+
 // ErrBroken is the error Break makes transfers fail with.
 var ErrBroken = errors.New("pipe: broken by test")
 
+// ErrNotPipe is returned by Break for a bufferevent that is not a pipe end.
+var ErrNotPipe = errors.New("pipe: not a pipe bufferevent")
+
 // Break makes bev's next transfer fail: its event callback gets
-// Writing|Error with ErrBroken. Loop-confined.
+// Writing|Error with ErrBroken (use it as bevtest.Caps.Break). It fails
+// with bufferevent.ErrClosed for a closed end and ErrNotPipe for other
+// types. Loop-confined.
 func Break(bev *bufferevent.BufferEvent) error {
-	endsMu.Lock()
-	e := ends[bev]
-	endsMu.Unlock()
+	e := lookup(bev)
 	if e == nil {
-		return bufferevent.ErrClosed
+		return ErrNotPipe
 	}
 	e.c.Lock()
+	defer e.c.Unlock()
+	if e.c.Closed() {
+		return bufferevent.ErrClosed
+	}
 	e.broken = ErrBroken
-	e.c.Unlock()
 	return nil
 }
-
-// ends maps a bufferevent to its end, for Partner.
-var (
-	endsMu sync.Mutex
-	ends   = map[*bufferevent.BufferEvent]*end{}
-)
 
 func (e *end) build(c backend.Core) (backend.Ops, error) {
 	e.c = c
@@ -134,9 +138,6 @@ func (e *end) build(c backend.Core) (backend.Ops, error) {
 	e.kickFn = e.runKick
 	e.lockedKickFn = e.runKickLocked
 	e.outCb = c.Output().AddCallback(e.outputChanged)
-	endsMu.Lock()
-	ends[e.bev] = e
-	endsMu.Unlock()
 	return e, nil
 }
 
@@ -274,14 +275,11 @@ func (e *end) AdjustTimeouts() error { return e.c.AdjustGenericTimeouts() }
 
 func (e *end) Close() error {
 	_ = e.c.Output().RemoveCallback(e.outCb)
-	endsMu.Lock()
-	delete(ends, e.bev)
 	p := e.peer
 	e.peer = nil
 	if p != nil {
 		p.peer = nil
 	}
-	endsMu.Unlock()
 	if p != nil {
 		if !p.c.Closed() && e.flaw != NoEOF {
 			p.c.TriggerEvent(bufferevent.Reading|bufferevent.EOF, nil, bufferevent.TriggerDefer)
