@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -188,18 +189,39 @@ func TestServerLimits(t *testing.T) {
 	}
 }
 
-// With the async (io_uring) backend, a per-connection limit holds the same way.
-func TestServerAsyncConnLimit(t *testing.T) {
+// With the async (io_uring) backend, a per-connection limit holds the same way, alone and
+// under a tighter group limit.
+func TestServerAsyncLimits(t *testing.T) {
 	if err := async.Available(); err != nil {
 		t.Skipf("io_uring unavailable here: %v", err)
 	}
 	const conn, tick = 150000, 50 * time.Millisecond
-	addr, _, stop := startServer(t, "-backend", "async", "-size", "67108864", "-conn-rate", "150000", "-group-rate", "0",
-		"-tick", tick.String())
-	counts, spans := download(t, addr, 2, 2*time.Second)
-	checkRates(t, counts, spans, conn, conn, tick)
-	if err := stop(); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name  string
+		group int
+	}{{"conn", 0}, {"conn+group", 200000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, _, stop := startServer(t, "-backend", "async", "-size", "67108864", "-conn-rate", "150000",
+				"-group-rate", strconv.Itoa(tc.group), "-tick", tick.String())
+			counts, spans := download(t, addr, 2, 2*time.Second)
+			expected := float64(conn)
+			if tc.group > 0 {
+				expected = float64(tc.group) / 2
+			}
+			checkRates(t, counts, spans, expected, conn, tick)
+			if tc.group > 0 {
+				var sum int64
+				for _, c := range counts {
+					sum += c
+				}
+				if maxTotal := float64(tc.group) * (2.0 + 6*tick.Seconds()) * 1.05; float64(sum) > maxTotal {
+					t.Errorf("clients got %d bytes in all; the group allows at most %.0f", sum, maxTotal)
+				}
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
