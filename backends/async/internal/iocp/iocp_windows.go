@@ -1,0 +1,532 @@
+//go:build windows
+
+// Package iocp is the Windows completion facility of the async backend: one I/O
+// completion port per event base, overlapped AcceptEx, ConnectEx, WSARecv and WSASend,
+// and completions delivered to callbacks on the base's loop goroutine.
+//
+// # Design
+//
+// The eventbase loop on Windows waits in WSAPoll, which cannot watch a completion port.
+// So each Port has exactly one goroutine (per base, never per connection) blocked in
+// GetQueuedCompletionStatusEx. It dequeues up to 64 completions at a time and hands the
+// batch to the loop with Base.RunInLoop, which wakes WSAPoll through the base's wake-up
+// socket; the callbacks then run on the loop goroutine, in dequeue order. While an
+// operation is in flight the Port holds one virtual event on the base (Base.AddVirtual),
+// so Dispatch does not return early.
+//
+// Sockets are associated with FILE_SKIP_COMPLETION_PORT_ON_SUCCESS when Windows allows
+// it: an operation that completes at once posts nothing, and its callback is queued with
+// Base.Defer instead (still never called re-entrantly from the call that started it).
+//
+// Every operation is an *Op whose OVERLAPPED is its first field. The Op, its WSABUFs and
+// the caller's buffers stay referenced from the Port's in-flight set, and the buffers are
+// pinned (runtime.Pinner), until the completion has been dequeued: the kernel never
+// writes into memory the collector could reuse. Callers must not touch the buffers of an
+// operation in flight.
+//
+// Cancel (CancelIoEx on the socket) and Close end operations early. A canceled operation
+// that did not complete reports an error matching ErrCanceled, whatever status the system
+// gave it: real Windows and Wine use different abort codes, and completion order differs
+// between them too, so nothing here depends on either.
+package iocp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/bufev/bufev/eventbase"
+	"golang.org/x/sys/windows"
+)
+
+// Sentinel errors.
+var (
+	// ErrCanceled is reported by an operation ended by Cancel before it completed.
+	ErrCanceled = errors.New("iocp: operation canceled")
+	// ErrClosed is returned by, and reported to, operations of a closed Port. It wraps
+	// net.ErrClosed.
+	ErrClosed = fmt.Errorf("iocp: port closed: %w", net.ErrClosed)
+	// ErrTooManyBuffers is returned by Send for more than MaxBuffers buffers.
+	ErrTooManyBuffers = fmt.Errorf("iocp: more than %d buffers in one operation", MaxBuffers)
+	// ErrNotAssociated is returned for a socket not associated with the Port.
+	ErrNotAssociated = errors.New("iocp: socket not associated with this port")
+	// ErrStuck is returned by Close when canceled operations did not complete in time;
+	// their memory then stays referenced forever rather than risk a kernel write into
+	// freed memory.
+	ErrStuck = errors.New("iocp: canceled operations did not complete")
+)
+
+// MaxBuffers bounds the buffers of one Send or Recv (WSABUFs per call).
+const MaxBuffers = 64
+
+// closeWait bounds how long Close waits for canceled operations to complete.
+const closeWait = 10 * time.Second
+
+// quitKey is the completion key of the packet Close posts to stop the goroutine.
+const quitKey = ^uintptr(0)
+
+var (
+	modkernel32     = windows.NewLazySystemDLL("kernel32.dll")
+	procGQCSEx      = modkernel32.NewProc("GetQueuedCompletionStatusEx")
+	wsaInit         sync.Once
+	wsaErr          error
+	acceptExSockLen = uint32(unsafe.Sizeof(windows.RawSockaddrInet6{})) + 16
+)
+
+// overlappedEntry is OVERLAPPED_ENTRY.
+type overlappedEntry struct {
+	key      uintptr
+	ov       *windows.Overlapped
+	internal uintptr
+	qty      uint32
+}
+
+type opKind uint8
+
+const (
+	opRecv opKind = iota + 1
+	opSend
+	opConnect
+	opAccept
+)
+
+// Op is one overlapped operation. Its OVERLAPPED must stay the first field: the
+// completion's OVERLAPPED pointer is converted back to the Op.
+type Op struct {
+	ov       windows.Overlapped
+	port     *Port
+	kind     opKind
+	sock     windows.Handle
+	canceled bool
+	queued   bool // completion dequeued or deferred; delivery pending
+	bufs     [][]byte
+	wsa      [MaxBuffers]windows.WSABuf
+	flags    uint32
+	pin      runtime.Pinner
+
+	onIO     func(n int, err error)
+	onAccept func(s windows.Handle, peer windows.Sockaddr, err error)
+
+	// accept
+	lsock   windows.Handle
+	asock   windows.Handle
+	addrBuf [2 * (unsafe.Sizeof(windows.RawSockaddrInet6{}) + 16)]byte
+}
+
+type completion struct {
+	op     *Op
+	n      uint32
+	status windows.NTStatus
+}
+
+// Port is a completion port bound to one event base. All methods are loop-confined
+// (call them on the base's loop goroutine, or while the loop is not running), except
+// where a method says otherwise.
+type Port struct {
+	h    windows.Handle
+	base *eventbase.Base
+
+	inflight map[*Op]struct{} // loop-confined
+	skip     map[windows.Handle]bool
+	closed   bool
+
+	pending atomic.Int64 // operations the kernel will post a completion for
+	closing atomic.Bool
+	done    chan struct{}
+}
+
+func startup() error {
+	wsaInit.Do(func() {
+		var d windows.WSAData
+		if err := windows.WSAStartup(0x202, &d); err != nil {
+			wsaErr = os.NewSyscallError("WSAStartup", err)
+			return
+		}
+		if err := windows.LoadConnectEx(); err != nil {
+			wsaErr = os.NewSyscallError("WSAIoctl(ConnectEx)", err)
+		}
+	})
+	return wsaErr
+}
+
+// New creates a completion port whose callbacks run on base's loop goroutine, and starts
+// the goroutine that waits on it. Close releases both. Loop-confined.
+func New(base *eventbase.Base) (*Port, error) {
+	if base == nil {
+		return nil, errors.New("iocp: nil base")
+	}
+	if err := procGQCSEx.Find(); err != nil {
+		return nil, err
+	}
+	if err := startup(); err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateIoCompletionPort(windows.InvalidHandle, 0, 0, 1)
+	if err != nil {
+		return nil, os.NewSyscallError("CreateIoCompletionPort", err)
+	}
+	p := &Port{
+		h:        h,
+		base:     base,
+		inflight: make(map[*Op]struct{}),
+		skip:     make(map[windows.Handle]bool),
+		done:     make(chan struct{}),
+	}
+	go p.run()
+	return p, nil
+}
+
+// Associate attaches sock to the port (once per socket) and, when Windows allows it,
+// turns off completion packets for operations that complete at once. Loop-confined.
+func (p *Port) Associate(sock windows.Handle) error {
+	if p.closed {
+		return ErrClosed
+	}
+	if _, ok := p.skip[sock]; ok {
+		return nil
+	}
+	if _, err := windows.CreateIoCompletionPort(sock, p.h, 0, 0); err != nil {
+		return os.NewSyscallError("CreateIoCompletionPort", err)
+	}
+	skip := windows.SetFileCompletionNotificationModes(sock,
+		windows.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS|windows.FILE_SKIP_SET_EVENT_ON_HANDLE) == nil
+	p.skip[sock] = skip
+	return nil
+}
+
+// Forget drops the port's record of sock; call it before closing a socket whose
+// operations have all completed (the handle value may be reused). Loop-confined.
+func (p *Port) Forget(sock windows.Handle) { delete(p.skip, sock) }
+
+// InFlight reports how many operations have not yet had their callback called.
+// Loop-confined.
+func (p *Port) InFlight() int { return len(p.inflight) }
+
+func (p *Port) newOp(kind opKind, sock windows.Handle) (*Op, error) {
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if _, ok := p.skip[sock]; !ok {
+		return nil, ErrNotAssociated
+	}
+	return &Op{port: p, kind: kind, sock: sock}, nil
+}
+
+func (op *Op) setBufs(bufs [][]byte) error {
+	if len(bufs) > MaxBuffers {
+		return ErrTooManyBuffers
+	}
+	op.bufs = bufs
+	for i, b := range bufs {
+		op.wsa[i].Len = uint32(len(b))
+		op.wsa[i].Buf = nil
+		if len(b) > 0 {
+			op.wsa[i].Buf = &b[0]
+			op.pin.Pin(&b[0])
+		}
+	}
+	return nil
+}
+
+// started finishes the start of op after the system call returned err: pending, done at
+// once (with skip-on-success, deliver through Defer) or failed.
+func (p *Port) started(op *Op, err error, n uint32) error {
+	switch {
+	case err == windows.ERROR_IO_PENDING || err == nil && !p.skip[op.sock]:
+		p.inflight[op] = struct{}{}
+		p.pending.Add(1)
+		p.base.AddVirtual(1)
+		return nil
+	case err == nil:
+		p.inflight[op] = struct{}{}
+		op.queued = true
+		p.base.AddVirtual(1)
+		p.base.Defer(func() { p.deliver(completion{op: op, n: n}) })
+		return nil
+	default:
+		op.pin.Unpin()
+		return err
+	}
+}
+
+// Recv starts an overlapped WSARecv into bufs; cb gets the byte count (0 at end of
+// stream) or the error, on the loop goroutine. Loop-confined.
+func (p *Port) Recv(sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
+	op, err := p.newOp(opRecv, sock)
+	if err != nil {
+		return nil, err
+	}
+	if err := op.setBufs(bufs); err != nil {
+		return nil, err
+	}
+	op.onIO = cb
+	var n uint32
+	err = windows.WSARecv(sock, &op.wsa[0], uint32(len(bufs)), &n, &op.flags, &op.ov, nil)
+	if err := p.started(op, err, n); err != nil {
+		return nil, os.NewSyscallError("WSARecv", err)
+	}
+	return op, nil
+}
+
+// Send starts an overlapped gathering WSASend of bufs; cb gets the byte count sent or
+// the error, on the loop goroutine. Loop-confined.
+func (p *Port) Send(sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
+	op, err := p.newOp(opSend, sock)
+	if err != nil {
+		return nil, err
+	}
+	if err := op.setBufs(bufs); err != nil {
+		return nil, err
+	}
+	op.onIO = cb
+	var n uint32
+	err = windows.WSASend(sock, &op.wsa[0], uint32(len(bufs)), &n, 0, &op.ov, nil)
+	if err := p.started(op, err, n); err != nil {
+		return nil, os.NewSyscallError("WSASend", err)
+	}
+	return op, nil
+}
+
+// Connect starts ConnectEx of the associated stream socket sock to sa, binding sock to
+// the wildcard address first when it is not bound yet (ConnectEx requires it); cb gets
+// the outcome on the loop goroutine. Loop-confined.
+func (p *Port) Connect(sock windows.Handle, sa windows.Sockaddr, cb func(err error)) (*Op, error) {
+	op, err := p.newOp(opConnect, sock)
+	if err != nil {
+		return nil, err
+	}
+	var wild windows.Sockaddr = &windows.SockaddrInet4{}
+	if _, ok := sa.(*windows.SockaddrInet6); ok {
+		wild = &windows.SockaddrInet6{}
+	}
+	if err := windows.Bind(sock, wild); err != nil && err != windows.WSAEINVAL {
+		return nil, os.NewSyscallError("bind", err)
+	}
+	op.onIO = func(_ int, err error) { cb(err) }
+	err = windows.ConnectEx(sock, sa, nil, 0, nil, &op.ov)
+	if err := p.started(op, err, 0); err != nil {
+		return nil, os.NewSyscallError("ConnectEx", err)
+	}
+	return op, nil
+}
+
+// Accept starts AcceptEx on the associated listening socket lsock with a fresh socket of
+// the given family (windows.AF_INET or AF_INET6); cb gets the accepted socket (blocking
+// mode, not associated with any port, owned by cb) and the peer's address, or the error,
+// on the loop goroutine. Loop-confined.
+func (p *Port) Accept(lsock windows.Handle, family int, cb func(s windows.Handle, peer windows.Sockaddr, err error)) (*Op, error) {
+	op, err := p.newOp(opAccept, lsock)
+	if err != nil {
+		return nil, err
+	}
+	as, err := windows.WSASocket(int32(family), windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0,
+		windows.WSA_FLAG_OVERLAPPED|windows.WSA_FLAG_NO_HANDLE_INHERIT)
+	if err != nil {
+		return nil, os.NewSyscallError("WSASocket", err)
+	}
+	op.lsock, op.asock, op.onAccept = lsock, as, cb
+	var n uint32
+	err = windows.AcceptEx(lsock, as, &op.addrBuf[0], 0, acceptExSockLen, acceptExSockLen, &n, &op.ov)
+	if err := p.started(op, err, n); err != nil {
+		windows.Closesocket(as)
+		return nil, os.NewSyscallError("AcceptEx", err)
+	}
+	return op, nil
+}
+
+// Cancel asks the system to end every operation in flight on sock (CancelIoEx); each
+// reports ErrCanceled unless it completed first. The callbacks still run later, on the
+// loop goroutine, once the system has let go of the buffers. Loop-confined.
+func (p *Port) Cancel(sock windows.Handle) error {
+	if p.closed {
+		return ErrClosed
+	}
+	found := false
+	for op := range p.inflight {
+		if op.sock == sock && !op.queued {
+			op.canceled = true
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	if err := windows.CancelIoEx(sock, nil); err != nil && err != windows.ERROR_NOT_FOUND {
+		return os.NewSyscallError("CancelIoEx", err)
+	}
+	return nil
+}
+
+// run is the port's goroutine: it dequeues completions and hands them to the loop.
+func (p *Port) run() {
+	defer close(p.done)
+	var entries [64]overlappedEntry
+	quit := false
+	for {
+		if quit && p.pending.Load() == 0 {
+			return
+		}
+		var got uint32
+		r, _, e := syscall.SyscallN(procGQCSEx.Addr(), uintptr(p.h),
+			uintptr(unsafe.Pointer(&entries[0])), uintptr(len(entries)),
+			uintptr(unsafe.Pointer(&got)), uintptr(windows.INFINITE), 0)
+		if r == 0 {
+			if e == windows.WAIT_TIMEOUT {
+				continue
+			}
+			// The port itself failed: nothing more can be dequeued.
+			return
+		}
+		var batch []completion
+		for i := range entries[:got] {
+			en := &entries[i]
+			if en.key == quitKey && en.ov == nil {
+				quit = true
+				continue
+			}
+			op := (*Op)(unsafe.Pointer(en.ov))
+			batch = append(batch, completion{op: op, n: en.qty, status: windows.NTStatus(en.internal)})
+			p.pending.Add(-1)
+		}
+		if len(batch) > 0 && !p.closing.Load() {
+			if p.base.RunInLoop(func() { p.deliverBatch(batch) }) != nil {
+				// The base is closed: nobody will run callbacks any more.
+				p.closing.Store(true)
+			}
+		}
+	}
+}
+
+func (p *Port) deliverBatch(batch []completion) {
+	for _, c := range batch {
+		c.op.queued = true
+	}
+	for _, c := range batch {
+		p.deliver(c)
+	}
+}
+
+// deliver runs op's callback unless Close already did.
+func (p *Port) deliver(c completion) {
+	op := c.op
+	if _, ok := p.inflight[op]; !ok {
+		return
+	}
+	delete(p.inflight, op)
+	p.base.AddVirtual(-1)
+	op.pin.Unpin()
+	var err error
+	if c.status != 0 {
+		err = os.NewSyscallError(op.kind.String(), c.status.Errno())
+		if op.canceled {
+			err = fmt.Errorf("%w: %w", ErrCanceled, err)
+		}
+	}
+	n := int(c.n)
+	switch op.kind {
+	case opAccept:
+		op.finishAccept(err)
+		return
+	case opConnect:
+		if err == nil {
+			if e := windows.Setsockopt(op.sock, windows.SOL_SOCKET, windows.SO_UPDATE_CONNECT_CONTEXT, nil, 0); e != nil {
+				err = os.NewSyscallError("setsockopt(SO_UPDATE_CONNECT_CONTEXT)", e)
+			}
+		}
+	}
+	op.onIO(n, err)
+}
+
+func (op *Op) finishAccept(err error) {
+	as := op.asock
+	if err != nil {
+		windows.Closesocket(as)
+		op.onAccept(windows.InvalidHandle, nil, err)
+		return
+	}
+	ls := op.lsock
+	if e := windows.Setsockopt(as, windows.SOL_SOCKET, windows.SO_UPDATE_ACCEPT_CONTEXT,
+		(*byte)(unsafe.Pointer(&ls)), int32(unsafe.Sizeof(ls))); e != nil {
+		windows.Closesocket(as)
+		op.onAccept(windows.InvalidHandle, nil, os.NewSyscallError("setsockopt(SO_UPDATE_ACCEPT_CONTEXT)", e))
+		return
+	}
+	var lrsa, rrsa *windows.RawSockaddrAny
+	var llen, rlen int32
+	windows.GetAcceptExSockaddrs(&op.addrBuf[0], 0, acceptExSockLen, acceptExSockLen, &lrsa, &llen, &rrsa, &rlen)
+	var peer windows.Sockaddr
+	if rrsa != nil {
+		peer, _ = rrsa.Sockaddr()
+	}
+	op.onAccept(as, peer, nil)
+}
+
+func (k opKind) String() string {
+	switch k {
+	case opRecv:
+		return "WSARecv"
+	case opSend:
+		return "WSASend"
+	case opConnect:
+		return "ConnectEx"
+	case opAccept:
+		return "AcceptEx"
+	}
+	return "iocp"
+}
+
+// Close cancels every operation in flight, waits until the system has completed them
+// all (bounded; see ErrStuck), stops the goroutine, closes the port, and then calls each
+// callback that had not run yet with an error matching ErrClosed (an accepted socket is
+// closed). Sockets stay open: they belong to the caller. Idempotent. Loop-confined.
+func (p *Port) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	p.closing.Store(true)
+	cancelled := map[windows.Handle]bool{}
+	for op := range p.inflight {
+		if !op.queued && !cancelled[op.sock] {
+			cancelled[op.sock] = true
+			windows.CancelIoEx(op.sock, nil)
+		}
+	}
+	var err error
+	if e := windows.PostQueuedCompletionStatus(p.h, 0, quitKey, nil); e != nil {
+		err = os.NewSyscallError("PostQueuedCompletionStatus", e)
+	} else {
+		select {
+		case <-p.done:
+		case <-time.After(closeWait):
+			// Leave the port, the goroutine and the ops referenced: safe, but leaked.
+			return ErrStuck
+		}
+	}
+	if e := windows.CloseHandle(p.h); e != nil && err == nil {
+		err = os.NewSyscallError("CloseHandle", e)
+	}
+	ops := make([]*Op, 0, len(p.inflight))
+	for op := range p.inflight {
+		ops = append(ops, op)
+	}
+	for _, op := range ops {
+		delete(p.inflight, op)
+		p.base.AddVirtual(-1)
+		op.pin.Unpin()
+		if op.kind == opAccept {
+			windows.Closesocket(op.asock)
+			op.onAccept(windows.InvalidHandle, nil, ErrClosed)
+		} else {
+			op.onIO(0, ErrClosed)
+		}
+	}
+	return err
+}
