@@ -86,7 +86,7 @@ func NewFlawed(base *eventbase.Base, opts bufferevent.Options, flaw Flaw) (a, b 
 }
 
 // Partner returns the other end of bev, or nil if bev is not a pipe end or
-// either end has been finalised. Loop-confined unless bev is ThreadSafe;
+// either end has been closed. Loop-confined unless bev is ThreadSafe;
 // then it must not be called from inside a WithLock function (the lock is
 // not reentrant).
 func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
@@ -96,7 +96,7 @@ func Partner(bev *bufferevent.BufferEvent) *bufferevent.BufferEvent {
 	}
 	e.c.Lock()
 	defer e.c.Unlock()
-	if e.peer == nil {
+	if e.c.Closed() || e.peer == nil || e.peer.c.Closed() {
 		return nil
 	}
 	return e.peer.bev
