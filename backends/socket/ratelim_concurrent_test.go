@@ -11,6 +11,7 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/ratelimit"
 )
 
 // One group shared by ThreadSafe bufferevents on two bases, each base run by its own
@@ -198,5 +199,106 @@ func TestRateLimitGroupAcrossBases(t *testing.T) {
 	}
 	if got := received.Load(); got > int64(written) {
 		t.Errorf("readers got %d bytes, more than the %d the group counted", got, written)
+	}
+}
+
+// The deterministic checks of TestRateLimitWriteBucket and TestRateLimitGroupMembership on
+// a ThreadSafe bufferevent driven from another goroutine while its loop runs: every call is
+// handed to the loop, and the byte counts stay exact. The group lives on a second base.
+func TestRateLimitThreadSafeFromOutside(t *testing.T) {
+	base := newBase(t)
+	gbase := newBase(t)
+	w, r := rlPair(t, base, bufferevent.ThreadSafe)
+	got := sink(t, r)
+	rg, err := bufferevent.NewRateLimitGroup(gbase, rlCfg(t, 5000, 5000, 5000, 5000, hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loops sync.WaitGroup
+	for _, b := range []*eventbase.Base{base, gbase} {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			if err := b.Loop(eventbase.LoopNoExitOnEmpty); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	defer func() {
+		_ = base.LoopExit(0)
+		_ = gbase.LoopExit(0)
+		loops.Wait()
+	}()
+	// waitFor polls cond from this goroutine; settle waits a little for bytes that must
+	// not come.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (received %d)", what, got.Load())
+			}
+		}
+	}
+	settle := func() { time.Sleep(100 * time.Millisecond) }
+
+	cfg := rlCfg(t, 1000, 4000, 1000, 4000, hour)
+	if err := w.SetRateLimit(cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the limit to apply", func() bool { return w.RateLimit() == cfg })
+	if _, err := w.Write(make([]byte, 50000)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the first 1000 bytes", func() bool { return got.Load() >= 1000 })
+	settle()
+	if g := got.Load(); g != 1000 {
+		t.Fatalf("received %d; want exactly 1000", g)
+	}
+	if err := w.DecrementWriteLimit(-500); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("500 more bytes", func() bool { return got.Load() >= 1500 })
+	settle()
+	if g := got.Load(); g != 1500 {
+		t.Fatalf("received %d; want exactly 1500", g)
+	}
+
+	// Join a group on another base: the smaller of the two buckets applies.
+	if err := w.JoinGroup(rg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("joining", func() bool { return rg.Group().Len() == 1 })
+	if err := w.DecrementWriteLimit(-100000); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the group's 5000 bytes", func() bool { return got.Load() >= 6500 })
+	settle()
+	if g := got.Load(); g < 6500 || g >= 6500+ratelimit.DefaultMinShare {
+		t.Fatalf("received %d; want the group's bucket, 5000 more", g)
+	}
+	// A manual group refill from this goroutine resumes the member on its loop.
+	before := got.Load()
+	level := rg.Group().WriteLimit()
+	rg.Group().DecrementWrite(-3000)
+	waitFor("the group refill", func() bool { return got.Load()-before >= level+3000 })
+	// Leaving lifts the group's limit; removing the own limit lets everything through.
+	if err := w.LeaveGroup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetRateLimit(nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("everything", func() bool { return got.Load() == 50000 })
+	if rg.Group().Len() != 0 {
+		t.Fatalf("Len = %d after LeaveGroup", rg.Group().Len())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var cerr error
+	if err := gbase.Do(ctx, func() { cerr = rg.Close() }); err != nil {
+		t.Fatal(err)
+	}
+	if cerr != nil {
+		t.Fatal(cerr)
 	}
 }
