@@ -33,9 +33,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/bufev/bufev/backends/socket"
-	"github.com/bufev/bufev/backends/ssl"
-	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/examples/internal/proxy"
 )
@@ -47,103 +44,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "le-proxy:", err)
 		os.Exit(1)
 	}
-}
-
-// Config describes one proxy; Serve runs it on a base. The demo uses it too.
-type Config struct {
-	Listen, Connect string
-	TLS             *tls.Config // nil: plain upstream
-	TLSSocket       bool        // -W: ssl.NewSocket instead of ssl.NewFilter over a socket
-	Log             io.Writer
-}
-
-// Server is a running proxy. Loop-confined.
-type Server struct {
-	ln    *socket.Listener
-	proxy proxy.Proxy
-	open  map[*proxy.Side]struct{}
-}
-
-// Addr is the listening address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
-
-// Stats returns the relay counters. Loop-confined.
-func (s *Server) Stats() proxy.Stats { return s.proxy.Stats }
-
-// Close stops listening and closes every connection.
-func (s *Server) Close() error {
-	err := s.ln.Close()
-	for side := range s.open {
-		side.Bev.Close()
-	}
-	clear(s.open)
-	return err
-}
-
-// Start listens on cfg.Listen and proxies to cfg.Connect on base. Loop-confined.
-func Start(base *eventbase.Base, cfg Config) (*Server, error) {
-	upstream, err := net.ResolveTCPAddr("tcp", cfg.Connect)
-	if err != nil {
-		return nil, fmt.Errorf("connect address: %w", err)
-	}
-	s := &Server{open: make(map[*proxy.Side]struct{}), proxy: proxy.Proxy{Log: cfg.Log}}
-	opts := bufferevent.CloseOnFree | bufferevent.DeferCallbacks
-	s.ln, err = socket.Listen(base, "tcp", cfg.Listen, func(_ *socket.Listener, fd int, _ net.Addr) {
-		in, err := socket.New(base, fd, opts)
-		if err != nil {
-			os.NewFile(uintptr(fd), "socket").Close()
-			return
-		}
-		out, err := dial(base, upstream, cfg, opts)
-		if err != nil {
-			if cfg.Log != nil {
-				fmt.Fprintf(cfg.Log, "outbound: %v\n", err)
-			}
-			in.Close()
-			return
-		}
-		si, so := &proxy.Side{Bev: in}, &proxy.Side{Bev: out}
-		si.OnClose = func() { delete(s.open, si) }
-		so.OnClose = func() { delete(s.open, so) }
-		s.open[si], s.open[so] = struct{}{}, struct{}{}
-		s.proxy.Link(si, so)
-	}, socket.ListenerOptions{Flags: socket.ListenReuseAddr})
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// dial creates the outbound bufferevent and starts connecting it.
-func dial(base *eventbase.Base, addr *net.TCPAddr, cfg Config, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-	if cfg.TLS != nil && cfg.TLSSocket {
-		bev, err := ssl.NewSocket(base, -1, cfg.TLS, ssl.Connecting, opts)
-		if err != nil {
-			return nil, err
-		}
-		if err := ssl.Connect(bev, addr); err != nil {
-			bev.Close()
-			return nil, err
-		}
-		return bev, nil
-	}
-	bev, err := socket.New(base, -1, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := socket.Connect(bev, addr); err != nil {
-		bev.Close()
-		return nil, err
-	}
-	if cfg.TLS == nil {
-		return bev, nil
-	}
-	tbev, err := ssl.NewFilter(base, bev, cfg.TLS, ssl.Connecting, opts)
-	if err != nil {
-		bev.Close()
-		return nil, err
-	}
-	return tbev, nil
 }
 
 // run parses the command line and proxies until ctx is done.
@@ -166,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need LISTEN-ADDR and CONNECT-ADDR")
 	}
-	cfg := Config{Listen: fs.Arg(0), Connect: fs.Arg(1), TLSSocket: *wrapper, Log: stderr}
+	cfg := proxy.Config{Listen: fs.Arg(0), Connect: fs.Arg(1), TLSSocket: *wrapper, Log: stderr}
 	if *useTLS {
 		tc := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *insecure}
 		if tc.ServerName == "" {
@@ -193,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer base.Close()
-	srv, err := Start(base, cfg)
+	srv, err := proxy.Start(base, cfg)
 	if err != nil {
 		return err
 	}
