@@ -519,6 +519,9 @@ func (b *Buffer) Prepend(p []byte) error {
 // Both buffers' callbacks run.
 // Not safe for concurrent use (of either buffer).
 func (b *Buffer) AddBuffer(src *Buffer) error {
+	if src == nil {
+		return ErrNil
+	}
 	n := src.total
 	if n == 0 || src == b {
 		return nil
@@ -562,6 +565,9 @@ func (b *Buffer) spliceAll(src *Buffer) {
 // ErrFrozen if the front of either buffer is frozen.
 // Not safe for concurrent use (of either buffer).
 func (b *Buffer) PrependBuffer(src *Buffer) error {
+	if src == nil {
+		return ErrNil
+	}
 	n := src.total
 	if n == 0 || src == b {
 		return nil
@@ -599,6 +605,9 @@ func (b *Buffer) PrependBuffer(src *Buffer) error {
 // or dst's end is frozen, and with ErrNegative for n < 0.
 // Not safe for concurrent use (of either buffer).
 func (b *Buffer) RemoveBuffer(dst *Buffer, n int) (int, error) {
+	if dst == nil {
+		return 0, ErrNil
+	}
 	if n < 0 {
 		return 0, ErrNegative
 	}
@@ -687,6 +696,9 @@ func (b *Buffer) RemoveBuffer(dst *Buffer, n int) (int, error) {
 // (from another AddBufferReference) or file chains.
 // Not safe for concurrent use (of either buffer).
 func (b *Buffer) AddBufferReference(src *Buffer) error {
+	if src == nil {
+		return ErrNil
+	}
 	n := src.total
 	if n == 0 {
 		return nil

@@ -43,7 +43,12 @@ type Deferrer interface {
 // (the changes run the callbacks again, recursively unless deferred), add
 // callbacks, and remove any callback, itself included.
 // Not safe for concurrent use.
+//
+// A nil fn registers a callback that does nothing.
 func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
+	if fn == nil {
+		fn = func(*Buffer, CallbackInfo) {}
+	}
 	c := &Callback{fn: fn, enabled: true}
 	b.cbs = append(b.cbs, c)
 	return c

@@ -29,6 +29,9 @@ var (
 	ErrLineTooLong = errors.New("evbuffer: line too long")
 	// ErrInvalidPtr means a Ptr is out of range or not valid for the buffer.
 	ErrInvalidPtr = errors.New("evbuffer: invalid position")
+	// ErrNil means a nil *Buffer, *Ptr or *FileSegment was passed where one
+	// is needed.
+	ErrNil = errors.New("evbuffer: nil argument")
 	// ErrSameBuffer means a buffer was asked to reference itself.
 	ErrSameBuffer = errors.New("evbuffer: source and destination are the same buffer")
 	// ErrNestedReference means AddBufferReference was given a source holding

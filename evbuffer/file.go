@@ -168,6 +168,9 @@ func (s *FileSegment) materialize() ([]byte, error) {
 // drop the caller's reference.
 // Not safe for concurrent use.
 func (b *Buffer) AddFileSegment(seg *FileSegment, offset, length int64) error {
+	if seg == nil {
+		return ErrNil
+	}
 	if b.frozenEnd {
 		return ErrFrozen
 	}

@@ -51,6 +51,14 @@ func TestBadInput(t *testing.T) {
 		{"AddBufferReference(self)", func() error { return b.AddBufferReference(&b) }, ErrSameBuffer},
 		{"RemoveCallback(foreign)", func() error { return b.RemoveCallback(o.AddCallback(nil)) }, ErrNoCallback},
 		{"ReadFromFD(-1)", func() error { _, err := b.ReadFromFD(-1, 10); return err }, nil},
+		{"AddBuffer(nil)", func() error { return b.AddBuffer(nil) }, ErrNil},
+		{"PrependBuffer(nil)", func() error { return b.PrependBuffer(nil) }, ErrNil},
+		{"RemoveBuffer(nil)", func() error { _, err := b.RemoveBuffer(nil, 1); return err }, ErrNil},
+		{"AddBufferReference(nil)", func() error { return b.AddBufferReference(nil) }, ErrNil},
+		{"AddFileSegment(nil)", func() error { return b.AddFileSegment(nil, 0, -1) }, ErrNil},
+		{"SetPtr(nil)", func() error { return b.SetPtr(nil, 0) }, ErrNil},
+		{"AdvancePtr(nil)", func() error { return b.AdvancePtr(nil, 0) }, ErrNil},
+		{"RemoveCallback(nil)", func() error { return b.RemoveCallback(nil) }, ErrNoCallback},
 		{"WriteToFD(-1)", func() error { _, err := b.WriteToFD(-1, 10); return err }, nil},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,9 @@ func (b *Buffer) resolve(p *Ptr) (*chain, int, error) {
 // returns ErrInvalidPtr and sets p.Pos to -1.
 // Not safe for concurrent use.
 func (b *Buffer) SetPtr(p *Ptr, pos int) error {
+	if p == nil {
+		return ErrNil
+	}
 	if pos < 0 || pos > b.total {
 		*p = Ptr{Pos: -1}
 		return ErrInvalidPtr
@@ -71,6 +74,9 @@ func (b *Buffer) SetPtr(p *Ptr, pos int) error {
 // by n < 0) returns ErrInvalidPtr and sets p.Pos to -1.
 // Not safe for concurrent use.
 func (b *Buffer) AdvancePtr(p *Ptr, n int) error {
+	if p == nil {
+		return ErrNil
+	}
 	if n < 0 || p.Pos < 0 || p.Pos > b.total || n > b.total-p.Pos {
 		*p = Ptr{Pos: -1}
 		return ErrInvalidPtr
