@@ -15,7 +15,9 @@ import (
 // BenchmarkRateLimitOverhead measures what rate limiting costs when it never binds: a
 // ping-pong echo of 4 KiB messages over loopback TCP without limits, with a per-connection
 // limit far above the traffic on both ends, and with both ends in a group with such a
-// limit (and both). Compare the sub-benchmarks with benchstat:
+// limit (and both). none+timer has no limit but a pending one-second timer, like a group's
+// refill timer, to separate the cost of polling with a timeout from the limiter's own.
+// Compare the sub-benchmarks with benchstat:
 //
 //	go test -run '^$' -bench RateLimitOverhead -count 10 . | tee rl.txt; benchstat -col /limit rl.txt
 //
@@ -24,7 +26,7 @@ import (
 // percent from run to run). BenchmarkRateLimitBookkeeping isolates the limiter's own cost
 // per transfer.
 func BenchmarkRateLimitOverhead(b *testing.B) {
-	for _, mode := range []string{"none", "conn", "group", "conn+group"} {
+	for _, mode := range []string{"none", "none+timer", "conn", "group", "conn+group"} {
 		b.Run("limit="+mode, func(b *testing.B) { benchRateLimitEcho(b, mode) })
 	}
 }
@@ -38,6 +40,18 @@ func benchRateLimitEcho(b *testing.B, mode string) {
 			if err := bev.SetRateLimit(huge); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+	if mode == "none+timer" {
+		// A pending timer, as a group's refill timer is: isolates the cost of polling
+		// with a timeout from the limiter's own.
+		tm, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tm.Free()
+		if err := tm.AddTimeout(time.Second); err != nil {
+			b.Fatal(err)
 		}
 	}
 	var rg *bufferevent.RateLimitGroup
