@@ -164,4 +164,3 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	return result
 }
-
