@@ -4,6 +4,7 @@ package socket
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -170,11 +171,11 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 	// resuming below 512,000 (test-ratelim.c's echo_readcb / echo_writecb).
 	var servers []*bufferevent.BufferEvent // server loop only
 	var echoed []*atomic.Int64             // per server connection: bytes queued for echo
-	var serverErr atomic.Value
+	var serverErr firstError
 	accept := func(_ *Listener, fd int, _ net.Addr) {
 		bev, err := New(sbase, fd, bufferevent.CloseOnFree|bufferevent.ThreadSafe)
 		if err != nil {
-			serverErr.Store(err)
+			serverErr.set(err)
 			return
 		}
 		servers = append(servers, bev)
@@ -197,12 +198,12 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 		}, nil)
 		if connCfg != nil {
 			if err := bev.SetRateLimit(connCfg); err != nil {
-				serverErr.Store(err)
+				serverErr.set(err)
 			}
 		}
 		if rg != nil {
 			if err := bev.JoinGroup(rg); err != nil {
-				serverErr.Store(err)
+				serverErr.set(err)
 			}
 		}
 		_ = bev.Enable(bufferevent.ReadWrite)
@@ -313,7 +314,7 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 				refill(bev)
 				return
 			}
-			serverErr.Store(err)
+			serverErr.set(fmt.Errorf("client %d: %v: %w", i, what, err))
 		})
 		_ = bev.Enable(bufferevent.ReadWrite)
 		if err := Connect(bev, ln.Addr()); err != nil {
@@ -477,7 +478,7 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 		}
 	}
 	stop()
-	if err, _ := serverErr.Load().(error); err != nil {
+	if err := serverErr.get(); err != nil {
 		t.Fatalf("during the run: %v", err)
 	}
 
@@ -549,4 +550,24 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 	if sc.checkStddev > 0 && stddev > sc.checkStddev*bias {
 		t.Errorf("per-connection stddev %.1f B/s above the tolerance %.1f × timer bias %.2f (unfair shares)", stddev, sc.checkStddev, bias)
 	}
+}
+
+// firstError keeps the first non-nil error reported from any goroutine.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
