@@ -315,6 +315,15 @@ func appendData[T string | []byte](b *Buffer, p T) {
 		b.total += remain
 		p = p[remain:]
 	}
+	// A spare chain after c (left by Expand, Reserve or a read) that holds
+	// the rest is used before anything is allocated.
+	if nx := c.next; nx != nil && nx.off == 0 && nx.flags&(flagImmutable|flagPinned) == 0 && len(nx.buf) >= len(p) {
+		nx.misalign = 0
+		nx.off = copy(nx.buf, p)
+		b.total += nx.off
+		b.lastData = nx
+		return
+	}
 	for len(p) > 0 {
 		nc := b.insertNew(min(toAlloc, MaxChainSize))
 		k := copy(nc.buf, p)

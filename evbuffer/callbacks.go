@@ -41,10 +41,9 @@ type Deferrer interface {
 // mode, once per batch of changes). Callbacks run in reverse order of
 // registration; each sees the same CallbackInfo. A callback may modify b
 // (the changes run the callbacks again, recursively unless deferred), add
-// callbacks, and remove any callback, itself included.
+// callbacks, and remove any callback, itself included. A nil fn registers a
+// callback that does nothing.
 // Not safe for concurrent use.
-//
-// A nil fn registers a callback that does nothing.
 func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
 	if fn == nil {
 		fn = func(*Buffer, CallbackInfo) {}

@@ -551,3 +551,21 @@ func TestKeepMemory(t *testing.T) {
 		t.Fatal("Reset kept the spare")
 	}
 }
+
+// Expand promises room for the next Add: when it makes a spare chain after
+// the last one with data, Add uses it instead of allocating.
+func TestExpandThenAddUsesSpare(t *testing.T) {
+	var b Buffer
+	b.Add(bytes.Repeat([]byte("a"), 4000)) // a 4 KiB chain with 96 bytes free
+	noErr(t, b.Expand(3000))
+	if b.chains() != 2 {
+		t.Fatalf("Expand did not link a spare chain:\n%s", b.dump())
+	}
+	spare := &b.last.buf[0]
+	b.Add(bytes.Repeat([]byte("b"), 3000))
+	if b.chains() != 2 || &b.last.buf[0] != spare {
+		t.Fatalf("Add did not use the spare chain:\n%s", b.dump())
+	}
+	mustValid(t, &b)
+	wantStr(t, "seam", contents(t, &b)[3990:4010], "aaaaaaaaaabbbbbbbbbb")
+}
