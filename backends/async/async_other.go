@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package async
 
@@ -11,8 +11,8 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// errPlatform says why: this platform has no completion backend yet (Windows' IOCP is
-// planned; the others have none).
+// errPlatform says why: this platform has no completion backend (Linux has io_uring and
+// Windows IOCP, in their own files).
 var errPlatform = &platformError{}
 
 type platformError struct{}

@@ -48,11 +48,19 @@
 // readability before its first attempt (IORING_RECVSEND_POLL_FIRST, Linux 5.19). A send
 // carries up to the maximum single write (16 KiB by default) from up to 64 chains.
 //
-// # Single-issuer rings
+// # Task work, and single-issuer rings
 //
-// By default the kernel finishes a receive's completion as task work on the thread
-// that submitted it, interrupting that thread (an inter-processor interrupt when it is
-// running) once per burst of completions. SetSingleIssuer makes a base's ring
+// The kernel finishes a receive's completion as task work on the thread that submitted
+// it. The ring is set up with IORING_SETUP_COOP_TASKRUN (Linux 5.19; older kernels run
+// without it): the kernel wakes that thread if it sleeps but does not interrupt it while
+// it runs (no inter-processor interrupt per burst of completions); the work runs at the
+// thread's next entry into the kernel, which the loop makes every turn. The cost: if the
+// loop goroutine moves to another OS thread while its old thread stays busy in Go code
+// without system calls, completions submitted from the old thread wait for it to enter
+// the kernel (at the latest at the runtime's 10 ms preemption signal). Running the loop
+// goroutine locked to its thread (runtime.LockOSThread) avoids that.
+//
+// SetSingleIssuer makes a base's ring
 // IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (Linux 6.1): completions are
 // finished in batches inside the loop's own io_uring_enter calls, announced through an
 // eventfd the base watches. It lowers the server CPU per message under load (1000
@@ -115,7 +123,8 @@
 // again (TestThreadExit, TestUnrequestedCancelResubmits); a connect cancelled that way
 // fails with ECANCELED. Locking the loop goroutine with runtime.LockOSThread for the
 // life of the loop is still sound practice in production: it avoids those
-// resubmissions and keeps the kernel's completion work on one thread.
+// resubmissions, the COOP_TASKRUN delay described above, and keeps the kernel's
+// completion work on one thread; SetSingleIssuer requires it.
 //
 // # Differences from libevent's IOCP backend
 //
@@ -162,25 +171,25 @@
 // messages; server=async-si is SetSingleIssuer:
 //
 //	server CPU per message (ns)    socket   async   async-si
-//	pingpong 64 B, 1 conn            8743   10438      10866
-//	pingpong 64 B, 50 conns          5937    4727       5453
-//	pingpong 64 B, 1000 conns        9576   12474      10402
-//	stream 4 KiB, 50 conns           2142    2035       1972
+//	pingpong 64 B, 1 conn            8830   10029      12372
+//	pingpong 64 B, 50 conns          6036    4606       5284
+//	pingpong 64 B, 1000 conns        8592    9221       8413
+//	stream 4 KiB, 50 conns           1971    1760       1981
 //
-// So the async backend is ahead where a turn batches a moderate number of busy
-// connections (50 ping-pong connections: 20% less CPU per message; streaming: 5% less,
-// 8% less single-issuer) and behind for a lone request-response connection (19% more)
-// and at 1000 connections (30% more; 9% more single-issuer). A perf profile of the
-// 1000-connection run shows where io_uring pays more than epoll plus read and write: a
-// receive operation and a poll arming per message (submission, request allocation,
-// file lookup), the task work that finishes each receive on the loop's thread
-// (interrupting it unless the ring is single-issuer: that is the difference between the
-// last two columns), and runtime.Pinner pinning every buffer handed to the kernel (about
-// 5% of the server's CPU). The levers left: a multishot receive into provided buffers
-// spliced into the input without copying (one armed receive per connection instead of
-// one per message), and dropping the per-buffer pins for memory the staging buffers
-// already keep reachable (Go's heap does not move objects, but that is a property of
-// today's collector, not a promise, which is why the ring pins).
+// So the async backend is ahead where a turn batches busy connections (50 ping-pong
+// connections: 24% less CPU per message; streaming: 11% less), close at 1000
+// connections (7% more; 2% less single-issuer), and behind for a lone request-response
+// connection (14% more; 40% more single-issuer, which pays an extra eventfd round per
+// exchange). Without COOP_TASKRUN (ASYNC_NOCOOP=1) the 1000-connection figure was about
+// 12% higher. A perf profile shows where io_uring pays more than epoll plus read and
+// write: a receive operation and a poll arming per message (submission, request
+// allocation, file lookup), the task work that finishes each receive, and
+// runtime.Pinner pinning every buffer handed to the kernel (about 5% of the server's
+// CPU). The levers left: a multishot receive into provided buffers spliced into the
+// input without copying (one armed receive per connection instead of one per message),
+// and dropping the per-buffer pins for memory the staging buffers already keep
+// reachable (Go's heap does not move objects, but that is a property of today's
+// collector, not a promise, which is why the ring pins).
 //
 // # Concurrency
 //

@@ -364,6 +364,23 @@ func (p *Port) Cancel(sock windows.Handle) error {
 	return nil
 }
 
+// CancelOp asks the system to end op only (CancelIoEx with its OVERLAPPED); it
+// reports ErrCanceled unless it completed first. Harmless for an op already completed.
+// Loop-confined.
+func (p *Port) CancelOp(op *Op) error {
+	if p.closed {
+		return ErrClosed
+	}
+	if _, ok := p.inflight[op]; !ok || op.queued || op.canceled {
+		return nil
+	}
+	op.canceled = true
+	if err := windows.CancelIoEx(op.sock, &op.ov); err != nil && err != windows.ERROR_NOT_FOUND {
+		return os.NewSyscallError("CancelIoEx", err)
+	}
+	return nil
+}
+
 // run is the port's goroutine: it dequeues completions and hands them to the loop.
 func (p *Port) run() {
 	defer close(p.done)

@@ -15,6 +15,7 @@ const (
 	setupCQSize    = 1 << 3
 	setupClamp     = 1 << 4
 	setupSubmitAll = 1 << 7
+	setupCoopTR    = 1 << 8
 	setupSingleIss = 1 << 12
 	setupDeferTR   = 1 << 13
 )

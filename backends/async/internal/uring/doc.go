@@ -25,10 +25,15 @@
 // happens to run on. The ring therefore sets up, by default, no flag that assumes the
 // submitter stays on one thread or enters the kernel on its own (SINGLE_ISSUER,
 // DEFER_TASKRUN, COOP_TASKRUN), nor SQPOLL or IOPOLL, which change the queue protocol.
-// WithSingleIssuer opts in to SINGLE_ISSUER with DEFER_TASKRUN for a caller that keeps
-// one locked OS thread for the ring's whole life: completion work then runs only inside
-// that thread's io_uring_enter calls (RunTaskWork), announced through a registered
-// eventfd, instead of interrupting the thread.
+// Two options relax this for callers that can accept their conditions. WithCoopTaskrun
+// (COOP_TASKRUN) stops the kernel from interrupting a running submitter thread: it only
+// wakes it when it sleeps, and otherwise leaves the completion work for its next entry
+// into the kernel — immediate for a loop that makes a system call every turn, delayed
+// (up to the runtime's 10 ms preemption signal) if the loop goroutine has moved away and
+// its old thread computes without system calls. WithSingleIssuer (SINGLE_ISSUER with
+// DEFER_TASKRUN) is for a caller that keeps one locked OS thread for the ring's whole
+// life: completion work then runs only inside that thread's io_uring_enter calls
+// (RunTaskWork), announced through a registered eventfd.
 //
 // One thread rule remains: when an OS thread exits, the kernel cancels the operations it
 // submitted that are still waiting (they complete with -ECANCELED). A Go thread exits only

@@ -170,7 +170,19 @@ type config struct {
 	cqEntries    uint32
 	closeTimeout time.Duration
 	singleIssuer bool
+	coopTaskrun  bool
 }
+
+// WithCoopTaskrun sets the ring up with IORING_SETUP_COOP_TASKRUN (Linux 5.19): the
+// kernel no longer interrupts the submitting thread (an inter-processor interrupt when it
+// is running) to finish completions; it wakes it if it sleeps, and otherwise lets it
+// finish them at its next entry into the kernel. An event loop that makes system calls
+// every turn (epoll_wait, Submit) loses nothing; a loop whose submitting thread got
+// taken over by a goroutine computing without system calls sees those completions
+// delayed until that thread enters the kernel (at the latest the runtime's preemption
+// signal, every 10 ms). New retries without it on kernels that do not know it. Safe for
+// concurrent use.
+func WithCoopTaskrun() Option { return func(c *config) { c.coopTaskrun = true } }
 
 // WithSingleIssuer sets the ring up for one submitting OS thread with deferred task
 // work (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, Linux 6.1): the kernel

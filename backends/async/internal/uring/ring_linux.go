@@ -122,9 +122,16 @@ func New(entries uint32, opts ...Option) (*Ring, error) {
 	}
 	if cfg.singleIssuer {
 		flags |= setupSingleIss | setupDeferTR
+	} else if cfg.coopTaskrun {
+		flags |= setupCoopTR
 	}
 	var p params
 	fd, err := setup(entries, cfg.cqEntries, flags, &p)
+	if errors.Is(err, unix.EINVAL) && flags&setupCoopTR != 0 {
+		// Kernels before 5.19 do not know IORING_SETUP_COOP_TASKRUN.
+		flags &^= setupCoopTR
+		fd, err = setup(entries, cfg.cqEntries, flags, &p)
+	}
 	if errors.Is(err, unix.EINVAL) {
 		// Kernels before 5.18 do not know IORING_SETUP_SUBMIT_ALL.
 		flags &^= setupSubmitAll
