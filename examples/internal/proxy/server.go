@@ -32,6 +32,11 @@ type Config struct {
 	Level           int
 	CompressInbound bool
 
+	// Group, when set, is a rate-limit group (created on the same base) that every
+	// inbound connection joins: the proxy reads from all its clients together at most at
+	// the group's rate.
+	Group *bufferevent.RateLimitGroup
+
 	// Log receives error lines; nil discards them.
 	Log io.Writer
 }
@@ -112,6 +117,13 @@ func (s *Server) accept(base *eventbase.Base, fd int, upstream *net.TCPAddr, cfg
 	if err != nil {
 		in.Close()
 		return fmt.Errorf("outbound: %w", err)
+	}
+	if cfg.Group != nil {
+		if err := in.JoinGroup(cfg.Group); err != nil {
+			in.Close()
+			out.Close()
+			return err
+		}
 	}
 	si, so := &Side{Bev: in}, &Side{Bev: out}
 	if cfg.Codec != "" {
