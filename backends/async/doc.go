@@ -83,7 +83,8 @@
 // whole buffer and Reset still release or reuse the trailing chain a receive would be
 // writing into; with the output's front frozen, Add can realign the last chain, Expand
 // and Reserve can swap its memory, and Pullup (which ignores freezes) can free chains a
-// send is reading (TestFreezeIsNotPinning demonstrates each case).
+// send is reading (TestFreezeIsNotPinning demonstrates four of these; TestInFlightBuffers
+// runs them against in-flight operations).
 //
 // So the backend keeps in-flight memory in two staging buffers of its own, which no
 // user code can reach:
