@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/examples/internal/outlines"
+)
+
+// TestBecatConnect connects to a server that answers a line and closes: standard input
+// goes out, the answer comes to standard output, and becat ends at the peer's close.
+func TestBecatConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		io.WriteString(c, "got: "+line)
+	}()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	var out, errOut outlines.Writer
+	if err := run(context.Background(), []string{host, port}, strings.NewReader("hello\n"), &out, &errOut); err != nil {
+		t.Fatalf("run: %v %s", err, errOut.String())
+	}
+	if out.String() != "got: hello\n" {
+		t.Fatalf("stdout %q", out.String())
+	}
+}
+
+// listen starts becat -l with extra flags and returns the address and the result.
+func listen(t *testing.T, ctx context.Context, stdin io.Reader, out *outlines.Writer, flags ...string) (string, chan error) {
+	t.Helper()
+	errOut := &outlines.Writer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append(flags, "-l", "127.0.0.1", "0"), stdin, out, errOut) }()
+	addr, ok := errOut.Wait("listening on ", 5*time.Second)
+	if !ok {
+		t.Fatalf("not listening: %s", errOut)
+	}
+	return addr, done
+}
+
+// TestBecatListen serves one connection (standard input, given before the connection
+// exists, is sent once it does) and ends when the client closes; with -k it serves
+// two connections one after the other and ends through the context.
+func TestBecatListen(t *testing.T) {
+	out := &outlines.Writer{}
+	addr, done := listen(t, context.Background(), strings.NewReader("welcome\n"), out)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "welcome\n" {
+		t.Fatalf("read %q, %v", l, err)
+	}
+	io.WriteString(c, "from client\n")
+	c.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "from client\n" {
+		t.Fatalf("stdout %q", out)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &outlines.Writer{}
+	addr, done = listen(t, ctx, strings.NewReader(""), out, "-k")
+	for i, msg := range []string{"one\n", "two\n"} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, msg)
+		c.Close()
+		if _, ok := out.Wait(msg[:3], 5*time.Second); !ok {
+			t.Fatalf("connection %d: stdout %q", i, out)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBecatTLS runs a TLS listener and a TLS client, both becat: the client's standard
+// input (with -N, the connection closes once it was sent) reaches the listener's
+// standard output, and both print the same certificate fingerprint.
+func TestBecatTLS(t *testing.T) {
+	out := &outlines.Writer{}
+	srvErr := &outlines.Writer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"-S", "-l", "127.0.0.1", "0"}, strings.NewReader(""), out, srvErr)
+	}()
+	addr, ok := srvErr.Wait("listening on ", 5*time.Second)
+	if !ok {
+		t.Fatalf("not listening: %s", srvErr)
+	}
+	fp, _ := srvErr.Wait("certificate SHA-256 ", time.Second)
+	host, port, _ := net.SplitHostPort(addr)
+	payload := strings.Repeat("secret line\n", 20000) // 240 KB
+	var cliErr outlines.Writer
+	if err := run(context.Background(), []string{"-S", "-N", host, port}, strings.NewReader(payload), io.Discard, &cliErr); err != nil {
+		t.Fatalf("client: %v %s", err, cliErr.String())
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	if out.String() != payload {
+		t.Fatalf("server got %d bytes of %d", len(out.String()), len(payload))
+	}
+	if fp == "" || !strings.Contains(cliErr.String(), "peer certificate SHA-256 "+fp) {
+		t.Fatalf("fingerprints: server %q, client %s", fp, cliErr.String())
+	}
+}
+
+// TestBecatTimeout gives up on a silent peer after the read timeout.
+func TestBecatTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			time.Sleep(2 * time.Second)
+			c.Close()
+		}
+	}()
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	err = run(context.Background(), []string{"-t", "100ms", host, port}, strings.NewReader(""), io.Discard, io.Discard)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("got %v, want a timeout", err)
+	}
+}
+
+func TestBecatBadArgs(t *testing.T) {
+	for _, args := range [][]string{nil, {"host"}, {"-k", "127.0.0.1", "1"}, {"127.0.0.1", "99999"}, {"-t", "-1s", "127.0.0.1", "1"}} {
+		if err := run(context.Background(), args, strings.NewReader(""), io.Discard, io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+	// Refused: reported as an error.
+	if err := run(context.Background(), []string{"127.0.0.1", "1"}, strings.NewReader(""), io.Discard, io.Discard); err == nil {
+		t.Error("refused connection not reported")
+	}
+}
