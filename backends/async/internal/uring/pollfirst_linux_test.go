@@ -102,3 +102,25 @@ func TestSingleIssuerRing(t *testing.T) {
 		t.Fatalf("Submit from another thread = %v; want EEXIST", err)
 	}
 }
+
+// TestCoopTaskrun: a ring made WithCoopTaskrun (or without the flag on kernels before
+// 5.19) completes a receive armed before its data arrives, woken from a wait.
+func TestCoopTaskrun(t *testing.T) {
+	r := newRing(t, 4, WithCoopTaskrun())
+	x, y := socketpair(t)
+	buf := make([]byte, 8)
+	if err := r.PrepRecv(1, x, buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		unix.Write(y, []byte("coop"))
+	}()
+	got := collect(t, r, 1)
+	if got[1].res != 4 || string(buf[:4]) != "coop" {
+		t.Fatalf("got %v, buf %q", got, buf)
+	}
+}
