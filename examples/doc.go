@@ -16,6 +16,7 @@
 //   - https-get: an HTTPS GET over the TLS backend with certificate verification.
 //   - becat: libevent's sample/becat.c — a netcat over bufferevents (connect or listen,
 //     TLS, timeouts).
+//   - tiny-echo: the README's short echo server.
 //   - hello-world, time-test, signal-test, event-read-fifo: libevent's samples of the
 //     same names.
 //   - ratelimit-server: a file server under per-connection and group rate limits.
