@@ -47,6 +47,17 @@
 // Every descriptor this package creates — listening, accepted, connecting — is
 // close-on-exec and, except with ListenBlocking, non-blocking.
 //
+// # Nagle's algorithm
+//
+// As Go's net package does, TCP sockets this package creates or accepts have TCP_NODELAY
+// set: the listener sets it on each accepted TCP connection before the [AcceptFunc] runs,
+// and [Connect] and [ConnectHostname] set it on the socket they create. Without it, a
+// small write that follows another unacknowledged one waits for the peer's delayed
+// acknowledgement — 40 ms on Linux — which stalls request-response protocols (a TLS
+// handshake, a ping-pong). Opt out per listener with ListenNagle, or per connection with
+// [SetNoDelay](bev, false). Descriptors handed to [New], [NewFromConn] or SetFD are left as
+// they are (a net.Conn already has TCP_NODELAY); [SetNoDelay] changes them on request.
+//
 // # Connect semantics
 //
 // Connect and ConnectHostname never report a network failure from inside the call. They
@@ -68,7 +79,8 @@
 // ListenReusePort (SO_REUSEPORT, to run one listener per loop on one port),
 // ListenDisabled, ListenDeferredAccept (TCP_DEFER_ACCEPT), ListenIPv6Only and
 // ListenDualStack (IPV6_V6ONLY on or off), ListenCloseOnFree, ListenCloseOnExec,
-// ListenBlocking and ListenThreadSafe. [ListenerOptions.Backlog] sets listen(2)'s backlog.
+// ListenBlocking and ListenThreadSafe; ListenNagle (bufev's own) leaves TCP_NODELAY off
+// on accepted connections. [ListenerOptions.Backlog] sets listen(2)'s backlog.
 // SO_REUSEADDR, SO_REUSEPORT and the IPv6 options are refused for Unix sockets with
 // [ErrOption], as libevent refuses them.
 //
@@ -88,7 +100,8 @@
 // # Performance
 //
 // Reads go straight from the socket into reserved space at the end of the input buffer
-// (evbuffer Reserve/Commit, one read(2) per readiness, at most the maximum single read —
+// (evbuffer Reserve/Commit, one read(2) per readiness — on Linux a raw system call, since
+// a non-blocking read never blocks and the scheduler need not be told — at most the maximum single read —
 // 16 KiB by default, as in libevent; raise it with SetMaxSingleRead for bulk transfers).
 // Writes go straight from the output buffer's chains (evbuffer WriteToFD: writev over up
 // to 128 chains, sendfile for file segments added with AddFile). Output is written as

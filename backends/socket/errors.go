@@ -37,6 +37,9 @@ var (
 	// ErrNotStream is returned when an adopted descriptor is not a stream socket.
 	ErrNotStream = errors.New("socket: descriptor is not a stream socket")
 
+	// ErrNoSocket is returned by SetNoDelay for a bufferevent that has no socket yet.
+	ErrNoSocket = errors.New("socket: bufferevent has no socket")
+
 	// ErrNotSocket is returned when an operation that needs a socket bufferevent of this
 	// package receives another kind.
 	ErrNotSocket = errors.New("socket: not a socket bufferevent")

@@ -59,6 +59,12 @@ const (
 	// ListenDualStack clears IPV6_V6ONLY: an IPv6 listener also accepts IPv4 connections as
 	// IPv4-mapped addresses (LEV_OPT_BIND_IPV4_AND_IPV6). Invalid for IPv4 and Unix sockets.
 	ListenDualStack
+
+	// ListenNagle leaves Nagle's algorithm on for accepted TCP connections. By default, as
+	// in Go's net package, the listener sets TCP_NODELAY on every accepted TCP socket before
+	// the [AcceptFunc] runs, so small writes leave at once instead of waiting for the
+	// peer's (possibly delayed) acknowledgement. Unix sockets are never touched.
+	ListenNagle
 )
 
 // ListenerOptions configure [Listen] and [NewListener]. The zero value is ready to use: an
@@ -439,6 +445,11 @@ func (l *Listener) onReadable(int, eventbase.What) {
 			// libevent drops those.
 			closeFD(fd)
 			continue
+		}
+		if _, tcp := peer.(*net.TCPAddr); tcp && l.flags&ListenNagle == 0 {
+			// As net does; a failure means the connection is already gone, which its
+			// first read or write reports.
+			_ = setNoDelay(fd, true)
 		}
 		l.backoff = 0
 		cb := l.cb

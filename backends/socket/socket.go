@@ -641,6 +641,30 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 	})
 }
 
+// SetNoDelay sets (on) or clears TCP_NODELAY on bev's TCP socket. Sockets this package
+// creates for Connect and ConnectHostname have it set, as the standard library's dialed
+// connections do; call SetNoDelay(bev, false) to turn Nagle's algorithm back on (after
+// Connect, or for ConnectHostname from the event callback on Connected, before any output
+// leaves). A descriptor given to New, NewFromConn or SetFD is left as it is unless this
+// is called. It returns ErrNotSocket for another type of bufferevent,
+// bufferevent.ErrClosed for a closed one, ErrNoSocket when bev has no socket yet, and
+// the setsockopt error (an *os.SyscallError) for a socket that is not TCP.
+//
+// Loop-confined unless bev is ThreadSafe.
+func SetNoDelay(bev *bufferevent.BufferEvent, on bool) error {
+	s, err := lookupSock(bev)
+	if err != nil {
+		return err
+	}
+	s.c.Lock()
+	fd := s.fd
+	s.c.Unlock()
+	if fd < 0 {
+		return ErrNoSocket
+	}
+	return setNoDelay(fd, on)
+}
+
 // onLoopDo runs fn with the core lock and a reference: at once for a loop-confined
 // bufferevent, on the loop for a ThreadSafe one (whose fn errors are then dropped; fn
 // must report through the event callback).
@@ -675,6 +699,9 @@ func (s *sock) connect(addr net.Addr, sa sockaddr, resume bool) {
 			if fd, err = newSocket(sa.family); err != nil {
 				s.connectFailedLater(err)
 				return
+			}
+			if sa.family != afUnix {
+				_ = setNoDelay(fd, true) // as net.Dial does; SetNoDelay undoes it
 			}
 			if err := s.setFD(fd); err != nil {
 				closeFD(fd)

@@ -49,3 +49,7 @@ func listenSocket(string, string, ListenFlags, int) (int, string, error) {
 }
 
 func readFD(int, []byte) (int, error) { return 0, ErrUnsupported }
+
+const afUnix = 1
+
+func setNoDelay(int, bool) error { return ErrUnsupported }

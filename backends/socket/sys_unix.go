@@ -227,16 +227,13 @@ func dupFD(fd int) (int, error) {
 	return nfd, nil
 }
 
-// readFD is read(2), retried on EINTR.
-func readFD(fd int, p []byte) (int, error) {
-	for {
-		n, err := unix.Read(fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, os.NewSyscallError("read", err)
-		}
-		return n, nil
+// afUnix is AF_UNIX, for the shared code.
+const afUnix = unix.AF_UNIX
+
+// setNoDelay sets or clears TCP_NODELAY.
+func setNoDelay(fd int, on bool) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, boolInt(on)); err != nil {
+		return os.NewSyscallError("setsockopt", err)
 	}
+	return nil
 }
