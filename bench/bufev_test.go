@@ -48,7 +48,6 @@ func startBufev(tb testing.TB, loops int) (string, func()) {
 			}
 			conns := map[*bufferevent.BufferEvent]struct{}{}
 			ln, err := socket.Listen(base, "tcp4", laddr, func(_ *socket.Listener, fd int, _ net.Addr) {
-				unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 				bev, err := socket.New(base, fd, bufferevent.CloseOnFree)
 				if err != nil {
 					unix.Close(fd)
