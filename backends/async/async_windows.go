@@ -49,13 +49,25 @@ func acquirePort(base *eventbase.Base) (*basePort, error) {
 		bp.refs++
 		return bp, nil
 	}
-	p, err := iocp.New(base)
+	bp := &basePort{base: base, refs: 1}
+	p, err := iocp.New(base, bp.orphaned)
 	if err != nil {
 		return nil, err
 	}
-	bp := &basePort{base: base, p: p, refs: 1}
+	bp.p = p
 	ports.m[base] = bp
 	return bp, nil
+}
+
+// orphaned runs on the port's goroutine when base was closed with operations in flight
+// and the port released itself: a new bufferevent on base (there should be none) would
+// get a new port.
+func (bp *basePort) orphaned() {
+	ports.Lock()
+	if ports.m[bp.base] == bp {
+		delete(ports.m, bp.base)
+	}
+	ports.Unlock()
 }
 
 // release drops a reference; the last one closes the port (canceling what is still in
@@ -64,7 +76,7 @@ func (bp *basePort) release() {
 	ports.Lock()
 	bp.refs--
 	last := bp.refs == 0
-	if last {
+	if last && ports.m[bp.base] == bp {
 		delete(ports.m, bp.base)
 	}
 	ports.Unlock()

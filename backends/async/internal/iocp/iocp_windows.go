@@ -19,10 +19,11 @@
 // Base.Defer instead (still never called re-entrantly from the call that started it).
 //
 // Every operation is an *Op whose OVERLAPPED is its first field. The Op, its WSABUFs and
-// the caller's buffers stay referenced from the Port's in-flight set, and the buffers are
-// pinned (runtime.Pinner), until the completion has been dequeued: the kernel never
-// writes into memory the collector could reuse. Callers must not touch the buffers of an
-// operation in flight.
+// the caller's buffers (which must be heap memory, as evbuffer chains are) stay
+// referenced from the Port's in-flight set until the completion has been dequeued; Go's
+// collector never moves heap objects, so the kernel never writes into memory the
+// collector could reuse or relocate. Callers must not touch the buffers of an operation
+// in flight.
 //
 // Cancel (CancelIoEx on the socket) and Close end operations early. A canceled operation
 // that did not complete reports an error matching ErrCanceled, whatever status the system
@@ -35,7 +36,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -109,7 +109,6 @@ type Op struct {
 	bufs     [][]byte
 	wsa      [MaxBuffers]windows.WSABuf
 	flags    uint32
-	pin      runtime.Pinner
 
 	onIO     func(n int, err error)
 	onAccept func(s windows.Handle, peer windows.Sockaddr, err error)
@@ -137,9 +136,15 @@ type Port struct {
 	skip     map[windows.Handle]bool
 	closed   bool
 
-	pending atomic.Int64 // operations the kernel will post a completion for
-	closing atomic.Bool
-	done    chan struct{}
+	pending  atomic.Int64 // operations the kernel will post a completion for
+	closing  atomic.Bool
+	orphaned atomic.Bool // the base closed under us: completions cannot be delivered
+	onOrphan func()
+	done     chan struct{}
+
+	// mu orders the goroutine's own release of an orphaned port against Close.
+	mu     sync.Mutex
+	exited bool // the goroutine closed the port handle (under mu)
 }
 
 func startup() error {
@@ -157,8 +162,13 @@ func startup() error {
 }
 
 // New creates a completion port whose callbacks run on base's loop goroutine, and starts
-// the goroutine that waits on it. Close releases both. Loop-confined.
-func New(base *eventbase.Base) (*Port, error) {
+// the goroutine that waits on it. Close releases both.
+//
+// If base is closed while operations are still in flight (their callbacks can then never
+// run), the goroutine waits for the system to complete them, closes the port and exits
+// by itself, calling onOrphan (if not nil) on that goroutine; Close then only reports the
+// undelivered callbacks. Loop-confined.
+func New(base *eventbase.Base, onOrphan func()) (*Port, error) {
 	if base == nil {
 		return nil, errors.New("iocp: nil base")
 	}
@@ -178,6 +188,7 @@ func New(base *eventbase.Base) (*Port, error) {
 		inflight: make(map[*Op]struct{}),
 		skip:     make(map[windows.Handle]bool),
 		done:     make(chan struct{}),
+		onOrphan: onOrphan,
 	}
 	go p.run()
 	return p, nil
@@ -229,7 +240,6 @@ func (op *Op) setBufs(bufs [][]byte) error {
 		op.wsa[i].Buf = nil
 		if len(b) > 0 {
 			op.wsa[i].Buf = &b[0]
-			op.pin.Pin(&b[0])
 		}
 	}
 	return nil
@@ -251,7 +261,6 @@ func (p *Port) started(op *Op, err error, n uint32) error {
 		p.base.Defer(func() { p.deliver(completion{op: op, n: n}) })
 		return nil
 	default:
-		op.pin.Unpin()
 		return err
 	}
 }
@@ -412,13 +421,32 @@ func (p *Port) run() {
 			batch = append(batch, completion{op: op, n: en.qty, status: windows.NTStatus(en.internal)})
 			p.pending.Add(-1)
 		}
-		if len(batch) > 0 && !p.closing.Load() {
+		if len(batch) > 0 && !p.closing.Load() && !p.orphaned.Load() {
 			if p.base.RunInLoop(func() { p.deliverBatch(batch) }) != nil {
 				// The base is closed: nobody will run callbacks any more.
-				p.closing.Store(true)
+				p.orphaned.Store(true)
 			}
 		}
+		if p.orphaned.Load() && !quit && p.pending.Load() == 0 && p.releaseOrphan() {
+			if p.onOrphan != nil {
+				p.onOrphan()
+			}
+			return
+		}
 	}
+}
+
+// releaseOrphan closes the port handle unless Close has started; it reports whether it
+// did.
+func (p *Port) releaseOrphan() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing.Load() {
+		return false
+	}
+	p.exited = true
+	windows.CloseHandle(p.h)
+	return true
 }
 
 func (p *Port) deliverBatch(batch []completion) {
@@ -438,7 +466,6 @@ func (p *Port) deliver(c completion) {
 	}
 	delete(p.inflight, op)
 	p.base.AddVirtual(-1)
-	op.pin.Unpin()
 	var err error
 	if c.status != 0 {
 		err = os.NewSyscallError(op.kind.String(), c.status.Errno())
@@ -508,7 +535,10 @@ func (p *Port) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.mu.Lock()
 	p.closing.Store(true)
+	exited := p.exited
+	p.mu.Unlock()
 	cancelled := map[windows.Handle]bool{}
 	for op := range p.inflight {
 		if !op.queued && !cancelled[op.sock] {
@@ -517,18 +547,23 @@ func (p *Port) Close() error {
 		}
 	}
 	var err error
-	if e := windows.PostQueuedCompletionStatus(p.h, 0, quitKey, nil); e != nil {
-		err = os.NewSyscallError("PostQueuedCompletionStatus", e)
+	if exited {
+		// Orphaned: the goroutine closed the port after the base closed.
+		<-p.done
 	} else {
-		select {
-		case <-p.done:
-		case <-time.After(closeWait):
-			// Leave the port, the goroutine and the ops referenced: safe, but leaked.
-			return ErrStuck
+		if e := windows.PostQueuedCompletionStatus(p.h, 0, quitKey, nil); e != nil {
+			err = os.NewSyscallError("PostQueuedCompletionStatus", e)
+		} else {
+			select {
+			case <-p.done:
+			case <-time.After(closeWait):
+				// Leave the port, the goroutine and the ops referenced: safe, but leaked.
+				return ErrStuck
+			}
 		}
-	}
-	if e := windows.CloseHandle(p.h); e != nil && err == nil {
-		err = os.NewSyscallError("CloseHandle", e)
+		if e := windows.CloseHandle(p.h); e != nil && err == nil {
+			err = os.NewSyscallError("CloseHandle", e)
+		}
 	}
 	ops := make([]*Op, 0, len(p.inflight))
 	for op := range p.inflight {
@@ -537,7 +572,6 @@ func (p *Port) Close() error {
 	for _, op := range ops {
 		delete(p.inflight, op)
 		p.base.AddVirtual(-1)
-		op.pin.Unpin()
 		if op.kind == opAccept {
 			windows.Closesocket(op.asock)
 			op.onAccept(windows.InvalidHandle, nil, ErrClosed)

@@ -28,7 +28,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(base)
+	p, err := New(base, nil)
 	if err != nil {
 		base.Close()
 		t.Fatal(err)
@@ -326,7 +326,49 @@ func TestBadArguments(t *testing.T) {
 	if f.port.InFlight() != 0 {
 		t.Fatalf("in flight %d", f.port.InFlight())
 	}
-	if _, err := New(nil); err == nil {
+	if _, err := New(nil, nil); err == nil {
 		t.Fatal("New(nil) succeeded")
+	}
+}
+
+// Closing the base with an operation in flight: once the system completes it, the port
+// releases itself (the goroutine exits: goleak in TestMain), and Close afterwards still
+// reports the undelivered callback with ErrClosed.
+func TestBaseClosedInFlight(t *testing.T) {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := make(chan struct{})
+	p, err := New(base, func() { close(orphan) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, base: base, port: p}
+	c, s := f.connected()
+	var rerr error
+	calls := 0
+	if _, err := p.Recv(s, [][]byte{make([]byte, 8)}, func(_ int, err error) { calls++; rerr = err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := base.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The peer's data completes the receive; the base can no longer run its callback.
+	var n uint32
+	buf := windows.WSABuf{Len: 1, Buf: &[]byte("x")[0]}
+	if err := windows.WSASend(c, &buf, 1, &n, 0, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-orphan:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the port did not release itself")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || !errors.Is(rerr, ErrClosed) {
+		t.Fatalf("calls %d, err %v", calls, rerr)
 	}
 }
