@@ -23,6 +23,9 @@ import (
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: usage printed
+		}
 		fmt.Fprintln(os.Stderr, "event-read-fifo:", err)
 		os.Exit(1)
 	}
