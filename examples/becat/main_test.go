@@ -136,11 +136,17 @@ func TestBecatTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	peer := make(chan net.Conn, 1)
 	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			time.Sleep(2 * time.Second)
+		if c, err := ln.Accept(); err == nil {
+			peer <- c // silent until the test ends
+		}
+	}()
+	defer func() {
+		select {
+		case c := <-peer:
 			c.Close()
+		default:
 		}
 	}()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())

@@ -111,7 +111,11 @@ func TestTunnel(t *testing.T) {
 			if want := 2 * (len(data) + 5*len("ping 0\n")); plain != want {
 				t.Errorf("client end: %d plain bytes, want %d", plain, want)
 			}
-			if mc[2] != ms[2] || mc[1] != ms[1] {
+			// Both ends saw every plain byte; the compressed counts may differ by the
+			// stream trailers written at close, which the other end may not have read
+			// before it was stopped.
+			scomp, _ := strconv.Atoi(ms[2])
+			if mc[1] != ms[1] || comp-scomp > 64 || scomp-comp > 64 {
 				t.Errorf("ends disagree: client %s/%s, server %s/%s", mc[1], mc[2], ms[1], ms[2])
 			}
 			if plain < 3*comp {

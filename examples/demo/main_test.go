@@ -16,7 +16,7 @@ func TestDemo(t *testing.T) {
 	for _, codec := range []string{"zstd", "deflate"} {
 		t.Run(codec, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), []string{"-conns", "4", "-duration", "1s", "-progress", "300ms", "-codec", codec}, &out)
+			err := run(context.Background(), []string{"-conns", "4", "-duration", "1500ms", "-progress", "400ms", "-codec", codec}, &out)
 			if err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
 			}
