@@ -109,8 +109,10 @@ func lookupConn(bev *bufferevent.BufferEvent) (*conn, error) {
 // New creates an async bufferevent on the connected stream socket fd (a SOCKET handle
 // created with WSA_FLAG_OVERLAPPED, as socket() does; libevent's bufferevent_async_new);
 // fd may be -1 (then Connect or ConnectHostname gives it one, or BufferEvent.SetFD). The
-// socket is associated with the base's completion port; it stays the caller's unless
-// opts has bufferevent.CloseOnFree. Reads and writes are overlapped WSARecv and WSASend
+// socket is associated with the base's completion port, so it must not belong to
+// another port already: a socket taken from Go's net package (associated with the
+// runtime's port) is refused with an error; use one from windows.WSASocket, or from an
+// async Listener. It stays the caller's unless opts has bufferevent.CloseOnFree. Reads and writes are overlapped WSARecv and WSASend
 // whose completions run on the loop goroutine; see the package documentation.
 //
 // Loop-confined: call it on the base's loop goroutine or while the loop is not running.
