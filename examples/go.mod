@@ -12,6 +12,7 @@ require (
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/filters v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 )
 
 require (
