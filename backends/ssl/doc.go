@@ -57,7 +57,10 @@
 // alone; over an underlying without descriptor (a pair) both report
 // errors.ErrUnsupported. Underlying returns it. With CloseOnFree, Close
 // sends close_notify and closes the underlying; without it the underlying
-// is handed back with its callbacks cleared.
+// is handed back with its callbacks cleared — unless the user has set new
+// ones since (closing the ssl bufferevent inside its own callback and at
+// once calling SetCallbacks on the underlying: those are kept, although the
+// ssl bufferevent is finalised after the callback returns).
 //
 // # States
 //
@@ -94,7 +97,10 @@
 // HandshakeTimeout) gives a bare Timeout with ErrHandshakeTimeout (matching
 // os.ErrDeadlineExceeded), as libevent reports a handshake timeout in
 // socket mode. The bufferevent's own read and write timeouts apply as for
-// any bufferevent (generic timers).
+// any bufferevent (generic timers). Every one of these events ends the
+// connection in both directions: reading and writing are disabled (Enabled
+// reports neither, the timers stop) before the event callback runs, as the
+// socket type disables the direction that failed.
 //
 // Flags (GetFlags, SetFlags, ClearFlags; WithFlags at creation) are
 // DirtyShutdown, BatchWrite (gather the output into full 16 KiB records
@@ -151,6 +157,10 @@
 //     behaviour, which the ported tests use to reproduce its exact counts.
 //   - Flush(Write, Finished) sends close_notify instead of doing nothing.
 //   - A truncated record is always an error, never an EOF.
+//   - EOF, errors and the handshake timeout clear the enabled bits of both
+//     directions (libevent's SSL layer stops its I/O but leaves them set,
+//     and in filter mode its generic timers can then still report a
+//     Timeout after the EOF).
 //   - The error stack holds Go errors (the last 8) and is read without
 //     popping; libevent's bufferevent_get_openssl_error has an inverted type
 //     check in the reference snapshot and returns 0 for SSL bufferevents.

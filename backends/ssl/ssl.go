@@ -221,6 +221,7 @@ type engine struct {
 	dead      bool
 	hsDone    bool // the handshake completed (ConnectionState is safe)
 	uReadOff  bool
+	uCbGen    uint64 // the underlying's CallbacksGen once ours were set
 	outCb     *evbuffer.Callback
 	vec       [1][]byte
 	pv        [1][]byte
@@ -266,8 +267,9 @@ func NewSocket(base *eventbase.Base, fd int, cfg *tls.Config, state State, opts 
 // bufferevent_openssl_filter_new. The ssl bufferevent takes over
 // underlying's callbacks and enables its reading and writing; from then on
 // only the ssl bufferevent may use it. With CloseOnFree, Close closes
-// underlying; without it underlying is handed back (callbacks cleared) and
-// the TLS session is released for re-wrapping. States and cfg as NewSocket.
+// underlying; without it underlying is handed back (its callbacks cleared
+// unless the user has set new ones since) and the TLS session is released
+// for re-wrapping. States and cfg as NewSocket.
 //
 // Call it on the loop goroutine or before the loop runs; the new
 // bufferevent is loop-confined unless opts has ThreadSafe.
@@ -377,6 +379,10 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		_ = bev.Close()
 		return nil, err
 	}
+	// Close clears the underlying's callbacks only if they are still ours.
+	e.uc.Lock()
+	e.uCbGen = e.uc.CallbacksGen()
+	e.uc.Unlock()
 	_ = u.Enable(bufferevent.ReadWrite)
 	if socketMode {
 		// The hidden socket bufferevent calls back when its output drained
@@ -704,6 +710,13 @@ func (e *engine) fail(what backend.Events, err error) {
 		e.ad.fail(err, true)
 	}
 	e.suspendURead(true)
+	// The connection is over both ways: disable the user's directions
+	// before the callback sees the event, as the core's backends do for
+	// EOF, errors and timeouts. This also stops the generic read and write
+	// timers, which would otherwise report a Timeout after the EOF (libevent
+	// stops its SSL I/O here but leaves the enabled bits; in filter mode its
+	// generic timers keep running).
+	e.c.DisableUser(backend.ReadWrite)
 	e.c.TriggerEvent(what, err, 0)
 }
 
@@ -1123,7 +1136,13 @@ func (e *engine) Close() error {
 		e.ad.flush()
 	}
 	u := e.u
-	_ = u.SetCallbacks(nil, nil, nil)
+	// Let go of the underlying's callbacks unless the user has set new
+	// ones since (closing us inside our own callback and taking the
+	// underlying back at once: we are finalised only after that callback
+	// returns). libevent's unlink clears them only "if still ours" too.
+	e.uc.Lock()
+	e.uc.ClearCallbacksIf(e.uCbGen)
+	e.uc.Unlock()
 	e.suspendURead(false)
 	if e.socketMode || (closing && u.Type() == socket.TypeName) {
 		e.drainInner()
