@@ -186,7 +186,8 @@ type conn struct {
 	rvec    [1][]byte
 	rsize   int
 	rop     *iocp.Op
-	rwant   bool // the receive in flight is still wanted (not canceled by Disable)
+	ropv    iocp.Op // reused by every receive (conn is heap memory: it never moves)
+	rwant   bool    // the receive in flight is still wanted (not canceled by Disable)
 	missed  bool
 	reading bool
 
@@ -196,6 +197,7 @@ type conn struct {
 	wvecs   [maxSendVecs][]byte
 	pvecs   [maxSendVecs][]byte
 	wop     *iocp.Op
+	wopv    iocp.Op // reused by every send
 	writing bool
 
 	connecting bool
@@ -271,7 +273,7 @@ func (c *conn) startRead() {
 	if len(c.rvec[0]) > n {
 		c.rvec[0] = c.rvec[0][:n]
 	}
-	op, err := c.port().Recv(c.sock(), c.rvec[:], c.readCb)
+	op, err := c.port().RecvOp(&c.ropv, c.sock(), c.rvec[:], c.readCb)
 	if err != nil {
 		c.rvec[0] = nil
 		c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", err))
@@ -406,7 +408,7 @@ func (c *conn) startWrite() {
 			break
 		}
 	}
-	op, err := c.port().Send(c.sock(), c.wvecs[:k], c.writeCb)
+	op, err := c.port().SendOp(&c.wopv, c.sock(), c.wvecs[:k], c.writeCb)
 	if err != nil {
 		clear(c.wvecs[:k])
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))

@@ -55,6 +55,8 @@ var (
 	ErrClosed = fmt.Errorf("iocp: port closed: %w", net.ErrClosed)
 	// ErrTooManyBuffers is returned by Send for more than MaxBuffers buffers.
 	ErrTooManyBuffers = fmt.Errorf("iocp: more than %d buffers in one operation", MaxBuffers)
+	// ErrBusy is returned by RecvOp and SendOp for an Op still in flight.
+	ErrBusy = errors.New("iocp: operation still in flight")
 	// ErrNotAssociated is returned for a socket not associated with the Port.
 	ErrNotAssociated = errors.New("iocp: socket not associated with this port")
 	// ErrStuck is returned by Close when canceled operations did not complete in time;
@@ -109,6 +111,9 @@ type Op struct {
 	bufs     [][]byte
 	wsa      [MaxBuffers]windows.WSABuf
 	flags    uint32
+
+	immN  uint32 // byte count of an operation completed at once
+	immFn func() // delivers it from the base's deferred queue; kept across reuse
 
 	onIO     func(n int, err error)
 	onAccept func(s windows.Handle, peer windows.Sockaddr, err error)
@@ -220,14 +225,22 @@ func (p *Port) Forget(sock windows.Handle) { delete(p.skip, sock) }
 // Loop-confined.
 func (p *Port) InFlight() int { return len(p.inflight) }
 
-func (p *Port) newOp(kind opKind, sock windows.Handle) (*Op, error) {
+func (p *Port) newOp(kind opKind, sock windows.Handle, reuse *Op) (*Op, error) {
 	if p.closed {
 		return nil, ErrClosed
 	}
 	if _, ok := p.skip[sock]; !ok {
 		return nil, ErrNotAssociated
 	}
-	return &Op{port: p, kind: kind, sock: sock}, nil
+	if reuse == nil {
+		return &Op{port: p, kind: kind, sock: sock}, nil
+	}
+	if _, busy := p.inflight[reuse]; busy {
+		return nil, ErrBusy
+	}
+	imm := reuse.immFn
+	*reuse = Op{port: p, kind: kind, sock: sock, immFn: imm}
+	return reuse, nil
 }
 
 func (op *Op) setBufs(bufs [][]byte) error {
@@ -257,8 +270,12 @@ func (p *Port) started(op *Op, err error, n uint32) error {
 	case err == nil:
 		p.inflight[op] = struct{}{}
 		op.queued = true
+		op.immN = n
+		if op.immFn == nil {
+			op.immFn = func() { op.port.deliver(completion{op: op, n: op.immN}) }
+		}
 		p.base.AddVirtual(1)
-		p.base.Defer(func() { p.deliver(completion{op: op, n: n}) })
+		p.base.Defer(op.immFn)
 		return nil
 	default:
 		return err
@@ -268,7 +285,13 @@ func (p *Port) started(op *Op, err error, n uint32) error {
 // Recv starts an overlapped WSARecv into bufs; cb gets the byte count (0 at end of
 // stream) or the error, on the loop goroutine. Loop-confined.
 func (p *Port) Recv(sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
-	op, err := p.newOp(opRecv, sock)
+	return p.RecvOp(nil, sock, bufs, cb)
+}
+
+// RecvOp is Recv reusing op (when not nil) instead of allocating one: an Op may be
+// reused once its callback has run (ErrBusy before). Loop-confined.
+func (p *Port) RecvOp(op *Op, sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
+	op, err := p.newOp(opRecv, sock, op)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +310,13 @@ func (p *Port) Recv(sock windows.Handle, bufs [][]byte, cb func(n int, err error
 // Send starts an overlapped gathering WSASend of bufs; cb gets the byte count sent or
 // the error, on the loop goroutine. Loop-confined.
 func (p *Port) Send(sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
-	op, err := p.newOp(opSend, sock)
+	return p.SendOp(nil, sock, bufs, cb)
+}
+
+// SendOp is Send reusing op (when not nil) instead of allocating one, as RecvOp.
+// Loop-confined.
+func (p *Port) SendOp(op *Op, sock windows.Handle, bufs [][]byte, cb func(n int, err error)) (*Op, error) {
+	op, err := p.newOp(opSend, sock, op)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +336,7 @@ func (p *Port) Send(sock windows.Handle, bufs [][]byte, cb func(n int, err error
 // the wildcard address first when it is not bound yet (ConnectEx requires it); cb gets
 // the outcome on the loop goroutine. Loop-confined.
 func (p *Port) Connect(sock windows.Handle, sa windows.Sockaddr, cb func(err error)) (*Op, error) {
-	op, err := p.newOp(opConnect, sock)
+	op, err := p.newOp(opConnect, sock, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +360,7 @@ func (p *Port) Connect(sock windows.Handle, sa windows.Sockaddr, cb func(err err
 // mode, not associated with any port, owned by cb) and the peer's address, or the error,
 // on the loop goroutine. Loop-confined.
 func (p *Port) Accept(lsock windows.Handle, family int, cb func(s windows.Handle, peer windows.Sockaddr, err error)) (*Op, error) {
-	op, err := p.newOp(opAccept, lsock)
+	op, err := p.newOp(opAccept, lsock, nil)
 	if err != nil {
 		return nil, err
 	}

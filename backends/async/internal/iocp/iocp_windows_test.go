@@ -372,3 +372,40 @@ func TestBaseClosedInFlight(t *testing.T) {
 		t.Fatalf("calls %d, err %v", calls, rerr)
 	}
 }
+
+// An Op is reused once its callback ran, and refused while in flight.
+func TestOpReuse(t *testing.T) {
+	f := newFixture(t)
+	c, s := f.connected()
+	var op Op
+	buf := make([]byte, 4)
+	var got []byte
+	cb := func(n int, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if _, err := f.port.RecvOp(&op, s, [][]byte{buf}, cb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.port.RecvOp(&op, s, [][]byte{buf}, cb); !errors.Is(err, ErrBusy) {
+		t.Fatalf("reuse in flight: %v", err)
+	}
+	for i, msg := range []string{"ab", "cd"} {
+		var sop Op
+		if _, err := f.port.SendOp(&sop, c, [][]byte{[]byte(msg)}, func(int, error) {}); err != nil {
+			t.Fatal(err)
+		}
+		f.run()
+		if i == 0 {
+			if _, err := f.port.RecvOp(&op, s, [][]byte{buf}, cb); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.run()
+	if string(got) != "abcd" {
+		t.Fatalf("got %q", got)
+	}
+}
