@@ -58,6 +58,12 @@ func listen(t *testing.T, ctx context.Context, stdin io.Reader, out *outlines.Wr
 // exists, is sent once it does) and ends when the client closes; with -k it serves
 // two connections one after the other and ends through the context.
 func TestBecatListen(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	out := &outlines.Writer{}
 	addr, done := listen(t, context.Background(), strings.NewReader("welcome\n"), out)
 	c, err := net.Dial("tcp", addr)
@@ -101,6 +107,12 @@ func TestBecatListen(t *testing.T) {
 // input (with -N, the connection closes once it was sent) reaches the listener's
 // standard output, and both print the same certificate fingerprint.
 func TestBecatTLS(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	out := &outlines.Writer{}
 	srvErr := &outlines.Writer{}
 	done := make(chan error, 1)

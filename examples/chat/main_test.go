@@ -44,6 +44,12 @@ func (c *chatClient) expect(want string) {
 // sender), /nick, /who, /quit, a line over the limit, and the summary's counts (each
 // message formatted once, delivered by reference to each recipient).
 func TestChat(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &outlines.Writer{}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/bufev/bufev/examples/internal/outlines"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +14,12 @@ import (
 // each path with a non-zero message rate, the compression and rate-limit notes, and
 // the final verification.
 func TestDemo(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	for _, codec := range []string{"zstd", "deflate"} {
 		t.Run(codec, func(t *testing.T) {
 			var out bytes.Buffer

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"fmt"
+	"github.com/bufev/bufev/examples/internal/outlines"
 	"io"
 	"net"
 	"strings"
@@ -186,6 +187,12 @@ func pingPong(t *testing.T, addr string, n int, cfg *tls.Config) {
 // connections all get their echo and the kernel spread them over both loops (the odds
 // of all 32 landing on one loop are 2^-31).
 func TestEchoLoops(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	addr, lines, stop := startEcho(t, "-listen", "127.0.0.1:0", "-loops", "2")
 	pingPong(t, addr, 32, nil)
 	if err := stop(); err != nil {
@@ -205,6 +212,12 @@ func TestEchoLoops(t *testing.T) {
 // talks to the self-signed certificate made for 127.0.0.1. With -backend async the
 // server either uses io_uring or says why it fell back.
 func TestEchoBackendsTLS(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	for _, backend := range []string{"socket", "async"} {
 		for _, useTLS := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/tls=%v", backend, useTLS), func(t *testing.T) {

@@ -49,6 +49,12 @@ func server(t *testing.T) (string, string) {
 // TestHTTPSGet fetches headers, then headers and body, from a local HTTPS server whose
 // certificate the -cafile CA signed; without -cafile the system roots reject it.
 func TestHTTPSGet(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	u, caFile := server(t)
 	var out, errOut outlines.Writer
 	if err := run(context.Background(), []string{"-cafile", caFile, u + "/hello?x=1"}, &out, &errOut); err != nil {

@@ -55,6 +55,12 @@ func startProxy(t *testing.T, upstream string, flags ...string) (string, func() 
 // much more than MaxOutput for the client, and the connection closes cleanly after the
 // last byte (the upstream's close is propagated once the output drained).
 func TestProxyLargeSlowReader(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	const size = 24 << 20
 	data := make([]byte, size)
 	for i := range data {
@@ -170,6 +176,12 @@ func tlsEcho(t *testing.T) (string, string) {
 // messages come back intact. Without the CA the handshake fails and the client's
 // connection is closed.
 func TestProxyTLS(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
 	upstream, caFile := tlsEcho(t)
 	for _, mode := range [][]string{{"-s"}, {"-s", "-W"}} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {

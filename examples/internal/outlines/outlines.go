@@ -1,9 +1,13 @@
 // Package outlines is a small helper for the examples' tests: an io.Writer that collects
-// a program's output from any goroutine and lets the test wait for a line.
+// a program's output from any goroutine and lets the test wait for a line, and a check
+// that a test left no descriptor open.
 package outlines
 
 import (
 	"bytes"
+	"fmt"
+	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -46,4 +50,55 @@ func (w *Writer) Wait(s string, timeout time.Duration) (string, bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// OpenFDs returns the number of open descriptors of the process (Linux, through
+// /proc/self/fd), or -1 where that is not available.
+func OpenFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents) - 1 // the directory being read
+}
+
+// NoFDLeak waits up to a few seconds for the process's open descriptors to fall back
+// to before (a count from OpenFDs) and returns an error naming the difference if they
+// do not. It does nothing where OpenFDs is unavailable.
+func NoFDLeak(before int) error {
+	if before < 0 {
+		return nil
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		n := OpenFDs()
+		if n <= before {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d descriptors open, %d before: %s", n, before, describeFDs())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// FDsBefore returns OpenFDs after making sure the Go runtime's own network poller
+// descriptors exist (they are created on first use and stay open), so that a later
+// NoFDLeak does not count them.
+func FDsBefore() int {
+	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+		l.Close()
+	}
+	return OpenFDs()
+}
+
+// describeFDs lists the open descriptors and what they are.
+func describeFDs() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fmt.Fprintf(&b, "%s→%s ", e.Name(), target)
+	}
+	return b.String()
 }
