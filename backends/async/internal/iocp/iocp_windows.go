@@ -146,6 +146,7 @@ type Port struct {
 	orphaned atomic.Bool // the base closed under us: completions cannot be delivered
 	onOrphan func()
 	done     chan struct{}
+	free     chan *batch // pooled batches (goroutine takes, loop gives back)
 
 	// mu orders the goroutine's own release of an orphaned port against Close.
 	mu     sync.Mutex
@@ -194,6 +195,10 @@ func New(base *eventbase.Base, onOrphan func()) (*Port, error) {
 		skip:     make(map[windows.Handle]bool),
 		done:     make(chan struct{}),
 		onOrphan: onOrphan,
+		free:     make(chan *batch, batchPool),
+	}
+	for range batchPool {
+		p.free <- p.newBatch()
 	}
 	go p.run()
 	return p, nil
@@ -439,7 +444,13 @@ func (p *Port) run() {
 			// The port itself failed: nothing more can be dequeued.
 			return
 		}
-		var batch []completion
+		var b *batch
+		select {
+		case b = <-p.free:
+		default:
+			b = p.newBatch() // every pooled batch is queued on the loop: it lags
+		}
+		b.items = b.items[:0]
 		for i := range entries[:got] {
 			en := &entries[i]
 			if en.key == quitKey && en.ov == nil {
@@ -447,14 +458,16 @@ func (p *Port) run() {
 				continue
 			}
 			op := (*Op)(unsafe.Pointer(en.ov))
-			batch = append(batch, completion{op: op, n: en.qty, status: windows.NTStatus(en.internal)})
+			b.items = append(b.items, completion{op: op, n: en.qty, status: windows.NTStatus(en.internal)})
 			p.pending.Add(-1)
 		}
-		if len(batch) > 0 && !p.closing.Load() && !p.orphaned.Load() {
-			if p.base.RunInLoop(func() { p.deliverBatch(batch) }) != nil {
+		if len(b.items) > 0 && !p.closing.Load() && !p.orphaned.Load() {
+			if p.base.RunInLoop(b.fn) != nil {
 				// The base is closed: nobody will run callbacks any more.
 				p.orphaned.Store(true)
 			}
+		} else {
+			p.recycle(b)
 		}
 		if p.orphaned.Load() && !quit && p.pending.Load() == 0 && p.releaseOrphan() {
 			if p.onOrphan != nil {
@@ -478,13 +491,40 @@ func (p *Port) releaseOrphan() bool {
 	return true
 }
 
-func (p *Port) deliverBatch(batch []completion) {
-	for _, c := range batch {
+// batch carries completions from the port's goroutine to the loop. Batches are pooled
+// (p.free) so that steady traffic allocates nothing; fn is allocated once per batch.
+type batch struct {
+	items []completion
+	fn    func()
+}
+
+// batchPool is how many batches circulate before the goroutine allocates more.
+const batchPool = 4
+
+func (p *Port) newBatch() *batch {
+	b := &batch{items: make([]completion, 0, 64)}
+	b.fn = func() { p.deliverBatch(b) }
+	return b
+}
+
+// recycle returns b to the pool (dropping it when the pool is full).
+func (p *Port) recycle(b *batch) {
+	clear(b.items)
+	b.items = b.items[:0]
+	select {
+	case p.free <- b:
+	default:
+	}
+}
+
+func (p *Port) deliverBatch(b *batch) {
+	for _, c := range b.items {
 		c.op.queued = true
 	}
-	for _, c := range batch {
+	for _, c := range b.items {
 		p.deliver(c)
 	}
+	p.recycle(b)
 }
 
 // deliver runs op's callback unless Close already did.
