@@ -18,14 +18,15 @@ import (
 	"time"
 )
 
-// CA is a certificate authority made for one run. Not safe for concurrent use.
+// CA is a certificate authority made for one run. Its methods only read it: safe for
+// concurrent use once made.
 type CA struct {
 	Cert *x509.Certificate
 	PEM  []byte // the CA certificate, PEM-encoded (what -cafile reads)
 	key  *ecdsa.PrivateKey
 }
 
-// NewCA makes a fresh self-signed CA valid for a day.
+// NewCA makes a fresh self-signed CA valid for a day. Safe for concurrent use.
 func NewCA() (*CA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -51,7 +52,8 @@ func NewCA() (*CA, error) {
 	return &CA{Cert: cert, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}, nil
 }
 
-// Pool returns a certificate pool holding only the CA.
+// Pool returns a certificate pool holding only the CA. Safe for concurrent use (it
+// only reads the CA).
 func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(ca.Cert)
@@ -59,13 +61,14 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 // Issue makes a server certificate signed by the CA for the given host names and IP
-// addresses.
+// addresses. Safe for concurrent use (it only reads the CA).
 func (ca *CA) Issue(hosts ...string) (tls.Certificate, error) {
 	return issue(hosts, ca.Cert, ca.key)
 }
 
 // SelfSigned makes a self-signed server certificate for hosts (default "localhost",
 // 127.0.0.1 and ::1). Clients must skip verification or trust this very certificate.
+// Safe for concurrent use.
 func SelfSigned(hosts ...string) (tls.Certificate, error) {
 	if len(hosts) == 0 {
 		hosts = []string{"localhost", "127.0.0.1", "::1"}

@@ -18,7 +18,7 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// Limits of the per-connection buffering.
+// Limits of the per-connection buffering (constants, safe for concurrent use).
 const (
 	// ReadHigh is the input's high watermark: reading stops while this much is buffered.
 	ReadHigh = 64 << 10
@@ -36,7 +36,8 @@ type Stats struct {
 	Paused   int   // times a connection was paused by backpressure
 }
 
-// Options selects how connections are served.
+// Options selects how connections are served. A plain value: safe for concurrent use
+// once no goroutine writes it.
 type Options struct {
 	// Backend is "socket" (readiness-based, the default) or "async" (io_uring
 	// completions, package backends/async).
@@ -50,7 +51,7 @@ type Options struct {
 	ReusePort bool
 }
 
-// ErrBackend reports an unknown Options.Backend.
+// ErrBackend reports an unknown Options.Backend. Safe for concurrent use.
 var ErrBackend = errors.New("echoserver: unknown backend (want socket or async)")
 
 // Server is a running echo listener. Loop-confined: create, use and close it on the
@@ -64,12 +65,14 @@ type Server struct {
 }
 
 // Listen starts an echo server on network/address ("tcp", "127.0.0.1:0") of base.
+// Loop-confined: call it on base's loop goroutine or before the loop runs.
 func Listen(base *eventbase.Base, network, address string) (*Server, error) {
 	return ListenOptions(base, network, address, Options{})
 }
 
 // ListenOptions starts an echo server with the given options. With Backend "async"
-// it fails (matching errors.ErrUnsupported) where io_uring is unavailable.
+// it fails (matching errors.ErrUnsupported) where io_uring is unavailable. Loop-confined:
+// call it on base's loop goroutine or before the loop runs.
 func ListenOptions(base *eventbase.Base, network, address string, o Options) (*Server, error) {
 	switch o.Backend {
 	case "", "socket":
@@ -94,10 +97,10 @@ func ListenOptions(base *eventbase.Base, network, address string, o Options) (*S
 	return s, nil
 }
 
-// Addr returns the bound address.
+// Addr returns the bound address. Loop-confined.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops accepting and closes every connection.
+// Close stops accepting and closes every connection. Loop-confined.
 func (s *Server) Close() error {
 	err := s.ln.Close()
 	for bev := range s.conns {

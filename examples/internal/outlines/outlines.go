@@ -19,14 +19,14 @@ type Writer struct {
 	buf bytes.Buffer
 }
 
-// Write appends p.
+// Write appends p. Safe for concurrent use.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.Write(p)
 }
 
-// String returns everything written so far.
+// String returns everything written so far. Safe for concurrent use.
 func (w *Writer) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -34,7 +34,8 @@ func (w *Writer) String() string {
 }
 
 // Wait polls until the output contains s or the timeout passes; it returns the rest of
-// the line that starts with s (trimmed) and whether s was found.
+// the line that starts with s (trimmed) and whether s was found. Safe for concurrent
+// use.
 func (w *Writer) Wait(s string, timeout time.Duration) (string, bool) {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -53,7 +54,7 @@ func (w *Writer) Wait(s string, timeout time.Duration) (string, bool) {
 }
 
 // OpenFDs returns the number of open descriptors of the process (Linux, through
-// /proc/self/fd), or -1 where that is not available.
+// /proc/self/fd), or -1 where that is not available. Safe for concurrent use.
 func OpenFDs() int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -64,7 +65,7 @@ func OpenFDs() int {
 
 // NoFDLeak waits up to a few seconds for the process's open descriptors to fall back
 // to before (a count from OpenFDs) and returns an error naming the difference if they
-// do not. It does nothing where OpenFDs is unavailable.
+// do not. It does nothing where OpenFDs is unavailable. Safe for concurrent use.
 func NoFDLeak(before int) error {
 	if before < 0 {
 		return nil
@@ -84,7 +85,7 @@ func NoFDLeak(before int) error {
 
 // FDsBefore returns OpenFDs after making sure the Go runtime's own network poller
 // descriptors exist (they are created on first use and stay open), so that a later
-// NoFDLeak does not count them.
+// NoFDLeak does not count them. Safe for concurrent use.
 func FDsBefore() int {
 	if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		l.Close()

@@ -24,7 +24,7 @@ import (
 )
 
 // MaxOutput is le-proxy.c's MAX_OUTPUT: the most bytes queued for one side before the
-// other stops reading.
+// other stops reading. A constant, safe for concurrent use.
 const MaxOutput = 512 << 10
 
 // Stats counts a proxy's activity. Loop-confined.
@@ -36,7 +36,7 @@ type Stats struct {
 	PeakQueued  int   // the largest output seen on any side right after a relay
 }
 
-// Side is one end of a relayed pair.
+// Side is one end of a relayed pair. Loop-confined, like its bufferevent.
 type Side struct {
 	// Bev is the side's bufferevent.
 	Bev *bufferevent.BufferEvent
@@ -63,7 +63,7 @@ type Proxy struct {
 }
 
 // Link starts relaying between in and out: both get the proxy's callbacks and are
-// enabled for reading and writing.
+// enabled for reading and writing. Loop-confined.
 func (p *Proxy) Link(in, out *Side) {
 	in.p, out.p = p, p
 	in.partner, out.partner = out, in

@@ -16,7 +16,8 @@ import (
 	"github.com/bufev/bufev/filters/compress"
 )
 
-// Config describes a listening proxy: le-proxy, and each end of compress-tunnel.
+// Config describes a listening proxy: le-proxy, and each end of compress-tunnel. A plain
+// value: safe for concurrent use once no goroutine writes it.
 type Config struct {
 	Listen, Connect string
 
@@ -41,7 +42,8 @@ type Config struct {
 	Log io.Writer
 }
 
-// CodecStats counts a compressing proxy's bytes on the compressed side.
+// CodecStats counts a compressing proxy's bytes on the compressed side. A plain value,
+// copied out by Server.CodecStats.
 type CodecStats struct {
 	Plain      int64 // bytes before compression and after decompression
 	Compressed int64 // bytes on the wire
@@ -55,10 +57,10 @@ type Server struct {
 	codec CodecStats
 }
 
-// ErrCodec reports an unknown Config.Codec.
+// ErrCodec reports an unknown Config.Codec. Safe for concurrent use.
 var ErrCodec = errors.New("proxy: unknown codec (want zstd or deflate)")
 
-// Addr is the listening address.
+// Addr is the listening address. Loop-confined.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Stats returns the relay counters. Loop-confined.
@@ -68,7 +70,7 @@ func (s *Server) Stats() Stats { return s.proxy.Stats }
 // Loop-confined.
 func (s *Server) CodecStats() CodecStats { return s.codec }
 
-// Close stops listening and closes every connection.
+// Close stops listening and closes every connection. Loop-confined.
 func (s *Server) Close() error {
 	err := s.ln.Close()
 	for side := range s.open {
