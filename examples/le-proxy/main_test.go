@@ -231,3 +231,30 @@ func TestProxyBadArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyUpstreamRefused: when the upstream refuses the connection, the client's
+// connection is closed (after the error is logged) and the proxy keeps serving.
+func TestProxyUpstreamRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	addr, stop := startProxy(t, upstream)
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("lost"))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if n, err := c.Read(make([]byte, 8)); err == nil {
+			t.Fatalf("read %d bytes from a proxy without upstream", n)
+		}
+		c.Close()
+	}
+	if s := stop(); !regexp.MustCompile(`refused`).MatchString(s) {
+		t.Fatalf("no refusal logged:\n%s", s)
+	}
+}
