@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	st := srv.stop()
 
 	// The table.
-	fmt.Fprintf(stdout, "\n%-13s %6s %10s %9s %10s  %s\n", "path", "conns", "msgs/s", "MB/s", "p99", "")
+	fmt.Fprintf(stdout, "\n%-13s %6s %10s %9s %10s\n", "path", "conns", "msgs/s", "MB/s", "p99")
 	var fails []string
 	var sent [4]int64
 	for i, p := range paths {
@@ -147,8 +147,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			p.note = fmt.Sprintf("rate limit %.0f KiB/s configured, %.0f KiB/s measured (%s)", float64(cfg.rate)/1024, measured/1024, held)
 		}
-		fmt.Fprintf(stdout, "%-13s %6d %10.0f %9.2f %10v  %s\n", p.name, cfg.conns, float64(p.msgs)/secs,
+		row := fmt.Sprintf("%-13s %6d %10.0f %9.2f %10v  %s", p.name, cfg.conns, float64(p.msgs)/secs,
 			float64(sent[i])/secs/1e6, p.hist.quantile(0.99), p.note)
+		fmt.Fprintln(stdout, strings.TrimRight(row, " "))
 		switch {
 		case p.errors > 0:
 			fails = append(fails, fmt.Sprintf("%s: %d errors (first: %v)", p.name, p.errors, p.firstErr))
