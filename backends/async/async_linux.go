@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"sync"
 	"syscall"
@@ -15,6 +14,7 @@ import (
 	"github.com/bufev/bufev/backends/async/internal/uring"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/bufferevent/backend/dialer"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
@@ -160,11 +160,8 @@ type conn struct {
 	connEv     *eventbase.Event // waits for a connect started elsewhere (Connect with nil)
 	cc         cancelState
 	connAddr   net.Addr
-	pending    []netip.AddrPort
+	dial       dialer.Dialer // hostname connect: lookup, addresses left to try, DNS error
 	lastErr    error
-	dnsErr     error
-	lookupGen  uint64
-	lookupStop context.CancelFunc
 
 	// timers (libevent's generic timeouts, with in-flight output counted as pending)
 	rtimer, wtimer *eventbase.Event
@@ -869,7 +866,7 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 			return ErrNoAddress
 		}
 		c.cancelLookup()
-		c.pending = nil
+		c.dial.Discard()
 		c.connect(addr, sa)
 		return nil
 	})
@@ -992,7 +989,8 @@ func (c *conn) connectDone(res int32) {
 		return
 	}
 	c.connecting = false
-	c.pending, c.lastErr = nil, nil
+	c.dial.Discard()
+	c.lastErr = nil
 	c.peer = c.connAddr
 	if c.wtimer != nil {
 		_ = c.wtimer.Del()
@@ -1019,7 +1017,7 @@ func (c *conn) abortConnect() {
 // callback, so nothing runs synchronously (libevent's immediate-refusal path).
 func (c *conn) connectFailedLater(err error) {
 	c.lastErr = c.dialError(err)
-	if len(c.pending) > 0 {
+	if c.dial.More() {
 		c.base.Defer(func() {
 			c.c.Enter()
 			defer c.c.Leave()
@@ -1037,7 +1035,7 @@ func (c *conn) connectFailedLater(err error) {
 // bit, after trying the next address of a hostname connect.
 func (c *conn) connectFailed(err error) {
 	c.lastErr = c.dialError(err)
-	if len(c.pending) > 0 {
+	if c.dial.More() {
 		c.connectNext()
 		return
 	}
@@ -1048,18 +1046,10 @@ func (c *conn) connectFailed(err error) {
 }
 
 func (c *conn) dialError(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) {
-		return err
-	}
 	if errno, ok := err.(syscall.Errno); ok {
 		err = os.NewSyscallError("connect", errno)
 	}
-	netw := "tcp"
-	if c.connAddr != nil {
-		netw = c.connAddr.Network()
-	}
-	return &net.OpError{Op: "dial", Net: netw, Addr: c.connAddr, Err: err}
+	return dialer.DialError(c.connAddr, err)
 }
 
 // ---- hostname connect ----
@@ -1080,31 +1070,12 @@ func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network,
 	if err != nil {
 		return err
 	}
-	var ipnet string
-	switch network {
-	case "tcp":
-		ipnet = "ip"
-	case "tcp4":
-		ipnet = "ip4"
-	case "tcp6":
-		ipnet = "ip6"
-	default:
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, net.UnknownNetworkError(network))}
-	}
-	if port < 1 || port > 65535 {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: host})}
-	}
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	if host == "" {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "missing host", Addr: host})}
-	}
-	if ctx == nil {
-		ctx = context.Background()
+	t, err := dialer.ParseTarget(network, host, port)
+	if err != nil {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, err)}
 	}
 	return c.onLoopDo(func() error {
-		c.startLookup(ctx, network, ipnet, host, uint16(port))
+		c.startLookup(ctx, t)
 		return nil
 	})
 }
@@ -1118,40 +1089,26 @@ func DNSErr(bev *bufferevent.BufferEvent) error {
 	}
 	c.c.Lock()
 	defer c.c.Unlock()
-	return c.dnsErr
+	return c.dial.Err()
 }
 
 // lookupNetIP resolves host names; tests replace it.
 var lookupNetIP = net.DefaultResolver.LookupNetIP
 
-func (c *conn) startLookup(ctx context.Context, network, ipnet, host string, port uint16) {
+// startLookup begins resolution with reading and writing suspended.
+func (c *conn) startLookup(ctx context.Context, t dialer.Target) {
 	c.cancelLookup()
-	c.dnsErr, c.lastErr, c.pending = nil, nil, nil
-	c.lookupGen++
-	gen := c.lookupGen
+	c.lastErr = nil
 	c.connecting = true
 	c.c.SuspendRead(backend.SuspendLookup)
 	c.c.SuspendWrite(backend.SuspendLookup)
-	if ip, err := netip.ParseAddr(host); err == nil {
-		c.base.Defer(func() { c.lookupDone(gen, network, host, port, []netip.Addr{ip}, nil) })
-		return
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	c.lookupStop = cancel
-	go func() {
-		ips, err := lookupNetIP(lctx, ipnet, host)
-		cancel()
-		_ = c.base.RunInLoop(func() { c.lookupDone(gen, network, host, port, ips, err) })
-	}()
+	c.dial.Lookup = lookupNetIP
+	c.dial.Start(ctx, c.base, t, c.lookupDone)
 }
 
+// cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
 func (c *conn) cancelLookup() {
-	if c.lookupStop != nil {
-		c.lookupStop()
-		c.lookupStop = nil
-	}
-	if c.c != nil && (c.c.ReadSuspended()|c.c.WriteSuspended())&backend.SuspendLookup != 0 {
-		c.lookupGen++
+	if c.dial.Cancel() && c.c != nil {
 		c.connecting = false
 		if !c.dead {
 			c.c.UnsuspendRead(backend.SuspendLookup)
@@ -1160,46 +1117,35 @@ func (c *conn) cancelLookup() {
 	}
 }
 
-func (c *conn) lookupDone(gen uint64, network, host string, port uint16, ips []netip.Addr, err error) {
+// lookupDone handles a lookup result on the loop (libevent's
+// bufferevent_connect_getaddrinfo_cb).
+func (c *conn) lookupDone(r dialer.Result) {
 	if c.dead {
 		return
 	}
 	c.c.Enter()
 	defer c.c.Leave()
-	if gen != c.lookupGen || c.gone() {
-		return
+	if c.gone() || !c.dial.End(r) {
+		return // cancelled
 	}
-	c.lookupStop = nil
 	c.connecting = false
 	c.c.UnsuspendWrite(backend.SuspendLookup)
 	c.c.UnsuspendRead(backend.SuspendLookup)
 	if c.gone() {
 		return
 	}
-	var addrs []netip.AddrPort
-	for _, ip := range ips {
-		if (network == "tcp4" && !ip.Unmap().Is4()) || (network == "tcp6" && ip.Unmap().Is4()) {
-			continue
-		}
-		addrs = append(addrs, netip.AddrPortFrom(ip, port))
-	}
-	if err == nil && len(addrs) == 0 {
-		err = &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
-	}
-	if err != nil {
-		c.dnsErr = &DNSError{Host: host, Err: err}
+	if err := c.dial.Settle(r); err != nil {
 		c.disableUser(backend.ReadWrite)
-		c.c.TriggerEvent(backend.Error, c.dnsErr, 0)
+		c.c.TriggerEvent(backend.Error, err, 0)
 		return
 	}
-	c.pending = addrs
 	c.connectNext()
 }
 
-// connectNext starts a connect to the next pending address, replacing a failed socket.
+// connectNext starts a connect to the next address of a hostname connect, replacing a
+// failed socket.
 func (c *conn) connectNext() {
-	ap := c.pending[0]
-	c.pending = c.pending[1:]
+	ap, _ := c.dial.Next()
 	if c.fd >= 0 && c.lastErr != nil {
 		old, own := c.fd, c.ownFD
 		c.fd, c.ownFD = -1, false

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/bufev/bufev/bufferevent/backend/dialer"
 )
 
 // Sentinel errors. Each is prefixed with the package name and matches with errors.Is
@@ -33,15 +35,9 @@ var (
 )
 
 // DNSError is the error delivered to the event callback (with the Error event) when
-// ConnectHostname cannot resolve the host. It wraps the resolver's error. It is not
-// modified after it is delivered: safe for concurrent use.
-type DNSError struct {
-	Host string // the host name as given to ConnectHostname
-	Err  error  // the resolver's error
-}
-
-// Error describes the failed lookup. Safe for concurrent use.
-func (e *DNSError) Error() string { return "async: resolving " + e.Host + ": " + e.Err.Error() }
-
-// Unwrap returns the resolver's error. Safe for concurrent use.
-func (e *DNSError) Unwrap() error { return e.Err }
+// ConnectHostname cannot resolve the host. It wraps the resolver's error, usually a
+// *net.DNSError, and context errors when the lookup was cancelled or timed out; its
+// Timeout method reports a timed-out lookup. It is the type of package
+// bufferevent/backend/dialer, shared by every backend that connects by host name. It is
+// not modified after it is delivered: safe for concurrent use.
+type DNSError = dialer.DNSError

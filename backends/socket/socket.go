@@ -5,14 +5,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/bufferevent/backend/dialer"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 )
@@ -154,11 +152,8 @@ type sock struct {
 	peer       net.Addr
 
 	// hostname connect
-	lookupGen    uint64
-	lookupCancel context.CancelFunc
-	pending      []netip.AddrPort // addresses left to try
-	lastErr      error
-	dnsErr       error
+	dial    dialer.Dialer // lookup, addresses left to try, DNS error
+	lastErr error
 }
 
 var (
@@ -341,7 +336,7 @@ func (s *sock) SetFD(fd int) error {
 		}
 	}
 	s.cancelLookup()
-	s.pending = nil
+	s.dial.Discard()
 	if err := s.setFD(fd); err != nil {
 		return err
 	}
@@ -462,7 +457,7 @@ func (s *sock) onWrite(fd int, what eventbase.What) {
 			// event would keep firing, since Disable keeps it while connecting.
 			if s.connecting {
 				s.connecting = false
-				s.pending = nil
+				s.dial.Discard()
 				s.stopRead()
 			}
 			s.fail(backend.Write, backend.Writing|backend.Timeout, nil)
@@ -484,7 +479,8 @@ func (s *sock) onWrite(fd int, what eventbase.What) {
 			return
 		}
 		connected = true
-		s.pending, s.lastErr = nil, nil
+		s.dial.Discard()
+		s.lastErr = nil
 		s.peer = peerAddr(fd)
 		s.c.TriggerEvent(backend.Connected, nil, 0)
 		if s.dead || s.c.Closed() {
@@ -635,7 +631,7 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 			return ErrNoAddress
 		}
 		s.cancelLookup()
-		s.pending = nil
+		s.dial.Discard()
 		s.connect(addr, sa, addr == nil)
 		return nil
 	})
@@ -734,7 +730,7 @@ func (s *sock) connect(addr net.Addr, sa sockaddr, resume bool) {
 // path), or moves on to the next address of a hostname connect.
 func (s *sock) connectFailedLater(err error) {
 	s.lastErr = s.dialError(err)
-	if len(s.pending) > 0 {
+	if s.dial.More() {
 		s.base.Defer(func() {
 			s.c.Enter()
 			defer s.c.Leave()
@@ -757,24 +753,14 @@ func (s *sock) connectFailed(err error) {
 	s.lastErr = s.dialError(err)
 	s.stopRead()
 	s.stopWrite()
-	if len(s.pending) > 0 {
+	if s.dial.More() {
 		s.connectNext()
 		return
 	}
 	s.c.TriggerEvent(backend.Error, s.lastErr, 0)
 }
 
-func (s *sock) dialError(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) {
-		return err
-	}
-	netw := "tcp"
-	if s.connAddr != nil {
-		netw = s.connAddr.Network()
-	}
-	return &net.OpError{Op: "dial", Net: netw, Addr: s.connAddr, Err: err}
-}
+func (s *sock) dialError(err error) error { return dialer.DialError(s.connAddr, err) }
 
 // ---- hostname connect ----
 
@@ -798,31 +784,12 @@ func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network,
 	if err != nil {
 		return err
 	}
-	var ipnet string
-	switch network {
-	case "tcp":
-		ipnet = "ip"
-	case "tcp4":
-		ipnet = "ip4"
-	case "tcp6":
-		ipnet = "ip6"
-	default:
-		return &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
-	}
-	if port < 1 || port > 65535 {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: strconv.Itoa(port)})}
-	}
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		host = host[1 : len(host)-1]
-	}
-	if host == "" {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "missing host", Addr: host})}
-	}
-	if ctx == nil {
-		ctx = context.Background()
+	t, err := dialer.ParseTarget(network, host, port)
+	if err != nil {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, err)}
 	}
 	return s.onLoopDo(func() error {
-		s.startLookup(ctx, network, ipnet, host, uint16(port))
+		s.startLookup(ctx, t)
 		return nil
 	})
 }
@@ -841,89 +808,55 @@ func DNSErr(bev *bufferevent.BufferEvent) error {
 	}
 	s.c.Lock()
 	defer s.c.Unlock()
-	return s.dnsErr
+	return s.dial.Err()
 }
 
-// startLookup begins resolution: literals are handled on the loop without a goroutine.
-func (s *sock) startLookup(ctx context.Context, network, ipnet, host string, port uint16) {
+// startLookup begins resolution with reading and writing suspended.
+func (s *sock) startLookup(ctx context.Context, t dialer.Target) {
 	s.cancelLookup()
-	s.dnsErr, s.lastErr, s.pending = nil, nil, nil
-	s.lookupGen++
-	gen := s.lookupGen
+	s.lastErr = nil
 	s.c.SuspendRead(backend.SuspendLookup)
 	s.c.SuspendWrite(backend.SuspendLookup)
-
-	if ip, err := netip.ParseAddr(host); err == nil {
-		s.base.Defer(func() { s.lookupDone(gen, network, host, port, []netip.Addr{ip}, nil) })
-		return
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	s.lookupCancel = cancel
-	go func() {
-		ips, err := lookupNetIP(lctx, ipnet, host)
-		cancel()
-		// If the base is closed meanwhile, nobody handles the result: fine, the
-		// bufferevent cannot be used any more either.
-		_ = s.base.RunInLoop(func() { s.lookupDone(gen, network, host, port, ips, err) })
-	}()
+	s.dial.Lookup = lookupNetIP
+	s.dial.Start(ctx, s.base, t, s.lookupDone)
 }
 
 // cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
 func (s *sock) cancelLookup() {
-	if s.lookupCancel != nil {
-		s.lookupCancel()
-		s.lookupCancel = nil
-	}
-	if s.c != nil && (s.c.ReadSuspended()|s.c.WriteSuspended())&backend.SuspendLookup != 0 {
-		s.lookupGen++ // the result of the old lookup no longer matches
-		if !s.dead {
-			s.c.UnsuspendRead(backend.SuspendLookup)
-			s.c.UnsuspendWrite(backend.SuspendLookup)
-		}
+	if s.dial.Cancel() && s.c != nil && !s.dead {
+		s.c.UnsuspendRead(backend.SuspendLookup)
+		s.c.UnsuspendWrite(backend.SuspendLookup)
 	}
 }
 
 // lookupDone handles a lookup result on the loop (libevent's
 // bufferevent_connect_getaddrinfo_cb).
-func (s *sock) lookupDone(gen uint64, network, host string, port uint16, ips []netip.Addr, err error) {
+func (s *sock) lookupDone(r dialer.Result) {
 	if s.dead {
 		return // closed: Close cancelled the lookup
 	}
 	s.c.Enter()
 	defer s.c.Leave()
-	if gen != s.lookupGen || s.dead || s.c.Closed() {
+	if s.dead || s.c.Closed() || !s.dial.End(r) {
 		return // cancelled
 	}
-	s.lookupCancel = nil
 	s.c.UnsuspendWrite(backend.SuspendLookup)
 	s.c.UnsuspendRead(backend.SuspendLookup)
 	if s.dead || s.c.Closed() {
 		return
 	}
-	var addrs []netip.AddrPort
-	for _, ip := range ips {
-		if (network == "tcp4" && !ip.Unmap().Is4()) || (network == "tcp6" && ip.Unmap().Is4()) {
-			continue
-		}
-		addrs = append(addrs, netip.AddrPortFrom(ip, port))
-	}
-	if err == nil && len(addrs) == 0 {
-		err = &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
-	}
-	if err != nil {
-		s.dnsErr = &DNSError{Host: host, Err: err}
+	if err := s.dial.Settle(r); err != nil {
 		s.disableUser(backend.ReadWrite)
-		s.c.TriggerEvent(backend.Error, s.dnsErr, 0)
+		s.c.TriggerEvent(backend.Error, err, 0)
 		return
 	}
-	s.pending = addrs
 	s.connectNext()
 }
 
-// connectNext starts a connect to the next pending address, replacing a failed socket.
+// connectNext starts a connect to the next address of a hostname connect, replacing a
+// failed socket.
 func (s *sock) connectNext() {
-	ap := s.pending[0]
-	s.pending = s.pending[1:]
+	ap, _ := s.dial.Next()
 	if s.fd >= 0 && (s.lastErr != nil) {
 		// The previous attempt failed: its socket cannot be reused.
 		old, own := s.fd, s.ownFD

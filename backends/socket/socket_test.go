@@ -363,8 +363,9 @@ func TestSocketConnectErrors(t *testing.T) {
 	}{
 		{"udp", "localhost", 80}, {"tcp", "localhost", 0}, {"tcp", "localhost", 65536}, {"tcp", "", 80}, {"tcp", "[]", 80},
 	} {
-		if err := ConnectHostname(context.Background(), bev, tc.network, tc.host, tc.port); err == nil {
-			t.Errorf("ConnectHostname(%q, %q, %d) succeeded", tc.network, tc.host, tc.port)
+		var op *net.OpError
+		if err := ConnectHostname(context.Background(), bev, tc.network, tc.host, tc.port); !errors.Is(err, ErrAddress) || !errors.As(err, &op) || op.Op != "dial" {
+			t.Errorf("ConnectHostname(%q, %q, %d) = %v; want a dial *net.OpError wrapping ErrAddress", tc.network, tc.host, tc.port, err)
 		}
 	}
 	var gotErr error
