@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
+	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +28,7 @@ func TestConnect(t *testing.T) {
 		bufferevent.ThreadSafe | bufferevent.DeferCallbacks,
 		bufferevent.ThreadSafe | bufferevent.DeferCallbacks | bufferevent.UnlockCallbacks}
 	for _, v := range variants {
-		t.Run(optName(v), func(t *testing.T) {
+		t.Run(dialertest.OptionName(v), func(t *testing.T) {
 			checkFDs(t)
 			opts := v | bufferevent.CloseOnFree
 			base := newBase(t)
@@ -99,49 +101,16 @@ func TestConnect(t *testing.T) {
 }
 
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_connect_fail",
-// "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer": a
-// connect to a bound but not listening loopback port returns nil; nothing runs inside
-// Connect; afterwards exactly one event callback (Error, no direction bit, ECONNREFUSED)
-// and no read or write callback.
+// "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer" through
+// the shared scenario (see dialertest.ConnectRefused), checking for leaked descriptors.
 func TestConnectFail(t *testing.T) {
-	for _, opts := range []bufferevent.Options{0, bufferevent.DeferCallbacks, bufferevent.ThreadSafe} {
-		t.Run(optName(opts), func(t *testing.T) {
-			checkFDs(t)
-			base := newBase(t)
-			addr := closedPort(t)
-			bev, err := New(base, -1, opts|bufferevent.CloseOnFree)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer bev.Close()
-			events, reads := 0, 0
-			var gotWhat bufferevent.Events
-			var gotErr error
-			bev.SetCallbacks(func(*bufferevent.BufferEvent) { reads++ }, func(*bufferevent.BufferEvent) { reads++ },
-				func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
-					events++
-					gotWhat, gotErr = what, err
-				})
-			bev.Enable(bufferevent.ReadWrite)
-			if err := Connect(bev, addr); err != nil {
-				t.Fatalf("Connect = %v; want nil (failures are asynchronous)", err)
-			}
-			if events != 0 || reads != 0 {
-				t.Fatal("a callback ran inside Connect")
-			}
-			dispatch(t, base, 5*time.Second)
-			if events != 1 || reads != 0 {
-				t.Fatalf("event callbacks %d, read/write callbacks %d; want 1, 0", events, reads)
-			}
-			if gotWhat != bufferevent.Error {
-				t.Fatalf("what = %v; want Error alone", gotWhat)
-			}
-			var op *net.OpError
-			if !errors.Is(gotErr, syscall.ECONNREFUSED) || !errors.As(gotErr, &op) || op.Op != "dial" {
-				t.Fatalf("err = %v; want a dial *net.OpError wrapping ECONNREFUSED", gotErr)
-			}
-		})
-	}
+	dialertest.ConnectRefused(t, dialertest.Backend{
+		New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+			return New(base, -1, opts)
+		},
+		Connect: Connect,
+		Setup:   func(t *testing.T) { checkFDs(t) },
+	})
 }
 
 // TestConnectErrors: argument errors are synchronous; others reach the event callback.

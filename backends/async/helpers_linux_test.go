@@ -3,13 +3,11 @@
 package async
 
 import (
-	"net"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
 	"github.com/bufev/bufev/eventbase"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
@@ -25,35 +23,12 @@ func TestMain(m *testing.M) {
 
 const testStr = "This is a test string."
 
-// newBase returns a base closed at the end of the test.
-func newBase(t testing.TB) *eventbase.Base {
-	t.Helper()
-	b, err := eventbase.New(eventbase.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-// dispatch runs the loop until it has nothing left to do, failing the test (instead of
-// hanging) after limit.
-func dispatch(t testing.TB, b *eventbase.Base, limit time.Duration) {
-	t.Helper()
-	var fired atomic.Bool
-	wd := time.AfterFunc(limit, func() {
-		fired.Store(true)
-		b.LoopBreak()
-	})
-	err := b.Dispatch()
-	wd.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fired.Load() {
-		t.Fatalf("loop still running after %v", limit)
-	}
-}
+// newBase and dispatch are the shared loop helpers: a base closed at the end of the
+// test, and a Dispatch that fails the test (instead of hanging) after a limit.
+var (
+	newBase  = dialertest.NewBase
+	dispatch = dialertest.Dispatch
+)
 
 // countFDs returns the number of open descriptors of this process.
 func countFDs(t testing.TB) int {
@@ -93,37 +68,6 @@ func socketPair(t testing.TB) [2]int {
 		t.Fatal(err)
 	}
 	return fds
-}
-
-// closedPort returns a loopback address bound but not listening: connects are refused.
-func closedPort(t *testing.T) *net.TCPAddr {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := unix.Getsockname(fd)
-	return netAddr(sa).(*net.TCPAddr)
-}
-
-func optName(o bufferevent.Options) string {
-	switch o {
-	case 0:
-		return "plain"
-	case bufferevent.DeferCallbacks:
-		return "defer"
-	case bufferevent.ThreadSafe:
-		return "lock"
-	case bufferevent.ThreadSafe | bufferevent.DeferCallbacks:
-		return "lock_defer"
-	case bufferevent.ThreadSafe | bufferevent.DeferCallbacks | bufferevent.UnlockCallbacks:
-		return "unlocked_cbs"
-	}
-	return "opts"
 }
 
 // ringOf returns base's ring (nil if none).

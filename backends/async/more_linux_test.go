@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,7 @@ func TestConnectInProgress(t *testing.T) {
 		t.Run(map[bool]string{false: "listening", true: "refused"}[refuse], func(t *testing.T) {
 			checkFDs(t)
 			base := newBase(t)
-			addr := closedPort(t)
+			addr := dialertest.ClosedPort(t)
 			var ln *Listener
 			if !refuse {
 				var err error

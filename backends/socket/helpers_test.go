@@ -9,11 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,36 +44,12 @@ func runInSubprocess(t *testing.T, name string) {
 	}
 }
 
-// newBase returns a base closed at the end of the test.
-func newBase(t testing.TB) *eventbase.Base {
-	t.Helper()
-	b, err := eventbase.New(eventbase.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-// dispatch runs the loop until it has nothing left to do, with a watchdog that breaks it
-// (and fails the test) after limit, so a broken test fails instead of hanging. The
-// watchdog lives outside the base, so it does not keep the loop alive.
-func dispatch(t testing.TB, b *eventbase.Base, limit time.Duration) {
-	t.Helper()
-	var fired atomic.Bool
-	wd := time.AfterFunc(limit, func() {
-		fired.Store(true)
-		b.LoopBreak()
-	})
-	err := b.Dispatch()
-	wd.Stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fired.Load() {
-		t.Fatalf("loop still running after %v", limit)
-	}
-}
+// newBase and dispatch are the shared loop helpers: a base closed at the end of the
+// test, and a Dispatch that fails the test (instead of hanging) after a limit.
+var (
+	newBase  = dialertest.NewBase
+	dispatch = dialertest.Dispatch
+)
 
 // countFDs returns the number of open descriptors of this process.
 func countFDs(t testing.TB) int {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
@@ -263,75 +264,16 @@ func TestSocketConnect(t *testing.T) {
 	}
 }
 
-// closedPort returns a loopback address bound but not listening: connects are refused.
-func closedPort(t *testing.T) *net.TCPAddr {
-	t.Helper()
-	fd, err := newSocket(unix.AF_INET)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	return localAddr(fd).(*net.TCPAddr)
-}
-
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_connect_fail",
-// "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer": a
-// connect to a bound but not listening loopback port returns nil; nothing runs inside
-// Connect; afterwards exactly one event callback (Error, no direction bit, ECONNREFUSED)
-// and no read or write callback.
+// "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer" through
+// the shared scenario (see dialertest.ConnectRefused).
 func TestSocketConnectFail(t *testing.T) {
-	for _, opts := range []bufferevent.Options{0, bufferevent.DeferCallbacks, bufferevent.ThreadSafe} {
-		t.Run(optName(opts), func(t *testing.T) {
-			base := newBase(t)
-			addr := closedPort(t)
-			bev, err := New(base, -1, opts|bufferevent.CloseOnFree)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer bev.Close()
-			events, reads := 0, 0
-			var gotWhat bufferevent.Events
-			var gotErr error
-			bev.SetCallbacks(func(*bufferevent.BufferEvent) { reads++ }, func(*bufferevent.BufferEvent) { reads++ },
-				func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
-					events++
-					gotWhat, gotErr = what, err
-				})
-			bev.Enable(bufferevent.ReadWrite)
-			if err := Connect(bev, addr); err != nil {
-				t.Fatalf("Connect = %v; want nil (failures are asynchronous)", err)
-			}
-			if events != 0 || reads != 0 {
-				t.Fatal("a callback ran inside Connect")
-			}
-			dispatch(t, base, 5*time.Second)
-			if events != 1 || reads != 0 {
-				t.Fatalf("event callbacks %d, read/write callbacks %d; want 1, 0", events, reads)
-			}
-			if gotWhat != bufferevent.Error {
-				t.Fatalf("what = %v; want Error alone", gotWhat)
-			}
-			var op *net.OpError
-			if !errors.Is(gotErr, syscall.ECONNREFUSED) || !errors.As(gotErr, &op) || op.Op != "dial" {
-				t.Fatalf("err = %v; want a dial *net.OpError wrapping ECONNREFUSED", gotErr)
-			}
-		})
-	}
-}
-
-func optName(o bufferevent.Options) string {
-	switch o {
-	case 0:
-		return "plain"
-	case bufferevent.DeferCallbacks:
-		return "defer"
-	case bufferevent.ThreadSafe:
-		return "lock"
-	}
-	return "opts"
+	dialertest.ConnectRefused(t, dialertest.Backend{
+		New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+			return New(base, -1, opts)
+		},
+		Connect: Connect,
+	})
 }
 
 // TestSocketConnectErrors: argument errors are synchronous, everything else asynchronous
@@ -504,7 +446,7 @@ func TestSocketConnectHostname(t *testing.T) {
 		}
 	})
 	t.Run("all-fail", func(t *testing.T) {
-		dead := closedPort(t)
+		dead := dialertest.ClosedPort(t)
 		setResolver(t, func(ctx context.Context, network, host string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")}, nil
 		})
