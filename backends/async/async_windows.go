@@ -7,13 +7,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"sync"
 
 	"github.com/bufev/bufev/backends/async/internal/iocp"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
+	"github.com/bufev/bufev/bufferevent/backend/dialer"
 	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/windows"
@@ -203,11 +203,8 @@ type conn struct {
 	connecting bool
 	cop        *iocp.Op
 	connAddr   net.Addr
-	pending    []netip.AddrPort
+	dial       dialer.Dialer // hostname connect: lookup, addresses left to try, DNS error
 	lastErr    error
-	dnsErr     error
-	lookupGen  uint64
-	lookupStop context.CancelFunc
 
 	rtimer, wtimer *eventbase.Event
 
@@ -733,7 +730,7 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 	}
 	return c.onLoopDo(func() error {
 		c.cancelLookup()
-		c.pending = nil
+		c.dial.Discard()
 		c.connect(addr, sa)
 		return nil
 	})
@@ -817,7 +814,8 @@ func (c *conn) connectDone(err error) {
 		c.connectFailed(err)
 		return
 	}
-	c.pending, c.lastErr = nil, nil
+	c.dial.Discard()
+	c.lastErr = nil
 	c.peer = c.connAddr
 	if c.wtimer != nil {
 		_ = c.wtimer.Del()
@@ -838,7 +836,7 @@ func (c *conn) abortConnect() {
 
 func (c *conn) connectFailedLater(err error) {
 	c.lastErr = c.dialError(err)
-	if len(c.pending) > 0 {
+	if c.dial.More() {
 		c.base.Defer(func() {
 			c.c.Enter()
 			defer c.c.Leave()
@@ -854,7 +852,7 @@ func (c *conn) connectFailedLater(err error) {
 
 func (c *conn) connectFailed(err error) {
 	c.lastErr = c.dialError(err)
-	if len(c.pending) > 0 {
+	if c.dial.More() {
 		c.connectNext()
 		return
 	}
@@ -864,17 +862,7 @@ func (c *conn) connectFailed(err error) {
 	c.c.TriggerEvent(backend.Error, c.lastErr, 0)
 }
 
-func (c *conn) dialError(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) {
-		return err
-	}
-	netw := "tcp"
-	if c.connAddr != nil {
-		netw = c.connAddr.Network()
-	}
-	return &net.OpError{Op: "dial", Net: netw, Addr: c.connAddr, Err: err}
-}
+func (c *conn) dialError(err error) error { return dialer.DialError(c.connAddr, err) }
 
 // ---- hostname connect ----
 
@@ -892,31 +880,12 @@ func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network,
 	if err != nil {
 		return err
 	}
-	var ipnet string
-	switch network {
-	case "tcp":
-		ipnet = "ip"
-	case "tcp4":
-		ipnet = "ip4"
-	case "tcp6":
-		ipnet = "ip6"
-	default:
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, net.UnknownNetworkError(network))}
-	}
-	if port < 1 || port > 65535 {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: host})}
-	}
-	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
-		host = host[1 : len(host)-1]
-	}
-	if host == "" {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, &net.AddrError{Err: "missing host", Addr: host})}
-	}
-	if ctx == nil {
-		ctx = context.Background()
+	t, err := dialer.ParseTarget(network, host, port)
+	if err != nil {
+		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, err)}
 	}
 	return c.onLoopDo(func() error {
-		c.startLookup(ctx, network, ipnet, host, uint16(port))
+		c.startLookup(ctx, t)
 		return nil
 	})
 }
@@ -930,39 +899,25 @@ func DNSErr(bev *bufferevent.BufferEvent) error {
 	}
 	c.c.Lock()
 	defer c.c.Unlock()
-	return c.dnsErr
+	return c.dial.Err()
 }
 
 var lookupNetIP = net.DefaultResolver.LookupNetIP
 
-func (c *conn) startLookup(ctx context.Context, network, ipnet, host string, port uint16) {
+// startLookup begins resolution with reading and writing suspended.
+func (c *conn) startLookup(ctx context.Context, t dialer.Target) {
 	c.cancelLookup()
-	c.dnsErr, c.lastErr, c.pending = nil, nil, nil
-	c.lookupGen++
-	gen := c.lookupGen
+	c.lastErr = nil
 	c.connecting = true
 	c.c.SuspendRead(backend.SuspendLookup)
 	c.c.SuspendWrite(backend.SuspendLookup)
-	if ip, err := netip.ParseAddr(host); err == nil {
-		c.base.Defer(func() { c.lookupDone(gen, network, host, port, []netip.Addr{ip}, nil) })
-		return
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	c.lookupStop = cancel
-	go func() {
-		ips, err := lookupNetIP(lctx, ipnet, host)
-		cancel()
-		_ = c.base.RunInLoop(func() { c.lookupDone(gen, network, host, port, ips, err) })
-	}()
+	c.dial.Lookup = lookupNetIP
+	c.dial.Start(ctx, c.base, t, c.lookupDone)
 }
 
+// cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
 func (c *conn) cancelLookup() {
-	if c.lookupStop != nil {
-		c.lookupStop()
-		c.lookupStop = nil
-	}
-	if c.c != nil && (c.c.ReadSuspended()|c.c.WriteSuspended())&backend.SuspendLookup != 0 {
-		c.lookupGen++
+	if c.dial.Cancel() && c.c != nil {
 		c.connecting = false
 		if !c.dead {
 			c.c.UnsuspendRead(backend.SuspendLookup)
@@ -971,45 +926,33 @@ func (c *conn) cancelLookup() {
 	}
 }
 
-func (c *conn) lookupDone(gen uint64, network, host string, port uint16, ips []netip.Addr, err error) {
+// lookupDone handles a lookup result on the loop (libevent's
+// bufferevent_connect_getaddrinfo_cb).
+func (c *conn) lookupDone(r dialer.Result) {
 	if c.dead {
 		return
 	}
 	c.c.Enter()
 	defer c.c.Leave()
-	if gen != c.lookupGen || c.gone() {
-		return
+	if c.gone() || !c.dial.End(r) {
+		return // cancelled
 	}
-	c.lookupStop = nil
 	c.connecting = false
 	c.c.UnsuspendWrite(backend.SuspendLookup)
 	c.c.UnsuspendRead(backend.SuspendLookup)
 	if c.gone() {
 		return
 	}
-	var addrs []netip.AddrPort
-	for _, ip := range ips {
-		if (network == "tcp4" && !ip.Unmap().Is4()) || (network == "tcp6" && ip.Unmap().Is4()) {
-			continue
-		}
-		addrs = append(addrs, netip.AddrPortFrom(ip, port))
-	}
-	if err == nil && len(addrs) == 0 {
-		err = &net.DNSError{Err: "no suitable address found", Name: host, IsNotFound: true}
-	}
-	if err != nil {
-		c.dnsErr = &DNSError{Host: host, Err: err}
+	if err := c.dial.Settle(r); err != nil {
 		c.disableUser(backend.ReadWrite)
-		c.c.TriggerEvent(backend.Error, c.dnsErr, 0)
+		c.c.TriggerEvent(backend.Error, err, 0)
 		return
 	}
-	c.pending = addrs
 	c.connectNext()
 }
 
 func (c *conn) connectNext() {
-	ap := c.pending[0]
-	c.pending = c.pending[1:]
+	ap, _ := c.dial.Next()
 	if c.fd >= 0 && c.lastErr != nil {
 		old, own := c.sock(), c.ownFD
 		c.port().Forget(old)

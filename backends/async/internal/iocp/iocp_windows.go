@@ -46,7 +46,8 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// Sentinel errors.
+// Sentinel errors, matched with errors.Is. They are never modified: safe for concurrent
+// use.
 var (
 	// ErrCanceled is reported by an operation ended by Cancel before it completed.
 	ErrCanceled = errors.New("iocp: operation canceled")
@@ -65,7 +66,8 @@ var (
 	ErrStuck = errors.New("iocp: canceled operations did not complete")
 )
 
-// MaxBuffers bounds the buffers of one Send or Recv (WSABUFs per call).
+// MaxBuffers bounds the buffers of one Send or Recv (WSABUFs per call). A constant:
+// safe for concurrent use.
 const MaxBuffers = 64
 
 // closeWait bounds how long Close waits for canceled operations to complete.
@@ -99,8 +101,11 @@ const (
 	opAccept
 )
 
-// Op is one overlapped operation. Its OVERLAPPED must stay the first field: the
-// completion's OVERLAPPED pointer is converted back to the Op.
+// Op is one overlapped operation, returned by the Port's methods; its zero value may be
+// passed to RecvOp and SendOp, and reused once its callback has run. It must live in
+// heap memory (the system writes into it) and must not be copied while in flight. Its
+// OVERLAPPED stays the first field: the completion's OVERLAPPED pointer is converted back
+// to the Op. Loop-confined, like the Port.
 type Op struct {
 	ov       windows.Overlapped
 	port     *Port
