@@ -75,10 +75,20 @@ type adapter struct {
 
 	// Record framing of what was handed to crypto/tls, to tell a stream
 	// that ends between records (dirty shutdown) from one cut inside a
-	// record (truncation). Touched only by whoever calls Read.
+	// record (truncation), and to hand crypto/tls one record at a time.
+	// Touched only by whoever calls Read.
 	hdr     [5]byte
 	hdrN    int
 	recLeft int
+
+	// What crypto/tls may hold, so that the loop calls tls.Conn.Read only
+	// when it can return something (see mayHold). ahead: the handshake
+	// goroutine handed ciphertext without stopping at record boundaries,
+	// so crypto/tls may hold complete records beyond the one it returned.
+	// idle: crypto/tls holds neither decrypted plaintext nor a complete
+	// record. Same guard as hs.
+	ahead bool
+	idle  bool
 
 	// Renegotiation (TLS 1.2 clients whose config allows it). careful makes
 	// loop-mode reads stop at record boundaries and report a handshake
@@ -91,7 +101,6 @@ type adapter struct {
 	sawCCS     bool
 	finPending bool
 	renegDone  bool
-	one        [1]byte
 }
 
 // track follows TLS record boundaries over the bytes handed to crypto/tls.
@@ -134,30 +143,98 @@ func (a *adapter) recordDone() {
 	}
 }
 
-// carefulLimit bounds a loop-mode read to the rest of the current record
-// and reports a handshake record at a boundary (careful mode only).
-func (a *adapter) carefulLimit(p []byte) ([]byte, error) {
-	if a.hdrN == 0 {
-		var b byte
-		if a.roff < len(a.rbuf) {
-			b = a.rbuf[a.roff]
-		} else if a.u != nil {
-			if n, _ := a.u.Input().CopyOut(a.one[:]); n == 1 {
-				b = a.one[0]
-			}
-		}
-		if b == 22 {
+// recordLimit bounds a loop-mode read to the end of the TLS record that
+// crypto/tls is reading, header included: the first read of a record hands
+// the whole record if it is buffered (crypto/tls then needs no second read,
+// and each read costs it one small allocation), and crypto/tls never holds
+// ciphertext beyond the record it is reading, which is what lets the
+// engine skip tls.Conn.Read when nothing is buffered (see mayHold). In
+// careful mode a handshake record at a boundary is reported with
+// errRenegotiate instead.
+func (a *adapter) recordLimit(p []byte) ([]byte, error) {
+	need := a.recLeft
+	if a.hdrN < len(a.hdr) {
+		// Peek the rest of the header to learn the record's length.
+		var h [5]byte
+		copy(h[:], a.hdr[:a.hdrN])
+		got := a.hdrN + a.peek(h[a.hdrN:])
+		if a.careful && a.hdrN == 0 && got > 0 && h[0] == 22 {
 			return p, errRenegotiate
 		}
+		need = got - a.hdrN
+		if got == len(h) {
+			need += int(h[3])<<8 | int(h[4])
+		}
 	}
-	limit := a.recLeft
-	if a.hdrN < len(a.hdr) {
-		limit = len(a.hdr) - a.hdrN
-	}
-	if len(p) > limit {
-		p = p[:limit]
+	if need > 0 && len(p) > need {
+		p = p[:need]
 	}
 	return p, nil
+}
+
+// peek copies buffered ciphertext (leftover first, then the underlying's
+// input) into dst without consuming it.
+func (a *adapter) peek(dst []byte) int {
+	n := copy(dst, a.rbuf[a.roff:])
+	if n < len(dst) && a.u != nil {
+		k, _ := a.u.Input().CopyOut(dst[n:])
+		n += k
+	}
+	return n
+}
+
+// readDone records what a loop-mode tls.Conn.Read of len(p) bytes that
+// returned n and err leaves in crypto/tls. tls.Conn.Read returns after one
+// record's plaintext; n < len(p) means it handed all of it, and since the
+// adapter hands one record at a time (recordLimit) no ciphertext is left
+// either — unless the handshake goroutine handed more (ahead). An
+// errWouldBlock means crypto/tls lacked a complete record.
+func (a *adapter) readDone(p []byte, n int, err error) {
+	switch {
+	case err == errWouldBlock:
+		a.idle, a.ahead = true, false
+	case err != nil:
+		a.idle = false
+	case n < len(p):
+		a.idle = !a.ahead
+	default:
+		a.idle = false
+	}
+}
+
+// mayProgress reports whether a loop-mode tls.Conn.Read can return
+// something now: crypto/tls may hold plaintext or a complete record, the
+// rest of the record it reads next is buffered, or the transport ended
+// (Read then reports how). When it reports false, tls.Conn.Read would only
+// answer errWouldBlock — after costing crypto/tls an allocation, and a
+// second one when the rest of a record it was handed in part arrives.
+func (a *adapter) mayProgress() bool {
+	if !a.idle || a.ueof || a.u == nil {
+		return true
+	}
+	uin := a.u.Input().Len()
+	avail := len(a.rbuf) - a.roff + uin
+	if avail == 0 {
+		return false
+	}
+	need := a.recLeft // the rest of the current record
+	if a.hdrN < len(a.hdr) {
+		var h [5]byte
+		copy(h[:], a.hdr[:a.hdrN])
+		got := a.hdrN + a.peek(h[a.hdrN:])
+		need = len(h) - a.hdrN
+		if got == len(h) {
+			need += int(h[3])<<8 | int(h[4])
+		}
+	}
+	if avail >= need {
+		return true
+	}
+	// Part of a record: wait for the rest, unless the underlying cannot
+	// hold it (its reading stops at its read high watermark); then hand
+	// crypto/tls what there is, so the underlying's input drains.
+	_, high, _ := a.u.Watermark(bufferevent.Read)
+	return high > 0 && uin+need-avail > high
 }
 
 // endErr is what Read returns once the transport has ended.
@@ -197,6 +274,7 @@ func (a *adapter) Read(p []byte) (int, error) {
 		if a.roff < len(a.rbuf) {
 			n := a.take(p)
 			a.track(p[:n])
+			a.ahead, a.idle = true, false
 			if a.roff == len(a.rbuf) && a.more && a.kickR != nil {
 				a.more = false
 				a.kickR()
@@ -212,12 +290,10 @@ func (a *adapter) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	a.mu.Unlock()
-	// Loop mode.
-	if a.careful {
-		var err error
-		if p, err = a.carefulLimit(p); err != nil {
-			return 0, err
-		}
+	// Loop mode: one record at a time.
+	p, err := a.recordLimit(p)
+	if err != nil {
+		return 0, err
 	}
 	if a.roff < len(a.rbuf) {
 		n := a.take(p)

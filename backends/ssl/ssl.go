@@ -900,6 +900,11 @@ func (e *engine) doRead(force bool) bool {
 			}
 			break
 		}
+		if !e.ad.mayProgress() {
+			// Nothing to decrypt yet: skip the call (and its
+			// allocation) that would only answer errWouldBlock.
+			break
+		}
 		in.Unfreeze(false)
 		if _, err := in.Reserve(n, e.vec[:]); err != nil {
 			in.Freeze(false)
@@ -909,6 +914,7 @@ func (e *engine) doRead(force bool) bool {
 		p := e.vec[0][:n]
 		before := e.ad.nread
 		k, err := e.tc.Read(p)
+		e.ad.readDone(p, k, err)
 		e.vec[0] = p[:k]
 		if k > 0 {
 			_ = in.Commit(e.vec[:])
@@ -947,6 +953,8 @@ func (e *engine) doRead(force bool) bool {
 			return true
 		}
 	}
+	// Records crypto/tls wrote while reading (alerts, key updates).
+	e.ad.flush()
 	if got && !e.dead && !e.c.Closed() && (!force || e.c.Enabled()&backend.Read != 0) {
 		e.c.ResetReadTimer()
 		e.c.TriggerRead(0)
