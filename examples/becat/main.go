@@ -10,7 +10,7 @@
 //
 // -l listens instead of connecting and serves one connection (with -k, one after
 // another: a new connection is accepted once the current one ended). -S speaks TLS
-// (package backends/ssl in socket mode): the listener uses a self-signed certificate
+// (package backends/ssl, a TLS filter over the socket bufferevent): the listener uses a self-signed certificate
 // generated at start and the client does not verify it, as the C sample; it prints the
 // certificate's SHA-256 fingerprint on both sides so it can be compared by eye. -t
 // and -T set the connection's read and write timeouts, -b its maximum single read. By
@@ -214,17 +214,21 @@ func (c *cat) accept(ln *socket.Listener, fd int, peer net.Addr) {
 		os.NewFile(uintptr(fd), "socket").Close()
 		return
 	}
-	var bev *bufferevent.BufferEvent
-	var err error
-	if c.o.tls {
-		bev, err = ssl.NewSocket(c.base, fd, c.tlsCfg, ssl.Accepting, bufferevent.CloseOnFree)
-	} else {
-		bev, err = socket.New(c.base, fd, bufferevent.CloseOnFree)
-	}
+	bev, err := socket.New(c.base, fd, bufferevent.CloseOnFree)
 	if err != nil {
-		os.NewFile(uintptr(fd), "socket").Close()
+		os.NewFile(uintptr(fd), "socket").Close() // still ours
 		c.err = err
 		return
+	}
+	if c.o.tls {
+		// TLS over the socket bufferevent, which owns the descriptor from here on.
+		tbev, err := ssl.NewFilter(c.base, bev, c.tlsCfg, ssl.Accepting, bufferevent.CloseOnFree)
+		if err != nil {
+			bev.Close()
+			c.err = err
+			return
+		}
+		bev = tbev
 	}
 	if c.o.verbose {
 		fmt.Fprintf(c.stderr, "connection from %s\n", peer)

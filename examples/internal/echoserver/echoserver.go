@@ -42,9 +42,8 @@ type Options struct {
 	// Backend is "socket" (readiness-based, the default) or "async" (io_uring
 	// completions, package backends/async).
 	Backend string
-	// TLS, when set, makes every connection a TLS server (package backends/ssl): in
-	// socket mode over the descriptor with the socket backend, as a TLS filter over the
-	// async bufferevent with the async backend.
+	// TLS, when set, makes every connection a TLS server (package backends/ssl): a TLS
+	// filter over the connection's socket or async bufferevent.
 	TLS *tls.Config
 	// ReusePort binds with SO_REUSEPORT so that several servers, one per loop, share
 	// the port and the kernel spreads connections among them.
@@ -111,22 +110,31 @@ func (s *Server) Close() error {
 	return err
 }
 
-// newConn wraps an accepted descriptor in the configured bufferevent type.
+// newConn wraps an accepted descriptor in the configured bufferevent type; when it
+// fails, the descriptor is closed exactly once. TLS is layered (ssl.NewFilter) over a
+// transport bufferevent that, once created, owns the descriptor, which keeps the
+// ownership plain on every failure path.
 func (s *Server) newConn(fd int) (*bufferevent.BufferEvent, error) {
 	opts := bufferevent.CloseOnFree
-	switch {
-	case s.opts.Backend == "socket" && s.opts.TLS != nil:
-		return ssl.NewSocket(s.base, fd, s.opts.TLS, ssl.Accepting, opts)
-	case s.opts.Backend == "socket":
-		return socket.New(s.base, fd, opts)
+	var bev *bufferevent.BufferEvent
+	var err error
+	if s.opts.Backend == "socket" {
+		bev, err = socket.New(s.base, fd, opts)
+	} else {
+		bev, err = async.New(s.base, fd, opts)
 	}
-	bev, err := async.New(s.base, fd, opts)
-	if err != nil || s.opts.TLS == nil {
-		return bev, err
+	if err != nil {
+		os.NewFile(uintptr(fd), "socket").Close() // still ours
+		return nil, err
 	}
+	if s.opts.TLS == nil {
+		return bev, nil
+	}
+	// A full 16 KiB record then arrives in one read.
+	_ = bev.SetMaxSingleRead(64 << 10)
 	tbev, err := ssl.NewFilter(s.base, bev, s.opts.TLS, ssl.Accepting, opts)
 	if err != nil {
-		bev.Close()
+		bev.Close() // closes the descriptor
 		return nil, err
 	}
 	return tbev, nil
@@ -135,8 +143,7 @@ func (s *Server) newConn(fd int) (*bufferevent.BufferEvent, error) {
 func (s *Server) accept(_ *socket.Listener, fd int, _ net.Addr) {
 	bev, err := s.newConn(fd)
 	if err != nil {
-		os.NewFile(uintptr(fd), "socket").Close() // the descriptor is ours to close
-		return
+		return // newConn closed the descriptor
 	}
 	s.conns[bev] = struct{}{}
 	s.Stats.Accepted++
