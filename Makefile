@@ -28,7 +28,7 @@ CROSS      ?= darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64
 all: test lint cross
 
 help:
-	@echo "make demo        run the main demo (a real server with its clients)"
+	@echo "make demo        the demo: servers and their clients on loopback, with a summary table"
 	@echo "make test        every module's tests with -race"
 	@echo "make test-short  the same with -short"
 	@echo "make bench       benchmarks of every module (BENCH=regexp BENCHTIME=1s)"
@@ -110,6 +110,8 @@ cross:
 	done; \
 	if [ -n "$$fail" ]; then echo "FAILED:$$fail"; exit 1; fi
 
-# The main job: servers and their clients on loopback, printing what happens.
-demo: deps
+# The main job: an echo server, a TLS le-proxy, a compressing tunnel and a rate-limited path,
+# driven by concurrent clients on loopback, printing live progress and a summary table.
+# It needs nothing beyond Go.
+demo:
 	@cd examples && $(GO) run ./demo
