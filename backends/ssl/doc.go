@@ -55,8 +55,9 @@
 // # Modes
 //
 // Socket mode (NewSocket) drives the fd through a hidden socket bufferevent
-// of package socket (reads of up to 64 KiB, so a full 16 KiB record
-// arrives in one read; records written with writev). fd may be -1: Connect
+// of package socket (reads and writes of up to 64 KiB, so a full 16 KiB
+// record takes one system call each way; records written with writev). fd
+// may be -1: Connect
 // then connects it, and the handshake starts once connected. FD returns the
 // socket; Underlying returns nil. With CloseOnFree, Close sends close_notify
 // (written without blocking straight to the socket if the loop cannot do it

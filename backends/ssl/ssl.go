@@ -94,9 +94,10 @@ const maxErrors = 8
 // full record (libevent uses 15000, WRITE_FRAME).
 const writeFrame = 16 << 10
 
-// innerMaxRead is the maximum single read of the hidden socket bufferevent
-// in socket mode: a full TLS record is 16 KiB + up to 256 bytes, so the
-// default 16 KiB would split every full record over two reads.
+// innerMaxRead is the maximum single read and write of the hidden socket
+// bufferevent in socket mode: a full TLS record is 16 KiB + up to 256
+// bytes, so the default 16 KiB would split every full record over two
+// system calls.
 const innerMaxRead = 64 << 10
 
 // defaultUnderCap bounds the ciphertext queued in the underlying's output
@@ -388,9 +389,11 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		// The hidden socket bufferevent calls back when its output drained
 		// to half of what we queue at most.
 		_ = u.SetWatermark(bufferevent.Write, defaultUnderCap/2, defaultUnderCap)
-		// Read a full record (16 KiB of plaintext plus framing) and more
-		// per system call.
+		// Read and write a full record (16 KiB of plaintext plus framing)
+		// and more per system call: with the default 16 KiB single write a
+		// full record took two writes and a round of write polling.
 		_ = u.SetMaxSingleRead(innerMaxRead)
+		_ = u.SetMaxSingleWrite(innerMaxRead)
 	}
 
 	switch state {
