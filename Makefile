@@ -22,7 +22,7 @@ BENCHTIME  ?= 1s
 BENCH      ?= .
 CROSS      ?= darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64
 
-.PHONY: all help deps tools test test-allocs test-short test-gowork-off bench fuzz lint fmt vet staticcheck \
+.PHONY: all help deps tools test test-allocs test-windows test-short test-gowork-off bench fuzz lint fmt vet staticcheck \
         modules cross demo list
 
 all: test lint cross
@@ -31,6 +31,7 @@ help:
 	@echo "make demo        the demo: servers and their clients on loopback, with a summary table"
 	@echo "make test        every module's tests with -race"
 	@echo "make test-short  the same with -short"
+	@echo "make test-windows GOOS=windows tests under Wine (WINDOWS_MODULES=...)"
 	@echo "make bench       benchmarks of every module (BENCH=regexp BENCHTIME=1s)"
 	@echo "make fuzz        a bounded run of every fuzz target (FUZZTIME=10s)"
 	@echo "make lint        gofmt, go vet, staticcheck, and GOWORK=off builds of each module"
@@ -69,6 +70,14 @@ test: deps
 
 test-allocs:
 	$(call each_module,$(GO) test -count=1 -run 'Allocs' ./...)
+
+# Windows (amd64) tests under Wine: .ci/windows/test installs wine64 and mingw-w64 when missing,
+# builds the bcryptprimitives shim Go needs under Debian's Wine, and runs each module's tests
+# through the go_windows_amd64_exec wrapper (no -race: it needs cgo).
+WINDOWS_MODULES ?= eventbase backends/async evbuffer ratelimit backends/pair backends/filter filters
+
+test-windows:
+	@WINDOWS_MODULES="$(WINDOWS_MODULES)" bash .ci/windows/test
 
 test-short: deps
 	$(call each_module,$(GO) test $(RACE) -short -count=1 $(TESTFLAGS) ./...)

@@ -1,9 +1,8 @@
 //go:build windows
 
-// Proposed eventbase/wsapoll_windows_test.go (not yet in eventbase: its engineer was
-// still committing). It checks the WSAPoll poller and the wake-up socket under Wine:
+// Tests of the WSAPoll poller and the wake-up socket; they run under Wine with
 //
-//	cp .ci/windows/proposed/wsapoll_windows_test.go eventbase/ && .ci/windows/test eventbase
+//	.ci/windows/test eventbase
 package eventbase_test
 
 import (
