@@ -74,7 +74,7 @@ test-allocs:
 # Windows (amd64) tests under Wine: .ci/windows/test installs wine64 and mingw-w64 when missing,
 # builds the bcryptprimitives shim Go needs under Debian's Wine, and runs each module's tests
 # through the go_windows_amd64_exec wrapper (no -race: it needs cgo).
-WINDOWS_MODULES ?= eventbase backends/async evbuffer ratelimit backends/pair backends/filter filters
+WINDOWS_MODULES ?= eventbase evbuffer ratelimit bufferevent backends/async backends/pair backends/filter filters
 
 test-windows:
 	@WINDOWS_MODULES="$(WINDOWS_MODULES)" bash .ci/windows/test

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,7 +85,7 @@ func ConnectRefused(t *testing.T, b Backend) {
 				t.Fatalf("what = %v; want Error alone", gotWhat)
 			}
 			var op *net.OpError
-			if !errors.Is(gotErr, syscall.ECONNREFUSED) || !errors.As(gotErr, &op) || op.Op != "dial" {
+			if !Refused(gotErr) || !errors.As(gotErr, &op) || op.Op != "dial" {
 				t.Fatalf("err = %v; want a dial *net.OpError wrapping ECONNREFUSED", gotErr)
 			}
 		})

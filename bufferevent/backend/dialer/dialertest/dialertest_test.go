@@ -1,9 +1,7 @@
 package dialertest_test
 
 import (
-	"errors"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +24,7 @@ func TestClosedPortRefuses(t *testing.T) {
 		c.Close()
 		t.Fatal("connect to ClosedPort succeeded")
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
+	if !dialertest.Refused(err) {
 		t.Fatalf("connect to ClosedPort: %v; want ECONNREFUSED", err)
 	}
 }

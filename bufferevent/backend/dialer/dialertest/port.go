@@ -1,6 +1,7 @@
 package dialertest
 
 import (
+	"errors"
 	"net"
 	"syscall"
 	"testing"
@@ -22,4 +23,10 @@ func boundLoopback(t testing.TB, bind func(syscall.Sockaddr) error, name func() 
 		t.Fatalf("getsockname gave %T; want an IPv4 address", sa)
 	}
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: in4.Port}
+}
+
+// Refused reports whether err says the peer refused the connection: ECONNREFUSED on
+// Unix systems, WSAECONNREFUSED on Windows, through any wrapping. Safe for concurrent use.
+func Refused(err error) bool {
+	return errors.Is(err, errRefused) || errors.Is(err, syscall.ECONNREFUSED)
 }

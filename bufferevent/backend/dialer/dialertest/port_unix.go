@@ -27,3 +27,6 @@ func ClosedPort(t testing.TB) *net.TCPAddr {
 		func(sa syscall.Sockaddr) error { return syscall.Bind(fd, sa) },
 		func() (syscall.Sockaddr, error) { return syscall.Getsockname(fd) })
 }
+
+// errRefused is the errno of a refused connect.
+const errRefused = syscall.ECONNREFUSED

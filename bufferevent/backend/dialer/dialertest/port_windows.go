@@ -20,3 +20,7 @@ func ClosedPort(t testing.TB) *net.TCPAddr {
 		func(sa syscall.Sockaddr) error { return syscall.Bind(s, sa) },
 		func() (syscall.Sockaddr, error) { return syscall.Getsockname(s) })
 }
+
+// errRefused is the error code of a refused connect: WSAECONNREFUSED, which Windows
+// reports where Unix systems say ECONNREFUSED.
+const errRefused = syscall.Errno(10061)
