@@ -1,13 +1,13 @@
 // Package async provides completion-based bufferevents — libevent's IOCP
-// "socket_async" type, built on io_uring on Linux — with the same surface as package
-// socket: New, Connect, ConnectHostname and a Listener. It registers the type "async"
-// with bufferevent.Register.
+// "socket_async" type, built on io_uring on Linux and on I/O completion ports on
+// Windows — with the same surface as package socket: New, Connect, ConnectHostname and a
+// Listener. It registers the type "async" with bufferevent.Register.
 //
 // # Choosing it
 //
 // Where io_uring is unavailable — a kernel older than 5.11, io_uring disabled by the
 // kernel.io_uring_disabled sysctl, a seccomp filter (Docker's default profile blocks
-// it), or a platform other than Linux — New, Listen and Available return an error
+// it), or a platform other than Linux and Windows — New, Listen and Available return an error
 // matching errors.ErrUnsupported. Pick a backend with Available:
 //
 //	if async.Available() == nil {
@@ -126,6 +126,30 @@
 // life of the loop is still sound practice in production: it avoids those
 // resubmissions, the COOP_TASKRUN delay described above, and keeps the kernel's
 // completion work on one thread; SetSingleIssuer requires it.
+//
+// # Windows: I/O completion ports
+//
+// On Windows (internal/iocp) each base has one completion port, shared by its
+// bufferevents and listeners, with AcceptEx (four in flight per listener, as libevent
+// keeps), ConnectEx (the socket is bound first, then SO_UPDATE_CONNECT_CONTEXT set), and
+// overlapped WSARecv/WSASend; FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set, so an
+// operation that finishes at once is delivered through Base.Defer without a trip
+// through the port. The base's poller (WSAPoll) has no way to wait on a completion port,
+// so one goroutine per port — never one per connection — waits in
+// GetQueuedCompletionStatusEx for up to 64 completions at a time and hands each batch to
+// the loop with Base.RunInLoop; the completion callbacks run on the loop goroutine like
+// every other callback. Each operation in flight holds Base.AddVirtual(1), so Dispatch
+// does not return while the kernel still owns memory. Disable and Close cancel with
+// CancelIoEx; a cancelled operation reports iocp.ErrCanceled whatever code the system
+// gave, and closing the port waits (up to 10 s) for cancelled operations to come back,
+// keeping their memory otherwise. Reads land in a private staging buffer and writes go
+// straight from chains moved to one, as on Linux; each connection reuses its receive
+// and send operation, so steady-state I/O allocates nothing. Limits: Connect(bev, nil)
+// returns ErrNoAddress; a socket owned by Go's net package is refused (it already
+// belongs to the runtime's completion port); no Unix sockets and no SO_REUSEPORT; a
+// socket released with SetFD stays associated with this base's port. The tests run
+// under Wine (make test-windows); completion order and abort error codes differ there
+// from real Windows, so no test depends on either.
 //
 // # Differences from libevent's IOCP backend
 //

@@ -14,7 +14,7 @@ var (
 	// ErrUnsupported is wrapped by every error that says completion-based I/O is not
 	// available here: no io_uring in this kernel (too old, disabled by the
 	// kernel.io_uring_disabled sysctl, blocked by seccomp), or a platform other than
-	// Linux. It wraps errors.ErrUnsupported, so errors.Is(err, errors.ErrUnsupported)
+	// Linux and Windows. It wraps errors.ErrUnsupported, so errors.Is(err, errors.ErrUnsupported)
 	// holds.
 	ErrUnsupported = fmt.Errorf("async: completion-based I/O unavailable: %w", errors.ErrUnsupported)
 
