@@ -185,7 +185,8 @@ func (a *adapter) peek(dst []byte) int {
 
 // readDone records what a loop-mode tls.Conn.Read of len(p) bytes that
 // returned n and err leaves in crypto/tls. tls.Conn.Read returns after one
-// record's plaintext; n < len(p) means it handed all of it, and since the
+// record's plaintext; n < len(p) (or a full record's worth) means it handed
+// all of it, and since the
 // adapter hands one record at a time (recordLimit) no ciphertext is left
 // either — unless the handshake goroutine handed more (ahead). An
 // errWouldBlock means crypto/tls lacked a complete record.
@@ -195,12 +196,17 @@ func (a *adapter) readDone(p []byte, n int, err error) {
 		a.idle, a.ahead = true, false
 	case err != nil:
 		a.idle = false
-	case n < len(p):
+	case n < len(p) || n == maxPlaintext:
 		a.idle = !a.ahead
 	default:
 		a.idle = false
 	}
 }
+
+// maxPlaintext is the most plaintext a TLS record carries (crypto/tls
+// rejects larger ones): a Read that returned that much left nothing of its
+// record behind, even though it filled p.
+const maxPlaintext = 16 << 10
 
 // mayProgress reports whether a loop-mode tls.Conn.Read can return
 // something now: crypto/tls may hold plaintext or a complete record, the
