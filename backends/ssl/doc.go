@@ -36,16 +36,17 @@
 //   - The loop hands crypto/tls one record at a time and calls
 //     tls.Conn.Read only when it can return something: crypto/tls may
 //     still hold plaintext or a record, or the whole of the next record is
-//     buffered, or the transport ended. crypto/tls keeps no more than the
-//     record it reads, so after a Read that returned less than asked for
-//     it holds nothing (tls.Conn has no Buffered method; this is reasoned
-//     from conn.go's Read and readRecordOrCCS, Go 1.26). Each Read that
-//     has to fetch ciphertext allocates 24 bytes inside crypto/tls (the
-//     atLeastReader of readFromUntil, which escapes through
-//     bytes.Buffer.ReadFrom); skipping the Reads that would find nothing
-//     leaves exactly that one allocation per record received, as for
-//     crypto/tls over net.Conn. The package allocates nothing else per
-//     message.
+//     buffered (or as much of it as the underlying's read high watermark
+//     lets it hold), or the transport ended. crypto/tls keeps no more than
+//     the record it reads, so after a Read that returned less than asked
+//     for, or a full record's 16 KiB, it holds nothing (tls.Conn has no
+//     Buffered method; this is reasoned from conn.go's Read and
+//     readRecordOrCCS, Go 1.26). Each Read that has to fetch ciphertext
+//     allocates 24 bytes inside crypto/tls (the atLeastReader of
+//     readFromUntil, which escapes through bytes.Buffer.ReadFrom); skipping
+//     the Reads that would find nothing leaves exactly that one allocation
+//     per record received, as for crypto/tls over net.Conn. The package
+//     allocates nothing else per message.
 //
 // The adapter answers every write in full: crypto/tls makes a write error
 // permanent, so backpressure is applied before calling tls.Conn.Write — the
