@@ -157,30 +157,28 @@
 // the same crypto/tls client; BenchmarkPlainEchoReference is the same
 // 64-byte ping-pong without TLS, to separate the loop and socket layers
 // from the TLS layer. cpu-ns/op is the whole process's CPU time (client
-// and server) per message. Figures from 5 interleaved runs on 2 shared
-// cores (medians; go test -run '^$' -bench 'TLSEcho|PlainEcho' -benchmem
-// -count=1, alternating the binaries before and after the changes named):
+// and server) per message; allocs/op counts the client's too. Medians of 5
+// interleaved runs on 2 shared cores, of the package before and after the
+// allocation and write-size work (same sibling modules; go test -run '^$'
+// -bench 'TLSEcho|PlainEcho' -benchmem -count=1, alternating the two test
+// binaries):
 //
-//	                         cpu-ns/op         allocs/op     stdlib
-//	PingPong-64   TLS        35.0 → 33.3 µs    4 → 2         12.7 µs, 2
-//	PingPong-64   plain      32.7 → 31.3 µs    0             12.3 µs, 0
-//	PingPong-16K  TLS        61.4 → 48.9 µs    4 → 3         24.7 µs, 2
-//	Stream-16K    TLS        38.3 → 27.1 µs    3 → 2         27.5 µs, 1
-//	Stream-16K    MB/s       625 → 942 MiB/s                 961 MiB/s
+//	                      cpu-ns/op          allocs/op   crypto/tls + net.Conn
+//	PingPong-64   TLS     33.5 → 34.8 µs (~)  4 → 2       12.8 µs, 2
+//	PingPong-64   plain   33.9 → 34.0 µs      0           12.2 µs, 0
+//	PingPong-16K  TLS     63.8 → 49.7 µs      4 → 2       24.9 µs, 2
+//	Stream-16K    TLS     39.5 → 27.4 µs      3 → 1       27.5 µs, 1
+//	Stream-16K    MiB/s   607 → 983                       991
 //
-// The changes: a Read is skipped when crypto/tls would find nothing (see
-// Design: 4 → 2 allocations per 64-byte round trip, both of them
-// crypto/tls's own — one in the client, one in the server, exactly as with
-// crypto/tls over net.Conn), and the hidden socket writes up to 64 KiB per
-// call (a full record took two writes and a round of write polling). What
-// the TLS layer adds over the plain bufferevent echo is about 2 µs per
-// round trip, against about 0.5 µs for crypto/tls over net.Conn; the rest
-// of the gap to the standard library is the loop's wake-up cost, the same
-// with and without TLS (the plain reference), which package eventbase
-// owns. The remaining allocations per record received are crypto/tls's
-// (readFromUntil); in PingPong-16K the third is the client's, whose
-// records arrive in pieces. Absolute figures vary by a factor of two with
-// the load on the machine; compare within one run.
+// Every allocation left is crypto/tls's own (readFromUntil, one per record
+// received by either end, see Design) — the same count as crypto/tls over
+// net.Conn. Streaming now costs what crypto/tls over net.Conn costs. At 64
+// bytes the TLS layer adds no more than the run-to-run noise (about 1 µs)
+// to the plain bufferevent echo; the gap to the standard library there,
+// and most of it at 16 KiB, is the loop's wake-up cost, the same with and
+// without TLS (the plain reference), which package eventbase owns.
+// Absolute figures vary by a factor of two with the load on the machine;
+// compare within one run.
 //
 // # Renegotiation
 //
