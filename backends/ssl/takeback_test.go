@@ -107,13 +107,15 @@ func TestEndDisablesDirections(t *testing.T) {
 	must(t, cli.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
 		evs = append(evs, ev{what, err, bev.Enabled()})
 	}))
-	must(t, cli.SetTimeouts(60*time.Millisecond, 60*time.Millisecond))
+	must(t, cli.SetTimeouts(200*time.Millisecond, 200*time.Millisecond))
 	must(t, cli.Enable(bufferevent.ReadWrite))
 	_, err := srv.Write([]byte("bye"))
 	must(t, err)
 	_, err = srv.Flush(bufferevent.Write, bufferevent.Finished) // close_notify
 	must(t, err)
-	runUntil(t, base, 300*time.Millisecond, func() bool { return false })
+	runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 })
+	// Past the timeouts: nothing more may come.
+	runUntil(t, base, 400*time.Millisecond, func() bool { return false })
 	if len(evs) != 1 {
 		t.Fatalf("events %+v; want exactly one (EOF), no Timeout after it", evs)
 	}
