@@ -296,8 +296,23 @@ func (rg *RateLimitGroup) arm(next time.Time) {
 func (rg *RateLimitGroup) tick() { rg.arm(rg.g.Refill(rg.base.Now())) }
 
 // Group returns the accounting object, for inspection (limits, totals,
-// min share, SetConfig, DecrementRead/Write). Safe for concurrent use.
+// min share, DecrementRead/Write). Change its config with
+// RateLimitGroup.SetConfig, which also re-arms the refill timer;
+// Group().SetConfig alone leaves the timer armed for the old tick. Safe for
+// concurrent use.
 func (rg *RateLimitGroup) Group() *ratelimit.Group { return rg.g }
+
+// SetConfig replaces the group's config (libevent's
+// bufferevent_rate_limit_group_set_cfg): the levels are clipped to the new
+// bursts, the min share is recomputed, and the refill timer is re-armed for
+// the new tick. Loop-confined to the group's base.
+func (rg *RateLimitGroup) SetConfig(cfg *ratelimit.Config) error {
+	if err := rg.g.SetConfig(cfg, rg.base.Now()); err != nil {
+		return err
+	}
+	rg.arm(rg.g.NextRefill())
+	return nil
+}
 
 // Close retires the group; it fails with ratelimit.ErrGroupHasMembers while
 // bufferevents are still members. Loop-confined to the group's base.
