@@ -333,7 +333,7 @@ func TestRateLimitGroupMembership(t *testing.T) {
 
 	// SetConfig clips the level to the new burst.
 	g.DecrementWrite(-1 << 20)
-	if err := g.SetConfig(rlCfg(t, 100, 500, 100, 500, hour), base.Now()); err != nil {
+	if err := rg.SetConfig(rlCfg(t, 100, 500, 100, 500, hour)); err != nil {
 		t.Fatal(err)
 	}
 	if l := g.WriteLimit(); l != 500 {
