@@ -1,6 +1,6 @@
 module github.com/bufev/bufev/bufferevent
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
@@ -9,7 +9,7 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/sys v0.41.0 // indirect
+require golang.org/x/sys v0.50.0 // indirect
 
 replace (
 	github.com/bufev/bufev/evbuffer => ../evbuffer

@@ -1,5 +1,5 @@
 module github.com/bufev/bufev/evbuffer
 
-go 1.24.0
+go 1.26.0
 
-require golang.org/x/sys v0.41.0
+require golang.org/x/sys v0.50.0

@@ -1,7 +1,9 @@
 module github.com/bufev/bufev/eventbase
 
-go 1.24.0
+go 1.26.0
 
-require golang.org/x/sys v0.41.0
+require golang.org/x/sys v0.50.0
 
 require go.uber.org/goleak v1.3.0
+
+require github.com/stretchr/testify v1.10.0 // indirect

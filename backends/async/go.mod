@@ -1,6 +1,6 @@
 module github.com/bufev/bufev/backends/async
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
@@ -8,7 +8,7 @@ require (
 	github.com/bufev/bufev/evbuffer v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
-	golang.org/x/sys v0.41.0
+	golang.org/x/sys v0.50.0
 )
 
 require github.com/bufev/bufev/ratelimit v0.0.0-00010101000000-000000000000
