@@ -861,6 +861,16 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
 		}
 	}
+	if addr == nil {
+		// Checked here, not only on the loop: a ThreadSafe call's queued work cannot
+		// return an error to the caller.
+		c.c.Lock()
+		fd := c.fd
+		c.c.Unlock()
+		if fd < 0 {
+			return ErrNoAddress
+		}
+	}
 	return c.onLoopDo(func() error {
 		if addr == nil && c.fd < 0 {
 			return ErrNoAddress

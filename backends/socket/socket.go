@@ -626,6 +626,16 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 			return &net.OpError{Op: "dial", Err: err}
 		}
 	}
+	if addr == nil {
+		// Checked here, not only on the loop: a ThreadSafe call's queued work cannot
+		// return an error to the caller.
+		s.c.Lock()
+		fd := s.fd
+		s.c.Unlock()
+		if fd < 0 {
+			return ErrNoAddress
+		}
+	}
 	return s.onLoopDo(func() error {
 		if addr == nil && s.fd < 0 {
 			return ErrNoAddress
@@ -666,7 +676,10 @@ func SetNoDelay(bev *bufferevent.BufferEvent, on bool) error {
 // must report through the event callback).
 func (s *sock) onLoopDo(fn func() error) error {
 	if s.c.Options()&bufferevent.ThreadSafe != 0 {
-		if s.c.Closed() {
+		s.c.Lock() // Close may run on another goroutine
+		closed := s.c.Closed()
+		s.c.Unlock()
+		if closed {
 			return bufferevent.ErrClosed
 		}
 		s.c.RunInLoop(func() {
