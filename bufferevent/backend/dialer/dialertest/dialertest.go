@@ -107,7 +107,8 @@ func NewBase(t testing.TB) *eventbase.Base {
 // Dispatch runs b's loop until it has nothing left to do, with a watchdog that breaks it
 // and fails the test after limit, so a broken test fails instead of hanging. The
 // watchdog lives outside the base, so it does not keep the loop alive. Call it where you
-// would call b.Dispatch.
+// would call b.Dispatch: from the one goroutine that runs b's loop (it blocks until the
+// loop returns); the watchdog's LoopBreak is the only call made from another goroutine.
 func Dispatch(t testing.TB, b *eventbase.Base, limit time.Duration) {
 	t.Helper()
 	var fired atomic.Bool
