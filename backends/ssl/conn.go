@@ -82,12 +82,15 @@ type adapter struct {
 	recLeft int
 
 	// What crypto/tls may hold, so that the loop calls tls.Conn.Read only
-	// when it can return something (see mayHold). ahead: the handshake
+	// when it can return something (see mayProgress). ahead: the handshake
 	// goroutine handed ciphertext without stopping at record boundaries,
 	// so crypto/tls may hold complete records beyond the one it returned.
-	// idle: crypto/tls holds neither decrypted plaintext nor a complete
-	// record. Same guard as hs.
+	// held: complete records handed in loop mode that no Read is known to
+	// have consumed (an upper bound: each Read that returns a record's last
+	// plaintext consumed at least one). idle: crypto/tls holds neither
+	// decrypted plaintext nor a complete record. Same guard as hs.
 	ahead bool
+	held  int
 	idle  bool
 
 	// Renegotiation (TLS 1.2 clients whose config allows it). careful makes
@@ -137,6 +140,9 @@ func (a *adapter) track(p []byte) {
 
 func (a *adapter) recordDone() {
 	a.hdrN = 0
+	if !a.hs {
+		a.held++
+	}
 	if a.finPending {
 		a.finPending = false
 		a.renegDone = true
@@ -144,12 +150,9 @@ func (a *adapter) recordDone() {
 }
 
 // recordLimit bounds a loop-mode read to the end of the TLS record that
-// crypto/tls is reading, header included: the first read of a record hands
-// the whole record if it is buffered (crypto/tls then needs no second read,
-// and each read costs it one small allocation), and crypto/tls never holds
-// ciphertext beyond the record it is reading, which is what lets the
-// engine skip tls.Conn.Read when nothing is buffered (see mayHold). In
-// careful mode a handshake record at a boundary is reported with
+// crypto/tls is reading, header included, for the reads that go one
+// record at a time (leftovers of the handshake goroutine, careful mode).
+// In careful mode a handshake record at a boundary is reported with
 // errRenegotiate instead.
 func (a *adapter) recordLimit(p []byte) ([]byte, error) {
 	need := a.recLeft
@@ -184,20 +187,23 @@ func (a *adapter) peek(dst []byte) int {
 }
 
 // readDone records what a loop-mode tls.Conn.Read of len(p) bytes that
-// returned n and err leaves in crypto/tls. tls.Conn.Read returns after one
-// record's plaintext; n < len(p) (or a full record's worth) means it handed
-// all of it, and since the
-// adapter hands one record at a time (recordLimit) no ciphertext is left
-// either — unless the handshake goroutine handed more (ahead). An
-// errWouldBlock means crypto/tls lacked a complete record.
+// returned n and err leaves in crypto/tls. tls.Conn.Read returns the
+// plaintext of one record; n < len(p) (or a full record's worth) means it
+// returned the rest of that record, which it had then received whole, so
+// it consumed at least one of the complete records counted in held. It
+// holds nothing once held is back to zero — unless the handshake goroutine
+// handed it records (ahead), which only an errWouldBlock settles: that
+// means crypto/tls lacked a complete record.
 func (a *adapter) readDone(p []byte, n int, err error) {
 	switch {
 	case err == errWouldBlock:
-		a.idle, a.ahead = true, false
+		a.idle, a.ahead, a.held = true, false, 0
 	case err != nil:
 		a.idle = false
 	case n < len(p) || n == maxPlaintext:
-		a.idle = !a.ahead
+		// The Read consumed at least the record it returned the end of.
+		a.held = max(a.held-1, 0)
+		a.idle = !a.ahead && a.held == 0
 	default:
 		a.idle = false
 	}
@@ -296,10 +302,19 @@ func (a *adapter) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	a.mu.Unlock()
-	// Loop mode: one record at a time.
-	p, err := a.recordLimit(p)
-	if err != nil {
-		return 0, err
+	// Loop mode. p is the free room of crypto/tls's input buffer (at
+	// least the rest of the record it reads): hand it as much ciphertext
+	// as there is, as a socket read would. crypto/tls keeps what it does
+	// not need yet and reads those records without asking again, so one
+	// read (one allocation in crypto/tls) can serve several records;
+	// track counts them (held) so that the loop keeps calling
+	// tls.Conn.Read until they are consumed. Leftovers of the handshake
+	// goroutine, and careful mode, go one record at a time.
+	if a.careful || a.roff < len(a.rbuf) {
+		var err error
+		if p, err = a.recordLimit(p); err != nil {
+			return 0, err
+		}
 	}
 	if a.roff < len(a.rbuf) {
 		n := a.take(p)

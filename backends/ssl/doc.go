@@ -33,20 +33,26 @@
 //     in one piece per loop pass (one writev for many records). An open
 //     connection, idle or busy, therefore has no goroutine
 //     (TestIdleConnectionsHaveNoGoroutines opens 1000 and counts).
-//   - The loop hands crypto/tls one record at a time and calls
-//     tls.Conn.Read only when it can return something: crypto/tls may
-//     still hold plaintext or a record, or the whole of the next record is
-//     buffered (or as much of it as the underlying's read high watermark
-//     lets it hold), or the transport ended. crypto/tls keeps no more than
-//     the record it reads, so after a Read that returned less than asked
-//     for, or a full record's 16 KiB, it holds nothing (tls.Conn has no
-//     Buffered method; this is reasoned from conn.go's Read and
-//     readRecordOrCCS, Go 1.26). Each Read that has to fetch ciphertext
-//     allocates 24 bytes inside crypto/tls (the atLeastReader of
-//     readFromUntil, which escapes through bytes.Buffer.ReadFrom); skipping
-//     the Reads that would find nothing leaves exactly that one allocation
-//     per record received, as for crypto/tls over net.Conn. The package
-//     allocates nothing else per message.
+//   - The loop calls tls.Conn.Read only when it can return something:
+//     crypto/tls may still hold plaintext or a complete record, or the
+//     whole of the next record is buffered (or as much of it as the
+//     underlying's read high watermark lets it hold), or the transport
+//     ended. Each Read that has to fetch ciphertext allocates 24 bytes
+//     inside crypto/tls (the atLeastReader of readFromUntil, which escapes
+//     through bytes.Buffer.ReadFrom), so the adapter hands it all the
+//     ciphertext buffered, up to the free room of its input buffer, as a
+//     socket read would: one such Read then serves the records that
+//     arrived together, and crypto/tls keeps the rest. tls.Conn has no
+//     Buffered method, so the adapter follows the record boundaries of what
+//     it hands and counts the complete records; a Read that returned less
+//     than asked for, or a full record's 16 KiB, consumed at least one of
+//     them, and when none is left crypto/tls holds at most part of the
+//     next record, whose rest the adapter knows the length of (reasoned
+//     from conn.go's Read and readRecordOrCCS, Go 1.26;
+//     TestRecordsHeldByCryptoTLS). Skipping the Reads that would find
+//     nothing leaves at most one allocation per record received, fewer
+//     when records arrive together, as for crypto/tls over net.Conn. The
+//     package allocates nothing else per message.
 //
 // The adapter answers every write in full: crypto/tls makes a write error
 // permanent, so backpressure is applied before calling tls.Conn.Write — the

@@ -14,8 +14,8 @@ func DebugState(bev *bufferevent.BufferEvent) string {
 	}
 	e.ad.mu.Lock()
 	defer e.ad.mu.Unlock()
-	return fmt.Sprintf("phase=%d busy=%v again=%v runQueued=%v uReadOff=%v in=%d out=%d uin=%d uout=%d rbuf=%d more=%v wq=%d hs=%v rerr=%v ususp=%#x uen=%v",
+	return fmt.Sprintf("phase=%d busy=%v again=%v runQueued=%v uReadOff=%v in=%d out=%d uin=%d uout=%d rbuf=%d more=%v wq=%d held=%d idle=%v hs=%v rerr=%v ususp=%#x uen=%v",
 		e.phase, e.busy, e.again, e.runQueued, e.uReadOff, e.c.Input().Len(), e.c.Output().Len(),
-		e.u.Input().Len(), e.u.Output().Len(), len(e.ad.rbuf)-e.ad.roff, e.ad.more, len(e.ad.wq), e.ad.hs, e.ad.rerr,
+		e.u.Input().Len(), e.u.Output().Len(), len(e.ad.rbuf)-e.ad.roff, e.ad.more, len(e.ad.wq), e.ad.held, e.ad.idle, e.ad.hs, e.ad.rerr,
 		uint16(e.uc.ReadSuspended()), e.u.Enabled())
 }

@@ -262,3 +262,120 @@ func TestRecordsOverUnderlyingWatermark(t *testing.T) {
 		t.Fatal("data differs")
 	}
 }
+
+// gateConn passes writes through until hold is set, then keeps them until
+// release, which sends them in one write.
+type gateConn struct {
+	net.Conn
+	mu   sync.Mutex
+	hold bool
+	held []byte
+}
+
+func (c *gateConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.hold {
+		return c.Conn.Write(p)
+	}
+	c.held = append(c.held, p...)
+	return len(p), nil
+}
+
+func (c *gateConn) release() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := c.Conn.Write(c.held)
+	return err
+}
+
+// After the handshake, 60 small records arrive in one piece and nothing
+// follows: the loop hands crypto/tls all of them at once (one read, one
+// allocation inside crypto/tls), and crypto/tls keeps the ones it has not
+// returned yet. The server's input is limited to 16 bytes by its read high
+// watermark, and the server disables reading after every callback (enabled
+// again between loop passes), so the loop must keep calling tls.Conn.Read
+// for the records crypto/tls holds although nothing is buffered below it.
+func TestRecordsHeldByCryptoTLS(t *testing.T) {
+	p := testPKI(t)
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) {
+			base := newBase(t)
+			defer base.Close()
+			fs, fc := socketPair(t)
+			srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree)
+			must(t, err)
+			defer srv.Close()
+			var got []byte
+			var failure error
+			connected, paused := false, false
+			must(t, srv.SetWatermark(bufferevent.Read, 0, 16))
+			must(t, srv.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				buf := make([]byte, 7)
+				for {
+					n, _ := bev.Read(buf)
+					if n == 0 {
+						break
+					}
+					got = append(got, buf[:n]...)
+				}
+				_ = bev.Disable(bufferevent.Read)
+				paused = true
+			}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what == bufferevent.Connected {
+					connected = true
+				} else {
+					failure = err
+				}
+			}))
+			must(t, srv.Enable(bufferevent.Read))
+			raw := rawConn(t, fc)
+			defer raw.Close()
+			gc := &gateConn{Conn: raw}
+			cfg := p.clientConfig()
+			cfg.MinVersion, cfg.MaxVersion = version, version
+			cli := tls.Client(gc, cfg)
+			var want []byte
+			for i := range 60 {
+				want = fmt.Appendf(want, "record %02d;", i)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				err := cli.Handshake()
+				gc.mu.Lock()
+				gc.hold = true
+				gc.mu.Unlock()
+				for i := 0; err == nil && i < 60; i++ {
+					_, err = cli.Write(want[i*10 : i*10+10])
+				}
+				errc <- err
+			}()
+			var cliErr error
+			cliDone, released := false, false
+			ok := runUntil(t, base, 5*time.Second, func() bool {
+				if !cliDone {
+					select {
+					case cliErr = <-errc:
+						cliDone = true
+					default:
+					}
+				}
+				if cliDone && connected && !released && cliErr == nil {
+					released = true
+					cliErr = gc.release()
+				}
+				if paused {
+					paused = false
+					_ = srv.Enable(bufferevent.Read)
+				}
+				return len(got) >= len(want) || failure != nil || cliErr != nil
+			})
+			if cliErr != nil || failure != nil {
+				t.Fatalf("client %v, server %v", cliErr, failure)
+			}
+			if !ok || !bytes.Equal(got, want) {
+				t.Fatalf("server read %q; want %q: %s", got, want, ssl.DebugState(srv))
+			}
+		})
+	}
+}
