@@ -172,23 +172,26 @@
 // with taskset (see below).
 //
 // Medians of 8 runs on 2 shared cores, the binary run 8 times in a row
-// (so bufev and stdlib alternate every few seconds), load average 4-8 from
+// (so bufev and stdlib alternate every few seconds), load average 6 from
 // other builds: go test -c && for i in $(seq 8); do ./ssl.test -test.run
 // '^$' -test.bench 'TLSEcho|PlainEcho' -test.benchmem -test.benchtime
 // 20000x; done | benchstat -
 //
 //	                       server cpu-ns/msg     p50 round trip     allocs/msg
 //	                       bufev    stdlib       bufev   stdlib     bufev stdlib
-//	PingPong-64    TLS     10.2 µs  11.6 µs      17.8    19.5 µs    1     1
-//	PingPong-64    plain    9.3 µs  11.2 µs      16.3    16.6 µs    0     0
-//	PingPong-16K   TLS     16.3 µs  18.4 µs      30.3    30.5 µs    1     1
-//	Stream-16K     TLS     14.6 µs  16.4 µs      553 vs 503 MiB/s   1     0.55
+//	PingPong-64    TLS     10.0 µs  12.5 µs      17.6    18.3 µs    1     1
+//	PingPong-64    plain    9.1 µs  10.8 µs      16.5    16.5 µs    0     0
+//	PingPong-16K   TLS     16.3 µs  18.7 µs      29.7    29.9 µs    1     1
+//	Stream-16K     TLS     14.6 µs  15.9 µs      571 vs 567 MiB/s   0.63  0.50
 //
-// (CPU ±4-11%, p50 ±3-23% run to run.) The server's system calls per 64 B
-// TLS message (strace -f -b execve -c, 20 000 messages, client excluded):
-// bufev 1.00 read, 1.00 write, 1.00 epoll_pwait, 0.19 nanosleep, 0.02
-// futex; crypto/tls 1.04 read (4% EAGAIN), 1.00 write, 1.17 epoll_pwait,
-// 0.53 nanosleep, 0.03 futex. A message costs the server one read and one
+// (CPU ±5-26%, p50 ±5-15% run to run; p99 50 against 54 µs at 64 B. The
+// streaming allocations are crypto/tls's readFromUntil counted with a
+// memory profile; package evbuffer's pooled chains add up to 0.03 when a
+// GC empties the pool.) The server's system calls per 64 B TLS message
+// (strace -f -b execve -c, 20 000 messages, client excluded): bufev 1.00
+// read, 1.00 write, 1.00 epoll_pwait, 0.19 nanosleep, 0.02 futex;
+// crypto/tls 1.04 read (4% EAGAIN), 1.00 write, 1.17 epoll_pwait, 0.53
+// nanosleep, 0.03 futex. A message costs the server one read and one
 // write, and 80-85% of its CPU is in them (the loopback write carries the
 // receiver's TCP processing and wake-up); the TLS layer on the loop has no
 // goroutine hand-off, channel or lock wait per message.
@@ -200,7 +203,7 @@
 // µs at 37-42 µs of server CPU, for bufev and crypto/tls alike (measured
 // by pinning: taskset -c 0 on the benchmark with SSL_BENCH_CLIENT_CPUS=0,
 // then =1). Which placement a run gets depends on the other load; compare
-// runs of the same placement (the median above are all same-vCPU runs).
+// runs of the same placement (the medians above are all same-vCPU runs).
 //
 // Earlier figures in this file (whole-process CPU with the client in the
 // benchmark process: 34.8 µs against 12.8 µs per 64 B message, the same
@@ -212,11 +215,25 @@
 // and the comparison is the one the bench module makes.
 //
 // Allocations: the one allocation per record received is crypto/tls's own
-// (readFromUntil, see Design), the same as crypto/tls over net.Conn when
-// ping-ponging; streaming, crypto/tls over net.Conn reads several records
-// per read call and so allocates less often. Chains of package evbuffer
-// are pooled (under 0.03 allocations per streamed record, when the pool is
-// emptied by a GC).
+// (readFromUntil, see Design), as for crypto/tls over net.Conn when
+// ping-ponging; streaming, both hand crypto/tls several records per read
+// when they arrived together.
+//
+// Measured and rejected (same benchmark, memory profiles):
+//
+//   - Handing crypto/tls only whole records, as many as fit: streamed 16
+//     KiB records still cost 1.00 allocations each, because crypto/tls's
+//     input buffer settles at 32 768 bytes of room, less than two full
+//     records (2 × 16 406); handing all the buffered ciphertext, the
+//     partial record at the end included, gives 0.63 (one record at a
+//     time, before: 1.00).
+//
+// Not tried: removing the two ciphertext copies the loop adds (the
+// transport's input into crypto/tls's buffer, crypto/tls's output into
+// the staging buffer): 86 bytes each for a 64 B message; streaming 16 KiB
+// records the server already uses less CPU than crypto/tls over net.Conn,
+// and removing them means reading the socket into crypto/tls's buffer
+// around the hidden socket bufferevent (its rate limits and watermarks).
 //
 // # Renegotiation
 //
