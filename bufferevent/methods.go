@@ -601,6 +601,7 @@ func (b *BufferEvent) Close() error {
 	}
 	b.closed = true
 	b.readCb, b.writeCb, b.eventCb = nil, nil, nil
+	b.leaveGroupOnClose()
 	if !b.onLoop() {
 		if err := b.base.RunInLoop(b.closeFn); err == nil {
 			b.unlock()

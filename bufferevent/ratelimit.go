@@ -200,6 +200,14 @@ func (b *BufferEvent) refill() {
 	b.unlockLoop()
 }
 
+// leaveGroupOnClose removes a bufferevent being closed from its rate-limit
+// group before Close returns, so that RateLimitGroup.Close may follow at
+// once even when the loop finalises the bufferevent later (a ThreadSafe
+// bufferevent closed on another goroutine, or one closed from its own
+// callback). Whatever it still transfers until then is not charged to the
+// group. Lock held.
+func (b *BufferEvent) leaveGroupOnClose() { b.rl.LeaveGroup() }
+
 // applyGroup turns the group's suspension into SuspendGroup. Lock held, on
 // the loop.
 func (b *BufferEvent) applyGroup() {
@@ -258,6 +266,15 @@ func (m *groupMember) run() {
 // that drives it on one base. Members may live on other bases. Its methods
 // are safe for concurrent use except Close, which is loop-confined (to the
 // group's base).
+//
+// Unlike libevent's persistent per-tick timer, the refill timer is armed
+// only while the group has suspended a direction: otherwise members credit
+// the elapsed ticks themselves when they ask for their shares (the same
+// arithmetic, from their base's cached time), so a group limit that never
+// binds costs no timer and no extra loop wake-ups. A charge that suspends a
+// direction activates the timer (ratelimit.Group.OnSuspend), from any
+// goroutine; its callback refills, resumes if it can, and re-arms for the
+// next tick while something stays suspended.
 type RateLimitGroup struct {
 	g     *ratelimit.Group
 	base  *eventbase.Base
@@ -281,12 +298,19 @@ func NewRateLimitGroup(base *eventbase.Base, cfg *ratelimit.Config) (*RateLimitG
 		return nil, err
 	}
 	rg.timer = t
-	rg.arm(g.NextRefill())
+	g.OnSuspend(rg.wake)
 	return rg, nil
 }
 
+// wake runs the refill callback soon, on the group's base: a direction was
+// just suspended. Any goroutine.
+func (rg *RateLimitGroup) wake() { rg.timer.Active(eventbase.Timeout, 1) }
+
+// arm arms the refill timer for next, or stops it if next is the zero time
+// or nothing is suspended. On the group's loop.
 func (rg *RateLimitGroup) arm(next time.Time) {
-	if next.IsZero() {
+	// A suspension after this check calls wake, whose callback arms again.
+	if r, w := rg.g.Suspended(); next.IsZero() || !r && !w {
 		_ = rg.timer.Del()
 		return
 	}
@@ -320,6 +344,7 @@ func (rg *RateLimitGroup) Close() error {
 	if err := rg.g.Close(); err != nil {
 		return err
 	}
+	rg.g.OnSuspend(nil)
 	rg.timer.Free()
 	return nil
 }

@@ -45,11 +45,17 @@ type Group struct {
 	minShare           int64 // min(configuredMinShare, cfg.readRate, cfg.writeRate)
 	readSuspended      bool  // invariant: !readSuspended ⇒ b.read > 0
 	writeSuspended     bool  // invariant: !writeSuspended ⇒ b.write > 0
-	members            []*Limiter
-	totalRead          uint64
-	totalWritten       uint64
-	rng                *rand.Rand
-	closed             bool
+	// Shares are cut from these snapshots of the levels, not from the current levels,
+	// so that every member is offered the same share until the next refill whatever
+	// order the members transfer in. Set to the levels when ticks are credited or a
+	// direction resumes; manual decrements move them with the levels.
+	readBase, writeBase int64
+	onSuspend           func()
+	members             []*Limiter
+	totalRead           uint64
+	totalWritten        uint64
+	rng                 *rand.Rand
+	closed              bool
 }
 
 // NewGroup returns a group limited by cfg whose buckets start at the rates and count ticks
@@ -65,6 +71,7 @@ func newGroup(cfg *Config, now time.Time, seed1, seed2 uint64) (*Group, error) {
 	}
 	g := &Group{cfg: cfg, rng: rand.New(rand.NewPCG(seed1, seed2))}
 	g.b.init(cfg, now)
+	g.readBase, g.writeBase = g.b.read, g.b.write
 	g.setMinShare(DefaultMinShare)
 	return g, nil
 }
@@ -91,6 +98,8 @@ func (g *Group) SetConfig(cfg *Config, now time.Time) error {
 		return ErrGroupClosed
 	}
 	g.b.reconfigure(g.cfg, cfg, now)
+	g.readBase = min(g.readBase, g.b.read)
+	g.writeBase = min(g.writeBase, g.b.write)
 	g.cfg = cfg
 	g.setMinShare(g.configuredMinShare)
 	return nil
@@ -195,14 +204,16 @@ func (g *Group) Refill(now time.Time) (next time.Time) {
 		g.mu.Unlock()
 		return time.Time{}
 	}
-	g.b.update(g.cfg, now)
+	g.refillLocked(now)
 	var dirs Direction
 	if g.readSuspended && g.canResume(g.b.read) {
 		g.readSuspended = false
+		g.readBase = g.b.read
 		dirs |= Read
 	}
 	if g.writeSuspended && g.canResume(g.b.write) {
 		g.writeSuspended = false
+		g.writeBase = g.b.write
 		dirs |= Write
 	}
 	next = g.b.tickTime(g.cfg, g.b.tickAt(g.cfg, now)+1)
@@ -236,25 +247,63 @@ func (g *Group) Close() error {
 	return nil
 }
 
+// refillLocked credits the ticks elapsed up to now and, if any was, takes new snapshots of
+// the levels for the shares. g.mu is held.
+func (g *Group) refillLocked(now time.Time) {
+	if g.b.update(g.cfg, now) {
+		g.readBase, g.writeBase = g.b.read, g.b.write
+	}
+}
+
+// OnSuspend sets fn, called whenever a charge or a manual decrement suspends a direction
+// (nil: none). It lets the owner stop its refill timer while nothing is suspended (refills
+// then happen when members ask for their shares, see Limiter.MaxToRead) and re-arm it for
+// NextRefill when fn is called. fn runs on the goroutine that made the charge or
+// decrement (any member's loop, or a caller of DecrementRead/DecrementWrite), after the
+// group's lock is released and the members are notified; it must not block. Safe for
+// concurrent use.
+func (g *Group) OnSuspend(fn func()) {
+	g.mu.Lock()
+	g.onSuspend = fn
+	g.mu.Unlock()
+}
+
 // canResume reports whether a suspended level may resume: it holds the min share and is
 // positive (libevent resumes at ≥ min share; with a min share of 0 that would resume an
 // empty bucket and hand out zero-byte shares).
 func (g *Group) canResume(level int64) bool { return level > 0 && level >= g.minShare }
 
-// share returns the calling member's allowance for one operation in direction d.
-func (g *Group) share(d Direction) int64 {
+// share returns the calling member's allowance for one operation in direction d at now,
+// crediting the ticks elapsed first (the owner's timer refills only while a direction is
+// suspended).
+//
+// libevent divides the current level by the number of members (all of them, not only the
+// active ones), so each member's share depends on how much the members that transferred
+// before it in the same tick took: the first gets level/n, the next (level − level/n)/n,
+// and so on, and whoever the poller reports first is favoured. Here the share is cut
+// from the level as of the last refill or resumption, rounded up, and capped by the
+// current level, so that when every member is busy each gets one equal share per tick
+// (the last one up to n−1 bytes less), the n-th share empties the bucket, and the order
+// they transfer in no longer matters. Like libevent's it is at least the min share (which
+// may overdraw the bucket), and it is at least one byte, so tiny budgets cannot stall
+// members.
+func (g *Group) share(d Direction, now time.Time) int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	level, suspended := g.b.read, g.readSuspended
+	g.refillLocked(now)
+	level, base, suspended := g.b.read, g.readBase, g.readSuspended
 	if d == Write {
-		level, suspended = g.b.write, g.writeSuspended
+		level, base, suspended = g.b.write, g.writeBase, g.writeSuspended
 	}
 	if suspended {
 		return 0
 	}
-	// libevent divides by all members, not only the active ones. Not suspended implies
-	// level > 0, and the share is at least one byte so tiny budgets cannot stall members.
-	return max(level/int64(len(g.members)), g.minShare, 1)
+	s := int64(1)
+	if base > 0 {
+		s = (base-1)/int64(len(g.members)) + 1 // ⌈base/n⌉ without overflow
+	}
+	// Not suspended implies level > 0.
+	return max(min(s, level), g.minShare)
 }
 
 // charge accounts n ≥ 0 transferred bytes in direction d.
@@ -271,29 +320,51 @@ func (g *Group) charge(d Direction, n int64) {
 	switch {
 	case *level <= 0 && !*suspended:
 		*suspended = true
-		g.notifyUnlock(d, false)
+		g.suspendedUnlock(d)
 	case *level > 0 && *suspended && g.canResume(*level):
 		*suspended = false
+		g.setBase(d)
 		g.notifyUnlock(d, true)
 	default:
 		g.mu.Unlock()
 	}
 }
 
+// setBase takes a new snapshot of the level of direction d for the shares. g.mu is held.
+func (g *Group) setBase(d Direction) {
+	if d == Write {
+		g.writeBase = g.b.write
+	} else {
+		g.readBase = g.b.read
+	}
+}
+
+// suspendedUnlock notifies every member that direction d is suspended, releases g.mu
+// and calls the OnSuspend function. g.mu is held.
+func (g *Group) suspendedUnlock(d Direction) {
+	fn := g.onSuspend
+	g.notifyUnlock(d, false)
+	if fn != nil {
+		fn()
+	}
+}
+
 func (g *Group) decrement(d Direction, n int64) {
 	g.mu.Lock()
-	level, suspended := &g.b.read, &g.readSuspended
+	level, suspended, base := &g.b.read, &g.readSuspended, &g.readBase
 	if d == Write {
-		level, suspended = &g.b.write, &g.writeSuspended
+		level, suspended, base = &g.b.write, &g.writeSuspended, &g.writeBase
 	}
 	old := *level
 	*level = subSat(old, n)
+	*base = subSat(*base, n)
 	switch {
 	case old > 0 && *level <= 0 && !*suspended:
 		*suspended = true
-		g.notifyUnlock(d, false)
+		g.suspendedUnlock(d)
 	case old <= 0 && *level > 0 && *suspended:
 		*suspended = false
+		*base = *level
 		g.notifyUnlock(d, true)
 	default:
 		g.mu.Unlock()

@@ -109,7 +109,8 @@ func TestGroupShares(t *testing.T) {
 		{name: "thirty members split it", members: 30, minShare: -1, wantMin: 64, wantR: 100, wantW: 200},
 		{name: "min share wins", members: 100, minShare: -1, wantMin: 64, wantR: 64, wantW: 64},
 		{name: "min share 0: pure split", members: 100, minShare: 0, wantMin: 0, wantR: 30, wantW: 60},
-		{name: "never below 1 byte", members: 5000, minShare: 0, wantMin: 0, wantR: 1, wantW: 1},
+		{name: "never below 1 byte", members: 6000, minShare: 0, wantMin: 0, wantR: 1, wantW: 1},
+		{name: "rounded up: n shares cover the level", members: 7, minShare: 0, wantMin: 0, wantR: 429, wantW: 858},
 		{name: "min share capped by the smaller rate", members: 30, minShare: 5000, wantMin: 3000, wantR: 3000, wantW: 3000},
 		{name: "min share 2500", members: 2, minShare: 2500, wantMin: 2500, wantR: 2500, wantW: 3000},
 	}
@@ -176,7 +177,7 @@ func TestGroupSuspendResume(t *testing.T) {
 		if r, w := m.GroupSuspended(); !r || w {
 			t.Fatalf("member %d: suspended %v/%v, want read only", i, r, w)
 		}
-		if m.MaxToRead(t0, 16384) != 0 || m.MaxToWrite(t0, 16384) != 333 {
+		if m.MaxToRead(t0, 16384) != 0 || m.MaxToWrite(t0, 16384) != 334 { // ⌈1000/3⌉
 			t.Fatalf("member %d: MaxTo %d/%d", i, m.MaxToRead(t0, 16384), m.MaxToWrite(t0, 16384))
 		}
 	}

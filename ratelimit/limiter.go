@@ -111,7 +111,7 @@ func (l *Limiter) MaxToRead(now time.Time, maxSingle int64) int64 {
 		m = min(m, l.b.read)
 	}
 	if l.group != nil {
-		m = min(m, l.group.share(Read))
+		m = min(m, l.group.share(Read, now))
 	}
 	return max(m, 0)
 }
@@ -124,7 +124,7 @@ func (l *Limiter) MaxToWrite(now time.Time, maxSingle int64) int64 {
 		m = min(m, l.b.write)
 	}
 	if l.group != nil {
-		m = min(m, l.group.share(Write))
+		m = min(m, l.group.share(Write, now))
 	}
 	return max(m, 0)
 }

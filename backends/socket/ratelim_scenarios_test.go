@@ -51,14 +51,8 @@ type ratelimScenario struct {
 
 // The four cases of test-ratelim.sh, in libevent's units.
 var ratelimCases = []ratelimScenario{
-	// libevent's script checks this case's stddev against 100 B/s. Here it measures
-	// 38–107 B/s on an idle machine (about one run in ten above 100): members resume when
-	// their descriptors' events fire, in the poller's order, and each takes level/n of what
-	// the members before it left, so the random starting member of the resume notifications
-	// does not fully randomize who transfers first. 150 keeps the check meaningful (an
-	// unfair split is far above it) and the test stable; see the report of issue 7.
 	{name: "group-limit", n: 30, tick: 100 * time.Millisecond, groupRate: 30000,
-		checkGroup: 1000, checkStddev: 150},
+		checkGroup: 1000, checkStddev: 100},
 	{name: "conn-limit", n: 30, tick: 100 * time.Millisecond, connRate: 1000,
 		checkConn: 50, checkStddev: 50},
 	{name: "conn-and-group-limit", n: 30, tick: 100 * time.Millisecond, connRate: 1000, groupRate: 30000,
