@@ -146,7 +146,13 @@ func (b *BufferEvent) chargeRead(n int) {
 		return
 	}
 	b.rl.ChargeRead(int64(n))
-	b.applyBandwidth()
+	// Only the read level changed, so the applied state still holds unless
+	// reading is now blocked or was suspended for bandwidth (a refill in
+	// MaxToRead may have raised the level since): the common case of a
+	// limit that does not bind skips applyBandwidth.
+	if b.rl.ReadBlocked() || b.readSusp&backend.SuspendBandwidth != 0 {
+		b.applyBandwidth()
+	}
 }
 
 func (b *BufferEvent) chargeWrite(n int) {
@@ -154,7 +160,9 @@ func (b *BufferEvent) chargeWrite(n int) {
 		return
 	}
 	b.rl.ChargeWrite(int64(n))
-	b.applyBandwidth()
+	if b.rl.WriteBlocked() || b.writeSusp&backend.SuspendBandwidth != 0 {
+		b.applyBandwidth()
+	}
 }
 
 // applyBandwidth turns the own bucket's state into SuspendBandwidth and arms

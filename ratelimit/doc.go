@@ -26,13 +26,31 @@
 // # Groups
 //
 // A Group is one bucket pair charged by all its members. Before a transfer each member is
-// offered a share: the group's level divided by the number of members, but at least the
-// min share (default 64 bytes, capped by the rates; at least 1 byte), or 0 while the
-// group is suspended in that direction. A charge that empties the group's bucket suspends
-// the direction for every member; a refill that brings it back to at least the min share
-// resumes every member, starting at a random one each time (fairness: members resumed first
-// transfer first). Group.DecrementRead/DecrementWrite adjust the bucket by hand and
+// offered a share: the group's level as of its last refill (or resumption) divided by the
+// number of members and rounded up, capped by the current level, but at least the min
+// share (default 64 bytes, capped by the rates; at least 1 byte), or 0 while the group is
+// suspended in that direction. A charge that empties the group's bucket suspends the
+// direction for every member; a refill that brings it back to at least the min share
+// resumes every member, starting at a random one each time. Group.DecrementRead/
+// DecrementWrite adjust the bucket (and the level the shares are cut from) by hand and
 // suspend or resume when the level crosses zero. Totals count the bytes charged by members.
+//
+// Fairness. libevent cuts each share from the current level, so within a tick the member
+// that transfers first gets level/n, the next a little less, the last about a third of the
+// first, and min shares then go to whoever comes first again; it randomizes the order in
+// which it resumes members, but the order in which they then transfer is the poller's,
+// which need not follow it. Cutting every share of a tick from the same snapshot, rounded
+// up, gives each busy member exactly one equal share per tick in any order (the n-th
+// empties the bucket; the last gets up to n−1 bytes less), which is what libevent's
+// test-ratelim checks. Only when the min share exceeds level/n, so that not every member
+// can transfer in a tick, does the order matter; the random starting member is then the
+// tie-breaker, as in libevent.
+//
+// Refills are lazy: a member's MaxToRead or MaxToWrite credits the group's elapsed ticks
+// from the time it passes, with the same whole-tick arithmetic as Refill, so the owner
+// needs a refill timer only while a direction is suspended. Group.OnSuspend tells the
+// owner when to start it. A Group's ReadLimit and WriteLimit report the level as of the
+// last credit: call Refill first for the current one.
 //
 // A Group is safe for concurrent use, because members may live on different event loops.
 // It tells members about suspension changes through the Member interface, always after
@@ -75,10 +93,13 @@
 //     maxSingle); decrement read/write limit → DecrementReadLimit/DecrementWriteLimit(n),
 //     then sync.
 //  10. Group driver: the function that creates a group for a base calls NewGroup(cfg,
-//     base's now) and arms a one-shot timer on that base for NextRefill(); its callback
-//     runs next := Refill(now) and re-arms for next, stopping when next is the zero time.
-//     After Group.SetConfig, re-arm for NextRefill(). To free the group: Close (fails while
-//     members remain), then stop the timer.
+//     base's now) and registers with OnSuspend a function that makes a one-shot timer on
+//     that base run soon (from any goroutine). The timer's callback runs
+//     next := Refill(now) and re-arms for next while Suspended reports a suspended
+//     direction, stopping otherwise or when next is the zero time. After Group.SetConfig,
+//     do the same with NextRefill(). To free the group: Close (fails while members
+//     remain), then stop the timer. A driver may also keep the timer armed every tick, as
+//     libevent does; refills are idempotent.
 //
 // Only the bufferevent types whose transports move bytes consult the limits (in libevent:
 // socket, async and SSL); the others skip steps 4–6.
@@ -93,5 +114,7 @@
 // instead of mixing two numberings; groups never miss a member (libevent try-locks members
 // and retries on the next tick), so there is no pending-unsuspend state; refills never
 // lower a level; errors instead of assertions for Close with members and for decrements
-// without a per-connection config.
+// without a per-connection config; group shares are cut from the level at the last
+// refill, rounded up (see Fairness), and the group's bucket is refilled lazily by its
+// members, its timer running only while a direction is suspended.
 package ratelimit

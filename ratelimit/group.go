@@ -50,12 +50,15 @@ type Group struct {
 	// order the members transfer in. Set to the levels when ticks are credited or a
 	// direction resumes; manual decrements move them with the levels.
 	readBase, writeBase int64
-	onSuspend           func()
-	members             []*Limiter
-	totalRead           uint64
-	totalWritten        uint64
-	rng                 *rand.Rand
-	closed              bool
+	// ⌈base/members⌉ (at least 1), kept up to date by setBases and add/remove so that
+	// a transfer costs no division.
+	readShare, writeShare int64
+	onSuspend             func()
+	members               []*Limiter
+	totalRead             uint64
+	totalWritten          uint64
+	rng                   *rand.Rand
+	closed                bool
 }
 
 // NewGroup returns a group limited by cfg whose buckets start at the rates and count ticks
@@ -71,7 +74,7 @@ func newGroup(cfg *Config, now time.Time, seed1, seed2 uint64) (*Group, error) {
 	}
 	g := &Group{cfg: cfg, rng: rand.New(rand.NewPCG(seed1, seed2))}
 	g.b.init(cfg, now)
-	g.readBase, g.writeBase = g.b.read, g.b.write
+	g.setBases(g.b.read, g.b.write)
 	g.setMinShare(DefaultMinShare)
 	return g, nil
 }
@@ -98,8 +101,7 @@ func (g *Group) SetConfig(cfg *Config, now time.Time) error {
 		return ErrGroupClosed
 	}
 	g.b.reconfigure(g.cfg, cfg, now)
-	g.readBase = min(g.readBase, g.b.read)
-	g.writeBase = min(g.writeBase, g.b.write)
+	g.setBases(min(g.readBase, g.b.read), min(g.writeBase, g.b.write))
 	g.cfg = cfg
 	g.setMinShare(g.configuredMinShare)
 	return nil
@@ -136,16 +138,18 @@ func (g *Group) MinShare() int64 {
 	return g.minShare
 }
 
-// ReadLimit returns the group's read level as of the last Refill; it may be negative
-// (libevent's bufferevent_rate_limit_group_get_read_limit). Safe for concurrent use.
+// ReadLimit returns the group's read level as of the last credit of elapsed ticks (by
+// Refill, or lazily by a member's MaxToRead or MaxToWrite); it may be negative (libevent's
+// bufferevent_rate_limit_group_get_read_limit). Call Refill first for the level at a given
+// time. Safe for concurrent use.
 func (g *Group) ReadLimit() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.b.read
 }
 
-// WriteLimit returns the group's write level as of the last Refill; it may be negative.
-// Safe for concurrent use.
+// WriteLimit returns the group's write level as of the last credit of elapsed ticks (see
+// ReadLimit); it may be negative. Safe for concurrent use.
 func (g *Group) WriteLimit() int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -195,9 +199,10 @@ func (g *Group) DecrementWrite(n int64) { g.decrement(Write, n) }
 // Refill credits the ticks elapsed up to now, resumes every suspended direction whose
 // level reached the effective min share (notifying the members starting at a random one,
 // so that no member is systematically first to transfer), and returns the start of the next
-// tick: the owner arms a one-shot timer for that time and calls Refill again when it fires.
-// It returns the zero time once the group is closed (stop the timer). Safe for concurrent
-// use.
+// tick: the owner arms a one-shot timer for that time and calls Refill again when it fires,
+// or stops the timer if nothing is suspended (members then credit ticks themselves, and
+// OnSuspend's function says when to start it again). It returns the zero time once the
+// group is closed (stop the timer). Safe for concurrent use.
 func (g *Group) Refill(now time.Time) (next time.Time) {
 	g.mu.Lock()
 	if g.closed {
@@ -208,12 +213,12 @@ func (g *Group) Refill(now time.Time) (next time.Time) {
 	var dirs Direction
 	if g.readSuspended && g.canResume(g.b.read) {
 		g.readSuspended = false
-		g.readBase = g.b.read
+		g.setBases(g.b.read, g.writeBase)
 		dirs |= Read
 	}
 	if g.writeSuspended && g.canResume(g.b.write) {
 		g.writeSuspended = false
-		g.writeBase = g.b.write
+		g.setBases(g.readBase, g.b.write)
 		dirs |= Write
 	}
 	next = g.b.tickTime(g.cfg, g.b.tickAt(g.cfg, now)+1)
@@ -251,8 +256,24 @@ func (g *Group) Close() error {
 // the levels for the shares. g.mu is held.
 func (g *Group) refillLocked(now time.Time) {
 	if g.b.update(g.cfg, now) {
-		g.readBase, g.writeBase = g.b.read, g.b.write
+		g.setBases(g.b.read, g.b.write)
 	}
+}
+
+// setBases sets the level snapshots the shares are cut from, and the shares. g.mu is
+// held.
+func (g *Group) setBases(read, write int64) {
+	g.readBase, g.writeBase = read, write
+	n := int64(max(len(g.members), 1))
+	g.readShare, g.writeShare = ceilShare(read, n), ceilShare(write, n)
+}
+
+// ceilShare returns ⌈base/n⌉, at least 1, without overflow.
+func ceilShare(base, n int64) int64 {
+	if base <= 0 {
+		return 1
+	}
+	return (base-1)/n + 1
 }
 
 // OnSuspend sets fn, called whenever a charge or a manual decrement suspends a direction
@@ -291,16 +312,12 @@ func (g *Group) share(d Direction, now time.Time) int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.refillLocked(now)
-	level, base, suspended := g.b.read, g.readBase, g.readSuspended
+	level, s, suspended := g.b.read, g.readShare, g.readSuspended
 	if d == Write {
-		level, base, suspended = g.b.write, g.writeBase, g.writeSuspended
+		level, s, suspended = g.b.write, g.writeShare, g.writeSuspended
 	}
 	if suspended {
 		return 0
-	}
-	s := int64(1)
-	if base > 0 {
-		s = (base-1)/int64(len(g.members)) + 1 // ⌈base/n⌉ without overflow
 	}
 	// Not suspended implies level > 0.
 	return max(min(s, level), g.minShare)
@@ -333,9 +350,9 @@ func (g *Group) charge(d Direction, n int64) {
 // setBase takes a new snapshot of the level of direction d for the shares. g.mu is held.
 func (g *Group) setBase(d Direction) {
 	if d == Write {
-		g.writeBase = g.b.write
+		g.setBases(g.readBase, g.b.write)
 	} else {
-		g.readBase = g.b.read
+		g.setBases(g.b.read, g.writeBase)
 	}
 }
 
@@ -358,13 +375,16 @@ func (g *Group) decrement(d Direction, n int64) {
 	old := *level
 	*level = subSat(old, n)
 	*base = subSat(*base, n)
+	if *suspended && old <= 0 && *level > 0 {
+		*base = *level
+	}
+	g.setBases(g.readBase, g.writeBase)
 	switch {
 	case old > 0 && *level <= 0 && !*suspended:
 		*suspended = true
 		g.suspendedUnlock(d)
 	case old <= 0 && *level > 0 && *suspended:
 		*suspended = false
-		*base = *level
 		g.notifyUnlock(d, true)
 	default:
 		g.mu.Unlock()
@@ -379,6 +399,7 @@ func (g *Group) add(l *Limiter, m Member) error {
 	}
 	l.member, l.idx = m, len(g.members)
 	g.members = append(g.members, l)
+	g.setBases(g.readBase, g.writeBase)
 	return nil
 }
 
@@ -390,6 +411,7 @@ func (g *Group) remove(l *Limiter) {
 	g.members[l.idx], moved.idx = moved, l.idx
 	g.members[last] = nil
 	g.members = g.members[:last]
+	g.setBases(g.readBase, g.writeBase)
 	l.member, l.idx = nil, 0
 }
 

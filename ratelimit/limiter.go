@@ -100,7 +100,8 @@ func (l *Limiter) WriteLimit(now time.Time) int64 {
 // MaxToRead returns how many bytes the bufferevent may read now: the smallest of maxSingle
 // (the caller's own maximum per read, e.g. its max single read), the per-connection read
 // level after a refill up to now, and this member's group share (0 while the group's
-// reading is suspended); never negative. It is libevent's bufferevent_get_read_max_, except
+// reading is suspended; the group's elapsed ticks up to now are credited first); never
+// negative. It is libevent's bufferevent_get_read_max_, except
 // that maxSingle always applies (libevent replaces it with the bucket level, then relies on
 // the input buffer's own read cap). A result of 0 means "do not read now"; never treat it
 // as end of stream. Not safe for concurrent use.
