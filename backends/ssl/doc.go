@@ -83,6 +83,12 @@
 // once calling SetCallbacks on the underlying: those are kept, although the
 // ssl bufferevent is finalised after the callback returns).
 //
+// A constructor that fails takes nothing, whatever the options: the fd or
+// the underlying bufferevent is left open, unwritten, with the callbacks and
+// enabled directions it had, and stays the caller's (libevent closes the
+// fd on some failure paths of bufferevent_openssl_socket_new with
+// BEV_OPT_CLOSE_ON_FREE and not on others; a caller cannot know which).
+//
 // # States
 //
 // Connecting runs the client handshake: the config must set ServerName

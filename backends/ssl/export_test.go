@@ -19,3 +19,11 @@ func DebugState(bev *bufferevent.BufferEvent) string {
 		e.u.Input().Len(), e.u.Output().Len(), len(e.ad.rbuf)-e.ad.roff, e.ad.more, len(e.ad.wq), e.ad.held, e.ad.idle, e.ad.hs, e.ad.rerr,
 		uint16(e.uc.ReadSuspended()), e.u.Enabled())
 }
+
+// SetTestHook makes newEngine's steps ("callbacks", "timer") fail with what
+// f returns; the returned function restores the previous hook.
+func SetTestHook(f func(step string) error) (restore func()) {
+	prev := testHook
+	testHook = f
+	return func() { testHook = prev }
+}

@@ -220,6 +220,7 @@ type engine struct {
 	backstop  *time.Timer // ends the handshake goroutine even if the loop stops
 	hsTimeout time.Duration
 	dead      bool
+	aborted   bool // the constructor failed: Close leaves the transport alone
 	hsDone    bool // the handshake completed (ConnectionState is safe)
 	uReadOff  bool
 	uCbGen    uint64 // the underlying's CallbacksGen once ours were set
@@ -241,6 +242,12 @@ type engine struct {
 // CloseOnFree, Close closes fd; without it fd stays open and the TLS session
 // is released for re-wrapping.
 //
+// On error NewSocket takes nothing, whatever opts says: fd is left open
+// (possibly switched to non-blocking mode, as socket.New does), nothing was
+// written to it, and it is still the caller's to use or close; a session
+// given with WithSession can be given again. On success fd belongs to the
+// bufferevent as CloseOnFree says.
+//
 // Call it on the loop goroutine or before the loop runs; the new
 // bufferevent is loop-confined unless opts has ThreadSafe.
 func NewSocket(base *eventbase.Base, fd int, cfg *tls.Config, state State, opts bufferevent.Options, extra ...Option) (*bufferevent.BufferEvent, error) {
@@ -257,6 +264,9 @@ func NewSocket(base *eventbase.Base, fd int, cfg *tls.Config, state State, opts 
 	}
 	bev, err := newEngine(base, inner, true, cfg, state, opts, st)
 	if err != nil {
+		// Detach fd from the hidden socket bufferevent before closing it,
+		// so that fd stays open (see the ownership rule above).
+		_ = inner.SetFD(-1)
 		_ = inner.Close()
 		return nil, err
 	}
@@ -271,6 +281,11 @@ func NewSocket(base *eventbase.Base, fd int, cfg *tls.Config, state State, opts 
 // underlying; without it underlying is handed back (its callbacks cleared
 // unless the user has set new ones since) and the TLS session is released
 // for re-wrapping. States and cfg as NewSocket.
+//
+// On error NewFilter takes nothing, whatever opts says: underlying is not
+// closed and keeps the callbacks, enabled directions and suspension it had,
+// nothing was written to it, and it is still the caller's; a session given
+// with WithSession can be given again.
 //
 // Call it on the loop goroutine or before the loop runs; the new
 // bufferevent is loop-confined unless opts has ThreadSafe.
@@ -327,6 +342,24 @@ func prepare(cfg *tls.Config, state State, extra []Option) (settings, error) {
 	return st, nil
 }
 
+// testHook, when set by a test, is called at each step of newEngine that
+// can fail after the bufferevent exists ("callbacks": taking over the
+// underlying's callbacks, "timer": arming the handshake timeout); a non-nil
+// result fails that step as the real call would.
+var testHook func(step string) error
+
+func hook(step string) error {
+	if testHook != nil {
+		return testHook(step)
+	}
+	return nil
+}
+
+// newEngine builds the ssl bufferevent over u. Everything that can fail
+// runs before u is changed, or is undone: on error u has the callbacks,
+// enabled directions and read suspension it had, nothing was written to
+// it, it is not closed, and a session given with WithSession can be used
+// again (the ownership rule of NewSocket and NewFilter).
 func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool, cfg *tls.Config, state State, opts bufferevent.Options, st settings) (*bufferevent.BufferEvent, error) {
 	e := &engine{
 		base:       base,
@@ -363,28 +396,53 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 		return e, nil
 	})
 	if err != nil {
-		if e.sess != nil {
-			e.sess.mu.Lock()
-			e.sess.attached = false
-			e.sess.mu.Unlock()
-		}
+		e.detachSession()
 		return nil, err
 	}
 	e.bev = bev
 	live.Lock()
 	live.m[bev] = e
 	live.Unlock()
+	if state != Open && e.hsTimeout > 0 {
+		t, err := base.NewTimer(e.onHSTimeout)
+		if err != nil {
+			e.abort(nil)
+			return nil, err
+		}
+		e.hsTimer = t
+	}
 
-	if err := u.SetCallbacks(e.uRead, e.uWrite, e.uEvent); err != nil {
-		e.dead = true
-		_ = bev.Close()
+	prevR, prevW, prevE := u.Callbacks()
+	prevOn := u.Enabled()
+	err = hook("callbacks")
+	if err == nil {
+		err = u.SetCallbacks(e.uRead, e.uWrite, e.uEvent)
+	}
+	if err != nil {
+		e.abort(nil)
 		return nil, err
+	}
+	undo := func() {
+		_ = u.SetCallbacks(prevR, prevW, prevE)
+		if off := bufferevent.ReadWrite &^ prevOn; off != 0 {
+			_ = u.Disable(off)
+		}
 	}
 	// Close clears the underlying's callbacks only if they are still ours.
 	e.uc.Lock()
 	e.uCbGen = e.uc.CallbacksGen()
 	e.uc.Unlock()
 	_ = u.Enable(bufferevent.ReadWrite)
+	if state != Open && e.hsTimer != nil {
+		err := hook("timer")
+		if err == nil {
+			err = e.hsTimer.AddTimeout(e.hsTimeout)
+		}
+		if err != nil {
+			e.abort(undo)
+			return nil, err
+		}
+	}
 	if socketMode {
 		// The hidden socket bufferevent calls back when its output drained
 		// to half of what we queue at most.
@@ -418,12 +476,31 @@ func newEngine(base *eventbase.Base, u *bufferevent.BufferEvent, socketMode bool
 			e.tc = tls.Server(e.ad, cfg)
 		}
 		e.sess = &Session{tc: e.tc, ad: e.ad, attached: true}
-		if err := e.startHandshake(); err != nil {
-			_ = bev.Close()
-			return nil, err
-		}
+		e.startHandshake()
 	}
 	return bev, nil
+}
+
+// detachSession lets a session given with WithSession be used again after
+// a constructor failed.
+func (e *engine) detachSession() {
+	if e.sess != nil {
+		e.sess.mu.Lock()
+		e.sess.attached = false
+		e.sess.mu.Unlock()
+		e.sess = nil
+	}
+}
+
+// abort finalises a bufferevent whose constructor failed without touching
+// the transport (undo, if not nil, first restores what was changed on it),
+// and makes a session given with WithSession usable again.
+func (e *engine) abort(undo func()) {
+	e.aborted = true
+	_ = e.bev.Close()
+	if undo != nil {
+		undo()
+	}
 }
 
 // noFD is the engine over an underlying without a descriptor (a pair):
@@ -437,23 +514,15 @@ type noFD struct {
 
 // ---- handshake ----
 
-func (e *engine) startHandshake() error {
+func (e *engine) startHandshake() {
 	e.phase = phHandshake
 	ad := e.ad
 	// The goroutine hands work to the loop with Base.RunInLoop (Core's
 	// RunInLoop needs the core lock).
 	ad.kickW = func() { _ = e.base.RunInLoop(e.flushHSFn) }
 	ad.kickR = func() { _ = e.base.RunInLoop(e.feedFn) }
-	if e.hsTimeout > 0 {
-		t, err := e.base.NewTimer(e.onHSTimeout)
-		if err != nil {
-			return err
-		}
-		if err := t.AddTimeout(e.hsTimeout); err != nil {
-			t.Free()
-			return err
-		}
-		e.hsTimer = t
+	if e.hsTimer != nil {
+		// Created and armed by newEngine.
 		e.armBackstop()
 	}
 	e.base.AddVirtual(1)
@@ -465,7 +534,6 @@ func (e *engine) startHandshake() error {
 		err := tc.Handshake()
 		_ = e.base.RunInLoop(func() { e.finishHS(err) })
 	}()
-	return nil
 }
 
 // feed runs on the loop when the handshake goroutine consumed all it had
@@ -1134,6 +1202,12 @@ func (e *engine) Close() error {
 	e.stopHSTimer()
 	if e.outCb != nil {
 		_ = e.c.Output().RemoveCallback(e.outCb)
+	}
+	if e.aborted {
+		// The constructor failed: the transport is the caller's again.
+		e.detachSession()
+		e.u = nil
+		return nil
 	}
 	hs := e.phase == phHandshake || e.phase == phReneg
 	if hs {
