@@ -68,7 +68,15 @@ type filt struct {
 	// lingering close of the underlying (loop)
 	lingerT    *eventbase.Event
 	lingerDone bool
+
+	cleanup func() error                      // WithCleanup; nil once called
+	cause   func(bufferevent.Direction) error // WithCause
+	aborted bool                              // New failed: leave the underlying alone
 }
+
+// testHook, when set by a test, makes taking over the underlying's
+// callbacks in New fail with what it returns.
+var testHook func() error
 
 // Linger bounds how long a filter closed with CloseOnFree keeps its
 // underlying open so that output already handed to it can drain (see
@@ -92,7 +100,9 @@ var (
 // bufferevent_filter_new): bytes read by underlying pass through in before
 // they reach the new bufferevent's input; bytes written to the new
 // bufferevent pass through out before they reach underlying's output. A nil
-// Func passes bytes through unchanged (PassThrough).
+// Func passes bytes through unchanged (PassThrough). extra options add a
+// cleanup function run when the filter is finalised (WithCleanup) and a
+// source for the Funcs' errors (WithCause).
 //
 // The filter takes over underlying's callbacks (set none on it while the
 // filter exists), enables its reading and writing, and holds a reference on
@@ -104,12 +114,16 @@ var (
 // underlying.SetCallbacks keeps the new ones, although the filter is
 // finalised after the callback returns), resumes its reading and lets it go.
 //
+// On error New takes nothing, whatever opts says: underlying is not closed
+// and keeps its callbacks and enabled directions, the cleanup function is
+// not called, and both stay the caller's.
+//
 // opts are the filter's own options; the filter runs on underlying's base.
 // Each layer keeps its own lock. Filters stack: the underlying may itself be
 // a filter. Loop-confined unless both opts and underlying are ThreadSafe (a
 // filter over a loop-confined underlying must be created on the loop); the
 // new bufferevent is loop-confined unless opts has ThreadSafe.
-func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
+func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Options, extra ...Option) (*bufferevent.BufferEvent, error) {
 	if underlying == nil {
 		return nil, ErrNilUnderlying
 	}
@@ -117,7 +131,13 @@ func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Opt
 	if errors.Is(fdErr, bufferevent.ErrClosed) {
 		return nil, fmt.Errorf("filter: underlying %s: %w", underlying.Type(), fdErr)
 	}
-	f := &filt{u: underlying, uc: bufferevent.BackendCore(underlying), inF: in, outF: out}
+	var st settings
+	for _, o := range extra {
+		if o != nil {
+			o(&st)
+		}
+	}
+	f := &filt{u: underlying, uc: bufferevent.BackendCore(underlying), inF: in, outF: out, cleanup: st.cleanup, cause: st.cause}
 	if f.inF == nil {
 		f.inF = PassThrough
 	}
@@ -146,7 +166,17 @@ func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Opt
 	f.uc.Lock()
 	f.uc.Hold()
 	f.uc.Unlock()
-	if err := underlying.SetCallbacks(f.uRead, f.uWrite, f.uEvent); err != nil {
+	if testHook != nil {
+		err = testHook()
+	}
+	if err == nil {
+		err = underlying.SetCallbacks(f.uRead, f.uWrite, f.uEvent)
+	}
+	if err != nil {
+		// Nothing of the underlying was changed: finalise the filter
+		// without closing it or calling the cleanup.
+		f.aborted = true
+		f.cleanup = nil
 		_ = bev.Close()
 		return nil, fmt.Errorf("filter: taking over the underlying: %w", err)
 	}
@@ -367,7 +397,7 @@ func (f *filt) readAndNotify(mode bufferevent.FlushMode) bool {
 		}
 	}
 	if res != OK && res != NeedMore {
-		f.c.TriggerEvent(bufferevent.Error|bufferevent.Reading, &FuncError{Dir: bufferevent.Read, Mode: mode, Result: res}, 0)
+		f.c.TriggerEvent(bufferevent.Error|bufferevent.Reading, f.funcError(bufferevent.Read, mode, res), 0)
 	}
 	return produced
 }
@@ -415,6 +445,16 @@ func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Resu
 		f.c.ResetReadTimer()
 	}
 	return produced, res
+}
+
+// funcError builds the error of a failed Func call, with the Func's own
+// error when the filter has a WithCause source. Lock held.
+func (f *filt) funcError(dir bufferevent.Direction, mode bufferevent.FlushMode, res Result) *FuncError {
+	e := &FuncError{Dir: dir, Mode: mode, Result: res}
+	if f.cause != nil {
+		e.Err = f.cause(dir)
+	}
+	return e
 }
 
 // uFull reports whether the underlying's output is at or above its write
@@ -502,7 +542,7 @@ func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOpt
 		}
 		f.nest--
 		if res != OK && res != NeedMore {
-			failed = &FuncError{Dir: bufferevent.Write, Mode: mode, Result: res}
+			failed = f.funcError(bufferevent.Write, mode, res)
 		}
 		if round {
 			processed = true
@@ -634,15 +674,26 @@ func (f *filt) AdjustTimeouts() error { return f.c.AdjustGenericTimeouts() }
 func (f *filt) Close() error {
 	_ = f.out.RemoveCallback(f.outCb)
 	var err error
+	if fn := f.cleanup; fn != nil {
+		// The Funcs are never called again: release what they hold.
+		f.cleanup = nil
+		err = fn()
+	}
+	if f.aborted {
+		took := f.lockU()
+		f.uc.Release()
+		f.unlockU(took)
+		return err
+	}
 	if f.c.Options()&bufferevent.CloseOnFree != 0 {
 		took := f.lockU()
 		pending := f.uOut.Len() > 0 && !f.uc.Closed()
 		f.unlockU(took)
 		if pending && f.linger() {
-			return nil
+			return err
 		}
 		if e := f.u.Close(); e != nil && !errors.Is(e, bufferevent.ErrClosed) {
-			err = e
+			err = errors.Join(err, e)
 		}
 	} else {
 		took := f.lockU()

@@ -57,8 +57,11 @@
 //     do).
 //   - A Func that returns Error (or a value that is not a Result) ends that
 //     round of filtering and gives an Error|Reading or Error|Writing event
-//     with a *FuncError (errors.Is(err, ErrFailed)). The filter keeps
-//     running; the event callback decides (usually Close).
+//     with a *FuncError (errors.Is(err, ErrFailed)). A filter created with
+//     WithCause asks for the Func's own error then: the FuncError wraps it,
+//     so errors.Is and errors.As find it (a compressor's corrupt-input
+//     error, say). The filter keeps running; the event callback decides
+//     (usually Close).
 //   - Timeouts: the read timeout uses the core's generic timer. The write
 //     timer is re-armed on Enable(Write) and after every productive output
 //     round whether or not output is waiting, as libevent's filter does, so
@@ -73,6 +76,13 @@
 //     be used directly again. Closing the underlying first only drops the
 //     user's reference: the filter keeps it alive, minus callbacks, until
 //     the filter is closed.
+//   - Cleanup: a filter created with WithCleanup calls its function
+//     exactly once, when the filter is finalised (inside Close, or after
+//     the callback that called Close returns), after the last Func call, so
+//     the Funcs' resources (a compressor) are released with the filter.
+//   - A failed New takes nothing: the underlying keeps its callbacks and
+//     enabled directions and is not closed, even with CloseOnFree, and the
+//     cleanup function is not called.
 //   - FD and SetFD delegate to the underlying (errors.ErrUnsupported when it
 //     has none); Underlying returns it; SetPriority is unsupported.
 //   - bufferevent.Open(base, "filter", opts) fails with an error matching
@@ -109,6 +119,7 @@
 //     holds (up to Linger) before closing it; libevent frees it at once,
 //     which loses output a socket had not written yet — closing a filter
 //     from its write callback then dropped the last response.
-//   - No free_context callback: a Func's state is its closure, collected
-//     with the filter.
+//   - WithCleanup is libevent's free_context, but a failed New never
+//     calls it (libevent's bufferevent_filter_new calls it on the failures
+//     that happen after the bufferevent was allocated, not on the others).
 package filter

@@ -2,6 +2,7 @@ package filter_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/bufev/bufev/backends/filter"
@@ -75,4 +76,43 @@ func Example() {
 	// 2: smörgåsbord
 	// 3: the end
 	// reader event Reading|EOF: EOF
+}
+
+// A Func whose state needs releasing and whose failures have a reason: the
+// filter calls the cleanup once when it is finalised, and its Error event
+// wraps the reason given by WithCause.
+func ExampleWithCleanup() {
+	base, _ := eventbase.New(eventbase.Config{})
+	defer base.Close()
+	p0, p1, _ := pair.New(base, 0)
+	defer p1.Close()
+
+	errNotASCII := errors.New("ascii: byte above 0x7f")
+	var lastErr error
+	ascii := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
+		data, _ := src.Pullup(-1)
+		if i := bytes.IndexFunc(data, func(r rune) bool { return r > 0x7f }); i >= 0 {
+			lastErr = fmt.Errorf("%w at offset %d", errNotASCII, i)
+			return filter.Error
+		}
+		_, _ = src.RemoveBuffer(dst, len(data))
+		return filter.OK
+	}
+	bev, _ := filter.New(p0, ascii, nil, bufferevent.CloseOnFree,
+		filter.WithCleanup(func() error { fmt.Println("cleanup: state released"); return nil }),
+		filter.WithCause(func(bufferevent.Direction) error { return lastErr }))
+	_ = bev.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		fmt.Printf("event %v, ascii error: %v\n%v\n", what, errors.Is(err, errNotASCII), err)
+		_ = bev.Close() // the cleanup runs once this callback returns
+		fmt.Println("closed")
+	})
+	_ = bev.Enable(bufferevent.Read)
+	_ = p1.Enable(bufferevent.Write)
+	_, _ = p1.Write([]byte("caf\xc3\xa9"))
+	_ = base.Dispatch()
+	// Output:
+	// event Reading|Error, ascii error: true
+	// filter: input filter function failed (mode Normal): ascii: byte above 0x7f at offset 3
+	// closed
+	// cleanup: state released
 }

@@ -116,7 +116,9 @@ var ErrFailed = errors.New("filter: filter function failed")
 var ErrNilUnderlying = errors.New("filter: nil underlying bufferevent")
 
 // FuncError is the error passed with the Error event when a Func reports
-// Error (or returns a value that is not a Result). It matches ErrFailed.
+// Error (or returns a value that is not a Result). It matches ErrFailed
+// and, through Unwrap, the Func's own error when the filter was created
+// with WithCause.
 type FuncError struct {
 	// Dir is bufferevent.Read for the input Func, bufferevent.Write for
 	// the output Func.
@@ -125,6 +127,9 @@ type FuncError struct {
 	Mode bufferevent.FlushMode
 	// Result is what the Func returned.
 	Result Result
+	// Err is why the Func failed, as the WithCause function reported it;
+	// nil without WithCause or when it reported nothing.
+	Err error
 }
 
 // Error describes the failure. Safe for concurrent use.
@@ -137,8 +142,50 @@ func (e *FuncError) Error() string {
 	if e.Result != Error {
 		s += ", invalid result " + e.Result.String()
 	}
-	return s + ")"
+	s += ")"
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrFailed) true. Safe for concurrent use.
 func (e *FuncError) Is(target error) bool { return target == ErrFailed }
+
+// Unwrap returns the Func's own error (Err), so that errors.Is and
+// errors.As see through a FuncError to it. Safe for concurrent use.
+func (e *FuncError) Unwrap() error { return e.Err }
+
+// Option configures a filter bufferevent beyond New's required arguments.
+// A plain function value: safe for concurrent use.
+type Option func(*settings)
+
+type settings struct {
+	cleanup func() error
+	cause   func(bufferevent.Direction) error
+}
+
+// WithCleanup makes the filter call fn exactly once, when the filter
+// bufferevent is finalised: after the last call of its Funcs, inside the
+// Close that dropped the last reference or, when Close was called from one
+// of the filter's own callbacks, after that callback returns (libevent's
+// free_context argument of bufferevent_filter_new). Use it to release what
+// the Funcs hold — a compressor, a pooled buffer — so that the user of the
+// filter need not. fn's error is returned by that Close when finalisation
+// happens inside it (joined with an error closing the underlying) and is
+// dropped otherwise. fn runs on the goroutine that finalises the filter,
+// with the filter's lock held: it must not call methods of the filter. If
+// New fails, fn is not called: what the Funcs hold is still the caller's.
+func WithCleanup(fn func() error) Option {
+	return func(s *settings) { s.cleanup = fn }
+}
+
+// WithCause lets the Funcs report why they failed: when a Func returns
+// Error (or an invalid Result), the filter calls fn with the failing
+// direction (bufferevent.Read for the input Func, bufferevent.Write for the
+// output Func) and puts what it returns in the FuncError's Err, so that the
+// Error event's error wraps it (errors.Is and errors.As find it). fn runs on
+// the loop goroutine with the filter's lock held, like the Funcs.
+func WithCause(fn func(dir bufferevent.Direction) error) Option {
+	return func(s *settings) { s.cause = fn }
+}

@@ -445,29 +445,46 @@ func TestFilterFlushFromWriteCallback(t *testing.T) {
 }
 
 // A Func returning Error (or an invalid Result) gives an Error event with a
-// *FuncError naming the direction.
+// *FuncError naming the direction; with WithCause the event's error wraps
+// the Func's own error, which errors.Is and errors.As find.
 func TestFilterFuncErrorEvent(t *testing.T) {
 	cases := []struct {
-		name string
-		res  filter.Result
-		dir  bufferevent.Direction
+		name  string
+		res   filter.Result
+		dir   bufferevent.Direction
+		cause bool
 	}{
-		{"input-error", filter.Error, bufferevent.Read},
-		{"output-error", filter.Error, bufferevent.Write},
-		{"input-invalid", filter.Result(42), bufferevent.Read},
+		{"input-error", filter.Error, bufferevent.Read, false},
+		{"output-error", filter.Error, bufferevent.Write, false},
+		{"input-invalid", filter.Result(42), bufferevent.Read, false},
+		{"input-error-with-cause", filter.Error, bufferevent.Read, true},
+		{"output-error-with-cause", filter.Error, bufferevent.Write, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			base := newBase(t)
 			p0, p1 := newPair(t, base, 0)
 			bad := func(_, _ *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result { return c.res }
+			var extra []filter.Option
+			var asked []bufferevent.Direction
+			if c.cause {
+				extra = append(extra, filter.WithCause(func(dir bufferevent.Direction) error {
+					asked = append(asked, dir)
+					return &causeError{dir: dir}
+				}))
+			}
+			mk := func(u *bufferevent.BufferEvent, in, out filter.Func) *bufferevent.BufferEvent {
+				f, err := filter.New(u, in, out, bufferevent.CloseOnFree, extra...)
+				must(t, err)
+				return f
+			}
 			var fa, fb *bufferevent.BufferEvent
 			if c.dir == bufferevent.Read {
-				fa = newFilter(t, p0, nil, nil, bufferevent.CloseOnFree)
-				fb = newFilter(t, p1, bad, nil, bufferevent.CloseOnFree)
+				fa = mk(p0, nil, nil)
+				fb = mk(p1, bad, nil)
 			} else {
-				fa = newFilter(t, p0, nil, bad, bufferevent.CloseOnFree)
-				fb = newFilter(t, p1, nil, nil, bufferevent.CloseOnFree)
+				fa = mk(p0, nil, bad)
+				fb = mk(p1, nil, nil)
 			}
 			defer fa.Close()
 			defer fb.Close()
@@ -490,14 +507,35 @@ func TestFilterFuncErrorEvent(t *testing.T) {
 			}
 			var fe *filter.FuncError
 			if gotWhat != wantWhat || !errors.Is(gotErr, filter.ErrFailed) || !errors.As(gotErr, &fe) || fe.Dir != c.dir || fe.Result != c.res {
-				t.Errorf("event %v, %v; want %v with a FuncError{%v, %v}", gotWhat, gotErr, wantWhat, c.dir, c.res)
+				t.Fatalf("event %v, %v; want %v with a FuncError{%v, %v}", gotWhat, gotErr, wantWhat, c.dir, c.res)
 			}
 			if gotErr != nil && !strings.HasPrefix(gotErr.Error(), "filter: ") {
 				t.Errorf("error text %q lacks the package prefix", gotErr)
 			}
+			var ce *causeError
+			switch {
+			case !c.cause:
+				if fe.Err != nil || errors.As(gotErr, &ce) {
+					t.Errorf("FuncError.Err = %v without WithCause", fe.Err)
+				}
+			case !errors.As(gotErr, &ce) || ce.dir != c.dir || !errors.Is(gotErr, errCause):
+				t.Errorf("event error %v does not wrap the Func's error for %v", gotErr, c.dir)
+			case len(asked) != 1 || asked[0] != c.dir:
+				t.Errorf("WithCause asked for %v; want once for %v", asked, c.dir)
+			case !strings.Contains(gotErr.Error(), errCause.Error()):
+				t.Errorf("error text %q does not include the cause", gotErr)
+			}
 		})
 	}
 }
+
+var errCause = errors.New("codec: broken stream")
+
+// causeError is a Func's own error type, for errors.As through FuncError.
+type causeError struct{ dir bufferevent.Direction }
+
+func (e *causeError) Error() string        { return errCause.Error() + " (" + e.dir.String() + ")" }
+func (e *causeError) Is(target error) bool { return target == errCause }
 
 // A peer that never reads keeps memory bounded by the watermarks: the
 // reader's input stops at its read high watermark, the underlying's output

@@ -190,7 +190,9 @@ func budgetOf(limit int) int {
 }
 
 // Codec is a compressing output filter and a decompressing input filter
-// for one connection: stack it with filter.New(bev, c.In, c.Out, opts).
+// for one connection: stack it with c.NewFilter(bev, opts), which also
+// closes c with the filter and wraps c's errors in the filter's Error
+// events (or with filter.New(bev, c.In, c.Out, opts), closing c yourself).
 // Each direction has its own stream state.
 //
 // Not safe for concurrent use: the filter bufferevent calls In and Out on
@@ -252,6 +254,36 @@ func (c *Codec) Out(src, dst *evbuffer.Buffer, limit int, mode bufferevent.Flush
 // joined if both failed), or nil. Not safe for concurrent use.
 func (c *Codec) Err() error {
 	return errors.Join(c.Decoder.Err(), c.Encoder.Err())
+}
+
+// Cause returns the error that made the filter of direction dir fail: the
+// Decoder's for bufferevent.Read (In), the Encoder's for bufferevent.Write
+// (Out). It has the signature filter.WithCause takes, which NewFilter
+// passes. Not safe for concurrent use.
+func (c *Codec) Cause(dir bufferevent.Direction) error {
+	if dir == bufferevent.Read {
+		return c.Decoder.Err()
+	}
+	return c.Encoder.Err()
+}
+
+// NewFilter stacks c on underlying and hands c to the new filter
+// bufferevent: it is filter.New(underlying, c.In, c.Out, opts) with
+// filter.WithCleanup(c.Close), so the filter closes c exactly once when it
+// is finalised (also when closed inside its own callbacks), and
+// filter.WithCause(c.Cause), so an Error event's error wraps the codec's
+// (errors.Is(err, ErrCorrupt), errors.Is(err, ErrLimit)). extra options
+// are applied after those (a later WithCleanup replaces c.Close; then close
+// c yourself). Read c's Err and Stats from the callbacks, or before closing
+// the filter: once the filter is finalised c is closed.
+//
+// On error nothing is taken: underlying and c stay the caller's to close.
+// Stacking with filter.New(underlying, c.In, c.Out, opts) and closing c
+// after the filter still works. Loop-confined, like filter.New.
+func (c *Codec) NewFilter(underlying *bufferevent.BufferEvent, opts bufferevent.Options, extra ...filter.Option) (*bufferevent.BufferEvent, error) {
+	all := make([]filter.Option, 0, 2+len(extra))
+	all = append(all, filter.WithCleanup(c.Close), filter.WithCause(c.Cause))
+	return filter.New(underlying, c.In, c.Out, opts, append(all, extra...)...)
 }
 
 // Close releases both directions' codec state. Data still inside the

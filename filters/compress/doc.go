@@ -8,14 +8,18 @@
 //
 //	c, err := compress.NewGzip(compress.DefaultLevel)
 //	...
-//	bev, err := filter.New(socketBev, c.In, c.Out, opts)
+//	bev, err := c.NewFilter(socketBev, opts) // the filter now owns c
 //	...
 //	bev.Write(msg)
 //	bev.Flush(bufferevent.Write, bufferevent.Flush)    // peer can decode msg now
 //	bev.Flush(bufferevent.Write, bufferevent.Finished) // gzip trailer
 //	...
-//	c.Err() // why a direction reported an Error event
-//	c.Close()
+//	// an Error event's err wraps the codec's: errors.Is(err, compress.ErrCorrupt)
+//	bev.Close() // also closes c
+//
+// NewFilter passes filter.WithCleanup(c.Close) and filter.WithCause(c.Cause)
+// to filter.New. Stacking c.In and c.Out with filter.New directly still
+// works; then close c after the filter and read c.Err for the cause.
 //
 // The Encoder and Decoder also work without an event loop: their Filter
 // methods take two plain evbuffer.Buffers (see the examples).

@@ -3,7 +3,6 @@ package compress_test
 import (
 	"fmt"
 
-	"github.com/bufev/bufev/backends/filter"
 	"github.com/bufev/bufev/backends/pair"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
@@ -18,14 +17,13 @@ func ExampleCodec_filter() {
 	defer base.Close()
 	a, b, _ := pair.New(base, bufferevent.CloseOnFree)
 
+	// NewFilter hands each Codec to its filter, which closes it when closed.
 	cc, _ := compress.NewZstd(compress.DefaultLevel)
-	defer cc.Close()
-	client, _ := filter.New(a, cc.In, cc.Out, bufferevent.CloseOnFree)
+	client, _ := cc.NewFilter(a, bufferevent.CloseOnFree)
 	defer client.Close()
 
 	sc, _ := compress.NewZstd(compress.DefaultLevel)
-	defer sc.Close()
-	server, _ := filter.New(b, sc.In, sc.Out, bufferevent.CloseOnFree)
+	server, _ := sc.NewFilter(b, bufferevent.CloseOnFree)
 	defer server.Close()
 
 	_ = server.SetCallbacks(func(bev *bufferevent.BufferEvent) {

@@ -287,3 +287,71 @@ func TestStackFramingOverCompression(t *testing.T) {
 		t.Fatalf("zstd did not compress: %d -> %d", in, out)
 	}
 }
+
+// Codec.NewFilter hands the Codec to the filter: a corrupt stream gives an
+// Error event whose error wraps the codec's (ErrCorrupt), and the filter
+// closes the Codec once, when it is finalised after the event callback
+// that closed it returns. A failed NewFilter takes nothing: the Codec and
+// the underlying stay open.
+func TestCodecNewFilterOwnsCodec(t *testing.T) {
+	for _, f := range formats {
+		t.Run(f.String(), func(t *testing.T) {
+			base, err := eventbase.New(eventbase.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer base.Close()
+			p0, p1, err := pair.New(base, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p0.Close()
+			c, err := New(f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.NewFilter(p1, bufferevent.UnlockCallbacks); !errors.Is(err, bufferevent.ErrInvalidOptions) {
+				t.Fatalf("NewFilter(bad options) = %v", err)
+			}
+			if c.Decoder.closed || c.Encoder.closed {
+				t.Fatal("a failed NewFilter closed the Codec")
+			}
+			bev, err := c.NewFilter(p1, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotErr error
+			closedInCb := true
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(bev.SetCallbacks(nil, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what != bufferevent.Error|bufferevent.Reading {
+					t.Errorf("event %v, %v; want Error|Reading", what, err)
+				}
+				gotErr = err
+				_ = bev.Close()
+				closedInCb = c.Decoder.closed
+				base.LoopBreak()
+			}))
+			must(bev.Enable(bufferevent.Read))
+			must(p0.Enable(bufferevent.Write))
+			_, err = p0.Write(bytes.Repeat([]byte("this is not a compressed stream "), 64))
+			must(err)
+			must(base.LoopExit(2 * time.Second))
+			must(base.Dispatch())
+			if !errors.Is(gotErr, ErrCorrupt) || !errors.Is(gotErr, filter.ErrFailed) {
+				t.Fatalf("event error %v; want one matching ErrCorrupt and filter.ErrFailed", gotErr)
+			}
+			if closedInCb {
+				t.Error("the Codec was closed inside the callback that closed the filter")
+			}
+			if !c.Decoder.closed || !c.Encoder.closed {
+				t.Error("the Codec is still open after the filter was finalised")
+			}
+		})
+	}
+}
