@@ -48,7 +48,7 @@ type Buffer struct {
 	// until the buffer next allocates or frees a chain.
 	retired *chain
 	keep    *chain // chain to retire instead of release during a drain
-	spare   *chain // an emptied chain kept for reuse (FlagKeepMemory)
+	spare   *chain // an emptied chain kept for reuse (see keepSpare)
 }
 
 // noCopy makes go vet's copylocks check report copies of a Buffer: a copy
@@ -69,13 +69,20 @@ type Flags uint32
 // their output buffer.
 const FlagDrainsToFD Flags = 1
 
-// FlagKeepMemory makes the buffer keep the last chain it emptied (up to
-// 4 KiB) for its next allocation instead of returning it to the shared
-// pools. A buffer filled and emptied over and over then skips the pool round
-// trip (about 10 ns per cycle), at the price of holding up to 4 KiB while it
-// sits empty; by default an empty buffer holds no memory, which suits many
-// idle connections. ClearFlags(FlagKeepMemory) and Reset give the chain back.
+// FlagKeepMemory raises the bound on the spare chain a buffer keeps for
+// reuse (see "Memory" in the package documentation) from 4 KiB to the largest
+// pooled chain, 1 MiB: a buffer that moves big blocks (64 KiB adds, large
+// reads) then reuses its chain instead of taking one from the shared pools
+// each time, at the price of holding up to 1 MiB while idle. Clearing it
+// gives back a spare above 4 KiB.
 const FlagKeepMemory Flags = 2
+
+// FlagReleaseMemory makes the buffer give every emptied chain back to the
+// shared pools instead of keeping a spare one: an empty buffer then holds no
+// memory at all, which suits very many mostly idle buffers, and each
+// fill-and-empty cycle costs a pool round trip (about 10 ns). Setting it
+// releases the spare at once. It overrides FlagKeepMemory.
+const FlagReleaseMemory Flags = 4
 
 // New returns a new, empty Buffer. It is equivalent to new(Buffer).
 // Safe for concurrent use.
@@ -96,15 +103,34 @@ func (b *Buffer) ContiguousSpace() int {
 	return b.first.off
 }
 
-// SetFlags sets the given flags on b. Not safe for concurrent use.
-func (b *Buffer) SetFlags(f Flags) { b.flags |= f }
-
-// ClearFlags clears the given flags on b. Not safe for concurrent use.
-func (b *Buffer) ClearFlags(f Flags) {
-	b.flags &^= f
-	if f&FlagKeepMemory != 0 {
+// SetFlags sets the given flags on b. Setting FlagReleaseMemory releases
+// the spare chain. Not safe for concurrent use.
+func (b *Buffer) SetFlags(f Flags) {
+	b.flags |= f
+	if f&FlagReleaseMemory != 0 {
 		b.dropSpare()
 	}
+}
+
+// ClearFlags clears the given flags on b. Clearing FlagKeepMemory releases
+// a spare chain above the default 4 KiB bound. Not safe for concurrent use.
+func (b *Buffer) ClearFlags(f Flags) {
+	b.flags &^= f
+	if s := b.spare; f&FlagKeepMemory != 0 && s != nil && len(s.buf) > maxAutoSize {
+		b.dropSpare()
+	}
+}
+
+// Shrink gives the memory b keeps for reuse back to the shared pools: the
+// spare chain (see "Memory" in the package documentation) and a chain kept
+// alive for the last ReadLineSlice result. The bytes in b stay. Call it on
+// buffers about to sit idle for long; an empty buffer holds no memory
+// afterwards (until it is used again). Shrink is a modification: slices
+// returned earlier by ReadLineSlice become invalid.
+// Not safe for concurrent use.
+func (b *Buffer) Shrink() {
+	b.dropRetired()
+	b.dropSpare()
 }
 
 // Flags returns b's flags. Not safe for concurrent use.
@@ -179,20 +205,41 @@ func (b *Buffer) releaseList(c *chain) {
 	}
 }
 
-// releaseChain drops the buffer's ownership of c, or parks it in
-// b.retired when a ReadLineSlice result still points into it.
+// releaseChain drops the buffer's ownership of c, parks it in b.retired
+// when a ReadLineSlice result still points into it, or keeps it as the
+// spare chain.
 func (b *Buffer) releaseChain(c *chain) {
 	c.next = nil
 	if c == b.keep {
 		b.retired = c
 		return
 	}
-	if b.flags&FlagKeepMemory != 0 && b.spare == nil && c.flags == 0 && c.class >= 0 && len(c.buf) <= maxAutoSize {
-		c.misalign, c.off = 0, 0
-		b.spare = c
-		return
+	if !b.keepSpare(c) {
+		c.release()
 	}
-	c.release()
+}
+
+// keepSpare makes the unlinked chain c the buffer's spare when the memory
+// policy allows it: a plain chain of pooled memory (no reference, no shared
+// or pinned memory), at most 4 KiB (1 MiB with FlagKeepMemory), and bigger
+// than the current spare, which it replaces. It reports whether it kept c.
+func (b *Buffer) keepSpare(c *chain) bool {
+	if c.flags != 0 || c.class < 0 || b.flags&FlagReleaseMemory != 0 {
+		return false
+	}
+	if len(c.buf) > maxAutoSize && b.flags&FlagKeepMemory == 0 {
+		return false
+	}
+	s := b.spare
+	if s != nil && len(s.buf) >= len(c.buf) {
+		return false
+	}
+	c.misalign, c.off = 0, 0
+	b.spare = c
+	if s != nil {
+		s.release()
+	}
+	return true
 }
 
 // insert links c at the end of b, freeing trailing empty chains first.
@@ -222,8 +269,8 @@ func (b *Buffer) insertNew(n int) *chain {
 }
 
 // newChain returns an empty chain with at least n bytes of space: the kept
-// spare chain (FlagKeepMemory) when it is big enough, else one from the
-// pools. A retired chain is released first: this is a modification.
+// spare chain when it is big enough, else one from the pools. A retired
+// chain is let go first: this is a modification.
 func (b *Buffer) newChain(n int) *chain {
 	b.dropRetired()
 	if s := b.spare; s != nil && len(s.buf) >= n {
@@ -254,10 +301,14 @@ func (b *Buffer) advanceLastData() {
 	}
 }
 
+// dropRetired lets go of the chain kept for the last ReadLineSlice result:
+// it becomes the spare chain, or goes back to the pools.
 func (b *Buffer) dropRetired() {
 	if r := b.retired; r != nil {
 		b.retired = nil
-		r.release()
+		if !b.keepSpare(r) {
+			r.release()
+		}
 	}
 }
 
@@ -338,6 +389,31 @@ func appendData[T string | []byte](b *Buffer, p T) {
 // frozen (even when p is empty, as in libevent).
 // Not safe for concurrent use.
 func (b *Buffer) Add(p []byte) error {
+	// The hot case, spelled out: p fits in the free space of the last
+	// chain with data, or of the spare chain of an empty buffer.
+	c := b.lastData
+	if c == nil {
+		c = b.spare
+	}
+	if c != nil && len(p) <= c.space() && len(p) <= math.MaxInt-b.total && !b.frozenEnd && b.retired == nil {
+		if n := len(p); n != 0 {
+			if b.lastData == nil {
+				b.spare = nil
+				b.first, b.last, b.lastData = c, c, c
+			}
+			copy(c.buf[c.misalign+c.off:], p)
+			c.off += n
+			b.total += n
+			b.nAdd += n
+		}
+		b.invokeCallbacks()
+		return nil
+	}
+	return b.add(p)
+}
+
+// add is Add's general path.
+func (b *Buffer) add(p []byte) error {
 	if b.frozenEnd {
 		return ErrFrozen
 	}
@@ -778,7 +854,11 @@ func (b *Buffer) drain(n int) {
 	if n >= b.total && !b.hasPinnedR() {
 		c := b.first
 		b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
-		b.releaseList(c)
+		if c.next == nil {
+			b.releaseChain(c)
+		} else {
+			b.releaseList(c)
+		}
 		return
 	}
 	b.total -= n
@@ -826,11 +906,29 @@ func (b *Buffer) Remove(p []byte) (int, error) {
 	if b.frozenFront {
 		return 0, ErrFrozen
 	}
-	if c := b.first; c.buf != nil && c.off > len(p) {
-		// Within the first chain, which stays.
-		n := copy(p, c.buf[c.misalign:c.misalign+c.off])
-		b.consumeFirst(n)
-		return n, nil
+	if c := b.first; c.buf != nil {
+		if c.off > len(p) {
+			// Within the first chain, which stays.
+			n := copy(p, c.buf[c.misalign:c.misalign+c.off])
+			b.consumeFirst(n)
+			return n, nil
+		}
+		if c.off == b.total && c == b.last && c.flags == 0 && b.retired == nil {
+			// All of a one-chain buffer: empty it.
+			n := copy(p, c.buf[c.misalign:c.misalign+c.off])
+			b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
+			b.gen++
+			if b.spare == nil && len(c.buf) <= maxAutoSize && c.class >= 0 && b.flags&FlagReleaseMemory == 0 {
+				// keepSpare's common case, spelled out.
+				c.next, c.misalign, c.off = nil, 0, 0
+				b.spare = c
+			} else {
+				b.releaseChain(c)
+			}
+			b.nDel += n
+			b.invokeCallbacks()
+			return n, nil
+		}
 	}
 	n, err := copyResult(b.copyOut(b.first, 0, p))
 	if err != nil {
@@ -985,17 +1083,18 @@ func sliceData(p []byte) *byte { return unsafe.SliceData(p) }
 // Reset discards every byte and chain of b, as libevent's evbuffer_free does:
 // reference cleanups run, shared memory and file segments are released, and
 // pooled memory is recycled. Reset ignores freezes and runs no callbacks (the
-// pending change counts are cleared). b stays usable afterwards.
+// pending change counts are cleared). It also gives back the spare chain
+// (see Shrink), so b holds no memory afterwards. b stays usable.
 //
 // Dropping a Buffer without Reset is safe, but its reference cleanups never
 // run and its memory returns to the garbage collector instead of the pools.
 // Not safe for concurrent use.
 func (b *Buffer) Reset() {
-	b.dropRetired()
-	b.dropSpare()
 	c := b.first
 	b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
 	b.nAdd, b.nDel = 0, 0
 	b.gen++
 	b.releaseList(c)
+	b.dropRetired()
+	b.dropSpare()
 }

@@ -357,16 +357,26 @@ func runOps(t *testing.T, data []byte) {
 			if _, err := f.b.AddIovec(vecs); err != nil {
 				f.fatalf("AddIovec: %v", err)
 			}
-		case 25: // toggle FlagKeepMemory on either buffer
+		case 25: // memory policy: toggle FlagKeepMemory or FlagReleaseMemory, or Shrink, on either buffer
 			x := next()
 			b := &f.b
 			if x&2 != 0 {
 				b = &f.o
 			}
-			if x&1 != 0 {
-				b.SetFlags(FlagKeepMemory)
-			} else {
-				b.ClearFlags(FlagKeepMemory)
+			flag := FlagKeepMemory
+			if x&4 != 0 {
+				flag = FlagReleaseMemory
+			}
+			switch {
+			case x&8 != 0:
+				b.Shrink()
+			case x&1 != 0:
+				b.SetFlags(flag)
+			default:
+				b.ClearFlags(flag)
+			}
+			if b.spare != nil && (b.flags&FlagReleaseMemory != 0 || len(b.spare.buf) > maxAutoSize && b.flags&FlagKeepMemory == 0) {
+				f.fatalf("spare chain of %d bytes with flags %#x", len(b.spare.buf), b.flags)
 			}
 		case 23: // Printf
 			x := next()

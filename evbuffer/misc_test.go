@@ -504,52 +504,175 @@ func TestAddIovecLayout(t *testing.T) {
 	}
 }
 
-// FlagKeepMemory keeps one emptied chain for the next allocation; clearing
-// the flag or Reset gives it back.
-func TestKeepMemory(t *testing.T) {
-	var b Buffer
-	b.AddString("x")
-	b.Drain(1)
+// heldMemory is the chain memory b holds outside its readable bytes'
+// chains: the spare chain and the chain kept for a ReadLineSlice result.
+func (b *Buffer) heldMemory() int {
+	n := 0
 	if b.spare != nil {
-		t.Fatal("kept memory without the flag")
+		n += len(b.spare.buf)
 	}
-	b.SetFlags(FlagKeepMemory)
-	b.AddString("hello")
-	mem := &b.first.buf[0]
-	b.Drain(5)
-	if b.spare == nil || b.first != nil {
-		t.Fatal("no spare kept")
+	if b.retired != nil {
+		n += len(b.retired.buf)
 	}
-	b.AddString("again")
-	if &b.first.buf[0] != mem || b.spare != nil {
-		t.Fatal("spare not reused")
-	}
-	mustValid(t, &b)
-	// References, shared and big chains are never kept.
-	b.Drain(b.Len())
-	b.spare.release()
-	b.spare = nil
-	b.AddReference([]byte("ref"), nil)
-	b.Drain(3)
-	if b.spare != nil {
-		t.Fatal("kept a reference chain")
-	}
-	b.Add(make([]byte, 10000))
-	b.Drain(b.Len())
-	if b.spare != nil && len(b.spare.buf) > maxAutoSize {
-		t.Fatal("kept a big chain")
-	}
-	b.ClearFlags(FlagKeepMemory)
-	if b.spare != nil {
-		t.Fatal("ClearFlags kept the spare")
-	}
-	b.SetFlags(FlagKeepMemory)
-	b.AddString("y")
-	b.Drain(1)
-	b.Reset()
-	if b.spare != nil {
-		t.Fatal("Reset kept the spare")
-	}
+	return n
+}
+
+// An emptied buffer keeps one plain chain of at most 4 KiB and reuses it;
+// FlagKeepMemory raises the bound to 1 MiB, FlagReleaseMemory keeps nothing,
+// Shrink and Reset give the memory back.
+func TestSpareChain(t *testing.T) {
+	t.Run("default keeps and reuses up to 4 KiB", func(t *testing.T) {
+		var b Buffer
+		b.AddString("hello")
+		mem := &b.first.buf[0]
+		b.Drain(5)
+		if b.first != nil || b.spare == nil || &b.spare.buf[0] != mem {
+			t.Fatalf("emptied chain not kept as the spare:\n%s", b.dump())
+		}
+		mustValid(t, &b)
+		b.AddString("again")
+		if b.spare != nil || &b.first.buf[0] != mem {
+			t.Fatal("spare not reused by Add")
+		}
+		mustValid(t, &b)
+		wantStr(t, "contents", contents(t, &b), "again")
+		out := make([]byte, 10)
+		n, err := b.Remove(out)
+		noErr(t, err)
+		wantStr(t, "removed", string(out[:n]), "again")
+		if b.spare == nil || &b.spare.buf[0] != mem || b.Len() != 0 {
+			t.Fatal("Remove of everything did not keep the chain")
+		}
+		mustValid(t, &b)
+	})
+	t.Run("bound", func(t *testing.T) {
+		var b Buffer
+		b.Add(make([]byte, 100))
+		b.Drain(100)
+		small := len(b.spare.buf)
+		// A bigger chain within the bound replaces a smaller spare.
+		b.Add(make([]byte, 3000))
+		b.Add(make([]byte, 3000)) // links a 4 KiB chain after the spare-made one
+		b.Drain(b.Len())
+		if got := b.heldMemory(); got != maxAutoSize || small >= maxAutoSize {
+			t.Fatalf("held %d bytes after draining 1 KiB + 4 KiB chains, want %d", got, maxAutoSize)
+		}
+		// Big chains go back to the pools.
+		b.Shrink()
+		b.Add(make([]byte, 100000))
+		b.Drain(b.Len())
+		if got := b.heldMemory(); got > maxAutoSize {
+			t.Fatalf("idle buffer holds %d bytes, bound is %d", got, maxAutoSize)
+		}
+		// Whatever the sequence, an idle buffer holds at most 4 KiB.
+		var v [4][]byte
+		for _, n := range []int{10, 5000, 70000, 1 << 20, 3} {
+			b.Add(make([]byte, n))
+			b.Reserve(n, v[:])
+			b.Prepend([]byte("x"))
+			b.ReadLineSlice(EOLLF)
+			b.Pullup(-1)
+			b.Drain(b.Len())
+			if got := b.heldMemory(); got > maxAutoSize || b.first != nil && b.first.next == nil && len(b.first.buf) > 2<<20 {
+				t.Fatalf("after %d bytes: idle buffer holds %d bytes", n, got)
+			}
+		}
+	})
+	t.Run("only plain pooled chains", func(t *testing.T) {
+		var b Buffer
+		b.AddReference([]byte("ref"), nil)
+		b.Drain(3)
+		if b.spare != nil {
+			t.Fatal("kept a reference chain")
+		}
+		var src Buffer
+		src.AddString("shared")
+		b.AddBufferReference(&src)
+		b.Drain(b.Len())
+		if b.spare != nil {
+			t.Fatal("kept a multicast chain")
+		}
+		src.Reset()
+	})
+	t.Run("FlagKeepMemory", func(t *testing.T) {
+		var b Buffer
+		b.SetFlags(FlagKeepMemory)
+		b.Add(make([]byte, 64<<10))
+		mem := &b.first.buf[0]
+		b.Drain(b.Len())
+		if b.spare == nil || len(b.spare.buf) != 64<<10 {
+			t.Fatalf("FlagKeepMemory did not keep the 64 KiB chain: %v", b.heldMemory())
+		}
+		b.Add(make([]byte, 64<<10))
+		if &b.first.buf[0] != mem || b.spare != nil {
+			t.Fatal("big spare not reused")
+		}
+		b.Drain(b.Len())
+		b.ClearFlags(FlagKeepMemory)
+		if b.spare != nil {
+			t.Fatal("ClearFlags(FlagKeepMemory) kept a spare above 4 KiB")
+		}
+		b.AddString("x")
+		b.Drain(1)
+		b.ClearFlags(FlagKeepMemory)
+		if b.spare == nil {
+			t.Fatal("ClearFlags(FlagKeepMemory) dropped a spare within the default bound")
+		}
+	})
+	t.Run("FlagReleaseMemory", func(t *testing.T) {
+		var b Buffer
+		b.AddString("x")
+		b.Drain(1)
+		b.SetFlags(FlagReleaseMemory | FlagKeepMemory)
+		if b.spare != nil {
+			t.Fatal("SetFlags(FlagReleaseMemory) kept the spare")
+		}
+		out := make([]byte, 4)
+		for _, op := range []func(){
+			func() { b.Drain(1) },
+			func() { b.Remove(out) },
+			func() { b.ReadLineSlice(EOLLF) },
+			func() { b.ReadLine(EOLLF) },
+		} {
+			b.AddString("abc\n")
+			op()
+			b.Drain(b.Len())
+			if b.spare != nil {
+				t.Fatal("FlagReleaseMemory: kept a spare")
+			}
+			// A ReadLineSlice result keeps its chain until the next
+			// modification.
+			b.AddString("z")
+			b.Drain(1)
+			if b.first != nil || b.heldMemory() != 0 {
+				t.Fatalf("FlagReleaseMemory: empty buffer holds memory:\n%s", b.dump())
+			}
+		}
+	})
+	t.Run("Shrink and Reset", func(t *testing.T) {
+		var b Buffer
+		b.AddString("line\nrest")
+		line, err := b.ReadLineSlice(EOLLF)
+		noErr(t, err)
+		wantStr(t, "line", string(line), "line")
+		b.Drain(b.Len())
+		if b.heldMemory() == 0 {
+			t.Fatal("nothing kept")
+		}
+		b.Shrink()
+		if b.heldMemory() != 0 || b.first != nil {
+			t.Fatal("Shrink kept memory")
+		}
+		b.AddString("keep me")
+		b.Shrink()
+		wantStr(t, "contents after Shrink", contents(t, &b), "keep me")
+		mustValid(t, &b)
+		b.Drain(b.Len())
+		b.Reset()
+		if b.heldMemory() != 0 || b.first != nil {
+			t.Fatal("Reset kept memory")
+		}
+	})
 }
 
 // Expand promises room for the next Add: when it makes a spare chain after
