@@ -152,11 +152,12 @@ func BenchmarkAddBuffer(b *testing.B) {
 	}
 }
 
-// linesInput is 1 MiB of short lines.
-func linesInput() []byte {
+// linesInput is 1 MiB of short lines ("GET /item/12345 HTTP/1.1" and the
+// end of line eol: about 42,000 lines of 20-28 bytes).
+func linesInput(eol string) []byte {
 	var sb strings.Builder
 	for i := 0; sb.Len() < 1<<20; i++ {
-		fmt.Fprintf(&sb, "GET /item/%d HTTP/1.1\r\n", i)
+		fmt.Fprintf(&sb, "GET /item/%d HTTP/1.1%s", i, eol)
 	}
 	return []byte(sb.String())
 }
@@ -170,67 +171,126 @@ func addChunks(b *Buffer, in []byte) {
 	}
 }
 
-// BenchmarkReadLine reads every line of 1 MiB of short lines.
+// BenchmarkReadLine reads every line of 1 MiB of short lines and compares
+// evbuffer with bufio.Reader on the same input: the same lines (LF-ended
+// unless eol says otherwise), the same line count, one copy of the input
+// into the reader's memory on both sides, and then either no copy per line
+// on both sides (evbuffer.ReadLineSlice against bufio.ReadSlice, both
+// returning slices of their buffer) or one allocated copy per line on both
+// sides (evbuffer.ReadLine against bufio.ReadBytes and
+// bytes.Buffer.ReadBytes). The feed says how the input reaches the reader:
+//
+//   - reads=4KiB: 4 KiB at a time, lines read after each (evbuffer's
+//     DefaultMaxRead; bufio.NewReader's default buffer size);
+//   - reads=16KiB: 16 KiB at a time (the socket backend's read size);
+//   - buffered=1MiB: all of it first (evbuffer: added 4 KiB at a time, 256
+//     chains; bufio: a 1 MiB buffer filled at once), then every line.
+//
+// Compare with: benchstat -col /impl on the output.
 func BenchmarkReadLine(b *testing.B) {
-	in := linesInput()
-	b.Run("evbuffer.ReadLineSlice", func(b *testing.B) {
-		var buf Buffer
-		b.SetBytes(int64(len(in)))
-		b.ReportAllocs()
-		defer cpuMetric(b)()
-		for i := 0; i < b.N; i++ {
-			addChunks(&buf, in)
-			for {
-				if _, err := buf.ReadLineSlice(EOLLF); err != nil {
-					break
-				}
+	type feed struct {
+		name   string
+		chunk  int  // bytes per read
+		stream bool // read lines after each chunk (else after all of them)
+	}
+	feeds := []feed{{"reads=4KiB", 4 << 10, true}, {"reads=16KiB", 16 << 10, true}, {"buffered=1MiB", 4 << 10, false}}
+	styles := []struct {
+		style EOLStyle
+		eol   string
+	}{{EOLLF, "\n"}, {EOLCRLF, "\r\n"}, {EOLAny, "\r\n"}}
+	for _, st := range styles {
+		in := linesInput(st.eol)
+		for _, fd := range feeds {
+			if st.style != EOLLF && fd.name != "reads=4KiB" {
+				continue
+			}
+			prefix := "eol=" + st.style.String() + "/" + fd.name + "/impl="
+			evbuf := func(name string, read func(*Buffer) error) {
+				b.Run(prefix+name, func(b *testing.B) {
+					var buf Buffer
+					b.SetBytes(int64(len(in)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					for i := 0; i < b.N; i++ {
+						for p := in; len(p) > 0; {
+							n := len(p)
+							if fd.stream {
+								n = min(n, fd.chunk)
+							}
+							for q := p[:n]; len(q) > 0; {
+								k := min(len(q), fd.chunk)
+								buf.Add(q[:k])
+								q = q[k:]
+							}
+							p = p[n:]
+							for read(&buf) == nil {
+							}
+						}
+					}
+				})
+			}
+			evbuf("evbuffer.ReadLineSlice", func(buf *Buffer) error {
+				_, err := buf.ReadLineSlice(st.style)
+				return err
+			})
+			if st.style == EOLLF && fd.name == "reads=4KiB" {
+				evbuf("evbuffer.ReadLine", func(buf *Buffer) error {
+					_, err := buf.ReadLine(st.style)
+					return err
+				})
+			}
+			size := fd.chunk
+			if !fd.stream {
+				size = len(in)
+			}
+			bufioRun := func(name string, read func(*bufio.Reader) error) {
+				b.Run(prefix+name, func(b *testing.B) {
+					r := bytes.NewReader(in)
+					br := bufio.NewReaderSize(r, size)
+					b.SetBytes(int64(len(in)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					for i := 0; i < b.N; i++ {
+						r.Reset(in)
+						br.Reset(r)
+						for read(br) == nil {
+						}
+					}
+				})
+			}
+			if st.style == EOLAny {
+				continue // no bufio counterpart
+			}
+			bufioRun("bufio.ReadSlice", func(br *bufio.Reader) error {
+				_, err := br.ReadSlice('\n')
+				return err
+			})
+			if st.style == EOLLF && fd.name == "reads=4KiB" {
+				bufioRun("bufio.ReadBytes", func(br *bufio.Reader) error {
+					_, err := br.ReadBytes('\n')
+					return err
+				})
+				b.Run(prefix+"bytes.Buffer.ReadBytes", func(b *testing.B) {
+					var buf bytes.Buffer
+					b.SetBytes(int64(len(in)))
+					b.ReportAllocs()
+					defer cpuMetric(b)()
+					for i := 0; i < b.N; i++ {
+						for p := in; len(p) > 0; {
+							n := min(len(p), fd.chunk)
+							buf.Write(p[:n])
+							p = p[n:]
+							for {
+								if _, err := buf.ReadBytes('\n'); err != nil {
+									break
+								}
+							}
+						}
+					}
+				})
 			}
 		}
-	})
-	b.Run("evbuffer.ReadLine", func(b *testing.B) {
-		var buf Buffer
-		b.SetBytes(int64(len(in)))
-		b.ReportAllocs()
-		defer cpuMetric(b)()
-		for i := 0; i < b.N; i++ {
-			addChunks(&buf, in)
-			for {
-				if _, err := buf.ReadLine(EOLLF); err != nil {
-					break
-				}
-			}
-		}
-	})
-	b.Run("bufio.ReadSlice", func(b *testing.B) {
-		r := bytes.NewReader(in)
-		br := bufio.NewReaderSize(r, 64<<10)
-		b.SetBytes(int64(len(in)))
-		b.ReportAllocs()
-		defer cpuMetric(b)()
-		for i := 0; i < b.N; i++ {
-			r.Reset(in)
-			br.Reset(r)
-			for {
-				if _, err := br.ReadSlice('\n'); err != nil {
-					break
-				}
-			}
-		}
-	})
-	b.Run("bytes.Buffer.ReadBytes", func(b *testing.B) {
-		var buf bytes.Buffer
-		b.SetBytes(int64(len(in)))
-		b.ReportAllocs()
-		defer cpuMetric(b)()
-		for i := 0; i < b.N; i++ {
-			buf.Write(in)
-			for {
-				if _, err := buf.ReadBytes('\n'); err != nil {
-					break
-				}
-			}
-		}
-	})
+	}
 }
 
 // BenchmarkSearch looks for a needle at the end of 1 MiB spread over chains.
@@ -270,7 +330,7 @@ func BenchmarkSearch(b *testing.B) {
 // BenchmarkReadLineWatched is BenchmarkReadLine's zero-copy case on a buffer
 // with a callback registered, as a bufferevent's input always has.
 func BenchmarkReadLineWatched(b *testing.B) {
-	in := linesInput()
+	in := linesInput("\n")
 	var buf Buffer
 	seen := 0
 	buf.AddCallback(func(_ *Buffer, info CallbackInfo) { seen += info.Deleted })

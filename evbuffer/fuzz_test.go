@@ -482,9 +482,17 @@ func FuzzReadLine(f *testing.F) {
 		model := append([]byte{}, data...)
 		for i := 0; i < 100; i++ {
 			want, consumed, wantErr := modelReadLine(model, st, ml)
-			got, err := b.ReadLineSlice(st)
+			var got []byte
+			var err error
+			name := "ReadLineSlice"
+			if (int(split)+i)%3 == 2 {
+				got, err = b.ReadLine(st)
+				name = "ReadLine"
+			} else {
+				got, err = b.ReadLineSlice(st)
+			}
 			if !errors.Is(err, wantErr) || !bytes.Equal(got, want) {
-				t.Fatalf("ReadLineSlice(%v) on %q = %q, %v; model %q, %v", st, model, got, err, want, wantErr)
+				t.Fatalf("%s(%v) on %q = %q, %v; model %q, %v", name, st, model, got, err, want, wantErr)
 			}
 			if err != nil {
 				break

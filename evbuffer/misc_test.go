@@ -133,6 +133,84 @@ func TestReadLineSliceValidity(t *testing.T) {
 	other.Reset()
 }
 
+// Lines that start in one chain and end in the next, for every style and
+// the awkward splits (CR at the end of the first chain, LF first in the
+// second, the line ending with the second chain, a reference chain first,
+// a too-long line), read with ReadLineSlice and ReadLine: the results match
+// the model, the buffer stays valid, the rest is intact, and a spanning
+// ReadLineSlice result stays valid while other buffers allocate.
+func TestReadLineAcrossChains(t *testing.T) {
+	cases := []struct {
+		name        string
+		first, next string
+		ref         bool // first chain is an AddReference chain
+	}{
+		{"LF", "GET /a", "b HTTP/1.1\nnext", false},
+		{"CR at chain end", "line\r", "\nnext", false},
+		{"LF first in next", "line", "\nnext", false},
+		{"CRLF in next", "li", "ne\r\nnext", false},
+		{"NUL", "ab\x00", "cd\x00ef", false},
+		{"ends with next chain", "ab", "c\n", false},
+		{"run of CR LF", "a\r", "\r\n\nb", false},
+		{"reference first", "refer", "ence\nnext", true},
+		{"no end", "abc", "def", false},
+	}
+	for _, tc := range cases {
+		for st := EOLAny; st <= EOLNUL; st++ {
+			for _, copying := range []bool{false, true} {
+				var b, other Buffer
+				if tc.ref {
+					b.AddReference([]byte(tc.first), nil)
+				} else {
+					var tmp Buffer
+					tmp.AddString(tc.first)
+					b.AddBuffer(&tmp)
+				}
+				var tmp Buffer
+				tmp.AddString(tc.next)
+				b.AddBuffer(&tmp)
+				if b.chains() != 2 {
+					t.Fatalf("%s: setup made %d chains", tc.name, b.chains())
+				}
+				all := tc.first + tc.next
+				want, consumed, wantErr := modelReadLine([]byte(all), st, b.MaxLineLength())
+				var got []byte
+				var err error
+				if copying {
+					got, err = b.ReadLine(st)
+				} else {
+					got, err = b.ReadLineSlice(st)
+				}
+				if !errors.Is(err, wantErr) || string(got) != string(want) {
+					t.Fatalf("%s %v copying=%v: got %q, %v; want %q, %v", tc.name, st, copying, got, err, want, wantErr)
+				}
+				mustValid(t, &b)
+				wantStr(t, tc.name+" rest", contents(t, &b), all[consumed:])
+				for i := 0; i < 50; i++ {
+					other.Add(bytes.Repeat([]byte("z"), 1000))
+				}
+				if string(got) != string(want) {
+					t.Fatalf("%s %v: line changed to %q while other buffers allocated", tc.name, st, got)
+				}
+				other.Reset()
+				b.Reset()
+			}
+		}
+	}
+	// Too long across chains: an error, nothing consumed.
+	var b, tmp Buffer
+	noErr(t, b.SetMaxLineLength(5))
+	tmp.AddString("abcd")
+	b.AddBuffer(&tmp)
+	tmp.AddString("efgh\nrest")
+	b.AddBuffer(&tmp)
+	if _, err := b.ReadLineSlice(EOLLF); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("long spanning line: %v", err)
+	}
+	wantStr(t, "untouched", contents(t, &b), "abcdefgh\nrest")
+	mustValid(t, &b)
+}
+
 // Callbacks may remove themselves or others and add callbacks while running.
 func TestCallbackRemovalInside(t *testing.T) {
 	var b Buffer

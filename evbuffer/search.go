@@ -398,28 +398,117 @@ func (b *Buffer) ReadLine(style EOLStyle) ([]byte, error) {
 // modification.
 // Not safe for concurrent use.
 func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
-	// The hottest case, spelled out as tightly as bufio's: an LF-ended line
-	// inside the first chain, which keeps at least one byte.
-	if c := b.first; c != nil && c.buf != nil && (style == EOLLF || style == EOLCRLF) && !b.frozenFront {
-		d := c.buf[c.misalign : c.misalign+c.off]
-		if i := bytes.IndexByte(d, '\n'); i >= 0 && i+1 < len(d) && i <= DefaultMaxLineLength && (b.maxLine == 0 || i <= b.maxLine) {
-			n := i
-			if style == EOLCRLF && i > 0 && d[i-1] == '\r' {
-				n--
-			}
-			if b.retired != nil {
-				b.dropRetired()
-			}
-			c.misalign += i + 1
-			c.off -= i + 1
-			b.total -= i + 1
-			b.gen++
-			if len(b.cbs) != 0 {
-				b.nDel += i + 1
-				b.notify()
-			}
-			return d[:n:n], nil
+	// The hottest case, as tight as bufio.Reader.ReadSlice: a line inside
+	// the first chain, which keeps at least one byte (so nothing is
+	// freed), ended by one byte found with one IndexByte. Everything else
+	// (EOLAny, lines across chains, errors) takes readLineSlice.
+	c := b.first
+	if c == nil || c.buf == nil || b.frozenFront || uint(style-EOLCRLF) > uint(EOLNUL-EOLCRLF) {
+		return b.readLineSlice(style)
+	}
+	delim := byte('\n')
+	if style == EOLNUL {
+		delim = 0
+	}
+	d := c.buf[c.misalign : c.misalign+c.off]
+	i := bytes.IndexByte(d, delim)
+	if i < 0 || i+1 >= len(d) {
+		return b.readLineSlice(style)
+	}
+	n := i
+	if style <= EOLCRLFStrict {
+		if i > 0 && d[i-1] == '\r' {
+			n--
+		} else if style == EOLCRLFStrict {
+			// A lone LF is data in this style.
+			return b.readLineSlice(style)
 		}
+	}
+	if (n > DefaultMaxLineLength || b.maxLine != 0) && n > b.MaxLineLength() {
+		return b.readLineSlice(style)
+	}
+	if b.retired != nil {
+		b.dropRetired()
+	}
+	k := i + 1
+	c.misalign += k
+	c.off = len(d) - k
+	b.total -= k
+	b.gen++
+	if len(b.cbs) != 0 {
+		b.nDel += k
+		b.notify()
+	}
+	return d[:n:n], nil
+}
+
+// spanLine handles a line that starts in the first chain and ends in the
+// second for the one-byte end-of-line styles (LF, CRLF, NUL): when the first
+// chain is plain memory with room for the whole line it moves its bytes to
+// its front and appends the rest of the line from the second chain, so the
+// line is contiguous without a new chain (Pullup would allocate one). The
+// first chain, used up, is kept for the result until the next modification.
+// It reports false, having changed nothing, when the general path must
+// decide.
+func (b *Buffer) spanLine(style EOLStyle) ([]byte, bool) {
+	c := b.first
+	if c == nil || b.frozenFront || c.flags != 0 || c.off == 0 || c.buf == nil {
+		return nil, false
+	}
+	c2 := c.next
+	if c2 == nil || c2.buf == nil || c2.flags&flagPinned != 0 {
+		return nil, false
+	}
+	delim := byte('\n')
+	switch style {
+	case EOLNUL:
+		delim = 0
+	case EOLLF, EOLCRLF:
+	default:
+		return nil, false
+	}
+	head := c.buf[c.misalign : c.misalign+c.off]
+	if bytes.IndexByte(head, delim) >= 0 {
+		return nil, false
+	}
+	tail := c2.buf[c2.misalign : c2.misalign+c2.off]
+	j := bytes.IndexByte(tail, delim)
+	if j < 0 || j+1 >= len(tail) {
+		return nil, false
+	}
+	r := len(head)
+	n := r + j
+	if style == EOLCRLF {
+		if j > 0 && tail[j-1] == '\r' || j == 0 && head[r-1] == '\r' {
+			n--
+		}
+	}
+	if n > b.MaxLineLength() || n > len(c.buf) {
+		return nil, false
+	}
+	b.dropRetired()
+	copy(c.buf, head)
+	if n > r {
+		copy(c.buf[r:n], tail)
+	}
+	line := c.buf[:n:n]
+	k := r + j + 1
+	c2.misalign += j + 1
+	c2.off -= j + 1
+	b.first = c2
+	c.next, c.misalign, c.off = nil, 0, 0
+	b.retired = c
+	b.total -= k
+	b.gen++
+	b.nDel += k
+	b.invokeCallbacks()
+	return line, true
+}
+
+// readLineSlice is ReadLineSlice's general path.
+func (b *Buffer) readLineSlice(style EOLStyle) ([]byte, error) {
+	if line, ok := b.spanLine(style); ok {
+		return line, nil
 	}
 	if d, n, eol, ok := b.lineInFirst(style); ok {
 		b.consumeFirst(n + eol)
@@ -495,6 +584,25 @@ func (b *Buffer) lineInFirst(style EOLStyle) (d []byte, n, eol int, ok bool) {
 			return nil, 0, 0, false
 		}
 		n, eol = i, 2
+	case EOLAny:
+		// The first CR or LF, then the whole run of them, which must end
+		// inside the chain (it could go on in the next one).
+		i := bytes.IndexByte(d, '\n')
+		scope := d
+		if i >= 0 {
+			scope = d[:i]
+		}
+		if cr := bytes.IndexByte(scope, '\r'); cr >= 0 {
+			i = cr
+		}
+		if i < 0 {
+			return nil, 0, 0, false
+		}
+		j := i + 1
+		for j < len(d) && (d[j] == '\r' || d[j] == '\n') {
+			j++
+		}
+		n, eol = i, j-i
 	default:
 		return nil, 0, 0, false
 	}
