@@ -386,7 +386,9 @@ func appendData[T string | []byte](b *Buffer, p T) {
 }
 
 // Add appends a copy of p to b. It returns ErrFrozen if the end of b is
-// frozen (even when p is empty, as in libevent).
+// frozen (even when p is empty, as in libevent). The bytes go into the free
+// space of the last chain, else into the buffer's spare chain, else into new
+// chains from the shared pools (see "Memory" in the package documentation).
 // Not safe for concurrent use.
 func (b *Buffer) Add(p []byte) error {
 	// The hot case, spelled out: p fits in the free space of the last
@@ -827,6 +829,8 @@ func (b *Buffer) AddBufferReference(src *Buffer) error {
 // ---- removing ----
 
 // Drain discards n bytes from the front of b (all of them if n >= Len()).
+// Emptied chains go back to the shared pools, except one kept as the spare
+// (see "Memory" in the package documentation).
 // Draining an empty buffer succeeds even when frozen (as in libevent);
 // otherwise a frozen front gives ErrFrozen. n < 0 gives ErrNegative.
 // Not safe for concurrent use.
@@ -896,7 +900,7 @@ func (b *Buffer) hasPinnedR() bool {
 }
 
 // Remove copies up to len(p) bytes from the front of b into p, drains them,
-// and returns how many. An empty b gives (0, nil); a frozen front gives
+// and returns how many. Emptied chains are recycled as Drain does. An empty b gives (0, nil); a frozen front gives
 // ErrFrozen (unless b is empty).
 // Not safe for concurrent use.
 func (b *Buffer) Remove(p []byte) (int, error) {
