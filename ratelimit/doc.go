@@ -117,17 +117,22 @@
 // precomputed, the refill check is a time comparison, and a charge that does not block
 // skips the core's re-evaluation. Measured on the 2-core shared development VM with
 // backends/socket's BenchmarkRateLimitOverhead (4 KiB ping-pong over loopback TCP, both
-// ends limited; process CPU per message, -count 10, benchstat):
+// ends limited; process CPU per message; old and new binaries interleaved, -count 8,
+// benchstat, the machine quiet):
 //
-//	no limit 13.23 µs ±4%, per-connection limit 13.05 µs ±7%, group 13.13 µs ±9%,
-//	both 13.26 µs ±6%: no difference measurable (p ≥ 0.48); before these changes the
-//	group cost +6.1% (p=0.000) and both +7.5%.
+//	no limit 12.33 µs ±3%; per-connection limit +1.0% (not significant, p=0.44);
+//	group +2.0% (p=0.04); both +2.4% (p=0.05). Before these changes, in the same
+//	run: group +3.6%, both +8.0%. A pending one-second timer alone costs +2.3%.
+//
+// A second run (-count 10, new code only) gave +1.1% (p=0.11), +2.3% and +0.2% (p=0.39),
+// and +5.8% for the pending timer.
 //
 // In instructions (valgrind --tool=callgrind, BenchmarkRateLimitBookkeeping: MaxToWrite
 // then ChargeWrite, no I/O): 66 without a limit, 300 with a per-connection limit (413
 // before), 422 in a group (419), 484 with both (526). About 90 of them are the base's
-// Now (time.Time.Add); the rest are the group's lock, taken twice per transfer (not
-// removed: its cost is not measurable end to end). Reproduce with
+// Now (time.Time.Add), read once per transfer; most of the group's extra cost is its
+// lock, taken twice per transfer (an uncontended lock-free path for groups whose members
+// all run on one loop was not attempted). Reproduce with
 //
 //	cd backends/socket && go test -run '^$' -bench RateLimitOverhead -count 10 . | tee rl.txt
 //	benchstat -col /limit rl.txt
