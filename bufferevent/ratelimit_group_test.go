@@ -74,14 +74,22 @@ func TestRateLimitGroupTimerOnlyWhileSuspended(t *testing.T) {
 	if n := pendingTimers(t, base); n != 0 {
 		t.Fatalf("%d pending timers after the group resumed; want none", n)
 	}
-	// Credit now comes from the members' own refills.
-	time.Sleep(2 * tick)
-	base.UpdateCacheTime()
+	// Credit now comes from the members' own refills: spend half the bucket
+	// (not suspended), wait two ticks with the timer stopped, and the member's
+	// next MaxToRead finds the bucket full again.
 	r.c.Enter()
-	if got := r.c.MaxToRead(); got != 100 {
-		t.Errorf("MaxToRead after two idle ticks = %d; want the full bucket (100)", got)
-	}
+	r.c.ChargeRead(50)
 	r.c.Leave()
+	if r, _ := g.Group().Suspended(); r || g.Group().ReadLimit() != 50 {
+		t.Fatalf("after a charge of 50: suspended %v, level %d; want false, 50", r, g.Group().ReadLimit())
+	}
+	time.Sleep(2 * tick)
+	r.c.Enter()
+	got := r.c.MaxToRead()
+	r.c.Leave()
+	if got != 100 || g.Group().ReadLimit() != 100 {
+		t.Errorf("MaxToRead after two idle ticks = %d (group level %d); want the full bucket, 100", got, g.Group().ReadLimit())
+	}
 	must(t, bev.Close())
 	must(t, g.Close())
 }
