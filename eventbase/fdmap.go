@@ -9,13 +9,14 @@ import (
 // on the fd and how many want each condition; the poller is told only when
 // the aggregate interest changes.
 type fdInfo struct {
-	evs    []*Event
+	evs    []*Event // starts on inl: an fd with one or two events needs no other object
 	nread  int
 	nwrite int
 	nclose int
 	net    int   // events asking for ET
 	mask   What  // interest currently registered with the poller
 	idx    int32 // poller scratch (poll: index in the pollfd array)
+	inl    [2]*Event
 }
 
 // fds below this are kept in a slice indexed by fd, others in a map
@@ -37,6 +38,7 @@ func (b *Base) fdGet(fd int) *fdInfo {
 		return fi
 	}
 	fi := &fdInfo{idx: -1}
+	fi.evs = fi.inl[:0]
 	if fd < maxSliceFD {
 		if fd >= len(b.fds) {
 			n := max(2*len(b.fds), 64, fd+1)
