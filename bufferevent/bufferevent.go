@@ -126,52 +126,72 @@ type Config struct {
 // states it. Callbacks always run on the loop goroutine, never with the lock
 // held, so a callback may call any method, including Close.
 type BufferEvent struct {
-	// Constant after New.
-	base    *eventbase.Base
-	typ     string
-	opts    Options
-	wpolicy backend.WriteTimerPolicy
-	ops     backend.Ops
-	in, out *evbuffer.Buffer
-	lk      *lockState // nil unless ThreadSafe
-	deferFn func()     // b.runDeferred, allocated once
-	syncFn  func()     // b.syncOnLoop, allocated once
-	dropFn  func()     // b.dropUserRef, allocated once
-	closeFn func()     // b.closeOnLoop, allocated once
-	loopFn  func()     // b.runLoopFns, allocated once
+	// The fields every read and write event touches come first (the first
+	// three cache lines, the rate limiter's two pointers included) and the
+	// buffers are embedded: with thousands of connections each distinct
+	// object, and each cache line, a loop turn walks is a likely cache miss
+	// (bench/doc.go), so the bufferevent and its two buffers are one
+	// allocation.
+
+	lk      *lockState       // nil unless ThreadSafe; constant after New
+	in, out *evbuffer.Buffer // &inBuf, &outBuf
 
 	// Guarded by the lock (loop-confined when there is none).
-	readCb, writeCb ReadFunc
-	eventCb         EventFunc
-	cbGen           uint64 // incremented by SetCallbacks
-	enabled         Direction
-	readSusp        backend.SuspendReason
-	writeSusp       backend.SuspendReason
-	rlow, rhigh     int
-	wlow, whigh     int
-	maxInput        int
-	rto, wto        time.Duration
-	maxRead         int
-	maxWrite        int
-	priority        int
-	refs            int
-	closed          bool // the user called Close
-	dead            bool // finalised: Ops.Close ran
-	closeErr        error
-	wmCb            *evbuffer.Callback
-	outCb           *evbuffer.Callback
-	generic         bool // the backend uses the generic timers
+	readCb      ReadFunc
+	writeCb     ReadFunc
+	refs        int
+	opts        Options                  // constant after New
+	wpolicy     backend.WriteTimerPolicy // constant after New
+	enabled     Direction
+	readSusp    backend.SuspendReason
+	writeSusp   backend.SuspendReason
+	closed      bool // the user called Close
+	dead        bool // finalised: Ops.Close ran
+	generic     bool // the backend uses the generic timers
+	pendRead    bool // deferred callbacks (libevent's readcb_pending etc.)
+	pendWrite   bool
+	deferQueued bool
+	pendEvents  Events
+	rlow, rhigh int
+	wlow, whigh int
+	maxInput    int
+	maxRead     int
+	maxWrite    int
+	eventCb     EventFunc
 
-	// deferred callbacks (libevent's readcb_pending etc.)
-	pendRead, pendWrite bool
-	pendEvents          Events
-	pendErr             error
-	deferQueued         bool
+	// rate limiting (its first word and its group pointer, read on every
+	// read and write, share the third cache line)
+	rl ratelimit.Limiter
+
+	rto, wto time.Duration
+	ops      backend.Ops     // constant after New
+	base     *eventbase.Base // constant after New
+
+	// The buffers in and out point to.
+	inBuf, outBuf evbuffer.Buffer
+
+	rlTimer *eventbase.Event
+
+	cbGen    uint64 // incremented by SetCallbacks
+	priority int
+	closeErr error
+	wmCb     *evbuffer.Callback
+	outCb    *evbuffer.Callback
+
+	pendErr error // deferred event callback's error (pendEvents)
 
 	// work handed from other goroutines to the loop (ThreadSafe only)
 	syncDirs     Direction
 	syncTimeouts bool
 	syncQueued   bool
+
+	// Constant after New.
+	typ     string
+	deferFn func() // b.runDeferred, allocated once
+	syncFn  func() // b.syncOnLoop, allocated once
+	dropFn  func() // b.dropUserRef, allocated once
+	closeFn func() // b.closeOnLoop, allocated once
+	loopFn  func() // b.runLoopFns, allocated once
 
 	// functions queued by Core.RunInLoop, guarded by loopMu (not the
 	// lock: RunInLoop may be called with or without it)
@@ -182,10 +202,6 @@ type BufferEvent struct {
 
 	// generic timers (created on first use)
 	rtimer, wtimer *eventbase.Event
-
-	// rate limiting
-	rl      ratelimit.Limiter
-	rlTimer *eventbase.Event
 }
 
 // New builds a bufferevent of the registered type cfg.Type on base: the
@@ -222,8 +238,6 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 		typ:      cfg.Type,
 		opts:     cfg.Options,
 		wpolicy:  cfg.WriteTimer,
-		in:       evbuffer.New(),
-		out:      evbuffer.New(),
 		enabled:  Write,
 		maxInput: DefaultMaxInput,
 		maxRead:  DefaultMaxSingle,
@@ -231,6 +245,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 		priority: base.Priorities() / 2,
 		refs:     1,
 	}
+	b.in, b.out = &b.inBuf, &b.outBuf
 	if cfg.Options&ThreadSafe != 0 {
 		if s := cfg.ShareLock; s != nil && s.lk != nil {
 			b.lk = s.lk
@@ -248,6 +263,10 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	b.out.Freeze(true)
 	b.wmCb = b.in.AddCallback(b.inputChanged)
 	b.outCb = b.out.AddCallback(b.outputChanged)
+	// outputChanged has nothing to do until the backend uses the generic
+	// timers (useGeneric): a disabled callback costs the output buffer no
+	// call per change.
+	b.outCb.SetEnabled(false)
 
 	ops, err := build((*core)(b))
 	if err == nil && ops == nil {
@@ -788,7 +807,7 @@ func (b *BufferEvent) adjustGenericTimeouts() error {
 	if b.dead {
 		return nil
 	}
-	b.generic = true
+	b.useGeneric()
 	var err error
 	if b.active(Read) && b.rto > 0 {
 		if err = b.ensureTimers(); err == nil {
@@ -806,6 +825,18 @@ func (b *BufferEvent) adjustGenericTimeouts() error {
 		err2 = b.wtimer.Del()
 	}
 	return errors.Join(err, err2)
+}
+
+// useGeneric records that the backend uses the generic timers and turns on
+// outputChanged, which starts the write timer when output appears.
+func (b *BufferEvent) useGeneric() {
+	if b.generic {
+		return
+	}
+	b.generic = true
+	if b.outCb != nil {
+		b.outCb.SetEnabled(true)
+	}
 }
 
 func (b *BufferEvent) stopTimers(dir Direction) {

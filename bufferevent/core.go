@@ -172,7 +172,7 @@ func (c *core) AdjustGenericTimeouts() error { return c.b().adjustGenericTimeout
 
 func (c *core) ResetReadTimer() {
 	b := c.b()
-	b.generic = true
+	b.useGeneric()
 	if b.dead || !b.active(Read) || b.rto <= 0 {
 		return
 	}
@@ -183,7 +183,7 @@ func (c *core) ResetReadTimer() {
 
 func (c *core) ResetWriteTimer() {
 	b := c.b()
-	b.generic = true
+	b.useGeneric()
 	if b.dead || !b.active(Write) || b.wto <= 0 || (b.out.Len() == 0 && b.wpolicy != backend.WriteTimerWhileEnabled) {
 		if b.wtimer != nil {
 			_ = b.wtimer.Del()
