@@ -130,26 +130,28 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 // sock is the socket backend (libevent's bufferevent_sock.c). All fields are loop-owned
 // and, for ThreadSafe bufferevents, guarded by the core lock.
 type sock struct {
-	c    backend.Core
-	base *eventbase.Base
-	bev  *bufferevent.BufferEvent
-
+	// Read on every read and write event: kept in the first cache line.
+	c          backend.Core
 	fd         int
-	ownFD      bool             // created (or duplicated) here: always closed on Close
-	rev, wev   *eventbase.Event // persistent read/write events (pure timers while fd < 0)
-	rOn, wOn   bool             // rev/wev are pending
-	rTimed     bool             // rev/wev carry a timeout
-	wTimed     bool
-	outCb      *evbuffer.Callback
-	kickFn     func()    // s.kick, allocated once
-	kickQueued bool      // kickFn is queued on the loop
 	vec        [1][]byte // scratch for Reserve/Commit, so reads allocate nothing
 	dead       bool      // Ops.Close ran
-
 	connecting bool
-	connErr    error // a read saw the connect fail (see onRead)
-	connAddr   net.Addr
-	peer       net.Addr
+	rOn, wOn   bool // rev/wev are pending
+	rTimed     bool // rev/wev carry a timeout
+	wTimed     bool
+	kickQueued bool // kickFn is queued on the loop
+	ownFD      bool // created (or duplicated) here: always closed on Close
+
+	base   *eventbase.Base
+	bev    *bufferevent.BufferEvent
+	rev    *eventbase.Event // persistent read/write events (pure timers while fd < 0)
+	wev    *eventbase.Event
+	outCb  *evbuffer.Callback
+	kickFn func() // s.kick, allocated once
+
+	connErr  error // a read saw the connect fail (see onRead)
+	connAddr net.Addr
+	peer     net.Addr
 
 	// hostname connect
 	dial    dialer.Dialer // lookup, addresses left to try, DNS error
