@@ -22,10 +22,12 @@
 // Servers: bufev (socket listener and socket bufferevents on one event loop per -loops,
 // default 1, each loop with its own SO_REUSEPORT listener; the read callback splices the
 // input chains onto the output), std (a goroutine per connection, blocking Read and Write
-// through a 32 KiB buffer — the standard library idiom) and gnet (its canonical echo:
-// OnTraffic writes back c.Next(-1); -loops event loops). bufev and gnet both read up to
-// 64 KiB at once (gnet's read buffer; bufev via SetMaxSingleRead, whose libevent default
-// is 16 KiB).
+// through a 32 KiB buffer — the standard library idiom, io.Copy's size) and gnet (its
+// canonical echo: OnTraffic writes back c.Next(-1); -loops event loops). bufev and gnet
+// both read up to 256 KiB at once: bufev through SetMaxSingleRead and SetMaxSingleWrite
+// (libevent's default is 16 KiB), gnet through WithReadBufferCap (its default is 64 KiB).
+// Flags change them: -bufev-maxio, -gnet-readbuf, -std-buf (bytes; pass them after
+// -args with go test).
 //
 // # What is measured, and how server CPU is isolated
 //
@@ -43,6 +45,8 @@
 //   - msgs/s: messages over the wall time of the measured phase.
 //   - p99-µs: the 99th percentile of the round-trip latency seen by the client
 //     (ping-pong only), from a log-linear histogram with about 3% resolution.
+//   - reads/msg and writes/msg (Linux): the server's read- and write-family system calls
+//     per message (syscr and syscw of /proc/self/io).
 //
 // On a machine with few cores the client competes with the server for CPU, which moves
 // msgs/s and latency but not the server's CPU per message; compare cpu-ns/msg first.
@@ -50,36 +54,86 @@
 // # Results
 //
 // Measured on 2026-11-26 on the development machine (2 shared vCPUs, AMD EPYC, Linux,
-// Go 1.26, other builds running: msgs/s and latency are noisy, CPU per message much
-// less so), go test -run '^$' -bench Echo -benchtime 30000x -count 5, medians:
+// Go 1.26, other engineers' builds and tests running, load average 3 to 7: msgs/s and
+// latency are noisy, CPU per message less so), six interleaved rounds of
 //
-//	server CPU per message (ns)     bufev    std     gnet
-//	pingpong 64 B, 1 conn            9448   11713   11100
-//	pingpong 64 B, 50 conns          6236    6971    5998
-//	pingpong 64 B, 1000 conns        9462   10245    8432
-//	stream 4 KiB, 50 conns           2216    1709    2105
+//	go test -run '^$' -bench Echo -benchtime 30000x
 //
-// and with two event loops for bufev and gnet (-args -loops=2, -count 3):
+// each round running the code before this work with the session-1 configuration (64 KiB
+// reads for bufev and gnet), the same code with 256 KiB, and the current code (256 KiB).
+// Server CPU per message in ns, median [min-max] of 6:
 //
-//	pingpong 64 B, 1 conn            8973   13661   11177
-//	pingpong 64 B, 50 conns          7265    7006    7184
-//	pingpong 64 B, 1000 conns       10022   10054    8940
-//	stream 4 KiB, 50 conns           1941    1720    1903
+//	                           bufev                std                  gnet
+//	before (session-1 code and configuration, 64 KiB):
+//	pingpong 64 B, 1 conn       9392 [8414-15694]   12209 [10488-17377]  14257 [11413-17219]
+//	pingpong 64 B, 50 conns     5875 [5705-5924]     6261 [6060-6590]     5570 [5355-6081]
+//	pingpong 64 B, 1000 conns   7710 [6494-8332]     8164 [7162-9102]     6276 [5654-7371]
+//	stream 4 KiB, 50 conns      1866 [1627-1949]     1434 [1356-2106]     1802 [1568-2083]
+//	now (current code, 256 KiB):
+//	pingpong 64 B, 1 conn       9157 [8369-17863]   10761 [10361-17960]  11506 [9683-15629]
+//	pingpong 64 B, 50 conns     5812 [5552-5893]     6345 [5827-6789]     5508 [5329-6626]
+//	pingpong 64 B, 1000 conns   6722 [6324-9173]     7413 [6695-8812]     6329 [5820-7771]
+//	stream 4 KiB, 50 conns      1282 [1051-1439]     1498 [1354-1641]     1391 [1272-1504]
 //
-// All three servers allocate nothing per echoed message (0 allocs/op). bufev is the
-// cheapest server with one connection and within noise of gnet at 50; it still loses to
-// gnet by about 10% at 1000 connections and to the standard library by about 20% on
-// 4 KiB streaming. About 85-90% of every server's CPU time is spent in read and write
-// system calls (the loopback write carries the receiver's TCP processing), and bufev
-// makes the same calls per message as gnet — one read, one write, epoll_wait amortised
-// over the ready connections, no epoll_ctl after setup (strace -c -f, 20 000 messages:
-// 20 021 reads and 20 012 writes with one connection; 1 615 reads and 1 584 writes of
-// up to 64 KiB when streaming). At 1000 connections the CPU profile puts bufev's user
-// space at about 1.4 µs per message against gnet's 0.85 µs: per connection bufev walks
-// more objects (event, bufferevent, two evbuffers and their chains) than gnet's conn and
-// ring buffer, which costs cache misses once the connections no longer fit in cache.
-// The standard library wins bulk streaming in the kernel (its 32 KiB reads and writes),
-// not in user space.
+// All three servers allocate nothing per echoed message (0 allocs/op) and make the same
+// system calls per ping-pong message: bufev and gnet one read and one write, std one
+// write and about two reads (the second returns EAGAIN and parks the goroutine in the
+// netpoller); epoll_wait is amortised over the ready connections and no epoll_ctl runs
+// after setup. Streaming, bufev and gnet make 0.019 reads and writes per 4 KiB message
+// (about 215 KiB each), std 0.13 (32 KiB each).
+//
+// The code changes alone (same 256 KiB configuration, same rounds) took bufev's 1000
+// connections from 7325 to 6722 ns (-8%); the other scenarios moved within noise (50
+// connections 6030 → 5812, streaming 1320 → 1282).
+//
+// bufev now has the lowest CPU per message with one connection and when streaming. It
+// is within 5-6% of gnet with 50 and 1000 connections: in this run the medians differ by
+// less than the spread of either server, but over all the runs of this work gnet stays a
+// few percent ahead there. The difference is user space (perf record, 300 000 messages
+// over 50 connections: 0.71 µs per message for bufev, 0.52 µs for gnet; the system calls
+// cost the same): bufev's path through the loop, the backend, the core and two buffers
+// with their callbacks runs more instructions than gnet's read into one loop-wide buffer
+// and direct write.
+//
+// Streaming. About 92% of every server's streaming CPU is in read and write system
+// calls, and on loopback a system call also pays for the peer's TCP work: a read that
+// frees receive space sends a window update that makes the client transmit inside the
+// server's read, and a write that finds the client's window open delivers into the
+// client's socket inside the server's write. Fewer, larger calls cut that overhead:
+// 256 KiB instead of 64 KiB reads cost bufev 22% less CPU per message (1.86 → 1.45 µs,
+// 6 interleaved runs of 100 000 messages; another 4-run series gave 1.80, 1.48 and 1.40
+// µs at 64, 128 and 256 KiB) and gnet 18% less, while ping-pong does not change
+// (interleaved, all scenarios within noise). At equal buffer
+// sizes bufev and gnet cost the same (64 KiB: 1.86 and 1.87 µs; 256 KiB: 1.45 and
+// 1.52), and the standard library is cheaper than both (32 KiB: 1.41 µs; 256 KiB:
+// 1.13), not in user space but in the kernel: perf record puts std's writes at 220
+// samples against bufev's 506 for the same messages (64 KiB), and the difference is
+// transmission: 60% of bufev's write samples are in tcp_write_xmit delivering into the
+// client's socket, 29% of std's. Most of std's writes find the client's window closed
+// and queue, leaving the transmission to the client's own reads. That is a
+// property of the scheduling of 50 goroutines on two threads against one loop thread,
+// not of the work done per byte; a server cannot choose it.
+//
+// 1000 connections. With a thousand connections the objects one message walks (fd
+// entry, event, callback closure, socket backend, bufferevent, two buffers and their
+// callbacks, a chain) no longer stay in cache, so the misses per message decide the user
+// time. valgrind's cache simulator counts them deterministically, whatever the load:
+// BENCH_VALGRIND=1 makes the benchmark zero and dump callgrind's counters around each
+// measured phase, so a dump holds the server process during that phase alone:
+//
+//	cd bench && CGO_ENABLED=0 go test -c -o bench.test .
+//	BENCH_VALGRIND=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind \
+//	    --cache-sim=yes --LL=1048576,8,64 ./bench.test -test.run '^$' \
+//	    -test.bench 'Echo/pingpong/size=64/conns=1000/server=bufev$' -test.benchtime 100000x
+//
+// (CGO_ENABLED=0 and asyncpreemptoff=1 keep callgrind's signal handling from crashing;
+// the last callgrind.out.<pid>.<n> is the measured phase.) With a 1 MiB 8-way last-level
+// cache, the last-level misses per message fell from 21-23 to 11-12 and the
+// instructions from 2 800-3 200 to 2 740-2 790, through three layout changes: an fd's
+// first two events live in its fdInfo and an Event's per-activation fields come first
+// (eventbase); the bufferevent's per-message fields fill its first three cache lines and
+// its core output callback stays disabled until a backend uses the generic timers
+// (bufferevent); the socket backend's per-event fields share one line.
 //
 // # What was tried for the loop's scheduler cost
 //
@@ -107,6 +161,23 @@
 //     client's round trip is tens of microseconds here, so a spin long enough to catch
 //     it burns more CPU than the blocking wait it saves.
 //   - Batching epoll_ctl changes: there are none in steady state to batch.
+//
+// Layout alternatives measured with callgrind's cache simulation (last-level misses per
+// message, 1000 connections, 100 000 messages; run-to-run spread about ±0.8), none kept:
+//
+//   - Embedding the input and output buffers in the BufferEvent (one 824-byte allocation
+//     instead of three): 16.3 misses against 13.6 for separate buffers. Objects above
+//     512 bytes carry an 8-byte allocation header, so the hot lines shift.
+//   - Padding the BufferEvent to 512 bytes (cache-line aligned size class): 14.7, no
+//     gain.
+//   - Keeping an evbuffer's first two callbacks and its callback list inside the Buffer
+//     (no separate Callback objects): worse, 14.7 against 11.3 (the Buffer grew from 176
+//     to 232 bytes).
+//   - Capping epoll_wait at 64 events per call (so that each batch's events are still
+//     cached when they run): 17.2 against 16.7, no gain.
+//   - Raw write(2) for the socket backend's writes (as its reads): not tried. WriteToFD
+//     serves blocking descriptors too, and the entersyscall/exitsyscall pair it would save
+//     is about 60 ns of a 6-7 µs message.
 //
 // Kept: the socket backend's read(2) is a raw system call on Linux (a non-blocking read
 // never blocks): 383 → 335 ns of CPU per read in a microbenchmark of EAGAIN reads

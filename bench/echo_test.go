@@ -97,6 +97,8 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	b.SetBytes(int64(sc.size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	valgrindControl("-z") // zero callgrind's counters: count the measured phase only
+	r0, w0, ioOK := ioCalls()
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	if _, err := io.WriteString(stdin, "GO\n"); err != nil {
@@ -105,6 +107,8 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	line, err := out.ReadString('\n')
 	elapsed := time.Since(t0)
 	cpu := cpuTime() - cpu0
+	r1, w1, ioOK1 := ioCalls()
+	valgrindControl("-d", b.Name()) // dump them
 	b.StopTimer()
 	var msgs, p50, p99 int64
 	if _, perr := fmt.Sscanf(strings.TrimSpace(line), "DONE %d %d %d", &msgs, &p50, &p99); err != nil || perr != nil {
@@ -115,6 +119,10 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(msgs), "cpu-ns/msg")
 	if sc.mode == "pingpong" {
 		b.ReportMetric(float64(p99)/1e3, "p99-µs")
+	}
+	if ioOK && ioOK1 && msgs > 0 {
+		b.ReportMetric(float64(r1-r0)/float64(msgs), "reads/msg")
+		b.ReportMetric(float64(w1-w0)/float64(msgs), "writes/msg")
 	}
 }
 

@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +12,10 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 )
+
+// gnetReadBuf is the gnet server's read buffer, set to the bufev server's maximum single
+// read (bufevMaxIO) so that the two event loops read the same amount per system call.
+var gnetReadBuf = flag.Int("gnet-readbuf", 256<<10, "the gnet server's read buffer (WithReadBufferCap; gnet's default is 64 KiB)")
 
 // gnetEcho is gnet's canonical echo handler: everything read is written back from
 // OnTraffic.
@@ -38,6 +43,7 @@ func startGnet(tb testing.TB, loops int) (string, func()) {
 		done <- gnet.Run(h, "tcp://127.0.0.1:0",
 			gnet.WithNumEventLoop(loops),
 			gnet.WithLogger(quietLogger{}),
+			gnet.WithReadBufferCap(*gnetReadBuf),
 		)
 	}()
 	var eng gnet.Engine

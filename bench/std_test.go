@@ -3,10 +3,14 @@
 package bench
 
 import (
+	"flag"
 	"net"
 	"sync"
 	"testing"
 )
+
+// stdBuf is the std server's buffer per connection: io.Copy's 32 KiB, the idiom.
+var stdBuf = flag.Int("std-buf", 32<<10, "the std server's buffer per connection (io.Copy's 32 KiB by default)")
 
 // startStd is the standard library's idiom: a goroutine per connection, blocking reads and
 // writes through a 32 KiB buffer (what io.Copy would use without its splice fast path).
@@ -38,7 +42,7 @@ func startStd(tb testing.TB, _ int) (string, func()) {
 					mu.Unlock()
 					c.Close()
 				}()
-				buf := make([]byte, 32<<10)
+				buf := make([]byte, *stdBuf)
 				for {
 					n, err := c.Read(buf)
 					if err != nil {
