@@ -15,51 +15,32 @@ import (
 func BenchmarkFD(b *testing.B) {
 	for _, sz := range benchSizes[:2] {
 		p := bytes.Repeat([]byte("f"), sz.n)
-		b.Run(sz.name+"/evbuffer", func(b *testing.B) {
-			a, c := socketpair(b)
-			var out, in Buffer
-			in.SetMaxRead(64 << 10)
-			b.SetBytes(int64(sz.n))
-			b.ReportAllocs()
-			defer cpuMetric(b)()
-			for i := 0; i < b.N; i++ {
-				out.Add(p)
-				for out.Len() > 0 {
-					if _, err := out.WriteToFD(a, -1); err != nil {
-						b.Fatal(err)
+		for _, pol := range policies {
+			b.Run(sz.name+"/"+pol.name, func(b *testing.B) {
+				a, c := socketpair(b)
+				var out, in Buffer
+				out.SetFlags(pol.flags)
+				in.SetFlags(pol.flags)
+				in.SetMaxRead(64 << 10)
+				b.SetBytes(int64(sz.n))
+				b.ReportAllocs()
+				defer cpuMetric(b)()
+				for i := 0; i < b.N; i++ {
+					out.Add(p)
+					for out.Len() > 0 {
+						if _, err := out.WriteToFD(a, -1); err != nil {
+							b.Fatal(err)
+						}
 					}
-				}
-				for in.Len() < sz.n {
-					if _, err := in.ReadFromFD(c, -1); err != nil {
-						b.Fatal(err)
+					for in.Len() < sz.n {
+						if _, err := in.ReadFromFD(c, -1); err != nil {
+							b.Fatal(err)
+						}
 					}
+					in.Drain(sz.n)
 				}
-				in.Drain(sz.n)
-			}
-		})
-		b.Run(sz.name+"/evbuffer+KeepMemory", func(b *testing.B) {
-			a, c := socketpair(b)
-			var out, in Buffer
-			out.SetFlags(FlagKeepMemory)
-			in.SetFlags(FlagKeepMemory)
-			b.SetBytes(int64(sz.n))
-			b.ReportAllocs()
-			defer cpuMetric(b)()
-			for i := 0; i < b.N; i++ {
-				out.Add(p)
-				for out.Len() > 0 {
-					if _, err := out.WriteToFD(a, -1); err != nil {
-						b.Fatal(err)
-					}
-				}
-				for in.Len() < sz.n {
-					if _, err := in.ReadFromFD(c, -1); err != nil {
-						b.Fatal(err)
-					}
-				}
-				in.Drain(sz.n)
-			}
-		})
+			})
+		}
 		b.Run(sz.name+"/bytes.Buffer", func(b *testing.B) {
 			a, c := socketpair(b)
 			var out, in bytes.Buffer

@@ -430,6 +430,25 @@ func (b *Buffer) add(p []byte) error {
 // AddString appends a copy of s to b, like Add.
 // Not safe for concurrent use.
 func (b *Buffer) AddString(s string) error {
+	// Add's hot case, for a string.
+	c := b.lastData
+	if c == nil {
+		c = b.spare
+	}
+	if c != nil && len(s) <= c.space() && len(s) <= math.MaxInt-b.total && !b.frozenEnd && b.retired == nil {
+		if n := len(s); n != 0 {
+			if b.lastData == nil {
+				b.spare = nil
+				b.first, b.last, b.lastData = c, c, c
+			}
+			copy(c.buf[c.misalign+c.off:], s)
+			c.off += n
+			b.total += n
+			b.nAdd += n
+		}
+		b.invokeCallbacks()
+		return nil
+	}
 	if b.frozenEnd {
 		return ErrFrozen
 	}
