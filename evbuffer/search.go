@@ -3,6 +3,7 @@ package evbuffer
 import (
 	"bytes"
 	"math"
+	"unsafe"
 )
 
 // EOLStyle selects what ends a line for ReadLine and SearchEOL. It is a
@@ -410,9 +411,27 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	if style == EOLNUL {
 		delim = 0
 	}
-	d := c.buf[c.misalign : c.misalign+c.off]
+	// d is c.buf[c.misalign : c.misalign+c.off], built without the
+	// pointer masking that slicing adds for an empty result: that masking
+	// sits on the critical path from one line to the next (the search
+	// start depends on the previous line's end). The bounds are checked.
+	m, off := c.misalign, c.off
+	if off <= 0 || uint(m)+uint(off) > uint(len(c.buf)) {
+		return b.readLineSlice(style)
+	}
+	d := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(c.buf)), m)), off)
 	i := bytes.IndexByte(d, delim)
-	if i < 0 || i+1 >= len(d) {
+	if i < 0 {
+		if len(d) == b.total && len(d) < b.MaxLineLength()+2 {
+			// No end of line anywhere, and not yet too long.
+			return nil, ErrNoLine
+		}
+		if line, ok := b.spanLine(style, true); ok {
+			return line, nil
+		}
+		return b.readLineSlice(style)
+	}
+	if i+1 >= len(d) {
 		return b.readLineSlice(style)
 	}
 	n := i
@@ -431,8 +450,8 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 		b.dropRetired()
 	}
 	k := i + 1
-	c.misalign += k
-	c.off = len(d) - k
+	c.misalign = m + k
+	c.off = off - k
 	b.total -= k
 	b.gen++
 	if len(b.cbs) != 0 {
@@ -449,8 +468,9 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 // line is contiguous without a new chain (Pullup would allocate one). The
 // first chain, used up, is kept for the result until the next modification.
 // It reports false, having changed nothing, when the general path must
-// decide.
-func (b *Buffer) spanLine(style EOLStyle) ([]byte, bool) {
+// decide. scanned says the caller has found no end of line in the first
+// chain already.
+func (b *Buffer) spanLine(style EOLStyle, scanned bool) ([]byte, bool) {
 	c := b.first
 	if c == nil || b.frozenFront || c.flags != 0 || c.off == 0 || c.buf == nil {
 		return nil, false
@@ -468,7 +488,7 @@ func (b *Buffer) spanLine(style EOLStyle) ([]byte, bool) {
 		return nil, false
 	}
 	head := c.buf[c.misalign : c.misalign+c.off]
-	if bytes.IndexByte(head, delim) >= 0 {
+	if !scanned && bytes.IndexByte(head, delim) >= 0 {
 		return nil, false
 	}
 	tail := c2.buf[c2.misalign : c2.misalign+c2.off]
@@ -507,7 +527,7 @@ func (b *Buffer) spanLine(style EOLStyle) ([]byte, bool) {
 
 // readLineSlice is ReadLineSlice's general path.
 func (b *Buffer) readLineSlice(style EOLStyle) ([]byte, error) {
-	if line, ok := b.spanLine(style); ok {
+	if line, ok := b.spanLine(style, false); ok {
 		return line, nil
 	}
 	if d, n, eol, ok := b.lineInFirst(style); ok {
