@@ -36,6 +36,7 @@ type Buffer struct {
 	flags       Flags
 	frozenFront bool
 	frozenEnd   bool
+	pin         *pinState // completion I/O in flight (pin.go); nil until used
 
 	cbs          []*Callback
 	cbDepth      int  // nesting depth of runCallbacks
@@ -142,6 +143,9 @@ func (b *Buffer) Flags() Flags { return b.flags }
 // Bufferevents freeze the end of their input and the front of their output.
 // Not safe for concurrent use.
 func (b *Buffer) Freeze(front bool) {
+	if b.pin != nil {
+		b.pin.freeze(front, true)
+	}
 	if front {
 		b.frozenFront = true
 	} else {
@@ -149,12 +153,17 @@ func (b *Buffer) Freeze(front bool) {
 	}
 }
 
-// Unfreeze undoes Freeze for one end. Not safe for concurrent use.
+// Unfreeze undoes Freeze for one end. An end stays frozen while an
+// operation started by PinRead (the end) or PinWrite (the front) is in
+// flight. Not safe for concurrent use.
 func (b *Buffer) Unfreeze(front bool) {
+	if b.pin != nil {
+		b.pin.freeze(front, false)
+	}
 	if front {
-		b.frozenFront = false
+		b.frozenFront = b.pin != nil && b.pin.writing
 	} else {
-		b.frozenEnd = false
+		b.frozenEnd = b.pin != nil && b.pin.reading
 	}
 }
 
@@ -646,6 +655,10 @@ func (b *Buffer) AddBuffer(src *Buffer) error {
 
 // spliceAll links all of src's chains at the end of b and empties src.
 func (b *Buffer) spliceAll(src *Buffer) {
+	if src.pinnedRead() {
+		b.splicePinned(src)
+		return
+	}
 	n := src.total
 	if b.total == 0 {
 		// There may be empty chains: drop them.
@@ -684,12 +697,25 @@ func (b *Buffer) PrependBuffer(src *Buffer) error {
 	if err := b.checkGrow(n); err != nil {
 		return err
 	}
-	if b.total == 0 {
+	if src.pinnedRead() {
+		return b.prependPinned(src)
+	}
+	if b.total == 0 && !b.pinnedRead() {
 		if b.first != nil {
 			b.releaseList(b.first)
 		}
 		b.first, b.last, b.lastData = src.first, src.last, src.lastData
 	} else {
+		if b.total == 0 {
+			// b holds only the empty chains of a read in flight (pin.go),
+			// which must follow the last chain with data directly.
+			if t := src.lastData.next; t != nil {
+				src.lastData.next = nil
+				src.releaseList(t)
+				src.last = src.lastData
+			}
+			b.lastData = src.lastData
+		}
 		src.last.next = b.first
 		b.first = src.first
 	}
@@ -914,9 +940,7 @@ func (b *Buffer) drain(n int) {
 	}
 }
 
-func (b *Buffer) hasPinnedR() bool {
-	return b.last != nil && b.last.flags&flagPinnedR != 0
-}
+func (b *Buffer) hasPinnedR() bool { return b.pinnedRead() }
 
 // Remove copies up to len(p) bytes from the front of b into p, drains them,
 // and returns how many. Emptied chains are recycled as Drain does. An empty b gives (0, nil); a frozen front gives
@@ -1017,7 +1041,10 @@ func (b *Buffer) CopyOutFrom(pos *Ptr, p []byte) (int, error) {
 // Pullup makes the first n bytes of b contiguous (n < 0: all of them) and
 // returns them. It copies only when the first chain holds fewer than n bytes.
 // It returns (nil, nil) for n == 0 or an empty buffer and ErrShort when n
-// exceeds Len().
+// exceeds Len(). While a write is in flight (PinWrite) it fails with
+// ErrPinned when it would have to copy from, or into, the chains being sent;
+// bytes of a chain that a read in flight (PinRead) fills are copied and the
+// chain stays, emptied, for the read.
 //
 // The slice aliases b's memory: it stays valid until the next call that
 // modifies b; do not write to it (it may be shared memory).
@@ -1039,10 +1066,11 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 	if c.off >= n {
 		return c.buf[c.misalign : c.misalign+n], nil
 	}
-	// Chains we would copy from must be in memory and not pinned.
+	// Chains we would copy from must be in memory and not sent from by a
+	// write in flight (a read in flight only writes after their bytes).
 	rem := n - c.off
 	for t := c.next; t != nil; t = t.next {
-		if t.pinned() {
+		if t.flags&flagPinnedW != 0 {
 			return nil, ErrPinned
 		}
 		if t.buf == nil && t.off > 0 {
@@ -1057,14 +1085,14 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 	var dst *chain
 	size := n
 	var pos int // write offset into dst.buf
-	if c.flags&flagImmutable == 0 && len(c.buf)-c.misalign >= n {
+	if c.flags&(flagImmutable|flagPinnedR) == 0 && len(c.buf)-c.misalign >= n {
 		// Room after the first chain's data.
 		dst = c
 		pos = c.misalign + c.off
 		size -= c.off
 		c.off = n
 		c = c.next
-	} else if c.pinned() {
+	} else if c.flags&flagPinnedW != 0 {
 		return nil, ErrPinned
 	} else {
 		if n > MaxChainSize {
@@ -1081,6 +1109,12 @@ func (b *Buffer) Pullup(n int) ([]byte, error) {
 		size -= c.off
 		if c == b.lastData {
 			lostLast = true
+		}
+		if c.flags&flagPinnedR != 0 {
+			// A read in flight lands after its bytes: empty it, keep it.
+			c.misalign += c.off
+			c.off = 0
+			break
 		}
 		b.releaseChain(c)
 		c = next
@@ -1109,10 +1143,18 @@ func sliceData(p []byte) *byte { return unsafe.SliceData(p) }
 // pending change counts are cleared). It also gives back the spare chain
 // (see Shrink), so b holds no memory afterwards. b stays usable.
 //
+// With operations in flight (PinRead, PinWrite) Reset still discards every
+// byte, but the chains of a read in flight stay in b, empty, for the read to
+// land in, and the memory of a write in flight is freed only by CommitWrite.
+//
 // Dropping a Buffer without Reset is safe, but its reference cleanups never
 // run and its memory returns to the garbage collector instead of the pools.
 // Not safe for concurrent use.
 func (b *Buffer) Reset() {
+	if b.pin != nil && (b.pin.reading || b.pin.writing) {
+		b.resetPinned()
+		return
+	}
 	c := b.first
 	b.first, b.last, b.lastData, b.total = nil, nil, nil, 0
 	b.nAdd, b.nDel = 0, 0

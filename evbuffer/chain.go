@@ -152,6 +152,11 @@ func (c *chain) share() {
 	if c.flags&flagShared == 0 {
 		c.flags |= flagShared | flagImmutable
 		c.refs.Store(2)
+		if c.flags&flagPinned != 0 {
+			// In-flight I/O holds a reference too (see pinChain).
+			c.flags |= flagPinRef
+			c.refs.Add(1)
+		}
 		return
 	}
 	c.refs.Add(1)

@@ -93,11 +93,22 @@
 // A [Ptr] is not a slice: it names a position and survives modifications
 // (see its documentation).
 //
-// Completion-based I/O (io_uring, IOCP) will need chains that the kernel owns
-// while an operation is in flight: such chains are "pinned", and the buffer
-// then never frees, moves or realigns them. The chain flags and the checks
-// in realign, expand, pullup and drain are in place; the pinning calls will
-// come with the async backend.
+// # Completion I/O
+//
+// Completion-based I/O (io_uring, IOCP) hands the kernel memory that it
+// fills or sends long after the call returned. [Buffer.PinRead] reserves
+// space at the end (over up to N chains), freezes the end and returns the
+// extents for the kernel to fill; [Buffer.CommitRead] credits the bytes
+// received. [Buffer.PinWrite] returns the readable bytes at the front and
+// freezes the front; [Buffer.CommitWrite] drains what was sent. In between,
+// the chains involved are pinned (libevent's MEM_PINNED_R/W): no operation
+// frees, recycles, moves or realigns them. Drain empties a read-pinned chain
+// instead of freeing it; AddBuffer, PrependBuffer, RemoveBuffer and Pullup
+// copy the bytes already in it and leave it behind; Pullup refuses to move
+// a write-pinned chain (ErrPinned); Reset keeps read-pinned chains (empty)
+// and frees write-pinned memory only at the commit (libevent's DANGLING
+// chains). One read and one write may be in flight per buffer
+// (ErrInFlight otherwise).
 //
 // # Performance notes
 //

@@ -40,6 +40,13 @@ var (
 	// ErrPinned means the operation would move memory that completion I/O
 	// currently owns.
 	ErrPinned = errors.New("evbuffer: chain is pinned by in-flight I/O")
+	// ErrInFlight means PinRead or PinWrite was called while an operation
+	// in the same direction is still in flight (one read and one write at
+	// a time).
+	ErrInFlight = errors.New("evbuffer: an operation is already in flight in that direction")
+	// ErrNotInFlight means CommitRead or CommitWrite was called with no
+	// operation in flight in that direction.
+	ErrNotInFlight = errors.New("evbuffer: no operation in flight in that direction")
 	// ErrNoCallback means RemoveCallback was given a callback that is not
 	// registered on the buffer.
 	ErrNoCallback = errors.New("evbuffer: callback not registered")

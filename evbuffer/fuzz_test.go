@@ -68,6 +68,13 @@ type fuzzState struct {
 	ptr      Ptr
 	ptrSet   bool
 	step     int
+
+	// Completion I/O in flight on main (PinRead, PinWrite): the extents
+	// handed out, what the write's extents held at launch, and whether a
+	// Reset discarded the write's bytes.
+	rvecs, wvecs [][]byte
+	wcopy        []byte
+	wGone        bool
 }
 
 func (f *fuzzState) fatalf(format string, a ...any) {
@@ -154,7 +161,11 @@ func runOps(t *testing.T, data []byte) {
 	for len(data) > 0 && f.step < 500 {
 		f.step++
 		before, calls := len(f.mb), f.cbCalls
-		op := next() % 26
+		op := next() % 32
+		if f.pinSkips(op) {
+			f.check()
+			continue
+		}
 		switch op {
 		case 0: // Add
 			p := f.payload(size(), byte(next()))
@@ -191,6 +202,8 @@ func runOps(t *testing.T, data []byte) {
 			n := size()
 			p, err := f.b.Pullup(n)
 			switch {
+			case errors.Is(err, ErrPinned) && (f.rvecs != nil || f.wvecs != nil):
+				// Refused: it would have moved memory the kernel owns.
 			case n > len(f.mb):
 				if !errors.Is(err, ErrShort) {
 					f.fatalf("Pullup(%d) beyond length: %v", n, err)
@@ -378,6 +391,92 @@ func runOps(t *testing.T, data []byte) {
 			if b.spare != nil && (b.flags&FlagReleaseMemory != 0 || len(b.spare.buf) > maxAutoSize && b.flags&FlagKeepMemory == 0) {
 				f.fatalf("spare chain of %d bytes with flags %#x", len(b.spare.buf), b.flags)
 			}
+		case 26: // PinRead: the kernel will fill the extents at CommitRead
+			nv := 1 + next()%3
+			v := make([][]byte, nv)
+			want := 1 + size()
+			k, err := f.b.PinRead(want, v)
+			if err != nil {
+				f.fatalf("PinRead(%d, %d vecs): %v", want, nv, err)
+			}
+			got := 0
+			for _, x := range v[:k] {
+				got += len(x)
+			}
+			if got != want {
+				f.fatalf("PinRead(%d) handed out %d bytes", want, got)
+			}
+			f.rvecs = v[:k]
+		case 27: // CommitRead of part of the space: the kernel writes now
+			if f.rvecs == nil {
+				break
+			}
+			total := 0
+			for _, x := range f.rvecs {
+				total += len(x)
+			}
+			n := next() % (total + 1)
+			p := f.payload(n, byte(next()))
+			rest := p
+			for _, x := range f.rvecs {
+				rest = rest[copy(x, rest):]
+			}
+			if err := f.b.CommitRead(n); err != nil {
+				f.fatalf("CommitRead(%d): %v", n, err)
+			}
+			f.rvecs = nil
+			f.mb = append(f.mb, p...)
+		case 28: // PinWrite: the extents must hold the front bytes
+			nv := 1 + next()%4
+			v := make([][]byte, nv)
+			want := size()
+			k, err := f.b.PinWrite(want, v)
+			if err != nil {
+				f.fatalf("PinWrite(%d, %d vecs): %v", want, nv, err)
+			}
+			var got []byte
+			for _, x := range v[:k] {
+				got = append(got, x...)
+			}
+			if len(got) > want || !bytes.HasPrefix(f.mb, got) || (k < nv && len(got) != min(want, len(f.mb))) {
+				f.fatalf("PinWrite(%d) handed out %d extents, %d bytes", want, k, len(got))
+			}
+			if k > 0 {
+				f.wvecs, f.wcopy, f.wGone = v[:k], got, false
+			}
+		case 29: // CommitWrite: the kernel sent part of the extents
+			if f.wvecs == nil {
+				break
+			}
+			f.checkWriteExtents()
+			n := next() % (len(f.wcopy) + 1)
+			if err := f.b.CommitWrite(n); err != nil {
+				f.fatalf("CommitWrite(%d): %v", n, err)
+			}
+			if !f.wGone {
+				f.mb = f.mb[n:]
+			}
+			f.wvecs, f.wcopy = nil, nil
+		case 30: // move all of main to other, at its end or its front
+			var err error
+			if next()%2 == 0 {
+				err = f.o.AddBuffer(&f.b)
+				f.mo = append(f.mo, f.mb...)
+			} else {
+				err = f.o.PrependBuffer(&f.b)
+				f.mo = append(append([]byte{}, f.mb...), f.mo...)
+			}
+			if err != nil {
+				f.fatalf("moving main to other: %v", err)
+			}
+			f.mb = nil
+		case 31: // Reset main (no callbacks; a write's bytes are gone)
+			f.b.Reset()
+			f.mb, before, f.cbLen = nil, 0, 0
+			f.ptrSet = false
+			if f.wvecs != nil {
+				f.wGone = true
+			}
 		case 23: // Printf
 			x := next()
 			want := fmt.Sprintf("%d:%s", x, "v")
@@ -406,10 +505,80 @@ func runOps(t *testing.T, data []byte) {
 		}
 		f.check()
 	}
+	if f.rvecs != nil {
+		if err := f.b.CommitRead(0); err != nil {
+			t.Fatalf("final CommitRead: %v", err)
+		}
+	}
+	if f.wvecs != nil {
+		f.checkWriteExtents()
+		if err := f.b.CommitWrite(0); err != nil {
+			t.Fatalf("final CommitWrite: %v", err)
+		}
+	}
 	f.b.Reset()
 	f.o.Reset()
 	if f.cleanups != f.refs {
 		t.Fatalf("%d references added, %d cleanups ran", f.refs, f.cleanups)
+	}
+}
+
+// pinSkips reports whether op cannot run on main because a read in flight
+// freezes its end or a write in flight its front; it checks that the buffer
+// refuses such a change with ErrFrozen.
+func (f *fuzzState) pinSkips(op int) bool {
+	f.t.Helper()
+	rd, wr := f.b.InFlight()
+	if rd != (f.rvecs != nil) || wr != (f.wvecs != nil) {
+		f.fatalf("InFlight = %v, %v; model %v, %v", rd, wr, f.rvecs != nil, f.wvecs != nil)
+	}
+	switch op {
+	case 0, 1, 3, 7, 8, 10, 23, 24: // add to main's end
+		if rd {
+			if err := f.b.Add([]byte("x")); !errors.Is(err, ErrFrozen) {
+				f.fatalf("Add during a read in flight: %v", err)
+			}
+			f.b.Unfreeze(false)
+			if err := f.b.AddString("x"); !errors.Is(err, ErrFrozen) {
+				f.fatalf("AddString after Unfreeze during a read in flight: %v", err)
+			}
+			return true
+		}
+	case 2, 4, 5, 11, 12, 15, 16, 18, 30: // take from main's front
+		if wr {
+			if err := f.b.Drain(1); len(f.mb) > 0 && !errors.Is(err, ErrFrozen) {
+				f.fatalf("Drain during a write in flight: %v", err)
+			}
+			return true
+		}
+	case 26:
+		if rd {
+			if _, err := f.b.PinRead(1, make([][]byte, 1)); !errors.Is(err, ErrInFlight) {
+				f.fatalf("second PinRead: %v", err)
+			}
+			return true
+		}
+	case 28:
+		if wr {
+			if _, err := f.b.PinWrite(1, make([][]byte, 1)); !errors.Is(err, ErrInFlight) {
+				f.fatalf("second PinWrite: %v", err)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// checkWriteExtents fails if the memory of the write in flight changed
+// since PinWrite (the buffer reused or moved a pinned chain).
+func (f *fuzzState) checkWriteExtents() {
+	f.t.Helper()
+	var got []byte
+	for _, x := range f.wvecs {
+		got = append(got, x...)
+	}
+	if !bytes.Equal(got, f.wcopy) {
+		f.fatalf("the extents of the write in flight changed (first difference at %d)", firstDiff(got, f.wcopy))
 	}
 }
 
@@ -441,6 +610,11 @@ func FuzzBuffer(f *testing.F) {
 	f.Add([]byte{3, 2, 1, 2, 3, 4, 13, 0, 5, 5, 4, 12, 20, 3, 2, 1})
 	f.Add([]byte{7, 0, 2, 1, 8, 1, 3, 130, 9, 11, 14, 22, 13, 12, 40, 17, 1, 2, 3})
 	f.Add(bytes.Repeat([]byte{0, 255, 6, 2, 250, 12, 3, 15, 0, 0, 16, 3, 10, 11, 20, 5, 21, 7}, 8))
+	// Completion I/O: reads and writes in flight among moves, drains,
+	// pullups, shares and resets.
+	f.Add([]byte{0, 2, 1, 26, 1, 6, 4, 9, 10, 27, 30, 5, 28, 3, 2, 14, 29, 7, 31, 26, 0, 2, 30, 1, 27, 9, 9})
+	f.Add([]byte{0, 255, 6, 26, 2, 254, 12, 250, 13, 0, 28, 1, 40, 6, 10, 31, 29, 3, 27, 200, 4, 11, 30, 0})
+	f.Add([]byte{14, 3, 1, 0, 199, 2, 28, 3, 199, 13, 26, 0, 3, 31, 0, 9, 3, 29, 50, 27, 17, 2, 30, 1, 6, 3})
 	f.Fuzz(runOps)
 }
 

@@ -68,7 +68,7 @@ func mustValid(t testing.TB, b *Buffer) {
 
 // dump describes b's chains.
 func (b *Buffer) dump() string {
-	s := fmt.Sprintf("total=%d\n", b.total)
+	s := fmt.Sprintf("total=%d first=%p last=%p lastData=%p\n", b.total, b.first, b.last, b.lastData)
 	for c := b.first; c != nil; c = c.next {
 		mark := ""
 		if c == b.lastData {
