@@ -96,8 +96,6 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		c.kickFn = c.kick
 		c.fd = fd
 		c.ownFD = own
-		c.rbuf = evbuffer.New()
-		c.wbuf = evbuffer.New()
 		c.outCb = core.Output().AddCallback(c.onOutput)
 		return c, nil
 	})
@@ -133,11 +131,9 @@ type conn struct {
 	kickQueued bool
 	dirty      bool // queued on lr.dirty
 
-	// Reads land in rbuf, a staging buffer nothing but this backend can reach, so its
-	// chains cannot be drained, moved, realigned or freed while the kernel writes into
-	// them; on completion the bytes are committed there and its chains are spliced onto
-	// the input (no copy).
-	rbuf    *evbuffer.Buffer
+	// Reads land in space pinned at the end of the input (evbuffer.PinRead): its
+	// chains cannot be freed, moved or realigned while the kernel writes into them,
+	// and CommitRead credits the bytes on completion.
 	rvec    [1][]byte
 	rsize   int
 	reading bool        // a receive is in flight
@@ -145,12 +141,10 @@ type conn struct {
 	missed  bool        // data arrived while reading was disabled
 	drained bool        // the last receive got less than it asked: the socket is empty
 
-	// Writes: whole chains are moved from the output to wbuf (no copy), and sends go
-	// straight from wbuf's chains. Bytes in wbuf still count as pending output for the
-	// write timeout and Flush.
-	wbuf    *evbuffer.Buffer
+	// Sends go straight from the output's front chains, pinned (evbuffer.PinWrite)
+	// until the completion drains what was sent (CommitWrite); the bytes in flight stay
+	// in the output, as in libevent.
 	wvecs   [maxSendVecs][]byte
-	pvecs   [maxSendVecs][]byte
 	writing bool
 	wc      cancelState
 
@@ -168,9 +162,10 @@ type conn struct {
 
 	closeFD int // descriptor whose close operation is queued (Close), or -1
 
-	nOps  int  // operations in flight
-	dead  bool // Ops.Close ran
-	freed bool // the ring forgot us
+	nOps    int  // operations in flight
+	dead    bool // Ops.Close ran
+	closing bool // inside Ops.Close (the core's lock is held)
+	freed   bool // the ring forgot us
 }
 
 var (
@@ -185,8 +180,9 @@ var (
 
 func (c *conn) gone() bool { return c.dead || c.c.Closed() || c.lr.closed }
 
-// pendingOut is the output not yet acknowledged by the kernel.
-func (c *conn) pendingOut() int { return c.c.Output().Len() + c.wbuf.Len() }
+// pendingOut is the output not yet acknowledged by the kernel (in-flight bytes stay
+// in the output until their completion).
+func (c *conn) pendingOut() int { return c.c.Output().Len() }
 
 func (c *conn) ud(kind int) uint64 { return c.id<<kindBits | uint64(kind) }
 
@@ -233,16 +229,15 @@ func (c *conn) startRead() {
 	if n <= 0 {
 		return
 	}
-	if _, err := c.rbuf.Reserve(n, c.rvec[:]); err != nil {
+	in := c.c.Input()
+	in.Unfreeze(false)
+	_, err := in.PinRead(n, c.rvec[:])
+	in.Freeze(false)
+	if err != nil {
 		c.fail(backend.Read, backend.Reading|backend.Error, err)
 		return
 	}
 	p := c.rvec[0]
-	if len(p) > n {
-		p = p[:n]
-	}
-	c.rvec[0] = p
-	var err error
 	if c.drained && pollFirst {
 		// The last receive emptied the socket: wait for data before trying.
 		err = c.lr.ring.PrepRecvPollFirst(c.ud(kindRead), c.fd, p, 0)
@@ -251,6 +246,7 @@ func (c *conn) startRead() {
 	}
 	if err != nil {
 		c.rvec[0] = nil
+		_ = in.CommitRead(0)
 		c.fail(backend.Read, backend.Reading|backend.Error, err)
 		return
 	}
@@ -265,29 +261,20 @@ func (c *conn) readDone(res int32) {
 	c.reading = false
 	p := c.rvec[0]
 	c.rvec[0] = nil
+	n := max(int(res), 0)
+	if err := c.c.Input().CommitRead(n); err != nil {
+		// The kernel reported more than it was given: the ring is broken.
+		_ = c.c.Input().CommitRead(0)
+		c.fail(backend.Read, backend.Reading|backend.Error, err)
+		return
+	}
 	switch {
 	case res > 0:
-		n := int(res)
-		c.rvec[0] = p[:n]
-		err := c.rbuf.Commit(c.rvec[:])
-		c.rvec[0] = nil
-		if err != nil {
-			c.fail(backend.Read, backend.Reading|backend.Error, err)
-			return
-		}
 		c.drained = n < len(p)
 		if n == len(p) {
 			c.rsize = min(c.rsize*2, maxReadSize) // MaxToRead still caps each receive
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
-		}
-		in := c.c.Input()
-		in.Unfreeze(false)
-		err = in.AddBuffer(c.rbuf)
-		in.Freeze(false)
-		if err != nil {
-			c.fail(backend.Read, backend.Reading|backend.Error, err)
-			return
 		}
 		c.c.ChargeRead(n)
 		if c.gone() {
@@ -410,39 +397,16 @@ func (c *conn) startWrite() {
 		return
 	}
 	out := c.c.Output()
-	if c.wbuf.Len() < limit && out.Len() > 0 {
-		// Move whole chains (never a part of one: that would copy) covering up to
-		// limit bytes from the output into the in-flight buffer.
-		k := min(out.Peek(limit-c.wbuf.Len(), nil, c.pvecs[:]), len(c.pvecs))
-		move := 0
-		for i := 0; i < k; i++ {
-			move += len(c.pvecs[i])
-			c.pvecs[i] = nil
-		}
-		if move > 0 {
-			out.Unfreeze(true)
-			_, err := out.RemoveBuffer(c.wbuf, move)
-			out.Freeze(true)
-			if err != nil {
-				c.fail(backend.Write, backend.Writing|backend.Error, err)
-				return
-			}
-		}
-	}
-	if c.wbuf.Len() == 0 {
+	out.Unfreeze(true)
+	k, err := out.PinWrite(limit, c.wvecs[:])
+	out.Freeze(true)
+	if err != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, err)
 		return
 	}
-	k := min(c.wbuf.Peek(limit, nil, c.wvecs[:]), len(c.wvecs))
-	total := 0
-	for i := 0; i < k; i++ {
-		total += len(c.wvecs[i])
-		if total >= limit {
-			c.wvecs[i] = c.wvecs[i][:len(c.wvecs[i])-(total-limit)]
-			k = i + 1
-			break
-		}
+	if k == 0 {
+		return
 	}
-	var err error
 	if k == 1 {
 		err = c.lr.ring.PrepSend(c.ud(kindWrite), c.fd, c.wvecs[0], 0)
 	} else {
@@ -450,6 +414,7 @@ func (c *conn) startWrite() {
 	}
 	clear(c.wvecs[:k])
 	if err != nil {
+		_ = out.CommitWrite(0)
 		c.fail(backend.Write, backend.Writing|backend.Error, err)
 		return
 	}
@@ -462,20 +427,23 @@ func (c *conn) startWrite() {
 // writeDone handles a send's completion (lock held, not dead).
 func (c *conn) writeDone(res int32) {
 	c.writing = false
+	if err := c.c.Output().CommitWrite(max(int(res), 0)); err != nil {
+		// The kernel reported more than it was given: the ring is broken.
+		_ = c.c.Output().CommitWrite(0)
+		c.fail(backend.Write, backend.Writing|backend.Error, err)
+		return
+	}
 	switch {
 	case res > 0:
 		n := int(res)
-		_ = c.wbuf.Drain(n)
 		c.c.ChargeWrite(n)
 		if c.gone() {
 			return
 		}
 		c.resetWriteTimer()
-		if c.wbuf.Len() == 0 {
-			c.c.TriggerWrite(0)
-			if c.gone() {
-				return
-			}
+		c.c.TriggerWrite(0)
+		if c.gone() {
+			return
 		}
 		if c.pendingOut() > 0 {
 			c.startWrite()
@@ -535,8 +503,24 @@ func (c *conn) complete(kind int, res int32) {
 		case kindRead:
 			c.reading = false
 			c.rvec[0] = nil
+			// Unpin: the kernel is done with the memory. Inside Close (the ring's
+			// teardown drains it) the core's lock is held already.
+			if !c.closing {
+				c.c.Lock()
+			}
+			_ = c.c.Input().CommitRead(0)
+			if !c.closing {
+				c.c.Unlock()
+			}
 		case kindWrite:
 			c.writing = false
+			if !c.closing {
+				c.c.Lock()
+			}
+			_ = c.c.Output().CommitWrite(0)
+			if !c.closing {
+				c.c.Unlock()
+			}
 		case kindConnect:
 			c.connOp = false
 		}
@@ -561,15 +545,13 @@ func (c *conn) complete(kind int, res int32) {
 	c.c.Leave()
 }
 
-// maybeForget releases a closed connection's staging memory once the kernel has
-// finished with it.
+// maybeForget lets the ring forget a closed connection once the kernel has finished
+// with its operations.
 func (c *conn) maybeForget() {
 	if !c.dead || c.nOps > 0 || c.freed {
 		return
 	}
 	c.freed = true
-	c.rbuf.Reset()
-	c.wbuf.Reset()
 	c.lr.forget(c.id)
 }
 
@@ -708,6 +690,8 @@ func (c *conn) CancelAll() {
 // reused before they reach the kernel), and give the ring back. The staging buffers are
 // released only when the last completion has come back.
 func (c *conn) Close() error {
+	c.closing = true
+	defer func() { c.closing = false }()
 	c.CancelAll()
 	c.dead = true
 	c.cancelLookup()

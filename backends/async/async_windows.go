@@ -145,8 +145,6 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		c.kickFn = c.kick
 		c.fd = fd
 		c.ownFD = own
-		c.rbuf = evbuffer.New()
-		c.wbuf = evbuffer.New()
 		c.outCb = core.Output().AddCallback(c.onOutput)
 		c.readCb, c.writeCb, c.connCb = c.readDone, c.writeDone, c.connectDone
 		return c, nil
@@ -179,10 +177,9 @@ type conn struct {
 	readCb, writeCb func(int, error)
 	connCb          func(error)
 
-	// Reads land in rbuf, a staging buffer only this backend reaches, so its chains
-	// cannot be drained, moved or freed while the system writes into them; on
-	// completion the bytes are committed and the chains spliced onto the input.
-	rbuf    *evbuffer.Buffer
+	// Reads land in space pinned at the end of the input (evbuffer.PinRead), which
+	// nothing frees, moves or realigns while the system writes into it; CommitRead
+	// credits the bytes on completion.
 	rvec    [1][]byte
 	rsize   int
 	rop     *iocp.Op
@@ -191,11 +188,10 @@ type conn struct {
 	missed  bool
 	reading bool
 
-	// Writes: whole chains move from the output to wbuf, and sends go straight from
-	// them.
-	wbuf    *evbuffer.Buffer
+	// Sends go straight from the output's front chains, pinned (evbuffer.PinWrite)
+	// until the completion drains what was sent; the bytes in flight stay in the
+	// output, as in libevent.
 	wvecs   [maxSendVecs][]byte
-	pvecs   [maxSendVecs][]byte
 	wop     *iocp.Op
 	wopv    iocp.Op // reused by every send
 	writing bool
@@ -208,9 +204,10 @@ type conn struct {
 
 	rtimer, wtimer *eventbase.Event
 
-	nOps  int
-	dead  bool
-	freed bool
+	nOps    int
+	dead    bool
+	closing bool // inside Ops.Close (the core's lock is held)
+	freed   bool
 }
 
 var (
@@ -227,7 +224,7 @@ func (c *conn) gone() bool { return c.dead || c.c.Closed() }
 
 func (c *conn) sock() windows.Handle { return windows.Handle(c.fd) }
 
-func (c *conn) pendingOut() int { return c.c.Output().Len() + c.wbuf.Len() }
+func (c *conn) pendingOut() int { return c.c.Output().Len() }
 
 func (c *conn) disableUser(dir backend.Direction) {
 	if c.c.Options()&bufferevent.ThreadSafe == 0 {
@@ -263,16 +260,18 @@ func (c *conn) startRead() {
 	if n <= 0 {
 		return
 	}
-	if _, err := c.rbuf.Reserve(n, c.rvec[:]); err != nil {
-		c.fail(backend.Read, backend.Reading|backend.Error, err)
+	in := c.c.Input()
+	in.Unfreeze(false)
+	_, perr := in.PinRead(n, c.rvec[:])
+	in.Freeze(false)
+	if perr != nil {
+		c.fail(backend.Read, backend.Reading|backend.Error, perr)
 		return
-	}
-	if len(c.rvec[0]) > n {
-		c.rvec[0] = c.rvec[0][:n]
 	}
 	op, err := c.port().RecvOp(&c.ropv, c.sock(), c.rvec[:], c.readCb)
 	if err != nil {
 		c.rvec[0] = nil
+		_ = in.CommitRead(0)
 		c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", err))
 		return
 	}
@@ -286,12 +285,23 @@ func (c *conn) readDone(n int, err error) {
 	p := c.rvec[0]
 	c.rvec[0] = nil
 	if c.dead {
+		// Unpin: the system is done with the memory.
+		c.lockDead()
+		_ = c.c.Input().CommitRead(0)
+		c.unlockDead()
 		c.maybeForget()
 		return
 	}
 	c.c.Enter()
 	defer c.c.Leave()
 	if c.dead {
+		_ = c.c.Input().CommitRead(0)
+		return
+	}
+	if cerr := c.c.Input().CommitRead(max(n, 0)); cerr != nil {
+		// The system reported more than it was given.
+		_ = c.c.Input().CommitRead(0)
+		c.fail(backend.Read, backend.Reading|backend.Error, cerr)
 		return
 	}
 	switch {
@@ -304,25 +314,10 @@ func (c *conn) readDone(n int, err error) {
 		}
 		c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", err))
 	case n > 0:
-		c.rvec[0] = p[:n]
-		cerr := c.rbuf.Commit(c.rvec[:])
-		c.rvec[0] = nil
-		if cerr != nil {
-			c.fail(backend.Read, backend.Reading|backend.Error, cerr)
-			return
-		}
 		if n == len(p) {
 			c.rsize = min(c.rsize*2, maxReadSize)
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
-		}
-		in := c.c.Input()
-		in.Unfreeze(false)
-		aerr := in.AddBuffer(c.rbuf)
-		in.Freeze(false)
-		if aerr != nil {
-			c.fail(backend.Read, backend.Reading|backend.Error, aerr)
-			return
 		}
 		c.c.ChargeRead(n)
 		if c.gone() {
@@ -375,39 +370,20 @@ func (c *conn) startWrite() {
 		return
 	}
 	out := c.c.Output()
-	if c.wbuf.Len() < limit && out.Len() > 0 {
-		k := min(out.Peek(limit-c.wbuf.Len(), nil, c.pvecs[:]), len(c.pvecs))
-		move := 0
-		for i := 0; i < k; i++ {
-			move += len(c.pvecs[i])
-			c.pvecs[i] = nil
-		}
-		if move > 0 {
-			out.Unfreeze(true)
-			_, err := out.RemoveBuffer(c.wbuf, move)
-			out.Freeze(true)
-			if err != nil {
-				c.fail(backend.Write, backend.Writing|backend.Error, err)
-				return
-			}
-		}
-	}
-	if c.wbuf.Len() == 0 {
+	out.Unfreeze(true)
+	k, perr := out.PinWrite(limit, c.wvecs[:])
+	out.Freeze(true)
+	if perr != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, perr)
 		return
 	}
-	k := min(c.wbuf.Peek(limit, nil, c.wvecs[:]), len(c.wvecs))
-	total := 0
-	for i := 0; i < k; i++ {
-		total += len(c.wvecs[i])
-		if total >= limit {
-			c.wvecs[i] = c.wvecs[i][:len(c.wvecs[i])-(total-limit)]
-			k = i + 1
-			break
-		}
+	if k == 0 {
+		return
 	}
 	op, err := c.port().SendOp(&c.wopv, c.sock(), c.wvecs[:k], c.writeCb)
 	if err != nil {
 		clear(c.wvecs[:k])
+		_ = out.CommitWrite(0)
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))
 		return
 	}
@@ -418,18 +394,27 @@ func (c *conn) startWrite() {
 func (c *conn) writeDone(n int, err error) {
 	c.nOps--
 	c.writing, c.wop = false, nil
+	clear(c.wvecs[:])
 	if c.dead {
+		c.lockDead()
+		_ = c.c.Output().CommitWrite(0) // unpin: the system is done with the memory
+		c.unlockDead()
 		c.maybeForget()
 		return
 	}
-	clear(c.wvecs[:])
 	c.c.Enter()
 	defer c.c.Leave()
 	if c.dead {
+		_ = c.c.Output().CommitWrite(0)
+		return
+	}
+	if cerr := c.c.Output().CommitWrite(max(n, 0)); cerr != nil {
+		// The system reported more than it was given.
+		_ = c.c.Output().CommitWrite(0)
+		c.fail(backend.Write, backend.Writing|backend.Error, cerr)
 		return
 	}
 	if n > 0 {
-		_ = c.wbuf.Drain(n)
 		c.c.ChargeWrite(n)
 		if c.gone() {
 			return
@@ -447,11 +432,9 @@ func (c *conn) writeDone(n int, err error) {
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))
 	case n > 0:
 		c.resetWriteTimer()
-		if c.wbuf.Len() == 0 {
-			c.c.TriggerWrite(0)
-			if c.gone() {
-				return
-			}
+		c.c.TriggerWrite(0)
+		if c.gone() {
+			return
 		}
 		if c.pendingOut() > 0 {
 			c.startWrite()
@@ -461,16 +444,28 @@ func (c *conn) writeDone(n int, err error) {
 	}
 }
 
-// maybeForget releases a closed connection's staging memory once the system has
-// finished with it, and gives the port back.
+// maybeForget gives the port back once the system has finished with a closed
+// connection's operations.
 func (c *conn) maybeForget() {
 	if !c.dead || c.nOps > 0 || c.freed {
 		return
 	}
 	c.freed = true
-	c.rbuf.Reset()
-	c.wbuf.Reset()
 	c.bp.release()
+}
+
+// lockDead and unlockDead guard a closed connection's buffers in a late completion;
+// inside Close the core's lock is held already.
+func (c *conn) lockDead() {
+	if !c.closing {
+		c.c.Lock()
+	}
+}
+
+func (c *conn) unlockDead() {
+	if !c.closing {
+		c.c.Unlock()
+	}
 }
 
 // ---- timers ----
@@ -594,6 +589,8 @@ func (c *conn) CancelAll() {
 // Close implements backend.Ops: cancel what is in flight, close the socket if it is
 // ours, and release the staging buffers and the port once the last completion is in.
 func (c *conn) Close() error {
+	c.closing = true
+	defer func() { c.closing = false }()
 	c.CancelAll()
 	c.dead = true
 	if c.rtimer != nil {

@@ -150,7 +150,7 @@ func TestInFlightBuffers(t *testing.T) {
 		t.Fatal("no receive in flight")
 	}
 	runtime.GC()
-	// Everything the user may do to the input while the kernel owns the staging space.
+	// Everything the user may do to the input while the kernel owns its pinned space.
 	tortureInput(t, in)
 	runtime.GC()
 	msg := bytes.Repeat([]byte("0123456789abcdef"), 32) // 512 bytes
@@ -173,6 +173,9 @@ func TestInFlightBuffers(t *testing.T) {
 	loopOnce(t, base)
 	if !c.writing {
 		t.Fatal("no send in flight")
+	}
+	if _, wr := out.InFlight(); !wr || out.Len() == 0 {
+		t.Fatalf("output: write in flight %v, %d bytes; the bytes in flight belong to the output until sent", wr, out.Len())
 	}
 	runtime.GC()
 	tortureOutput(t, out)
@@ -232,11 +235,12 @@ func tortureInput(t *testing.T, in *evbuffer.Buffer) {
 }
 
 // tortureOutput adds to the output in every way that realigns, resizes or frees chains,
-// while a send is in flight; it appends "tail-data".
+// while a send is in flight; it appends "tail-data". A Pullup that would move the bytes
+// in flight is refused (evbuffer.ErrPinned), as in libevent.
 func tortureOutput(t *testing.T, out *evbuffer.Buffer) {
 	t.Helper()
-	if _, err := out.Pullup(-1); err != nil {
-		t.Fatal(err)
+	if _, err := out.Pullup(-1); err != nil && !errors.Is(err, evbuffer.ErrPinned) {
+		t.Fatalf("Pullup of the bytes in flight = %v; want success without a move or ErrPinned", err)
 	}
 	if err := out.Expand(1 << 16); err != nil {
 		t.Fatal(err)
@@ -248,7 +252,7 @@ func tortureOutput(t *testing.T, out *evbuffer.Buffer) {
 	if _, err := out.AddIovec([][]byte{[]byte("tail-"), []byte("data")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := out.Pullup(-1); err != nil {
-		t.Fatal(err)
+	if _, err := out.Pullup(-1); !errors.Is(err, evbuffer.ErrPinned) {
+		t.Fatalf("second Pullup = %v; want ErrPinned", err)
 	}
 }

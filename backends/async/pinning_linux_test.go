@@ -10,73 +10,91 @@ import (
 	"github.com/bufev/bufev/evbuffer"
 )
 
-// TestFreezeIsNotPinning records why the backend keeps in-flight chains in staging
-// buffers of its own instead of relying on the freezes of the bufferevent's buffers (the
-// reason this package's doc gives). Each case is an operation evbuffer allows on a
-// buffer frozen the way a bufferevent freezes it that would free, reuse, move or
-// overwrite memory the kernel owns if a completion-based operation were using it. If
-// package evbuffer gains a pin API (or makes these operations respect freezes), these
-// expectations change and the backend can read and write the bufferevent's buffers in
-// place, as libevent's IOCP backend does.
-func TestFreezeIsNotPinning(t *testing.T) {
-	t.Run("InputDrainReleasesReservedSpace", func(t *testing.T) {
-		// Input: end frozen while a receive writes into reserved space.
+// TestPinningProtectsInFlight runs the four operations that freezes alone do not stop
+// from freeing, reusing, moving or overwriting memory the kernel owns (they are allowed
+// on a buffer frozen the way a bufferevent freezes it) against buffers with an
+// operation pinned in flight, the way this backend uses them: the memory handed to the
+// kernel stays untouched.
+func TestPinningProtectsInFlight(t *testing.T) {
+	t.Run("InputDrainKeepsReadSpace", func(t *testing.T) {
 		var in evbuffer.Buffer
 		in.Add([]byte("abc"))
 		vec := make([][]byte, 1)
-		if _, err := in.Reserve(100, vec); err != nil {
+		if _, err := in.PinRead(100, vec); err != nil {
 			t.Fatal(err)
 		}
-		in.Freeze(false)
-		if err := in.Drain(3); err != nil { // allowed: only the end is frozen
+		if err := in.Drain(3); err != nil {
 			t.Fatal(err)
 		}
-		in.Unfreeze(false)
-		vec[0] = vec[0][:10]
-		if err := in.Commit(vec); !errors.Is(err, evbuffer.ErrCommit) {
-			t.Fatalf("Commit after Drain = %v; want ErrCommit: the reserved chain was released", err)
+		copy(vec[0], "kernel")
+		if err := in.CommitRead(6); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(mustPullup(t, &in)); got != "kernel" {
+			t.Fatalf("input = %q after a drain during the read", got)
 		}
 	})
-	t.Run("InputPrependWritesIntoReservedSpace", func(t *testing.T) {
+	t.Run("InputPrependLeavesReadSpace", func(t *testing.T) {
 		var in evbuffer.Buffer
 		vec := make([][]byte, 1)
-		if _, err := in.Reserve(100, vec); err != nil {
+		if _, err := in.PinRead(100, vec); err != nil {
 			t.Fatal(err)
 		}
-		space := vec[0]
-		for i := range space {
-			space[i] = 'k' // what "the kernel" wrote
+		for i := range vec[0] {
+			vec[0][i] = 'k' // what "the kernel" wrote
 		}
-		in.Freeze(false)
 		if err := in.Prepend([]byte("user")); err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Count(space, []byte{'k'}) == len(space) {
-			t.Fatal("Prepend did not touch the reserved space")
+		if bytes.Count(vec[0], []byte{'k'}) != len(vec[0]) {
+			t.Fatal("Prepend wrote into the space of the read in flight")
+		}
+		if err := in.CommitRead(100); err != nil {
+			t.Fatal(err)
 		}
 	})
-	t.Run("OutputAddRealignsChainInFlight", func(t *testing.T) {
-		// Output: front frozen while a send reads the first chain's bytes.
+	t.Run("OutputAddDoesNotRealignSendInFlight", func(t *testing.T) {
 		var out evbuffer.Buffer
 		out.Add(bytes.Repeat([]byte{'a'}, 1000))
 		out.Drain(900)
 		vecs := make([][]byte, 1)
-		out.Peek(-1, nil, vecs)
-		inFlight := vecs[0] // what "the kernel" is sending
-		out.Freeze(true)
-		out.Add(bytes.Repeat([]byte{'b'}, 100)) // realigns the chain
-		out.Add(bytes.Repeat([]byte{'c'}, 800)) // fills where the old bytes were
-		if bytes.Equal(inFlight, bytes.Repeat([]byte{'a'}, 100)) {
-			t.Fatal("the bytes of the send in flight survived: no realignment happened")
+		if _, err := out.PinWrite(1000, vecs); err != nil {
+			t.Fatal(err)
+		}
+		out.Add(bytes.Repeat([]byte{'b'}, 100))
+		out.Add(bytes.Repeat([]byte{'c'}, 800))
+		if !bytes.Equal(vecs[0], bytes.Repeat([]byte{'a'}, 100)) {
+			t.Fatal("the bytes of the send in flight were moved or overwritten")
+		}
+		if err := out.CommitWrite(100); err != nil {
+			t.Fatal(err)
 		}
 	})
-	t.Run("OutputPullupIgnoresFreeze", func(t *testing.T) {
+	t.Run("OutputPullupRefusesSendInFlight", func(t *testing.T) {
 		var out evbuffer.Buffer
 		out.Add(bytes.Repeat([]byte{'a'}, 4000))
 		out.AddReference([]byte("second chain"), nil)
-		out.Freeze(true)
+		vecs := make([][]byte, 4)
+		if _, err := out.PinWrite(1<<20, vecs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := out.Pullup(-1); !errors.Is(err, evbuffer.ErrPinned) {
+			t.Fatalf("Pullup across the send in flight = %v; want ErrPinned", err)
+		}
+		if err := out.CommitWrite(0); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := out.Pullup(-1); err != nil {
-			t.Fatalf("Pullup on a frozen front = %v; this test expects it to be allowed", err)
+			t.Fatalf("Pullup after the commit: %v", err)
 		}
 	})
+}
+
+func mustPullup(t *testing.T, b *evbuffer.Buffer) []byte {
+	t.Helper()
+	p, err := b.Pullup(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
