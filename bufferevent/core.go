@@ -163,8 +163,12 @@ func (c *core) MaxToWrite() int {
 	return max(n, 0)
 }
 
-func (c *core) ChargeRead(n int)  { c.b().chargeRead(n) }
-func (c *core) ChargeWrite(n int) { c.b().chargeWrite(n) }
+func (c *core) ChargeRead(n int)               { c.b().chargeRead(n) }
+func (c *core) ChargeWrite(n int)              { c.b().chargeWrite(n) }
+func (c *core) ReserveRead(n int)              { c.b().reserveRead(n) }
+func (c *core) ReserveWrite(n int)             { c.b().reserveWrite(n) }
+func (c *core) SettleRead(reserved, used int)  { c.b().settleRead(reserved, used) }
+func (c *core) SettleWrite(reserved, used int) { c.b().settleWrite(reserved, used) }
 
 func (c *core) Timeouts() (read, write time.Duration) { return c.rto, c.wto }
 

@@ -52,6 +52,10 @@ type Limiter struct {
 	// another member leaves.
 	member Member
 	idx    int
+
+	// Bytes reserved from the group by operations in flight (ReserveRead), given back
+	// when the limiter leaves the group (refund.go).
+	resRead, resWrite int64
 }
 
 // SetConfig sets the per-connection limit, libevent's bufferevent_set_rate_limit. A nil
@@ -250,6 +254,7 @@ func (l *Limiter) LeaveGroup() {
 	if l.group == nil {
 		return
 	}
+	l.releaseReservations()
 	l.group.remove(l)
 	l.group = nil
 }

@@ -136,6 +136,7 @@ type conn struct {
 	// and CommitRead credits the bytes on completion.
 	rvec    [1][]byte
 	rsize   int
+	rres    int         // bytes of the receive in flight charged to the rate limits
 	reading bool        // a receive is in flight
 	rc      cancelState // its cancellation
 	missed  bool        // data arrived while reading was disabled
@@ -145,6 +146,7 @@ type conn struct {
 	// until the completion drains what was sent (CommitWrite); the bytes in flight stay
 	// in the output, as in libevent.
 	wvecs   [maxSendVecs][]byte
+	wres    int // bytes of the send in flight charged to the rate limits
 	writing bool
 	wc      cancelState
 
@@ -190,6 +192,12 @@ func (c *conn) ud(kind int) uint64 { return c.id<<kindBits | uint64(kind) }
 // paths do) and stops the backend's I/O in dir.
 func (c *conn) disableUser(dir backend.Direction) {
 	c.Disable(dir)
+	if dir&backend.Read != 0 {
+		c.cancelRead()
+	}
+	if dir&backend.Write != 0 && !c.connecting {
+		c.cancelWrite()
+	}
 	if c.c.Options()&bufferevent.ThreadSafe == 0 {
 		c.bev.Disable(dir)
 		return
@@ -214,7 +222,7 @@ func (c *conn) opError(op string, errno syscall.Errno) error {
 
 // ---- reading ----
 
-// startRead prepares a receive into fresh space of the staging buffer if reading is
+// startRead prepares a receive into space pinned at the end of the input if reading is
 // active and none is in flight.
 func (c *conn) startRead() {
 	if c.reading || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Read) {
@@ -227,6 +235,12 @@ func (c *conn) startRead() {
 	}
 	n := min(c.c.MaxToRead(), c.rsize)
 	if n <= 0 {
+		// With room in the input and no suspension, only a rate-limit group can allow
+		// nothing: it is suspended and this member's notification is still queued.
+		// Suspend now, as libevent's get_read_max does, so that the group's resumption
+		// (or that notification) starts the next receive; a receive that completes
+		// while the group is suspended would otherwise leave nothing to restart it.
+		c.c.SuspendRead(backend.SuspendGroup)
 		return
 	}
 	in := c.c.Input()
@@ -254,6 +268,10 @@ func (c *conn) startRead() {
 	c.rc.want, c.rc.sent = false, false
 	c.nOps++
 	c.lr.schedule()
+	// Reserve the whole receive against the rate limits now (libevent's IOCP backend
+	// does the same); the completion refunds what did not arrive.
+	c.rres = n
+	c.c.ReserveRead(n)
 }
 
 // readDone handles a receive's completion (lock held, not dead).
@@ -262,10 +280,13 @@ func (c *conn) readDone(res int32) {
 	p := c.rvec[0]
 	c.rvec[0] = nil
 	n := max(int(res), 0)
+	reserved := c.rres
+	c.rres = 0
 	if err := c.c.Input().CommitRead(n); err != nil {
 		// The kernel reported more than it was given: the ring is broken.
 		_ = c.c.Input().CommitRead(0)
 		c.fail(backend.Read, backend.Reading|backend.Error, err)
+		c.c.SettleRead(reserved, 0)
 		return
 	}
 	switch {
@@ -276,7 +297,7 @@ func (c *conn) readDone(res int32) {
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
 		}
-		c.c.ChargeRead(n)
+		c.c.SettleRead(reserved, n)
 		if c.gone() {
 			return
 		}
@@ -292,6 +313,7 @@ func (c *conn) readDone(res int32) {
 		c.startRead()
 	case res == 0:
 		c.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
+		c.c.SettleRead(reserved, n) // after fail: reading is off, the refund starts nothing
 	default:
 		switch errno := syscall.Errno(-res); errno {
 		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
@@ -301,9 +323,11 @@ func (c *conn) readDone(res int32) {
 			if !c.rc.want {
 				c.lr.resubmits++
 			}
+			c.c.SettleRead(reserved, n)
 			c.startRead()
 		default:
 			c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", errno))
+			c.c.SettleRead(reserved, n)
 		}
 	}
 }
@@ -394,6 +418,9 @@ func (c *conn) startWrite() {
 	}
 	limit := c.c.MaxToWrite()
 	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// startRead.
+		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
@@ -406,6 +433,10 @@ func (c *conn) startWrite() {
 	}
 	if k == 0 {
 		return
+	}
+	size := 0
+	for _, v := range c.wvecs[:k] {
+		size += len(v)
 	}
 	if k == 1 {
 		err = c.lr.ring.PrepSend(c.ud(kindWrite), c.fd, c.wvecs[0], 0)
@@ -422,21 +453,26 @@ func (c *conn) startWrite() {
 	c.wc.want, c.wc.sent = false, false
 	c.nOps++
 	c.lr.schedule()
+	// Reserve the whole send now; the completion refunds what was not sent.
+	c.wres = size
+	c.c.ReserveWrite(size)
 }
 
 // writeDone handles a send's completion (lock held, not dead).
 func (c *conn) writeDone(res int32) {
 	c.writing = false
-	if err := c.c.Output().CommitWrite(max(int(res), 0)); err != nil {
+	reserved, sent := c.wres, max(int(res), 0)
+	c.wres = 0
+	if err := c.c.Output().CommitWrite(sent); err != nil {
 		// The kernel reported more than it was given: the ring is broken.
 		_ = c.c.Output().CommitWrite(0)
 		c.fail(backend.Write, backend.Writing|backend.Error, err)
+		c.c.SettleWrite(reserved, 0)
 		return
 	}
 	switch {
 	case res > 0:
-		n := int(res)
-		c.c.ChargeWrite(n)
+		c.c.SettleWrite(reserved, sent)
 		if c.gone() {
 			return
 		}
@@ -450,17 +486,20 @@ func (c *conn) writeDone(res int32) {
 		}
 	case res == 0:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
+		c.c.SettleWrite(reserved, sent)
 	default:
 		switch errno := syscall.Errno(-res); errno {
 		case unix.ECANCELED, unix.EINTR, unix.EAGAIN:
 			if !c.wc.want {
 				c.lr.resubmits++
 			}
+			c.c.SettleWrite(reserved, sent)
 			if c.pendingOut() > 0 {
 				c.startWrite()
 			}
 		default:
 			c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", errno))
+			c.c.SettleWrite(reserved, sent)
 		}
 	}
 }
@@ -644,20 +683,27 @@ func (c *conn) Enable(dir backend.Direction) error {
 	return nil
 }
 
-// Disable implements backend.Ops: stop the timers and cancel the operation in flight
-// in dir (its completion may still bring data, which is kept).
+// Disable implements backend.Ops: stop the timers and, when the user disabled dir,
+// cancel the operation in flight (its completion may still bring data, which is kept).
+// A suspension (watermark, rate limit) lets it complete: it was sized within the input
+// room and the allowance when it started, and its size is charged already.
 func (c *conn) Disable(dir backend.Direction) error {
+	user := c.c.Enabled()
 	if dir&backend.Read != 0 {
 		if c.rtimer != nil {
 			_ = c.rtimer.Del()
 		}
-		c.cancelRead()
+		if user&backend.Read == 0 {
+			c.cancelRead()
+		}
 	}
 	if dir&backend.Write != 0 && !c.connecting {
 		if c.wtimer != nil {
 			_ = c.wtimer.Del()
 		}
-		c.cancelWrite()
+		if user&backend.Write == 0 {
+			c.cancelWrite()
+		}
 	}
 	return nil
 }
@@ -687,7 +733,7 @@ func (c *conn) CancelAll() {
 
 // Close implements backend.Ops: cancel what is in flight, close the socket if it is
 // ours (as an operation queued after the cancellations, so that its number cannot be
-// reused before they reach the kernel), and give the ring back. The staging buffers are
+// reused before they reach the kernel), and give the ring back. The pinned chains are
 // released only when the last completion has come back.
 func (c *conn) Close() error {
 	c.closing = true

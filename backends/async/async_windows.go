@@ -182,6 +182,7 @@ type conn struct {
 	// credits the bytes on completion.
 	rvec    [1][]byte
 	rsize   int
+	rres    int // bytes of the receive in flight charged to the rate limits
 	rop     *iocp.Op
 	ropv    iocp.Op // reused by every receive (conn is heap memory: it never moves)
 	rwant   bool    // the receive in flight is still wanted (not canceled by Disable)
@@ -192,6 +193,7 @@ type conn struct {
 	// until the completion drains what was sent; the bytes in flight stay in the
 	// output, as in libevent.
 	wvecs   [maxSendVecs][]byte
+	wres    int // bytes of the send in flight charged to the rate limits
 	wop     *iocp.Op
 	wopv    iocp.Op // reused by every send
 	writing bool
@@ -258,6 +260,12 @@ func (c *conn) startRead() {
 	}
 	n := min(c.c.MaxToRead(), c.rsize)
 	if n <= 0 {
+		// With room in the input and no suspension, only a rate-limit group can allow
+		// nothing: it is suspended and this member's notification is still queued.
+		// Suspend now, as libevent's get_read_max does, so that the group's resumption
+		// (or that notification) starts the next receive; a receive that completes
+		// while the group is suspended would otherwise leave nothing to restart it.
+		c.c.SuspendRead(backend.SuspendGroup)
 		return
 	}
 	in := c.c.Input()
@@ -277,6 +285,10 @@ func (c *conn) startRead() {
 	}
 	c.rop, c.reading, c.rwant = op, true, true
 	c.nOps++
+	// Reserve the whole receive against the rate limits now, as libevent does; the
+	// completion refunds what did not arrive.
+	c.rres = n
+	c.c.ReserveRead(n)
 }
 
 func (c *conn) readDone(n int, err error) {
@@ -298,28 +310,33 @@ func (c *conn) readDone(n int, err error) {
 		_ = c.c.Input().CommitRead(0)
 		return
 	}
-	if cerr := c.c.Input().CommitRead(max(n, 0)); cerr != nil {
+	reserved, got := c.rres, max(n, 0)
+	c.rres = 0
+	if cerr := c.c.Input().CommitRead(got); cerr != nil {
 		// The system reported more than it was given.
 		_ = c.c.Input().CommitRead(0)
 		c.fail(backend.Read, backend.Reading|backend.Error, cerr)
+		c.c.SettleRead(reserved, 0)
 		return
 	}
 	switch {
 	case err != nil:
 		if errors.Is(err, iocp.ErrCanceled) || errors.Is(err, iocp.ErrClosed) {
+			c.c.SettleRead(reserved, got)
 			if errors.Is(err, iocp.ErrCanceled) {
 				c.startRead() // canceled by Disable: start again if wanted after all
 			}
 			return
 		}
 		c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", err))
+		c.c.SettleRead(reserved, got)
 	case n > 0:
 		if n == len(p) {
 			c.rsize = min(c.rsize*2, maxReadSize)
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
 		}
-		c.c.ChargeRead(n)
+		c.c.SettleRead(reserved, got)
 		if c.gone() {
 			return
 		}
@@ -335,6 +352,7 @@ func (c *conn) readDone(n int, err error) {
 		c.startRead()
 	default:
 		c.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
+		c.c.SettleRead(reserved, 0) // after fail: reading is off, the refund starts nothing
 	}
 }
 
@@ -367,6 +385,9 @@ func (c *conn) startWrite() {
 	}
 	limit := c.c.MaxToWrite()
 	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// startRead.
+		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
@@ -380,6 +401,10 @@ func (c *conn) startWrite() {
 	if k == 0 {
 		return
 	}
+	size := 0
+	for _, v := range c.wvecs[:k] {
+		size += len(v)
+	}
 	op, err := c.port().SendOp(&c.wopv, c.sock(), c.wvecs[:k], c.writeCb)
 	if err != nil {
 		clear(c.wvecs[:k])
@@ -389,6 +414,9 @@ func (c *conn) startWrite() {
 	}
 	c.wop, c.writing = op, true
 	c.nOps++
+	// Reserve the whole send now; the completion refunds what was not sent.
+	c.wres = size
+	c.c.ReserveWrite(size)
 }
 
 func (c *conn) writeDone(n int, err error) {
@@ -408,14 +436,17 @@ func (c *conn) writeDone(n int, err error) {
 		_ = c.c.Output().CommitWrite(0)
 		return
 	}
-	if cerr := c.c.Output().CommitWrite(max(n, 0)); cerr != nil {
+	reserved, sent := c.wres, max(n, 0)
+	c.wres = 0
+	if cerr := c.c.Output().CommitWrite(sent); cerr != nil {
 		// The system reported more than it was given.
 		_ = c.c.Output().CommitWrite(0)
 		c.fail(backend.Write, backend.Writing|backend.Error, cerr)
+		c.c.SettleWrite(reserved, 0)
 		return
 	}
-	if n > 0 {
-		c.c.ChargeWrite(n)
+	if err == nil && n > 0 {
+		c.c.SettleWrite(reserved, sent)
 		if c.gone() {
 			return
 		}
@@ -423,13 +454,16 @@ func (c *conn) writeDone(n int, err error) {
 	switch {
 	case err != nil:
 		if errors.Is(err, iocp.ErrCanceled) {
+			c.c.SettleWrite(reserved, sent)
 			c.startWrite()
 			return
 		}
 		if errors.Is(err, iocp.ErrClosed) {
+			c.c.SettleWrite(reserved, sent)
 			return
 		}
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))
+		c.c.SettleWrite(reserved, sent)
 	case n > 0:
 		c.resetWriteTimer()
 		c.c.TriggerWrite(0)
@@ -441,6 +475,7 @@ func (c *conn) writeDone(n int, err error) {
 		}
 	default:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
+		c.c.SettleWrite(reserved, 0)
 	}
 }
 
@@ -545,14 +580,18 @@ func (c *conn) Enable(dir backend.Direction) error {
 	return nil
 }
 
-// Disable implements backend.Ops: stop the timers and cancel the operation in flight
-// in dir (its completion may still bring data, which is kept).
+// Disable implements backend.Ops: stop the timers and, when the user disabled dir,
+// cancel the operation in flight (its completion may still bring data, which is kept).
 func (c *conn) Disable(dir backend.Direction) error {
+	// A suspension (watermark, rate limit) lets the operation in flight complete: it was
+	// sized within the input room and the allowance, and its size is charged already.
+	// Only the user's Disable cancels it.
+	user := c.c.Enabled()
 	if dir&backend.Read != 0 {
 		if c.rtimer != nil {
 			_ = c.rtimer.Del()
 		}
-		if c.reading {
+		if c.reading && user&backend.Read == 0 {
 			_ = c.port().CancelOp(c.rop)
 		}
 	}
@@ -560,7 +599,7 @@ func (c *conn) Disable(dir backend.Direction) error {
 		if c.wtimer != nil {
 			_ = c.wtimer.Del()
 		}
-		if c.writing {
+		if c.writing && user&backend.Write == 0 {
 			_ = c.port().CancelOp(c.wop)
 		}
 	}
@@ -587,7 +626,7 @@ func (c *conn) CancelAll() {
 }
 
 // Close implements backend.Ops: cancel what is in flight, close the socket if it is
-// ours, and release the staging buffers and the port once the last completion is in.
+// ours, and unpin the buffers and release the port once the last completion is in.
 func (c *conn) Close() error {
 	c.closing = true
 	defer func() { c.closing = false }()

@@ -76,38 +76,27 @@
 // returned. Two things must then hold: the Go memory must stay allocated and unmoved
 // (the internal ring pins it with runtime.Pinner and keeps it reachable until the final
 // completion), and no evbuffer may free, recycle, realign or write into a chain the
-// kernel owns. libevent gets the second by pinning chains inside the evbuffer
-// (PINNED_R/PINNED_W). Package evbuffer has those flags internally but no exported
-// way to set them, and its freezes are not enough: with the input's end frozen, Drain
-// of everything, Pullup, Prepend into an empty buffer, RemoveBuffer/AddBuffer of the
-// whole buffer and Reset still release or reuse the trailing chain a receive would be
-// writing into; with the output's front frozen, Add can realign the last chain, Expand
-// and Reserve can swap its memory, and Pullup (which ignores freezes) can free chains a
-// send is reading (TestFreezeIsNotPinning demonstrates four of these; TestInFlightBuffers
-// runs them against in-flight operations).
+// kernel owns. The backend gets the second from evbuffer's pin API, as libevent's IOCP
+// backend does with its PINNED_R/PINNED_W chains:
 //
-// So the backend keeps in-flight memory in two staging buffers of its own, which no
-// user code can reach:
+//   - A receive lands in space pinned at the end of the input (Buffer.PinRead, one
+//     contiguous extent); the completion credits the bytes there (CommitRead) and the
+//     input's callbacks run. Meanwhile the user may drain the input, move it with
+//     AddBuffer or RemoveBuffer, pull it up or reset it: the pinned chain stays (emptied,
+//     or left behind with its bytes copied out), never freed or reused.
+//   - A send goes straight from the output's front chains, up to the maximum single
+//     write over up to 64 chains (Buffer.PinWrite: one send, or one gathering sendmsg);
+//     the completion drains what was sent (CommitWrite). The bytes in flight stay in the
+//     output, so Output().Len() counts them, as in libevent; the write callback and the
+//     write timeout see them as pending until they are sent.
 //
-//   - A receive lands in space reserved (Reserve) in the read staging buffer; on
-//     completion the bytes are committed there (Commit) and its chains are spliced
-//     onto the end of the input with AddBuffer — no byte is copied.
-//   - A send first moves whole chains (never part of one, which would copy) from the
-//     front of the output into the write staging buffer with RemoveBuffer, then goes
-//     straight from those chains (Peek, one send or one gathering sendmsg); the
-//     completion drains what was sent.
-//
-// Bytes moved to the write staging buffer have left Output(): Output().Len() counts
-// what has not been handed to the kernel yet, at most one send's worth less than
-// libevent's IOCP output, which keeps in-flight bytes until they complete. The write
-// timeout and the write callback account for both: the write timer runs while either
-// holds data, and the write callback runs once the staging buffer is empty and the
-// output is at or below the low watermark.
+// The evbuffer package's documentation lists what each operation does to pinned chains;
+// TestInFlightBuffers runs them against real operations in flight.
 //
 // Closing a bufferevent cancels its operations by user data (closing a descriptor does
 // not cancel io_uring operations on it, and an operation in flight keeps the socket
 // open); the cancellations reach the kernel with the turn's flush, so the peer sees the
-// close at the end of the turn. The staging buffers are released only when the last
+// close at the end of the turn. The pinned chains are unpinned only when the last
 // completion has come back. Tearing the ring down drains it (cancel, then wait for every
 // completion) before unmapping anything; an operation the kernel could not complete
 // within two seconds keeps its memory pinned for the life of the process rather than
@@ -142,9 +131,9 @@
 // does not return while the kernel still owns memory. Disable and Close cancel with
 // CancelIoEx; a cancelled operation reports iocp.ErrCanceled whatever code the system
 // gave, and closing the port waits (up to 10 s) for cancelled operations to come back,
-// keeping their memory otherwise. Reads land in a private staging buffer and writes go
-// straight from chains moved to one, as on Linux; each connection reuses its receive
-// and send operation, so steady-state I/O allocates nothing. Limits: Connect(bev, nil)
+// keeping their memory otherwise. Reads land in pinned space of the input and writes go
+// straight from the output's pinned chains, as on Linux; each connection reuses its
+// receive and send operation, so steady-state I/O allocates nothing. Limits: Connect(bev, nil)
 // returns ErrNoAddress; a socket owned by Go's net package is refused (it already
 // belongs to the runtime's completion port); no Unix sockets and no SO_REUSEPORT; a
 // socket released with SetFD stays associated with this base's port. The tests run
@@ -156,21 +145,21 @@
 //   - Completions run on the loop goroutine, not on IOCP worker threads, so the
 //     bufferevents need no lock unless the user asks for ThreadSafe (libevent forces
 //     BEV_OPT_THREADSAFE on async bufferevents).
-//   - Output bytes in flight leave Output() (see above); libevent keeps them pinned in
-//     the output.
 //   - Disabling a direction cancels its operation in flight; libevent lets it complete.
 //     Bytes a receive brings after the cancellation was asked for are kept in the input
-//     (nothing is lost) and the read callback runs when reading is enabled again.
-//   - Rate limits are charged with the bytes actually transferred, on completion.
-//     libevent charges the requested size up front and refunds the unused part; the
-//     bufferevent core's ChargeRead/ChargeWrite accept no negative amounts, so there is
-//     no refund to make. Each operation is sized to the allowance left when it is
-//     prepared, and there is only one per direction, so a bufferevent cannot overspend
-//     its own bucket. In a group each member's operation is sized to its share of the
-//     group's level (level/members, at least the min share), so the operations in
-//     flight together stay within the level up to the min-share rounding; libevent's
-//     up-front charge makes that bound exact. (A refund hook in the core —
-//     ChargeRead/ChargeWrite taking negative amounts — would allow the libevent scheme.)
+//     (nothing is lost) and the read callback runs when reading is enabled again. A
+//     suspension (high watermark, rate limit) lets the operation complete, as in
+//     libevent: it was sized within the input room and the allowance when it started.
+//   - Rate limits are charged as libevent charges them: an operation's whole size is
+//     reserved from the buckets when it is submitted (Core.ReserveRead/ReserveWrite) and
+//     the part it did not move is refunded on completion (SettleRead/SettleWrite), so
+//     the operations in flight never overspend a bucket or a group. Each operation is
+//     also sized to the allowance left (a group member's share: level/members, at least
+//     the min share). A bufferevent closed with an operation in flight leaves its group
+//     at once and gives the group its reservation back then. When the allowance is 0
+//     because the group is suspended, the backend suspends the direction itself
+//     (libevent's get_read_max does the same), so that the group's resumption restarts
+//     it.
 //   - The write timeout is the generic one (armed only while output is pending, or a
 //     connect is in progress); socket bufferevents arm it even with an empty output.
 //   - The listener keeps four accepts in flight (as libevent keeps four AcceptEx), each
@@ -212,9 +201,9 @@
 // runtime.Pinner pinning every buffer handed to the kernel (about 5% of the server's
 // CPU). The levers left: a multishot receive into provided buffers spliced into the
 // input without copying (one armed receive per connection instead of one per message),
-// and dropping the per-buffer pins for memory the staging buffers already keep
-// reachable (Go's heap does not move objects, but that is a property of today's
-// collector, not a promise, which is why the ring pins).
+// and dropping the per-buffer pins for memory the evbuffers already keep reachable
+// (Go's heap does not move objects, but that is a property of today's collector, not a
+// promise, which is why the ring pins).
 //
 // # Concurrency
 //

@@ -167,7 +167,7 @@ func TestFaultPeerReset(t *testing.T) {
 
 // TestFaultCloseInFlight: bufferevents closed with receives and sends outstanding —
 // garbage collections between submission and completion, the peer still writing —
-// release their sockets (the peers see EOF), the staging memory only after the kernel
+// release their sockets (the peers see EOF), the pinned memory only after the kernel
 // gave it back, and the ring when the last one is gone. Run under -race (and the
 // default GODEBUG=invalidptr=1), a use after free would show as corrupt data, a race
 // report or a runtime abort.

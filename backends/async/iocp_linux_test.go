@@ -109,7 +109,7 @@ func TestBufferEventAsync(t *testing.T) {
 // the operations are in flight and the 512 bytes arrive. Here the receive and the send
 // are in flight while the user does everything evbuffer allows to the input and the
 // output — the operations that would free, move, realign or overwrite the chains a
-// plain freeze leaves exposed (see TestFreezeIsNotPinning) — with garbage collections
+// plain freeze leaves exposed (see TestPinningProtectsInFlight) — with garbage collections
 // between submission and completion; the bytes arrive intact in both directions.
 func TestInFlightBuffers(t *testing.T) {
 	checkFDs(t)

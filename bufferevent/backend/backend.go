@@ -473,6 +473,21 @@ type Core interface {
 	// every successful transfer of a rate-limited backend.
 	ChargeRead(n int)
 	ChargeWrite(n int)
+	// ReserveRead and ReserveWrite charge n bytes for an operation that
+	// starts now and will move at most n, the way libevent's IOCP backend
+	// charges up front: the operations in flight together never overspend a
+	// bucket. SettleRead and SettleWrite end such a reservation when the
+	// operation completes having moved used bytes: the unused part is
+	// refunded to the own bucket and the group's (never above their
+	// bursts), the group's totals count only the bytes moved, and a
+	// direction suspended for bandwidth resumes once its bucket holds enough
+	// again. A bufferevent that leaves its group (Close does at once) gives
+	// the group its outstanding reservations back then. Use either these or
+	// ChargeRead/ChargeWrite for a transfer, not both.
+	ReserveRead(n int)
+	ReserveWrite(n int)
+	SettleRead(reserved, used int)
+	SettleWrite(reserved, used int)
 
 	// Timeouts returns the read and write timeouts (0 means none).
 	Timeouts() (read, write time.Duration)

@@ -31,7 +31,9 @@
 //     Core.Leave. Read at most Core.MaxToRead bytes into Core.Input (unfreeze
 //     its end around the append), write at most Core.MaxToWrite from
 //     Core.Output (unfreeze its front around the drain), charge the bytes
-//     (Core.ChargeRead/ChargeWrite), then call Core.TriggerRead or
+//     (Core.ChargeRead/ChargeWrite; a completion-based backend reserves an
+//     operation's size when it starts it and settles on completion instead,
+//     Core.ReserveRead/SettleRead), then call Core.TriggerRead or
 //     TriggerWrite — they apply the watermarks and deferral — and
 //     Core.TriggerEvent for EOF, errors and Connected — after
 //     Core.DisableUser(dir) for EOF, errors and timeouts, as libevent
