@@ -3,6 +3,7 @@ module github.com/bufev/bufev/bench
 go 1.26.0
 
 require (
+	github.com/bufev/bufev/backends/async v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/eventbase v0.0.0-00010101000000-000000000000
@@ -22,6 +23,7 @@ require (
 )
 
 replace (
+	github.com/bufev/bufev/backends/async => ../backends/async
 	github.com/bufev/bufev/backends/socket => ../backends/socket
 	github.com/bufev/bufev/bufferevent => ../bufferevent
 	github.com/bufev/bufev/evbuffer => ../evbuffer
