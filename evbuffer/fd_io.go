@@ -122,6 +122,11 @@ func (b *Buffer) WriteToFD(fd int, howmuch int) (int, error) {
 }
 
 func (b *Buffer) writev(fd int, c *chain, howmuch int) (int, error) {
+	// One chain holds everything to write (a reply, an echo): one write(2)
+	// of its bytes, without the iovec scratch and its pool round trip.
+	if d := c.data(); len(d) >= howmuch || c == b.lastData {
+		return sysWrite(fd, d[:min(len(d), howmuch)])
+	}
 	s := ioPool.Get().(*ioScratch)
 	nv := 0
 	for left := howmuch; c != nil && left > 0 && nv < numWriteVecs; c = c.next {

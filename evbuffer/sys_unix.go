@@ -67,6 +67,20 @@ func sysWritev(fd int, s *ioScratch, nv int) (int, error) {
 	return n, nil
 }
 
+// sysWrite writes p with one write(2).
+func sysWrite(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("writev", err)
+		}
+		return n, nil
+	}
+}
+
 // haveSendfile reports whether WriteToFD can use sendfile here.
 const haveSendfile = true
 

@@ -89,6 +89,17 @@ func sysWritev(fd int, s *ioScratch, nv int) (int, error) {
 	return int(n), nil
 }
 
+// sysWrite sends p with one WSASend, through the pooled scratch as sysWritev
+// (a WSABuf of its own could escape to the heap).
+func sysWrite(fd int, p []byte) (int, error) {
+	s := ioPool.Get().(*ioScratch)
+	s.bs[0] = p
+	n, err := sysWritev(fd, s, 1)
+	s.clear(1)
+	ioPool.Put(s)
+	return n, err
+}
+
 // haveSendfile is false: file segments are read into memory on Windows.
 const haveSendfile = false
 
