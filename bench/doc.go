@@ -55,25 +55,38 @@
 //
 // Measured on 2026-11-26 on the development machine (2 shared vCPUs, AMD EPYC, Linux,
 // Go 1.26, other engineers' builds and tests running, load average 3 to 7: msgs/s and
-// latency are noisy, CPU per message less so), six interleaved rounds of
+// latency are noisy, CPU per message less so), with interleaved rounds of
 //
 //	go test -run '^$' -bench Echo -benchtime 30000x
 //
-// each round running the code before this work with the session-1 configuration (64 KiB
-// reads for bufev and gnet), the same code with 256 KiB, and the current code (256 KiB).
-// Server CPU per message in ns, median [min-max] of 6:
+// "before" is the code before this work with the session-1 configuration (64 KiB reads
+// for bufev and gnet); "now" is the current code with 256 KiB. Server CPU per message in
+// ns, median [min-max] of 6 rounds. First series (load average 3 to 5):
 //
 //	                           bufev                std                  gnet
-//	before (session-1 code and configuration, 64 KiB):
+//	before:
 //	pingpong 64 B, 1 conn       9392 [8414-15694]   12209 [10488-17377]  14257 [11413-17219]
 //	pingpong 64 B, 50 conns     5875 [5705-5924]     6261 [6060-6590]     5570 [5355-6081]
 //	pingpong 64 B, 1000 conns   7710 [6494-8332]     8164 [7162-9102]     6276 [5654-7371]
 //	stream 4 KiB, 50 conns      1866 [1627-1949]     1434 [1356-2106]     1802 [1568-2083]
-//	now (current code, 256 KiB):
+//	now (without the single-chain write below):
 //	pingpong 64 B, 1 conn       9157 [8369-17863]   10761 [10361-17960]  11506 [9683-15629]
 //	pingpong 64 B, 50 conns     5812 [5552-5893]     6345 [5827-6789]     5508 [5329-6626]
 //	pingpong 64 B, 1000 conns   6722 [6324-9173]     7413 [6695-8812]     6329 [5820-7771]
 //	stream 4 KiB, 50 conns      1282 [1051-1439]     1498 [1354-1641]     1391 [1272-1504]
+//
+// Second series, current code (load average 5.5 to 6.5, so every figure is higher):
+//
+//	before:
+//	pingpong 64 B, 1 conn       8968 [8450-9425]    11256 [10571-14041]  10834 [9971-14001]
+//	pingpong 64 B, 50 conns     6284 [5962-6816]     6903 [6374-7604]     5802 [5734-7232]
+//	pingpong 64 B, 1000 conns   8576 [7235-9668]     9421 [7994-10266]    8079 [6994-8239]
+//	stream 4 KiB, 50 conns      1826 [1503-1998]     1564 [1312-1623]     1898 [1601-2327]
+//	now:
+//	pingpong 64 B, 1 conn       9676 [8588-12456]   11567 [10285-11825]  10765 [10147-11706]
+//	pingpong 64 B, 50 conns     6026 [5751-6283]     7218 [6639-7763]     5623 [5368-5949]
+//	pingpong 64 B, 1000 conns   8442 [7758-8883]     9087 [8439-9332]     7650 [7413-8519]
+//	stream 4 KiB, 50 conns      1307 [1160-1423]     1576 [1484-1861]     1528 [1259-1754]
 //
 // All three servers allocate nothing per echoed message (0 allocs/op) and make the same
 // system calls per ping-pong message: bufev and gnet one read and one write, std one
@@ -82,18 +95,32 @@
 // after setup. Streaming, bufev and gnet make 0.019 reads and writes per 4 KiB message
 // (about 215 KiB each), std 0.13 (32 KiB each).
 //
-// The code changes alone (same 256 KiB configuration, same rounds) took bufev's 1000
-// connections from 7325 to 6722 ns (-8%); the other scenarios moved within noise (50
-// connections 6030 → 5812, streaming 1320 → 1282).
+// In the first series the code changes alone (a third configuration, the old code at
+// 256 KiB, in the same rounds) took bufev's 1000 connections from 7325 to 6722 ns (-8%);
+// the other scenarios moved within noise (50 connections 6030 → 5812, streaming 1320 →
+// 1282).
 //
-// bufev now has the lowest CPU per message with one connection and when streaming. It
-// is within 5-6% of gnet with 50 and 1000 connections: in this run the medians differ by
-// less than the spread of either server, but over all the runs of this work gnet stays a
-// few percent ahead there. The difference is user space (perf record, 300 000 messages
-// over 50 connections: 0.71 µs per message for bufev, 0.52 µs for gnet; the system calls
-// cost the same): bufev's path through the loop, the backend, the core and two buffers
-// with their callbacks runs more instructions than gnet's read into one loop-wide buffer
-// and direct write.
+// bufev has the lowest CPU per message with one connection and when streaming, and
+// beats the standard library everywhere. It does not reach gnet with 50 and 1000
+// connections: 4-7% behind with 50 and 6-10% with 1000 in these series, about the spread
+// of a single server here but the same sign in every run of this work. The difference is
+// user space; the system calls cost the same. perf record, 300 000 messages over 50
+// connections: 0.71 µs of user time per message for bufev, 0.52 µs for gnet. callgrind
+// (whole server process over the measured phase, 50 connections, BENCH_VALGRIND=1 as
+// below): gnet runs 1 170 instructions per message with almost no first-level cache
+// misses (0.09), bufev 2 600 with 12: its path goes through the loop's active queue, the
+// socket backend, the core (through the backend.Core interface), two buffers with their
+// callbacks, and a chain taken from a pool for every read and returned after every write
+// (about 250 instructions: sync.Pool, chain setup and release), where gnet reads into one
+// loop-wide buffer and writes from it. What closing that would take: reads that land in
+// a chain the buffer keeps (no pool round trip per message; the chain moves from input
+// to output in an echo, so this needs buffers that trade spare chains), cheaper buffer
+// callbacks (about 250 instructions per message for four changes), and an I/O event
+// dispatched without the generic active-queue round trip (about 190).
+//
+// One of those was cheap and is done: WriteToFD writes a single contributing chain with
+// one write(2), without the pooled iovec scratch — 2 830 → 2 610 instructions per
+// 64-byte echo (callgrind, two runs each, ±40).
 //
 // Streaming. About 92% of every server's streaming CPU is in read and write system
 // calls, and on loopback a system call also pays for the peer's TCP work: a read that
@@ -103,10 +130,12 @@
 // 256 KiB instead of 64 KiB reads cost bufev 22% less CPU per message (1.86 → 1.45 µs,
 // 6 interleaved runs of 100 000 messages; another 4-run series gave 1.80, 1.48 and 1.40
 // µs at 64, 128 and 256 KiB) and gnet 18% less, while ping-pong does not change
-// (interleaved, all scenarios within noise). At equal buffer
-// sizes bufev and gnet cost the same (64 KiB: 1.86 and 1.87 µs; 256 KiB: 1.45 and
-// 1.52), and the standard library is cheaper than both (32 KiB: 1.41 µs; 256 KiB:
-// 1.13), not in user space but in the kernel: perf record puts std's writes at 220
+// (interleaved, all scenarios within noise). At equal buffer sizes bufev and gnet cost
+// the same (64 KiB: 1.86 and 1.87 µs; 256 KiB: 1.45 and 1.52). The standard library at
+// its idiomatic 32 KiB was level with them at 256 KiB in that series (1.41 µs; the two
+// series above put bufev 13-17% below it), but given the same 256 KiB it is cheaper
+// than both (1.13 µs), and not in user space but in the kernel: perf record puts std's
+// writes at 220
 // samples against bufev's 506 for the same messages (64 KiB), and the difference is
 // transmission: 60% of bufev's write samples are in tcp_write_xmit delivering into the
 // client's socket, 29% of std's. Most of std's writes find the client's window closed
