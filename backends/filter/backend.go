@@ -69,6 +69,14 @@ type filt struct {
 	lingerT    *eventbase.Event
 	lingerDone bool
 
+	// the underlying's maximum input while the filter owns it (loop)
+	uMaxSet    bool // the filter lowered it (and restores uMaxSaved)
+	uMaxSaved  int
+	uMax       int // the value set
+	uMaxWant   int // the value uMaxFn sets
+	uMaxQueued bool
+	uMaxFn     func()
+
 	cleanup func() error                      // WithCleanup; nil once called
 	cause   func(bufferevent.Direction) error // WithCause
 	aborted bool                              // New failed: leave the underlying alone
@@ -183,6 +191,13 @@ func New(underlying *bufferevent.BufferEvent, in, out Func, opts bufferevent.Opt
 	f.uc.Lock()
 	f.uCbGen = f.uc.CallbacksGen()
 	f.uc.Unlock()
+	// Bound what the underlying reads ahead of the input Func (see
+	// flowWindow), unless the user bounded it more tightly.
+	if m := underlying.MaxInput(); m == 0 || m > flowWindow {
+		if underlying.SetMaxInput(flowWindow) == nil {
+			f.uMaxSet, f.uMaxSaved, f.uMax = true, m, flowWindow
+		}
+	}
 	// Stop reading from the underlying until the filter's Read is enabled.
 	if opts&bufferevent.ThreadSafe != 0 {
 		// We may be on any goroutine: do it on the loop, ahead of any
@@ -206,6 +221,44 @@ func (f *filt) build(c backend.Core) {
 	f.outKickFn = f.outKick
 	f.evKickFn = f.evKick
 	f.outRemoteFn = f.outRemoteRun
+	f.uMaxFn = f.uMaxRun
+}
+
+// flowWindow is the maximum input the filter gives an underlying that has
+// no read high watermark (and a larger or no maximum input) while the filter
+// owns it: the underlying stops reading when its input holds that much the
+// input Func has not consumed. An underlying whose callbacks are deferred (a
+// pair) would otherwise take everything its partner writes, up to its
+// maximum input (16 MiB by default), before the filter sees any of it, so
+// the filter's own read watermark would bound nothing and the bytes in
+// flight would outgrow the CPU caches. When the Func needs more than that to
+// make progress (NeedMore on a full window: a large frame), the maximum
+// grows to what it holds plus a window (from the deferred queue) and
+// shrinks back once the Func consumed it. The value the user had is
+// restored when the filter is closed without CloseOnFree.
+const flowWindow = 64 << 10
+
+// wantUMax asks for the underlying's maximum input to become n. It is set
+// from the deferred queue, without the underlying's lock held (the lock
+// BufferEvent.SetMaxInput takes). Filter lock held.
+func (f *filt) wantUMax(n int) {
+	f.uMaxWant = n
+	if !f.uMaxQueued {
+		f.uMaxQueued = true
+		f.c.Base().Defer(f.uMaxFn)
+	}
+}
+
+func (f *filt) uMaxRun() {
+	f.c.Enter()
+	f.uMaxQueued = false
+	if f.uMaxSet && !f.c.Closed() && f.uMax != f.uMaxWant {
+		f.uMax = f.uMaxWant
+		f.nest++
+		_ = f.u.SetMaxInput(f.uMax)
+		f.nest--
+	}
+	f.c.Leave()
 }
 
 // suspendU suspends the underlying's reading for the filter; the
@@ -439,6 +492,15 @@ func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Resu
 			break
 		}
 	}
+	if f.uMaxSet {
+		switch n := src.Len(); {
+		case n >= f.uMax && res != Error && f.c.InputRoom() > 0:
+			// The Func needs more than the underlying may hold.
+			f.wantUMax(n + flowWindow)
+		case f.uMax > flowWindow && n < flowWindow:
+			f.wantUMax(flowWindow)
+		}
+	}
 	f.nest--
 	f.unlockU(took)
 	if progress {
@@ -457,20 +519,16 @@ func (f *filt) funcError(dir bufferevent.Direction, mode bufferevent.FlushMode, 
 	return e
 }
 
-// uFull reports whether the underlying's output is at or above its write
-// high watermark (DefaultLimit when it has none), so that Normal-mode
-// filtering must wait (libevent's be_underlying_writebuf_full). The
+// uHigh is the underlying's write high watermark, or DefaultOutputLimit
+// when it has none: Normal-mode filtering waits while the underlying's
+// output holds that much (libevent's be_underlying_writebuf_full). The
 // underlying's lock is held.
-func (f *filt) uFull() bool {
-	return f.uRoom() == 0
-}
-
-func (f *filt) uRoom() int {
+func (f *filt) uHigh() int {
 	_, hi := f.uc.Watermark(bufferevent.Write)
 	if hi <= 0 {
-		hi = DefaultLimit
+		hi = DefaultOutputLimit
 	}
-	return max(hi-f.uOut.Len(), 0)
+	return hi
 }
 
 // writeAndNotify filters output in mode (processOutput, which runs the write
@@ -507,9 +565,21 @@ func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOpt
 	took := f.lockU()
 	src, dst := f.out, f.uOut
 	var failed *FuncError
+	// In Normal mode one call moves at most about one window of the
+	// underlying's output (its write high watermark, or
+	// DefaultOutputLimit) before yielding: a write callback that keeps
+	// writing while the underlying keeps draining at once (a pair whose
+	// reader has room) would otherwise pump megabytes in one call, ahead of
+	// the reader's deferred callbacks, and keep them all in flight.
+	hi := f.uHigh()
+	budget := hi
 	for {
 		normal := mode == bufferevent.Normal
-		if normal && (!f.c.Active(bufferevent.Write) || src.Len() == 0 || f.uFull()) {
+		if normal && (!f.c.Active(bufferevent.Write) || src.Len() == 0 || dst.Len() >= hi) {
+			break
+		}
+		if normal && budget <= 0 {
+			f.kickOut()
 			break
 		}
 		round, consumed := false, false
@@ -521,12 +591,13 @@ func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOpt
 			}
 			limit := NoLimit
 			if normal {
-				limit = f.uRoom()
+				limit = hi - dst.Len()
 			}
 			sl := src.Len()
 			src.Unfreeze(true)
 			res = f.outF(src, dst, limit, mode)
 			src.Freeze(true)
+			budget -= sl - src.Len()
 			if res == OK {
 				round = true
 			}
@@ -536,7 +607,7 @@ func (f *filt) processOutput(mode bufferevent.FlushMode, trig backend.TriggerOpt
 			if res != OK || src.Len() == sl || src.Len() == 0 || f.c.Closed() {
 				break
 			}
-			if normal && (!f.c.Active(bufferevent.Write) || f.uFull()) {
+			if normal && (!f.c.Active(bufferevent.Write) || dst.Len() >= hi) {
 				break
 			}
 		}
@@ -696,6 +767,10 @@ func (f *filt) Close() error {
 			err = errors.Join(err, e)
 		}
 	} else {
+		if f.uMaxSet && !f.uHeld {
+			f.uMaxSet = false
+			_ = f.u.SetMaxInput(f.uMaxSaved)
+		}
 		took := f.lockU()
 		f.uc.ClearCallbacksIf(f.uCbGen)
 		f.uc.UnsuspendRead(backend.SuspendFilter)

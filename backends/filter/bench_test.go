@@ -12,8 +12,9 @@ import (
 const benchChunk = 4 << 10
 
 // streamBench streams b.N 4 KiB writes from w to r (r drains everything it
-// gets); wrap puts layers over the pair ends.
-func streamBench(b *testing.B, layers int) {
+// gets) through layers of pass-through filters on each pair end; readHigh,
+// if not 0, is r's read high watermark.
+func streamBench(b *testing.B, layers, readHigh int) {
 	base, err := eventbase.New(eventbase.Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -33,6 +34,7 @@ func streamBench(b *testing.B, layers int) {
 	}
 	defer w.Close()
 	defer r.Close()
+	must(b, r.SetWatermark(bufferevent.Read, 0, readHigh))
 	chunk := make([]byte, benchChunk)
 	total := int64(b.N) * benchChunk
 	var sent, recvd int64
@@ -69,14 +71,20 @@ func streamBench(b *testing.B, layers int) {
 // BenchmarkStreamBarePair is the baseline: 4 KiB writes over a bare pair.
 //
 //	go test -run '^$' -bench Stream -benchmem ./backends/filter
-func BenchmarkStreamBarePair(b *testing.B) { streamBench(b, 0) }
+func BenchmarkStreamBarePair(b *testing.B) { streamBench(b, 0, 0) }
 
 // BenchmarkStreamFilteredPair adds a pass-through filter on each end: the
 // overhead of the filter plumbing per 4 KiB write.
-func BenchmarkStreamFilteredPair(b *testing.B) { streamBench(b, 1) }
+func BenchmarkStreamFilteredPair(b *testing.B) { streamBench(b, 1, 0) }
 
 // BenchmarkStreamFilteredPair2 stacks two pass-through filters on each end.
-func BenchmarkStreamFilteredPair2(b *testing.B) { streamBench(b, 2) }
+func BenchmarkStreamFilteredPair2(b *testing.B) { streamBench(b, 2, 0) }
+
+// BenchmarkStreamBarePairRead64K and BenchmarkStreamFilteredPairRead64K
+// are the same with a 64 KiB read high watermark on the reader, so that
+// little is in flight and the CPU caches hold it.
+func BenchmarkStreamBarePairRead64K(b *testing.B)     { streamBench(b, 0, 64<<10) }
+func BenchmarkStreamFilteredPairRead64K(b *testing.B) { streamBench(b, 1, 64<<10) }
 
 // pingBench measures 64-byte round trips through layers of pass-through
 // filters over a pair.

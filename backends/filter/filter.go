@@ -60,9 +60,9 @@ const NoLimit = math.MaxInt
 //
 // limit is how many bytes dst may still take: in Normal mode, the room left
 // below dst's high watermark (the filter's read high watermark, or the
-// underlying's write high watermark), or below DefaultLimit when that
-// bufferevent has none; it is always > 0 when the Func is called in Normal
-// mode. A Func should not add much more than limit (a few bytes of framing
+// underlying's write high watermark), or below DefaultLimit (input) or
+// DefaultOutputLimit (output) when that bufferevent has none; it is always
+// > 0 when the Func is called in Normal mode. A Func should not add much more than limit (a few bytes of framing
 // are fine). In Flush and Finished mode watermarks are ignored and limit is
 // NoLimit: produce everything possible. In Finished mode the stream has
 // ended: also write any trailer (a compressor's final block) and reset the
@@ -101,12 +101,21 @@ func PassThrough(src, dst *evbuffer.Buffer, limit int, _ bufferevent.FlushMode) 
 	return OK
 }
 
-// DefaultLimit bounds what a filter puts into a destination buffer that has
-// no high watermark (the filter's input without a read high watermark, the
-// underlying's output without a write high watermark). libevent has no
-// bound there; a peer that never reads would let the underlying's output
-// grow without limit. It equals bufferevent.DefaultMaxInput.
+// DefaultLimit bounds what a filter puts into its own input when it has no
+// read high watermark, as bufferevent.DefaultMaxInput bounds any
+// bufferevent's input (it equals it). libevent has no bound there.
 const DefaultLimit = bufferevent.DefaultMaxInput
+
+// DefaultOutputLimit bounds what a filter puts into the underlying's output
+// when the underlying has no write high watermark: the filter stops
+// filtering there and resumes when the underlying's write callback reports
+// its output drained (to its write low watermark), as the ssl backend
+// bounds its transport's output. libevent has no bound there; a peer that
+// never reads would let the underlying's output grow without limit. A small
+// bound also keeps unsent data in the user's own output, which the user
+// sees and its write callback follows (see "Performance" in the package
+// documentation for what the earlier 16 MiB bound cost).
+const DefaultOutputLimit = 64 << 10
 
 // ErrFailed is matched (errors.Is) by the error passed with the Error event
 // when a Func returns Error or an invalid Result.

@@ -3,6 +3,7 @@ package filter_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -823,5 +824,103 @@ func TestFilterCloseKeepsNewUnderlyingCallbacks(t *testing.T) {
 	must(t, base.Loop(eventbase.LoopNonBlock))
 	if r, w, e := p0.Callbacks(); r != nil || w != nil || e != nil {
 		t.Error("closing the filter left its callbacks on the underlying")
+	}
+}
+
+// A writer that writes from its write callback while its output is short
+// keeps a bounded amount in flight through pass-through filters over a
+// pair: the filter moves at most one window (DefaultOutputLimit, no write
+// high watermark on the underlying) into the underlying per call and then
+// yields to the loop, so the reader's deferred callbacks run in between.
+// Before, one call pumped everything the reader's underlying would take
+// (up to DefaultLimit, 16 MiB), which the CPU caches could not hold.
+func TestFilterOutputYieldsPerWindow(t *testing.T) {
+	base := newBase(t)
+	p0, p1 := newPair(t, base, 0)
+	w := newFilter(t, p0, nil, nil, bufferevent.CloseOnFree)
+	r := newFilter(t, p1, nil, nil, bufferevent.CloseOnFree)
+	defer w.Close()
+	defer r.Close()
+	const total = 8 << 20
+	chunk := pattern(4 << 10)
+	sent, recvd, maxFlight := 0, 0, 0
+	must(t, r.SetWatermark(bufferevent.Read, 0, 64<<10))
+	must(t, r.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		flight := w.Output().Len() + p0.Output().Len() + p1.Input().Len() + bev.Input().Len()
+		maxFlight = max(maxFlight, flight)
+		n := bev.Input().Len()
+		must(t, bev.Input().Drain(n))
+		recvd += n
+		if recvd >= total {
+			base.LoopBreak()
+		}
+	}, nil, nil))
+	must(t, w.SetCallbacks(nil, func(bev *bufferevent.BufferEvent) {
+		for sent < total && bev.Output().Len() < 64<<10 {
+			_, err := bev.Write(chunk)
+			must(t, err)
+			sent += len(chunk)
+		}
+	}, nil))
+	must(t, r.Enable(bufferevent.Read))
+	must(t, w.Trigger(bufferevent.Write, 0))
+	runFor(t, base, 10*time.Second)
+	if recvd != total {
+		t.Fatalf("received %d of %d bytes", recvd, total)
+	}
+	if maxFlight > 512<<10 {
+		t.Errorf("up to %d bytes in flight between writer and reader; want a few 64 KiB windows", maxFlight)
+	}
+	t.Logf("at most %d bytes in flight", maxFlight)
+}
+
+// The filter bounds how much an underlying without a read high watermark
+// reads ahead of the input Func (its maximum input), but a Func that needs
+// more than that before it can produce anything (NeedMore: a frame larger
+// than the bound) still gets it, over a pair and in a stack; closing the
+// filter without CloseOnFree gives the underlying its own maximum back.
+func TestFilterInputFuncNeedingLargeFrames(t *testing.T) {
+	for _, frame := range []int{100 << 10, 1 << 20} {
+		t.Run(fmt.Sprintf("frame=%d", frame), func(t *testing.T) {
+			base := newBase(t)
+			p0, p1 := newPair(t, base, 0)
+			defer p0.Close()
+			defer p1.Close()
+			must(t, p1.SetMaxInput(0)) // no limit of its own
+			// whole passes on only complete frames of size frame.
+			whole := func(src, dst *evbuffer.Buffer, _ int, mode bufferevent.FlushMode) filter.Result {
+				if src.Len() < frame && mode == bufferevent.Normal {
+					return filter.NeedMore
+				}
+				_, _ = src.RemoveBuffer(dst, frame)
+				return filter.OK
+			}
+			mid := newFilter(t, p1, nil, nil, 0)
+			r := newFilter(t, mid, whole, nil, 0)
+			if m := p1.MaxInput(); m == 0 || m > 1<<20 {
+				t.Errorf("underlying's maximum input %d while filtered; want a bound", m)
+			}
+			data := pattern(3 * frame)
+			var got bytes.Buffer
+			must(t, r.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				_, _ = got.ReadFrom(bev.Input())
+				if got.Len() == len(data) {
+					base.LoopBreak()
+				}
+			}, nil, nil))
+			must(t, r.Enable(bufferevent.Read))
+			must(t, p0.Enable(bufferevent.Write))
+			_, err := p0.Write(data)
+			must(t, err)
+			runFor(t, base, 5*time.Second)
+			if !bytes.Equal(got.Bytes(), data) {
+				t.Fatalf("reader got %d of %d bytes", got.Len(), len(data))
+			}
+			must(t, r.Close())
+			must(t, mid.Close())
+			if m := p1.MaxInput(); m != 0 {
+				t.Errorf("underlying's maximum input %d after the filter closed; want its own 0 back", m)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ package filter_test
 
 import (
 	"bytes"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -203,37 +204,51 @@ func TestSocketFilterTimeout(t *testing.T) {
 
 // Closing a filter with CloseOnFree right after writing does not discard
 // what it already passed to the socket: the socket lingers until its output
-// drained, then closes, and the peer reads everything and then EOF.
-// (libevent frees the underlying at once and loses that output.) Only the
-// filter's own unfiltered output is discarded, as Close documents.
+// drained, then closes, and the peer reads everything passed down and then
+// EOF. (libevent frees the underlying at once and loses that output.) Only
+// the filter's own unfiltered output is discarded, as Close documents;
+// Flush(Write, Flush) first passes it all down (it ignores watermarks).
 func TestSocketFilterCloseLingers(t *testing.T) {
-	base := newBase(t)
-	s0, s1, err := socketPair(base, 0)
-	must(t, err)
-	defer s1.Close()
-	f := newFilter(t, s0, nil, nil, bufferevent.CloseOnFree)
-	data := pattern(1 << 20)
-	var got bytes.Buffer
-	var what bufferevent.Events
-	must(t, s1.SetCallbacks(func(bev *bufferevent.BufferEvent) {
-		_, _ = got.ReadFrom(bev.Input())
-	}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, _ error) {
-		what = w
-		base.LoopBreak()
-	}))
-	must(t, s1.Enable(bufferevent.Read))
-	must(t, base.RunInLoop(func() {
-		_, _ = f.Write(data)
-		if n := s0.Output().Len(); n == 0 {
-			t.Error("the socket took 1 MiB at once; the test needs output left waiting")
-		}
-		must(t, f.Close())
-	}))
-	runFor(t, base, 5*time.Second)
-	if !bytes.Equal(got.Bytes(), data) || what&bufferevent.EOF == 0 {
-		t.Errorf("peer got %d of %d bytes, then %v; want all, then EOF", got.Len(), len(data), what)
-	}
-	if _, err := s0.Write([]byte("x")); err == nil {
-		t.Error("underlying still open after lingering")
+	for _, flush := range []bool{false, true} {
+		t.Run(fmt.Sprintf("flush=%v", flush), func(t *testing.T) {
+			base := newBase(t)
+			s0, s1, err := socketPair(base, 0)
+			must(t, err)
+			defer s1.Close()
+			f := newFilter(t, s0, nil, nil, bufferevent.CloseOnFree)
+			data := pattern(1 << 20)
+			var got bytes.Buffer
+			var what bufferevent.Events
+			must(t, s1.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				_, _ = got.ReadFrom(bev.Input())
+			}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, _ error) {
+				what = w
+				base.LoopBreak()
+			}))
+			must(t, s1.Enable(bufferevent.Read))
+			passed := 0
+			must(t, base.RunInLoop(func() {
+				_, _ = f.Write(data)
+				if flush {
+					_, err := f.Flush(bufferevent.Write, bufferevent.Flush)
+					must(t, err)
+				}
+				if n := s0.Output().Len(); n == 0 {
+					t.Error("the socket took everything at once; the test needs output left waiting")
+				}
+				passed = len(data) - f.Output().Len()
+				if flush && passed != len(data) {
+					t.Errorf("Flush passed %d of %d bytes down", passed, len(data))
+				}
+				must(t, f.Close())
+			}))
+			runFor(t, base, 5*time.Second)
+			if passed == 0 || !bytes.Equal(got.Bytes(), data[:passed]) || what&bufferevent.EOF == 0 {
+				t.Errorf("peer got %d of the %d bytes passed down, then %v; want all, then EOF", got.Len(), passed, what)
+			}
+			if _, err := s0.Write([]byte("x")); err == nil {
+				t.Error("underlying still open after lingering")
+			}
+		})
 	}
 }
