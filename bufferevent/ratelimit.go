@@ -276,7 +276,8 @@ func (m *groupMember) run() {
 // group's base).
 //
 // Unlike libevent's persistent per-tick timer, the refill timer is armed
-// only while the group has suspended a direction: otherwise members credit
+// only while the group has suspended a direction or members wait for their
+// turn (ratelimit.Group.NeedsRefill): otherwise members credit
 // the elapsed ticks themselves when they ask for their shares (the same
 // arithmetic, from their base's cached time), so a group limit that never
 // binds costs no timer and no extra loop wake-ups. A charge that suspends a
@@ -315,10 +316,12 @@ func NewRateLimitGroup(base *eventbase.Base, cfg *ratelimit.Config) (*RateLimitG
 func (rg *RateLimitGroup) wake() { rg.timer.Active(eventbase.Timeout, 1) }
 
 // arm arms the refill timer for next, or stops it if next is the zero time
-// or nothing is suspended. On the group's loop.
+// or the group needs no refills (nothing suspended, no member waiting for
+// its turn). On the group's loop.
 func (rg *RateLimitGroup) arm(next time.Time) {
-	// A suspension after this check calls wake, whose callback arms again.
-	if r, w := rg.g.Suspended(); next.IsZero() || !r && !w {
+	// A suspension or wait after this check calls wake, whose callback arms
+	// again.
+	if next.IsZero() || !rg.g.NeedsRefill() {
 		_ = rg.timer.Del()
 		return
 	}

@@ -192,7 +192,7 @@ func TestGroupConcurrentUse(t *testing.T) {
 		t.Fatalf("totals %d/%d, members charged %d/%d", r, w, wantR, wantW)
 	}
 	// Everything is quiet now: after handling the last notifications, every member
-	// applies the group's current state.
+	// applies its current state (the group's, plus its own wait for a turn).
 	for _, lp := range lps {
 		lp.drain()
 	}
@@ -201,7 +201,12 @@ func TestGroupConcurrentUse(t *testing.T) {
 	for i := range loops {
 		for j, m := range all[i] {
 			notified += m.notified.Load()
-			if m.appliedR != gr || m.appliedW != gw {
+			// A member's own view adds its wait for a turn (turns.go) to the group's.
+			mr, mw := m.GroupSuspended()
+			if mr != (gr || m.waiting[0]) || mw != (gw || m.waiting[1]) {
+				t.Fatalf("loop %d member %d: GroupSuspended %v/%v, group %v/%v, waiting %v", i, j, mr, mw, gr, gw, m.waiting)
+			}
+			if m.appliedR != mr || m.appliedW != mw {
 				t.Fatalf("loop %d member %d applied %v/%v, group is %v/%v (notified %d, pending %v, in group %v, levels %d/%d)", i, j, m.appliedR, m.appliedW, gr, gw, m.notified.Load(), m.pending.Load(), m.Group() != nil, g.ReadLimit(), g.WriteLimit())
 			}
 			m.LeaveGroup()

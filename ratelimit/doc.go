@@ -42,20 +42,24 @@
 // which need not follow it. Cutting every share of a tick from the same snapshot, rounded
 // up, gives each busy member exactly one equal share per tick in any order (the n-th
 // empties the bucket; the last gets up to n−1 bytes less), which is what libevent's
-// test-ratelim checks. Only when the min share exceeds level/n, so that not every member
-// can transfer in a tick, does the order matter; the random starting member is then the
-// tie-breaker, as in libevent. It is a weak one: members transfer in the order the poller
-// reports them, which need not follow the order they were resumed in. Measured with
-// backends/socket's test-ratelim port (30 connections, 40 ms tick, group 3000 bytes per
-// tick, min share 512, so 6 members per tick): a per-connection standard deviation of
-// 440–1030 B/s around 2500, one connection starved for the whole 2 s window; with
-// libevent's settings (min share 64 ≤ level/n) it is 0. Setting the min share above
-// level/n trades fairness for fewer, larger transfers.
+// test-ratelim checks. When the min share exceeds level/n, only about level/minShare
+// members can transfer per tick, and who they are would again be the poller's choice,
+// possibly the same members every tick (libevent's random starting member does not change
+// the order a level-triggered poller reports ready descriptors in). Then the group deals
+// turns in rounds (turns.go): a member that had its turn waits, suspended for the group
+// (GroupSuspended reports it for that member only), until the next round, which starts
+// when every member has had its turn, when a tick ends with credit left over, or when the
+// member that took the latest turn asks again within the same tick (the ones that have not
+// had theirs are idle), so that a few busy members among idle ones still use the whole
+// rate. Measured with backends/socket's test-ratelim port (30 connections, group 3000
+// bytes per 100 ms tick, min share 512, so six transfers per tick): per-connection
+// standard deviation 43–57 B/s around 1000 (libevent's check: 100); before turns, the
+// compressed run measured 437–1034 B/s around 2500, one connection starved throughout.
 //
 // Refills are lazy: a member's MaxToRead or MaxToWrite credits the group's elapsed ticks
 // from the time it passes, with the same whole-tick arithmetic as Refill, so the owner
-// needs a refill timer only while a direction is suspended. Group.OnSuspend tells the
-// owner when to start it. A Group's ReadLimit and WriteLimit report the level as of the
+// needs a refill timer only while a direction is suspended or members wait for their turn
+// (NeedsRefill). Group.OnSuspend tells the owner when to start it. A Group's ReadLimit and WriteLimit report the level as of the
 // last credit: call Refill first for the current one.
 //
 // A Group is safe for concurrent use, because members may live on different event loops.
@@ -79,7 +83,8 @@
 //     RefillAt(): if ok, arm the bufferevent's one-shot refill timer for that time (fire
 //     at once if it is past), else stop the timer.
 //  2. syncGroup, the one function that applies the group state:
-//     r, w := GroupSuspended(); suspend or lift BW_GROUP for each direction accordingly.
+//     r, w := GroupSuspended() (the group's suspension plus this member's wait for its
+//     turn); suspend or lift BW_GROUP for each direction accordingly.
 //  3. SetRateLimit(cfg): SetConfig(cfg, now); sync.
 //  4. Before a read: n := MaxToRead(now, maxSingleRead). If n == 0, do not read (this is
 //     not EOF); run syncGroup and syncBW, which suspend the direction, and return. Else read
@@ -101,8 +106,8 @@
 //  10. Group driver: the function that creates a group for a base calls NewGroup(cfg,
 //     base's now) and registers with OnSuspend a function that makes a one-shot timer on
 //     that base run soon (from any goroutine). The timer's callback runs
-//     next := Refill(now) and re-arms for next while Suspended reports a suspended
-//     direction, stopping otherwise or when next is the zero time. After Group.SetConfig,
+//     next := Refill(now) and re-arms for next while NeedsRefill reports true, stopping
+//     otherwise or when next is the zero time. After Group.SetConfig,
 //     do the same with NextRefill(). To free the group: Close (fails while members
 //     remain), then stop the timer. A driver may also keep the timer armed every tick, as
 //     libevent does; refills are idempotent.
@@ -148,6 +153,7 @@
 // and retries on the next tick), so there is no pending-unsuspend state; refills never
 // lower a level; errors instead of assertions for Close with members and for decrements
 // without a per-connection config; group shares are cut from the level at the last
-// refill, rounded up (see Fairness), and the group's bucket is refilled lazily by its
-// members, its timer running only while a direction is suspended.
+// refill, rounded up, and members take turns while the min share binds (see Fairness);
+// the group's bucket is refilled lazily by its members, its timer running only while it
+// is needed.
 package ratelimit

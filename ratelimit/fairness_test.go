@@ -212,3 +212,149 @@ func TestGroupLazyRefillAndOnSuspend(t *testing.T) {
 		m.LeaveGroup()
 	}
 }
+
+// When the min share binds (here 512 > ⌈3000/30⌉), only about six members can transfer
+// per tick. With a poller that reports members in the same order every tick, they would
+// be the same six; turns make every busy member wait, suspended, after its transfer until
+// the others had theirs, so over 50 ticks everyone gets the same to within one turn. Idle
+// members do not hold the others back: a tick that ends with credit left starts a new
+// round, and the busy members get the whole group rate.
+func TestGroupTurnsWhenMinShareBinds(t *testing.T) {
+	const tick = 100 * time.Millisecond
+	tests := []struct {
+		name string
+		busy int // members 0..busy-1 always want to transfer; the others never do
+	}{
+		{name: "all busy", busy: 30},
+		{name: "ten busy, twenty idle", busy: 10},
+		{name: "three busy", busy: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, ms, _ := newGroupWith(t, mustConfig(t, 3000, 12000, 3000, 12000, tick), 30)
+			if err := g.SetMinShare(512); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]int64, tt.busy)
+			const ticks = 50
+			for k := 1; k <= ticks; k++ {
+				now := t0.Add(time.Duration(k) * tick)
+				g.Refill(now)
+				for moved := true; moved; { // the poller reports the same order every time
+					moved = false
+					for i := range tt.busy {
+						if r, _ := ms[i].GroupSuspended(); r {
+							continue
+						}
+						if s := ms[i].MaxToRead(now, 1<<20); s > 0 {
+							ms[i].ChargeRead(s)
+							got[i] += s
+							moved = true
+						}
+					}
+				}
+			}
+			lo, hi, sum := slices.Min(got), slices.Max(got), int64(0)
+			for _, v := range got {
+				sum += v
+			}
+			t.Logf("per member %v", got)
+			if hi-lo > 512 {
+				t.Errorf("members got between %d and %d bytes; want them within one turn (512)", lo, hi)
+			}
+			// The group credited 3000 per tick (the first tick's at the start); whatever
+			// stays in the bucket at the end is at most the burst.
+			if credited := int64(3000 * (ticks + 1)); sum < credited-12000 || sum > credited+512*int64(tt.busy) {
+				t.Errorf("busy members moved %d bytes; the group credited %d", sum, credited)
+			}
+			for _, m := range ms {
+				m.LeaveGroup()
+			}
+		})
+	}
+}
+
+// A member that waits for its turn is suspended for the group (GroupSuspended), notified
+// when it starts waiting and when the next round releases it; leaving while waiting
+// forgets the wait; NeedsRefill reports waits so that the owner keeps its timer.
+func TestGroupTurnNotifications(t *testing.T) {
+	const tick = 100 * time.Millisecond
+	g, ms, _ := newGroupWith(t, mustConfig(t, 1000, 1000, 1000, 1000, tick), 4) // ⌈1000/4⌉ < 512
+	if err := g.SetMinShare(512); err != nil {
+		t.Fatal(err)
+	}
+	var woken int
+	g.OnSuspend(func() { woken++ })
+	now := t0.Add(tick / 2)
+	if s := ms[0].MaxToRead(now, 1<<20); s != 512 {
+		t.Fatalf("first share %d, want the min share", s)
+	}
+	ms[0].ChargeRead(512) // 488 left
+	// Asking again at once, nobody else having taken a turn: the others are idle, so a
+	// new round starts and ms[0] goes on.
+	if s := ms[0].MaxToRead(now, 1<<20); s != 512 {
+		t.Fatalf("share of the only busy member %d, want the min share", s)
+	}
+	ms[0].ChargeRead(1) // its turn in the new round
+	if s := ms[1].MaxToRead(now, 1<<20); s != 512 {
+		t.Fatalf("ms[1] share %d, want the min share", s)
+	}
+	ms[1].ChargeRead(1) // 486 left
+	expectNone(t, ms)
+	if g.NeedsRefill() {
+		t.Fatal("NeedsRefill with nothing suspended or waiting")
+	}
+	// ms[0] had its turn in this round and ms[1] took one since: ms[0] waits, is told
+	// so, and the owner is woken once.
+	if s := ms[0].MaxToRead(now, 1<<20); s != 0 {
+		t.Fatalf("second share in the round %d, want 0", s)
+	}
+	expectNotified(t, ms, Read, 0)
+	if r, w := ms[0].GroupSuspended(); !r || w {
+		t.Fatalf("waiting member: GroupSuspended %v/%v, want true/false", r, w)
+	}
+	if r, _ := ms[1].GroupSuspended(); r {
+		t.Fatal("a member that did not have its turn is suspended")
+	}
+	if !g.NeedsRefill() || woken != 1 {
+		t.Fatalf("NeedsRefill %v, woken %d; want true, 1", g.NeedsRefill(), woken)
+	}
+	if s := ms[0].MaxToRead(now, 1<<20); s != 0 {
+		t.Fatal("a waiting member got a share")
+	}
+	expectNone(t, ms) // no second notification for the same wait
+	// The next tick ends with credit left (486 > 0, not suspended): a new round.
+	g.Refill(t0.Add(tick))
+	expectNotified(t, ms, Read, 0)
+	if r, _ := ms[0].GroupSuspended(); r || g.NeedsRefill() {
+		t.Fatal("the new round did not release the member")
+	}
+	// Every member having had its turn also starts a new round.
+	now = t0.Add(tick)
+	for i := range 4 {
+		if s := ms[i].MaxToRead(now, 1<<20); s == 0 {
+			t.Fatalf("member %d: no share in a fresh round", i)
+		}
+		ms[i].ChargeRead(1)
+	}
+	expectNone(t, ms)
+	if s := ms[0].MaxToRead(now, 1<<20); s == 0 {
+		t.Fatal("the round did not end when every member had its turn")
+	}
+	// Leaving while waiting.
+	ms[0].ChargeRead(1)
+	_ = ms[1].MaxToRead(now, 1<<20)
+	ms[1].ChargeRead(1)
+	_ = ms[0].MaxToRead(now, 1<<20)
+	expectNotified(t, ms, Read, 0)
+	ms[0].LeaveGroup()
+	if g.NeedsRefill() {
+		t.Fatal("a departed member still counts as waiting")
+	}
+	if r, _ := ms[0].GroupSuspended(); r {
+		t.Fatal("a member outside the group reports a wait")
+	}
+	for _, m := range ms[1:] {
+		m.LeaveGroup()
+	}
+}

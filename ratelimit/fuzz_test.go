@@ -141,7 +141,7 @@ func FuzzLimiter(f *testing.F) {
 			case 5:
 				got := l.MaxToWrite(now, arg)
 				refillModel()
-				share := g.share(Write, now)
+				share := g.share(&l, Write, now)
 				want := max(min(arg, l.b.write, share), 0)
 				if got != want || got < 0 || got > max(arg, 0) {
 					t.Fatalf("MaxToWrite(%d) = %d, want %d (level %d, share %d)", arg, got, want, l.b.write, share)

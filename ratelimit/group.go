@@ -17,8 +17,9 @@ type Member interface {
 	//
 	// Implementations must be safe for concurrent use: GroupChanged may be called from any
 	// goroutine, several at once: the one refilling the group, or the loop of any member
-	// whose transfer emptied the bucket (including this member's own, from inside its
-	// ChargeRead or ChargeWrite call). It is never called with the group's lock held, so it
+	// whose transfer emptied the bucket or ended a round of turns (including this
+	// member's own, from inside its ChargeRead, ChargeWrite, MaxToRead or MaxToWrite
+	// call, the latter when the member starts waiting for its turn). It is never called with the group's lock held, so it
 	// may call any Group method, but it must not block: it must not wait for another loop
 	// or take a bufferevent lock that a thread running ChargeRead/ChargeWrite may hold.
 	// The usual implementation queues the work on the member's loop (Base.RunInLoop). It may
@@ -54,11 +55,20 @@ type Group struct {
 	// a transfer costs no division.
 	readShare, writeShare int64
 	onSuspend             func()
-	members               []*Limiter
-	totalRead             uint64
-	totalWritten          uint64
-	rng                   *rand.Rand
-	closed                bool
+	// Turns while the min share binds (turns.go), indexed by dirIndex.
+	round    [2]uint64 // current round, from 1
+	nServed  [2]int    // members that had their turn in the current round
+	nWaiting [2]int    // members waiting for the next round
+	released []released
+	// The member that took the latest turn, and the value of ticks then.
+	lastServed     [2]*Limiter
+	lastServedTick [2]uint64
+	ticks          uint64 // refills that credited ticks
+	members        []*Limiter
+	totalRead      uint64
+	totalWritten   uint64
+	rng            *rand.Rand
+	closed         bool
 }
 
 // NewGroup returns a group limited by cfg whose buckets start at the rates and count ticks
@@ -72,7 +82,7 @@ func newGroup(cfg *Config, now time.Time, seed1, seed2 uint64) (*Group, error) {
 	if cfg == nil {
 		return nil, ErrNilConfig
 	}
-	g := &Group{cfg: cfg, rng: rand.New(rand.NewPCG(seed1, seed2))}
+	g := &Group{cfg: cfg, rng: rand.New(rand.NewPCG(seed1, seed2)), round: [2]uint64{1, 1}}
 	g.b.init(cfg, now)
 	g.setBases(g.b.read, g.b.write)
 	g.setMinShare(DefaultMinShare)
@@ -157,11 +167,29 @@ func (g *Group) WriteLimit() int64 {
 }
 
 // Suspended reports whether the group has suspended its members' reading and writing.
-// Safe for concurrent use.
+// A member may also wait for its turn (Limiter.GroupSuspended reports both). Safe for
+// concurrent use.
 func (g *Group) Suspended() (read, write bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.readSuspended, g.writeSuspended
+}
+
+// NeedsRefill reports whether the owner's refill timer must run: a direction is
+// suspended, or members wait for their turn (see Fairness in the package overview).
+// Otherwise members credit elapsed ticks themselves and the timer may stop. Safe for
+// concurrent use.
+func (g *Group) NeedsRefill() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.readSuspended || g.writeSuspended || g.nWaiting[0]+g.nWaiting[1] > 0
+}
+
+// suspendedFor is Suspended for member l: also suspended while it waits for its turn.
+func (g *Group) suspendedFor(l *Limiter) (read, write bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.readSuspended || l.waiting[0], g.writeSuspended || l.waiting[1]
 }
 
 // Len returns the number of members. Safe for concurrent use.
@@ -257,6 +285,7 @@ func (g *Group) Close() error {
 func (g *Group) refillLocked(now time.Time) {
 	if g.b.update(g.cfg, now) {
 		g.setBases(g.b.read, g.b.write)
+		g.endTick()
 	}
 }
 
@@ -276,13 +305,14 @@ func ceilShare(base, n int64) int64 {
 	return (base-1)/n + 1
 }
 
-// OnSuspend sets fn, called whenever a charge or a manual decrement suspends a direction
-// (nil: none). It lets the owner stop its refill timer while nothing is suspended (refills
+// OnSuspend sets fn, called whenever a charge or a manual decrement suspends a direction,
+// or a member starts waiting for its turn while nothing was suspended or waiting (nil:
+// none). It lets the owner stop its refill timer while NeedsRefill reports false (refills
 // then happen when members ask for their shares, see Limiter.MaxToRead) and re-arm it for
-// NextRefill when fn is called. fn runs on the goroutine that made the charge or
-// decrement (any member's loop, or a caller of DecrementRead/DecrementWrite), after the
-// group's lock is released and the members are notified; it must not block. Safe for
-// concurrent use.
+// NextRefill when fn is called. fn runs on the goroutine that made the charge, decrement
+// or share request (any member's loop, or a caller of DecrementRead/DecrementWrite),
+// after the group's lock is released and the members are notified; it must not block.
+// Safe for concurrent use.
 func (g *Group) OnSuspend(fn func()) {
 	g.mu.Lock()
 	g.onSuspend = fn
@@ -308,24 +338,47 @@ func (g *Group) canResume(level int64) bool { return level > 0 && level >= g.min
 // they transfer in no longer matters. Like libevent's it is at least the min share (which
 // may overdraw the bucket), and it is at least one byte, so tiny budgets cannot stall
 // members.
-func (g *Group) share(d Direction, now time.Time) int64 {
+//
+// While the min share binds, a member that already had its turn in the current round gets
+// 0 and waits (turns.go): it is notified at once so that it suspends, and again when the
+// next round releases it.
+func (g *Group) share(l *Limiter, d Direction, now time.Time) int64 {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.refillLocked(now)
 	level, s, suspended := g.b.read, g.readShare, g.readSuspended
 	if d == Write {
 		level, s, suspended = g.b.write, g.writeShare, g.writeSuspended
 	}
 	if suspended {
+		g.unlock()
 		return 0
 	}
-	// Not suspended implies level > 0.
-	return max(min(s, level), g.minShare)
+	ok, wait := g.takeTurn(l, dirIndex(d))
+	if ok {
+		// Not suspended implies level > 0.
+		s = max(min(s, level), g.minShare)
+		g.unlock()
+		return s
+	}
+	var wake func()
+	if wait && g.nWaiting[0]+g.nWaiting[1] == 1 && !g.readSuspended && !g.writeSuspended {
+		wake = g.onSuspend // the owner's timer may be stopped: start it
+	}
+	m := l.member
+	g.unlock()
+	if wait {
+		m.GroupChanged(d)
+		if wake != nil {
+			wake()
+		}
+	}
+	return 0
 }
 
-// charge accounts n ≥ 0 transferred bytes in direction d.
-func (g *Group) charge(d Direction, n int64) {
+// charge accounts n ≥ 0 bytes that member l transferred in direction d.
+func (g *Group) charge(l *Limiter, d Direction, n int64) {
 	g.mu.Lock()
+	g.served(l, dirIndex(d), n)
 	level, suspended := &g.b.read, &g.readSuspended
 	if d == Write {
 		level, suspended = &g.b.write, &g.writeSuspended
@@ -343,7 +396,7 @@ func (g *Group) charge(d Direction, n int64) {
 		g.setBase(d)
 		g.notifyUnlock(d, true)
 	default:
-		g.mu.Unlock()
+		g.unlock()
 	}
 }
 
@@ -387,7 +440,7 @@ func (g *Group) decrement(d Direction, n int64) {
 		*suspended = false
 		g.notifyUnlock(d, true)
 	default:
-		g.mu.Unlock()
+		g.unlock()
 	}
 }
 
@@ -405,7 +458,8 @@ func (g *Group) add(l *Limiter, m Member) error {
 
 func (g *Group) remove(l *Limiter) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	defer g.unlock()
+	g.leaveTurns(l)
 	last := len(g.members) - 1
 	moved := g.members[last]
 	g.members[l.idx], moved.idx = moved, l.idx
@@ -423,9 +477,10 @@ var scratchPool = sync.Pool{New: func() any { return new([]Member) }}
 // calls GroupChanged(dirs) on each. It must be called with g.mu held; it always unlocks.
 func (g *Group) notifyUnlock(dirs Direction, random bool) {
 	if dirs == 0 || len(g.members) == 0 {
-		g.mu.Unlock()
+		g.unlock()
 		return
 	}
+	rs := g.takeReleased()
 	sp := scratchPool.Get().(*[]Member)
 	s := (*sp)[:0]
 	start := 0
@@ -439,6 +494,7 @@ func (g *Group) notifyUnlock(dirs Direction, random bool) {
 		s = append(s, l.member)
 	}
 	g.mu.Unlock()
+	deliver(rs)
 	for _, m := range s {
 		m.GroupChanged(dirs)
 	}

@@ -50,8 +50,10 @@ type Limiter struct {
 
 	// Guarded by group.mu: the group reads member while notifying and rewrites idx when
 	// another member leaves.
-	member Member
-	idx    int
+	member  Member
+	idx     int
+	served  [2]uint64 // round of the member's last turn, by dirIndex
+	waiting [2]bool   // waiting for the next round
 
 	// Bytes reserved from the group by operations in flight (ReserveRead), given back
 	// when the limiter leaves the group (refund.go).
@@ -116,7 +118,7 @@ func (l *Limiter) MaxToRead(now time.Time, maxSingle int64) int64 {
 		m = min(m, l.b.read)
 	}
 	if l.group != nil {
-		m = min(m, l.group.share(Read, now))
+		m = min(m, l.group.share(l, Read, now))
 	}
 	return max(m, 0)
 }
@@ -129,7 +131,7 @@ func (l *Limiter) MaxToWrite(now time.Time, maxSingle int64) int64 {
 		m = min(m, l.b.write)
 	}
 	if l.group != nil {
-		m = min(m, l.group.share(Write, now))
+		m = min(m, l.group.share(l, Write, now))
 	}
 	return max(m, 0)
 }
@@ -147,7 +149,7 @@ func (l *Limiter) ChargeRead(n int64) {
 		l.b.read = subSat(l.b.read, n)
 	}
 	if l.group != nil {
-		l.group.charge(Read, n)
+		l.group.charge(l, Read, n)
 	}
 }
 
@@ -158,7 +160,7 @@ func (l *Limiter) ChargeWrite(n int64) {
 		l.b.write = subSat(l.b.write, n)
 	}
 	if l.group != nil {
-		l.group.charge(Write, n)
+		l.group.charge(l, Write, n)
 	}
 }
 
@@ -263,13 +265,15 @@ func (l *Limiter) LeaveGroup() {
 func (l *Limiter) Group() *Group { return l.group }
 
 // GroupSuspended reports whether the limiter's group has suspended reading and writing
-// (libevent's BEV_SUSPEND_BW_GROUP); false, false if the limiter is in no group. Call it
+// for this member (libevent's BEV_SUSPEND_BW_GROUP): the group is suspended in that
+// direction, or this member waits for its turn (see Fairness in the package overview);
+// false, false if the limiter is in no group. Call it
 // when a Member notification is handled, and after JoinGroup. Not safe for concurrent use.
 func (l *Limiter) GroupSuspended() (read, write bool) {
 	if l.group == nil {
 		return false, false
 	}
-	return l.group.Suspended()
+	return l.group.suspendedFor(l)
 }
 
 // noCopy makes go vet's copylocks check report copies of a Limiter.
