@@ -61,126 +61,144 @@ func runFor(t testing.TB, base *eventbase.Base, d time.Duration) {
 	must(t, base.Dispatch())
 }
 
+// filtersScenario is the scenario of libevent test/regress_bufferevent.c
+// "bufferevent_filters", "bufferevent_filters_disable",
+// "bufferevent_pair_filters" and "bufferevent_pair_filters_disable" over
+// the connected bufferevents u0 and u1 (which the filters close): bev1 is a
+// filter over u0 whose output filter prefixes every byte with 'x' on its
+// first call and fails on every later call; bev2 is a filter over u1 whose
+// input filter strips the 'x' (skipping '-'). In the disable variant the
+// output filter writes "-" to its own filter bufferevent, which must not
+// re-enter it; the leftover "-" makes it run (and fail) again. Expected
+// counter: filter calls + read cb (all 8333 bytes arrived intact) + write cb
+// (output empty): 3, or 4 with disable. libevent ignores BEV_ERROR; bufev
+// reports each failure as an Error|Writing event with a *FuncError, which
+// this port counts instead of failing (0, or 2 with disable). check, if not
+// nil, inspects the filters before data flows; the loop runs for d.
+func filtersScenario(t *testing.T, base *eventbase.Base, u0, u1 *bufferevent.BufferEvent, disable bool, d time.Duration, check func(bev1, bev2 *bufferevent.BufferEvent)) {
+	t.Helper()
+	testOK := 0
+	var bev1 *bufferevent.BufferEvent
+	outputFilter := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
+		testOK++
+		if testOK != 1 {
+			return filter.Error
+		}
+		buf, _ := src.Pullup(-1)
+		for _, c := range buf {
+			_ = dst.Add([]byte{'x', c})
+		}
+		_ = src.Drain(src.Len())
+		if disable {
+			prev := testOK + 1
+			testOK = prev
+			_, _ = bev1.Write([]byte("-"))
+			if testOK != prev {
+				t.Error("Write from inside the output filter re-entered it")
+			}
+			testOK--
+		}
+		return filter.OK
+	}
+	inputFilter := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
+		buf, _ := src.Pullup(-1)
+		i := 0
+		for ; i+1 < len(buf); i += 2 {
+			if buf[i] == '-' {
+				i--
+				continue
+			}
+			if buf[i] != 'x' {
+				t.Errorf("input filter: byte %q where 'x' expected", buf[i])
+				return filter.Error
+			}
+			_ = dst.Add(buf[i+1 : i+2])
+		}
+		_ = src.Drain(i)
+		return filter.OK
+	}
+	bev1 = newFilter(t, u0, nil, outputFilter, bufferevent.CloseOnFree)
+	bev2 := newFilter(t, u1, inputFilter, nil, bufferevent.CloseOnFree)
+	defer bev1.Close()
+	defer bev2.Close()
+	var got []byte
+	var errs []error
+	must(t, bev1.SetCallbacks(nil, func(bev *bufferevent.BufferEvent) {
+		if bev.Output().Len() == 0 {
+			testOK++
+		}
+	}, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		if what != bufferevent.Error|bufferevent.Writing {
+			t.Errorf("bev1 event %v", what)
+		}
+		errs = append(errs, err)
+	}))
+	must(t, bev2.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		if bev.Input().Len() == 8333 {
+			buf := evbuffer.New()
+			must(t, bev.ReadBuffer(buf))
+			must(t, bev.Disable(bufferevent.Read))
+			got, _ = buf.Pullup(-1)
+			testOK++
+		}
+	}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		t.Errorf("bev2 event %v: %v", what, err)
+	}))
+	if bev1.Underlying() != u0 || bev2.Underlying() != u1 {
+		t.Error("Underlying does not return the filtered bufferevent")
+	}
+	if check != nil {
+		check(bev1, bev2)
+	}
+	must(t, bev1.Disable(bufferevent.Read))
+	must(t, bev2.Enable(bufferevent.Read))
+	_, err := bev1.Write(pattern(8333))
+	must(t, err)
+	runFor(t, base, d)
+	want, wantErrs := 3, 0
+	if disable {
+		want, wantErrs = 4, 2 // the second and the third call failed
+	}
+	if testOK != want {
+		t.Errorf("counter = %d; want %d", testOK, want)
+	}
+	if !bytes.Equal(got, pattern(8333)) {
+		t.Errorf("received %d bytes, not the 8333 sent", len(got))
+	}
+	if len(errs) != wantErrs {
+		t.Errorf("%d Error events; want %d", len(errs), wantErrs)
+	}
+	for _, err := range errs {
+		var fe *filter.FuncError
+		if !errors.Is(err, filter.ErrFailed) || !errors.As(err, &fe) || fe.Dir != bufferevent.Write {
+			t.Errorf("error %v; want a *FuncError for the output filter", err)
+		}
+	}
+}
+
+// filtersCaseName is the libevent case name of filtersScenario over kind
+// ("pair_" or "").
+func filtersCaseName(kind string, disable bool) string {
+	name := "bufferevent_" + kind + "filters"
+	if disable {
+		name += "_disable"
+	}
+	return name
+}
+
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_pair_filters" and
-// "bufferevent_pair_filters_disable": bev1 is a filter over pair[0] whose
-// output filter prefixes every byte with 'x' on its first call and fails on
-// every later call; bev2 is a filter over pair[1] whose input filter strips
-// the 'x' (skipping '-'). In the disable variant the output filter writes "-"
-// to its own filter bufferevent, which must not re-enter it; the leftover "-"
-// makes it run (and fail) again. Expected counter: filter calls + read cb
-// (all 8333 bytes arrived intact) + write cb (output empty): 3, or 4 with
-// disable. libevent ignores BEV_ERROR; bufev reports each failure as an
-// Error|Writing event, which this port records instead of failing.
+// "bufferevent_pair_filters_disable" (filtersScenario over a pair); FD
+// reports ErrUnsupported, as the pair.
 func TestPairFilters(t *testing.T) {
 	for _, disable := range []bool{false, true} {
-		name := "bufferevent_pair_filters"
-		if disable {
-			name += "_disable"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(filtersCaseName("pair_", disable), func(t *testing.T) {
 			base := newBase(t)
 			p0, p1 := newPair(t, base, 0)
-			testOK := 0
-			var bev1 *bufferevent.BufferEvent
-			outputFilter := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
-				testOK++
-				if testOK != 1 {
-					return filter.Error
+			filtersScenario(t, base, p0, p1, disable, 100*time.Millisecond, func(bev1, _ *bufferevent.BufferEvent) {
+				if fd, err := bev1.FD(); fd != -1 || !errors.Is(err, errors.ErrUnsupported) {
+					t.Errorf("FD of a filter over a pair = %d, %v; want -1 and ErrUnsupported, as the pair", fd, err)
 				}
-				buf, _ := src.Pullup(-1)
-				for _, c := range buf {
-					_ = dst.Add([]byte{'x', c})
-				}
-				_ = src.Drain(src.Len())
-				if disable {
-					prev := testOK + 1
-					testOK = prev
-					_, _ = bev1.Write([]byte("-"))
-					if testOK != prev {
-						t.Error("Write from inside the output filter re-entered it")
-					}
-					testOK--
-				}
-				return filter.OK
-			}
-			inputFilter := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
-				buf, _ := src.Pullup(-1)
-				i := 0
-				for ; i+1 < len(buf); i += 2 {
-					if buf[i] == '-' {
-						i--
-						continue
-					}
-					if buf[i] != 'x' {
-						t.Errorf("input filter: byte %q where 'x' expected", buf[i])
-						return filter.Error
-					}
-					_ = dst.Add(buf[i+1 : i+2])
-				}
-				_ = src.Drain(i)
-				return filter.OK
-			}
-			bev1 = newFilter(t, p0, nil, outputFilter, bufferevent.CloseOnFree)
-			bev2 := newFilter(t, p1, inputFilter, nil, bufferevent.CloseOnFree)
-			defer bev1.Close()
-			defer bev2.Close()
-			var got []byte
-			var errs []error
-			must(t, bev1.SetCallbacks(nil, func(bev *bufferevent.BufferEvent) {
-				if bev.Output().Len() == 0 {
-					testOK++
-				}
-			}, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
-				if what != bufferevent.Error|bufferevent.Writing {
-					t.Errorf("bev1 event %v", what)
-				}
-				errs = append(errs, err)
-			}))
-			must(t, bev2.SetCallbacks(func(bev *bufferevent.BufferEvent) {
-				if bev.Input().Len() == 8333 {
-					buf := evbuffer.New()
-					must(t, bev.ReadBuffer(buf))
-					must(t, bev.Disable(bufferevent.Read))
-					got, _ = buf.Pullup(-1)
-					testOK++
-				}
-			}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
-				t.Errorf("bev2 event %v: %v", what, err)
-			}))
-			if bev1.Underlying() != p0 || bev2.Underlying() != p1 {
-				t.Error("Underlying does not return the filtered bufferevent")
-			}
-			if fd, err := bev1.FD(); fd != -1 || !errors.Is(err, errors.ErrUnsupported) {
-				t.Errorf("FD of a filter over a pair = %d, %v; want -1 and ErrUnsupported, as the pair", fd, err)
-			}
-			must(t, bev1.Disable(bufferevent.Read))
-			must(t, bev2.Enable(bufferevent.Read))
-			_, err := bev1.Write(pattern(8333))
-			must(t, err)
-			runFor(t, base, 100*time.Millisecond)
-			want := 3
-			if disable {
-				want = 4
-			}
-			if testOK != want {
-				t.Errorf("counter = %d; want %d", testOK, want)
-			}
-			if !bytes.Equal(got, pattern(8333)) {
-				t.Errorf("received %d bytes, not the 8333 sent", len(got))
-			}
-			wantErrs := 0
-			if disable {
-				wantErrs = 2 // the second and the third call failed
-			}
-			if len(errs) != wantErrs {
-				t.Errorf("%d Error events; want %d", len(errs), wantErrs)
-			}
-			for _, err := range errs {
-				var fe *filter.FuncError
-				if !errors.Is(err, filter.ErrFailed) || !errors.As(err, &fe) || fe.Dir != bufferevent.Write {
-					t.Errorf("error %v; want a *FuncError for the output filter", err)
-				}
-			}
+			})
 		})
 	}
 }
@@ -247,16 +265,43 @@ func (r *timeoutResult) callbacks() (bufferevent.ReadFunc, bufferevent.ReadFunc,
 		}
 }
 
+// timeoutScenario is the scenario of libevent test/regress_bufferevent.c
+// "bufferevent_timeout_filter" and "bufferevent_timeout_filter_pair" over
+// the connected bufferevents bev1 and bev2 (pass-through filters over
+// sockets or a pair; closed here): bev1 has "ABCDEFG" to send, reads and
+// writes enabled, read timeout 150 ms, write 100 ms; bev2 does not read,
+// write enabled with nothing to say, read timeout 100 ms, write 200 ms.
+// After 350 ms: bev1 one read and one write timeout (two events), bev2 one
+// write timeout — a filter arms its write timer on enable whatever its
+// output — and no read timeout; no read or write callbacks at all (bev1's
+// write callback would need an empty output after a productive round,
+// which happens before the callbacks are set).
+func timeoutScenario(t *testing.T, base *eventbase.Base, bev1, bev2 *bufferevent.BufferEvent) {
+	t.Helper()
+	defer bev1.Close()
+	defer bev2.Close()
+	var res1, res2 timeoutResult
+	must(t, bev2.Disable(bufferevent.Read))
+	must(t, bev1.SetCallbacks(res1.callbacks()))
+	must(t, bev1.SetTimeouts(150*time.Millisecond, 100*time.Millisecond))
+	_, err := bev1.Write([]byte("ABCDEFG"))
+	must(t, err)
+	must(t, bev1.Enable(bufferevent.ReadWrite))
+	must(t, bev2.SetCallbacks(res2.callbacks()))
+	must(t, bev2.SetTimeouts(100*time.Millisecond, 200*time.Millisecond))
+	must(t, bev2.Enable(bufferevent.Write))
+	runFor(t, base, 350*time.Millisecond)
+	if res1.events != 2 || res1.readTimeouts != 1 || res1.writeTimeouts != 1 || res1.reads != 0 {
+		t.Errorf("bev1: %+v; want 2 events, 1 read and 1 write timeout, no reads", res1)
+	}
+	if res2 != (timeoutResult{events: 1, writeTimeouts: 1}) {
+		t.Errorf("bev2: %+v; want exactly one write timeout", res2)
+	}
+}
+
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_timeout_filter_pair"
-// (and, over a filter over a filter, the stacking case): pass-through filters
-// over a pair; bev1 has "ABCDEFG" to send, reads and writes enabled, read
-// timeout 150 ms, write 100 ms; bev2 does not read, write enabled with
-// nothing to say, read timeout 100 ms, write 200 ms. After 350 ms: bev1 one
-// read and one write timeout (two events), bev2 one write timeout — a
-// filter arms its write timer on enable whatever its output — and no read
-// timeout; no read or write callbacks at all (bev1's write callback would
-// need an empty output after a productive round, which happens before the
-// callbacks are set).
+// (timeoutScenario over pass-through filters over a pair) and, over a
+// filter over a filter, the stacking case.
 func TestFilterTimeoutPair(t *testing.T) {
 	for _, layers := range []int{1, 2} {
 		t.Run([]string{"", "bufferevent_timeout_filter_pair", "stacked"}[layers], func(t *testing.T) {
@@ -266,25 +311,7 @@ func TestFilterTimeoutPair(t *testing.T) {
 				bev1 = newFilter(t, bev1, nil, nil, bufferevent.CloseOnFree)
 				bev2 = newFilter(t, bev2, nil, nil, bufferevent.CloseOnFree)
 			}
-			defer bev1.Close()
-			defer bev2.Close()
-			var res1, res2 timeoutResult
-			must(t, bev2.Disable(bufferevent.Read))
-			must(t, bev1.SetCallbacks(res1.callbacks()))
-			must(t, bev1.SetTimeouts(150*time.Millisecond, 100*time.Millisecond))
-			_, err := bev1.Write([]byte("ABCDEFG"))
-			must(t, err)
-			must(t, bev1.Enable(bufferevent.ReadWrite))
-			must(t, bev2.SetCallbacks(res2.callbacks()))
-			must(t, bev2.SetTimeouts(100*time.Millisecond, 200*time.Millisecond))
-			must(t, bev2.Enable(bufferevent.Write))
-			runFor(t, base, 350*time.Millisecond)
-			if res1.events != 2 || res1.readTimeouts != 1 || res1.writeTimeouts != 1 || res1.reads != 0 {
-				t.Errorf("bev1: %+v; want 2 events, 1 read and 1 write timeout, no reads", res1)
-			}
-			if res2 != (timeoutResult{events: 1, writeTimeouts: 1}) {
-				t.Errorf("bev2: %+v; want exactly one write timeout", res2)
-			}
+			timeoutScenario(t, base, bev1, bev2)
 		})
 	}
 }

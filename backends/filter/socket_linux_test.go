@@ -13,7 +13,6 @@ import (
 	"github.com/bufev/bufev/backends/socket"
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/bevtest"
-	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 )
 
@@ -62,89 +61,24 @@ func TestConformanceOverSocket(t *testing.T) {
 }
 
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_filters" and
-// "bufferevent_filters_disable" over sockets: same filters and counters as
-// TestPairFilters (3, or 4 with disable), and FD delegates to the socket.
+// "bufferevent_filters_disable" (filtersScenario over sockets); FD
+// delegates to the socket.
 func TestSocketFilters(t *testing.T) {
 	for _, disable := range []bool{false, true} {
-		base := newBase(t)
-		s0, s1, err := socketPair(base, 0)
-		must(t, err)
-		testOK := 0
-		var bev1 *bufferevent.BufferEvent
-		out := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
-			testOK++
-			if testOK != 1 {
-				return filter.Error
-			}
-			buf, _ := src.Pullup(-1)
-			for _, c := range buf {
-				_ = dst.Add([]byte{'x', c})
-			}
-			_ = src.Drain(src.Len())
-			if disable {
-				prev := testOK + 1
-				testOK = prev
-				_, _ = bev1.Write([]byte("-"))
-				if testOK != prev {
-					t.Error("Write from inside the output filter re-entered it")
+		t.Run(filtersCaseName("", disable), func(t *testing.T) {
+			base := newBase(t)
+			s0, s1, err := socketPair(base, 0)
+			must(t, err)
+			filtersScenario(t, base, s0, s1, disable, 200*time.Millisecond, func(bev1, bev2 *bufferevent.BufferEvent) {
+				for _, p := range [][2]*bufferevent.BufferEvent{{bev1, s0}, {bev2, s1}} {
+					fd, err := p[0].FD()
+					sfd, _ := p[1].FD()
+					if err != nil || fd != sfd || fd < 0 {
+						t.Errorf("filter FD = %d, %v; want the socket's %d", fd, err, sfd)
+					}
 				}
-				testOK--
-			}
-			return filter.OK
-		}
-		in := func(src, dst *evbuffer.Buffer, _ int, _ bufferevent.FlushMode) filter.Result {
-			buf, _ := src.Pullup(-1)
-			i := 0
-			for ; i+1 < len(buf); i += 2 {
-				if buf[i] == '-' {
-					i--
-					continue
-				}
-				_ = dst.Add(buf[i+1 : i+2])
-			}
-			_ = src.Drain(i)
-			return filter.OK
-		}
-		bev1 = newFilter(t, s0, nil, out, bufferevent.CloseOnFree)
-		bev2 := newFilter(t, s1, in, nil, bufferevent.CloseOnFree)
-		for _, p := range [][2]*bufferevent.BufferEvent{{bev1, s0}, {bev2, s1}} {
-			fd, err := p[0].FD()
-			sfd, _ := p[1].FD()
-			if err != nil || fd != sfd || fd < 0 {
-				t.Errorf("filter FD = %d, %v; want the socket's %d", fd, err, sfd)
-			}
-		}
-		var got []byte
-		errEvents := 0
-		must(t, bev1.SetCallbacks(nil, func(bev *bufferevent.BufferEvent) {
-			if bev.Output().Len() == 0 {
-				testOK++
-			}
-		}, func(*bufferevent.BufferEvent, bufferevent.Events, error) { errEvents++ }))
-		must(t, bev2.SetCallbacks(func(bev *bufferevent.BufferEvent) {
-			if bev.Input().Len() == 8333 {
-				got, _ = bev.Input().Pullup(-1)
-				got = bytes.Clone(got)
-				_ = bev.Input().Drain(8333)
-				must(t, bev.Disable(bufferevent.Read))
-				testOK++
-			}
-		}, nil, nil))
-		must(t, bev1.Disable(bufferevent.Read))
-		must(t, bev2.Enable(bufferevent.Read))
-		_, err = bev1.Write(pattern(8333))
-		must(t, err)
-		runFor(t, base, 200*time.Millisecond)
-		want, wantErrs := 3, 0
-		if disable {
-			want, wantErrs = 4, 2
-		}
-		if testOK != want || errEvents != wantErrs || !bytes.Equal(got, pattern(8333)) {
-			t.Errorf("disable=%v: counter %d (want %d), %d error events (want %d), %d bytes intact=%v",
-				disable, testOK, want, errEvents, wantErrs, len(got), bytes.Equal(got, pattern(8333)))
-		}
-		bev1.Close()
-		bev2.Close()
+			})
+		})
 	}
 }
 
@@ -173,33 +107,12 @@ func TestSocketFilterInactive(t *testing.T) {
 }
 
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_timeout_filter":
-// as TestFilterTimeoutPair over sockets — bev1 one read and one write
-// timeout, bev2 one write timeout, no read or write callbacks.
+// timeoutScenario over pass-through filters over sockets.
 func TestSocketFilterTimeout(t *testing.T) {
 	base := newBase(t)
 	s0, s1, err := socketPair(base, 0)
 	must(t, err)
-	bev1 := newFilter(t, s0, nil, nil, bufferevent.CloseOnFree)
-	bev2 := newFilter(t, s1, nil, nil, bufferevent.CloseOnFree)
-	defer bev1.Close()
-	defer bev2.Close()
-	var res1, res2 timeoutResult
-	must(t, bev2.Disable(bufferevent.Read))
-	must(t, bev1.SetCallbacks(res1.callbacks()))
-	must(t, bev1.SetTimeouts(150*time.Millisecond, 100*time.Millisecond))
-	_, err = bev1.Write([]byte("ABCDEFG"))
-	must(t, err)
-	must(t, bev1.Enable(bufferevent.ReadWrite))
-	must(t, bev2.SetCallbacks(res2.callbacks()))
-	must(t, bev2.SetTimeouts(100*time.Millisecond, 200*time.Millisecond))
-	must(t, bev2.Enable(bufferevent.Write))
-	runFor(t, base, 350*time.Millisecond)
-	if res1.events != 2 || res1.readTimeouts != 1 || res1.writeTimeouts != 1 || res1.reads != 0 {
-		t.Errorf("bev1: %+v; want 2 events, 1 read and 1 write timeout", res1)
-	}
-	if res2 != (timeoutResult{events: 1, writeTimeouts: 1}) {
-		t.Errorf("bev2: %+v; want exactly one write timeout", res2)
-	}
+	timeoutScenario(t, base, newFilter(t, s0, nil, nil, bufferevent.CloseOnFree), newFilter(t, s1, nil, nil, bufferevent.CloseOnFree))
 }
 
 // Closing a filter with CloseOnFree right after writing does not discard

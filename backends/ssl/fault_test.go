@@ -48,69 +48,146 @@ func settle(t testing.TB, base *eventbase.Base) {
 	runUntil(t, base, 30*time.Millisecond, func() bool { return false })
 }
 
-// Garbage instead of a ClientHello: one Reading|Error naming the problem.
-func TestFaultGarbageClientHello(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	p := testPKI(t)
-	base := newBase(t)
-	defer base.Close()
-	fs, fc := socketPair(t)
-	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree)
-	must(t, err)
-	var evs []evRec
-	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
-	peer := rawConn(t, fc)
-	defer peer.Close()
-	_, _ = peer.Write([]byte("GET / HTTP/1.0\r\nHost: x\r\n\r\n"))
-	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
-		t.Fatal("no event")
-	}
-	if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !strings.Contains(evs[0].err.Error(), "tls:") {
-		t.Fatalf("events %v; want one Reading|Error from crypto/tls", evs)
-	}
-	t.Logf("error: %v", evs[0].err)
-	must(t, srv.Close())
-	settle(t, base)
+// faultRun is one run of a peer-fault scenario: an ssl bufferevent over one
+// end of a socket pair, recording its events, and the peer's end.
+type faultRun struct {
+	t    *testing.T
+	p    *pki
+	base *eventbase.Base
+	peer int // the peer's descriptor; -1 once conn took it
+	evs  []evRec
 }
 
-// A peer that completes the handshake and then cuts a record in half:
-// Error with ErrTruncated even with DirtyShutdown set (a truncation is
-// never a clean end).
-func TestFaultTruncatedRecord(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	p := testPKI(t)
-	base := newBase(t)
-	defer base.Close()
-	fs, fc := socketPair(t)
-	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree, ssl.WithFlags(ssl.DirtyShutdown))
-	must(t, err)
-	var evs []evRec
-	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
-	must(t, srv.Enable(bufferevent.Read))
-	raw := rawConn(t, fc)
-	defer raw.Close()
-	hsDone := make(chan error, 1)
-	go func() {
-		c := tls.Client(raw, p.clientConfig())
-		hsDone <- c.Handshake()
-	}()
-	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
-		t.Fatal("no Connected")
+// conn turns the peer's end into a net.Conn (closed when the run ends).
+func (r *faultRun) conn() net.Conn {
+	c := rawConn(r.t, r.peer)
+	r.peer = -1
+	r.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// wait runs the loop until n events were recorded.
+func (r *faultRun) wait(n int, what string) {
+	r.t.Helper()
+	if !runUntil(r.t, r.base, 5*time.Second, func() bool { return len(r.evs) >= n }) {
+		r.t.Fatalf("no %s (events %v)", what, r.evs)
 	}
-	must(t, <-hsDone)
-	// An application-data record header announcing 100 bytes, 10 of them,
-	// then the end of the stream.
-	_, _ = raw.Write(append([]byte{23, 3, 3, 0, 100}, make([]byte, 10)...))
-	_ = raw.(*net.UnixConn).CloseWrite()
-	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 1 }) {
-		t.Fatal("no event after the truncation")
+}
+
+// faultCase is a peer misbehaving towards an ssl bufferevent in socket
+// mode: peer plays it, check judges the events recorded.
+type faultCase struct {
+	name   string
+	state  ssl.State // Accepting: server config; Connecting: client config
+	extra  []ssl.Option
+	enable bool // enable reading (needed to see what follows the handshake)
+	peer   func(r *faultRun)
+	check  func(t *testing.T, evs []evRec)
+}
+
+// TestFaultPeer runs every peer fault: each gives the documented event and
+// error, no panic, and leaves no goroutine behind.
+func TestFaultPeer(t *testing.T) {
+	cases := []faultCase{{
+		// Garbage instead of a ClientHello: one Reading|Error naming the
+		// problem.
+		name:  "garbage ClientHello",
+		state: ssl.Accepting,
+		peer: func(r *faultRun) {
+			_, _ = r.conn().Write([]byte("GET / HTTP/1.0\r\nHost: x\r\n\r\n"))
+			r.wait(1, "event")
+		},
+		check: func(t *testing.T, evs []evRec) {
+			if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !strings.Contains(evs[0].err.Error(), "tls:") {
+				t.Fatalf("events %v; want one Reading|Error from crypto/tls", evs)
+			}
+			t.Logf("error: %v", evs[0].err)
+		},
+	}, {
+		// A peer that completes the handshake and then cuts a record in
+		// half: Error with ErrTruncated even with DirtyShutdown set (a
+		// truncation is never a clean end).
+		name:   "truncated record",
+		state:  ssl.Accepting,
+		extra:  []ssl.Option{ssl.WithFlags(ssl.DirtyShutdown)},
+		enable: true,
+		peer: func(r *faultRun) {
+			raw := r.conn()
+			hsDone := make(chan error, 1)
+			go func() { hsDone <- tls.Client(raw, r.p.clientConfig()).Handshake() }()
+			r.wait(1, "Connected")
+			must(r.t, <-hsDone)
+			// An application-data record header announcing 100 bytes, 10
+			// of them, then the end of the stream.
+			_, _ = raw.Write(append([]byte{23, 3, 3, 0, 100}, make([]byte, 10)...))
+			_ = raw.(*net.UnixConn).CloseWrite()
+			r.wait(2, "event after the truncation")
+		},
+		check: func(t *testing.T, evs []evRec) {
+			if evs[0].what != bufferevent.Connected || evs[1].what != bufferevent.Reading|bufferevent.Error ||
+				!errors.Is(evs[1].err, ssl.ErrTruncated) || !errors.Is(evs[1].err, io.ErrUnexpectedEOF) {
+				t.Fatalf("events %v; want Connected then Reading|Error with ErrTruncated", evs)
+			}
+		},
+	}, {
+		// A peer that stops mid-handshake: the handshake timeout fires,
+		// and the handshake goroutine is gone afterwards.
+		name:  "stalled peer",
+		state: ssl.Accepting,
+		extra: []ssl.Option{ssl.HandshakeTimeout(100 * time.Millisecond)},
+		peer: func(r *faultRun) {
+			// Half a ClientHello record header, then silence.
+			_, _ = r.conn().Write([]byte{22, 3, 1})
+			r.wait(1, "event")
+		},
+		check: func(t *testing.T, evs []evRec) {
+			if len(evs) != 1 || evs[0].what != bufferevent.Timeout || !errors.Is(evs[0].err, ssl.ErrHandshakeTimeout) {
+				t.Fatalf("events %v; want one Timeout with ErrHandshakeTimeout", evs)
+			}
+		},
+	}, {
+		// The peer closes during the handshake: Error (dirty) by default.
+		name:  "EOF during handshake",
+		state: ssl.Connecting,
+		peer: func(r *faultRun) {
+			settle(r.t, r.base)
+			_ = syscall.Shutdown(r.peer, syscall.SHUT_WR) // EOF, not a reset
+			r.wait(1, "event")
+		},
+		check: func(t *testing.T, evs []evRec) {
+			if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !errors.Is(evs[0].err, io.ErrUnexpectedEOF) {
+				t.Fatalf("events %v (%v); want Reading|Error (dirty shutdown)", evs, evs[0].err)
+			}
+		},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			r := &faultRun{t: t, p: testPKI(t), base: newBase(t)}
+			defer r.base.Close()
+			ours, peer := socketPair(t)
+			r.peer = peer
+			defer func() {
+				if r.peer >= 0 {
+					syscall.Close(r.peer)
+				}
+			}()
+			cfg := r.p.serverConfig()
+			if c.state == ssl.Connecting {
+				cfg = r.p.clientConfig()
+			}
+			bev, err := ssl.NewSocket(r.base, ours, cfg, c.state, bufferevent.CloseOnFree, c.extra...)
+			must(t, err)
+			must(t, bev.SetCallbacks(nil, nil, recorder(&r.evs)))
+			if c.enable {
+				must(t, bev.Enable(bufferevent.Read))
+			}
+			c.peer(r)
+			c.check(t, r.evs)
+			must(t, bev.Close())
+			settle(t, r.base)
+		})
 	}
-	if evs[0].what != bufferevent.Connected || evs[1].what != bufferevent.Reading|bufferevent.Error ||
-		!errors.Is(evs[1].err, ssl.ErrTruncated) || !errors.Is(evs[1].err, io.ErrUnexpectedEOF) {
-		t.Fatalf("events %v; want Connected then Reading|Error with ErrTruncated", evs)
-	}
-	must(t, srv.Close())
-	settle(t, base)
 }
 
 // A server with a certificate the client does not trust: the client gets
@@ -155,32 +232,6 @@ func TestFaultWrongCertificate(t *testing.T) {
 	settle(t, base)
 }
 
-// A peer that stops mid-handshake: the handshake timeout fires, and the
-// handshake goroutine is gone afterwards.
-func TestFaultStalledPeer(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	p := testPKI(t)
-	base := newBase(t)
-	defer base.Close()
-	fs, fc := socketPair(t)
-	srv, err := ssl.NewSocket(base, fs, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree, ssl.HandshakeTimeout(100*time.Millisecond))
-	must(t, err)
-	var evs []evRec
-	must(t, srv.SetCallbacks(nil, nil, recorder(&evs)))
-	peer := rawConn(t, fc)
-	defer peer.Close()
-	// Half a ClientHello record header, then silence.
-	_, _ = peer.Write([]byte{22, 3, 1})
-	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
-		t.Fatal("no event")
-	}
-	if len(evs) != 1 || evs[0].what != bufferevent.Timeout || !errors.Is(evs[0].err, ssl.ErrHandshakeTimeout) {
-		t.Fatalf("events %v; want one Timeout with ErrHandshakeTimeout", evs)
-	}
-	must(t, srv.Close())
-	settle(t, base)
-}
-
 // Closing during the handshake stops the handshake goroutine.
 func TestCloseDuringHandshake(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -194,30 +245,6 @@ func TestCloseDuringHandshake(t *testing.T) {
 	settle(t, base)
 	if _, err := ssl.ConnectionState(cli); !errors.Is(err, ssl.ErrHandshaking) {
 		t.Errorf("ConnectionState during the handshake = %v; want ErrHandshaking", err)
-	}
-	must(t, cli.Close())
-	settle(t, base)
-}
-
-// Peer closes during the handshake: Error (dirty) by default.
-func TestFaultEOFDuringHandshake(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	p := testPKI(t)
-	base := newBase(t)
-	defer base.Close()
-	fc, fs := socketPair(t)
-	cli, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
-	must(t, err)
-	var evs []evRec
-	must(t, cli.SetCallbacks(nil, nil, recorder(&evs)))
-	settle(t, base)
-	defer syscall.Close(fs)
-	_ = syscall.Shutdown(fs, syscall.SHUT_WR) // EOF, not a reset
-	if !runUntil(t, base, 5*time.Second, func() bool { return len(evs) > 0 }) {
-		t.Fatal("no event")
-	}
-	if len(evs) != 1 || evs[0].what != bufferevent.Reading|bufferevent.Error || !errors.Is(evs[0].err, io.ErrUnexpectedEOF) {
-		t.Fatalf("events %v (%v); want Reading|Error (dirty shutdown)", evs, evs[0].err)
 	}
 	must(t, cli.Close())
 	settle(t, base)

@@ -90,29 +90,23 @@ func ctorBase(t *testing.T, closed bool) *eventbase.Base {
 // caller's, with or without CloseOnFree, and leaves no goroutine behind.
 func TestNewSocketFailureLeavesFD(t *testing.T) {
 	p := testPKI(t)
-	for _, c := range ctorFailures() {
-		for _, cof := range []bufferevent.Options{0, bufferevent.CloseOnFree} {
-			t.Run(c.name+"/"+cofName(cof), func(t *testing.T) {
-				defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-				failStep(t, c.step)
-				base := ctorBase(t, c.closed)
-				fd, peer := socketPair(t)
-				defer syscall.Close(peer)
-				defer syscall.Close(fd)
-				bev, err := ssl.NewSocket(base, fd, c.cfg(p), c.state, c.opts|cof)
-				if err == nil || bev != nil {
-					t.Fatalf("NewSocket = %v, %v; want an error", bev, err)
-				}
-				if c.want != nil && !errors.Is(err, c.want) {
-					t.Fatalf("NewSocket: %v; want %v", err, c.want)
-				}
-				if !c.closed {
-					settle(t, base)
-				}
-				assertUntouched(t, fd, peer)
-			})
+	forEachFailure(t, func(t *testing.T, c ctorFailure, cof bufferevent.Options) {
+		base := ctorBase(t, c.closed)
+		fd, peer := socketPair(t)
+		defer syscall.Close(peer)
+		defer syscall.Close(fd)
+		bev, err := ssl.NewSocket(base, fd, c.cfg(p), c.state, c.opts|cof)
+		if err == nil || bev != nil {
+			t.Fatalf("NewSocket = %v, %v; want an error", bev, err)
 		}
-	}
+		if c.want != nil && !errors.Is(err, c.want) {
+			t.Fatalf("NewSocket: %v; want %v", err, c.want)
+		}
+		if !c.closed {
+			settle(t, base)
+		}
+		assertUntouched(t, fd, peer)
+	})
 }
 
 // On every failure path NewFilter leaves the underlying open, with its own
@@ -120,57 +114,51 @@ func TestNewSocketFailureLeavesFD(t *testing.T) {
 // CloseOnFree, and leaves no goroutine behind.
 func TestNewFilterFailureLeavesUnderlying(t *testing.T) {
 	p := testPKI(t)
-	for _, c := range ctorFailures() {
-		for _, cof := range []bufferevent.Options{0, bufferevent.CloseOnFree} {
-			t.Run(c.name+"/"+cofName(cof), func(t *testing.T) {
-				defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-				failStep(t, c.step)
-				ubase := ctorBase(t, false)
-				base := ubase
-				if c.closed {
-					base = ctorBase(t, true)
-				}
-				fd, peer := socketPair(t)
-				defer syscall.Close(peer)
-				u, err := socket.New(ubase, fd, bufferevent.CloseOnFree)
-				must(t, err)
-				var got []byte
-				var events bufferevent.Events
-				must(t, u.SetCallbacks(func(u *bufferevent.BufferEvent) {
-					b := make([]byte, u.Input().Len())
-					n, _ := u.Read(b)
-					got = append(got, b[:n]...)
-				}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) { events |= what }))
-				before := u.Enabled()
-
-				bev, err := ssl.NewFilter(base, u, c.cfg(p), c.state, c.opts|cof)
-				if err == nil || bev != nil {
-					t.Fatalf("NewFilter = %v, %v; want an error", bev, err)
-				}
-				if c.want != nil && !errors.Is(err, c.want) {
-					t.Fatalf("NewFilter: %v; want %v", err, c.want)
-				}
-				if e := u.Enabled(); e != before {
-					t.Fatalf("underlying enabled %v after the failure; was %v", e, before)
-				}
-				settle(t, ubase)
-				assertUntouched(t, fd, peer)
-				// The underlying still works with the caller's callbacks.
-				must(t, u.Enable(bufferevent.Read))
-				if _, err := syscall.Write(peer, []byte("still mine")); err != nil {
-					t.Fatal(err)
-				}
-				if !runUntil(t, ubase, 5*time.Second, func() bool { return string(got) == "still mine" }) {
-					t.Fatalf("underlying read %q after the failure", got)
-				}
-				must(t, syscall.Shutdown(peer, syscall.SHUT_WR))
-				if !runUntil(t, ubase, 5*time.Second, func() bool { return events&bufferevent.EOF != 0 }) {
-					t.Fatalf("underlying's own event callback not called (events %v)", events)
-				}
-				must(t, u.Close())
-			})
+	forEachFailure(t, func(t *testing.T, c ctorFailure, cof bufferevent.Options) {
+		ubase := ctorBase(t, false)
+		base := ubase
+		if c.closed {
+			base = ctorBase(t, true)
 		}
-	}
+		fd, peer := socketPair(t)
+		defer syscall.Close(peer)
+		u, err := socket.New(ubase, fd, bufferevent.CloseOnFree)
+		must(t, err)
+		var got []byte
+		var events bufferevent.Events
+		must(t, u.SetCallbacks(func(u *bufferevent.BufferEvent) {
+			b := make([]byte, u.Input().Len())
+			n, _ := u.Read(b)
+			got = append(got, b[:n]...)
+		}, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) { events |= what }))
+		before := u.Enabled()
+
+		bev, err := ssl.NewFilter(base, u, c.cfg(p), c.state, c.opts|cof)
+		if err == nil || bev != nil {
+			t.Fatalf("NewFilter = %v, %v; want an error", bev, err)
+		}
+		if c.want != nil && !errors.Is(err, c.want) {
+			t.Fatalf("NewFilter: %v; want %v", err, c.want)
+		}
+		if e := u.Enabled(); e != before {
+			t.Fatalf("underlying enabled %v after the failure; was %v", e, before)
+		}
+		settle(t, ubase)
+		assertUntouched(t, fd, peer)
+		// The underlying still works with the caller's callbacks.
+		must(t, u.Enable(bufferevent.Read))
+		if _, err := syscall.Write(peer, []byte("still mine")); err != nil {
+			t.Fatal(err)
+		}
+		if !runUntil(t, ubase, 5*time.Second, func() bool { return string(got) == "still mine" }) {
+			t.Fatalf("underlying read %q after the failure", got)
+		}
+		must(t, syscall.Shutdown(peer, syscall.SHUT_WR))
+		if !runUntil(t, ubase, 5*time.Second, func() bool { return events&bufferevent.EOF != 0 }) {
+			t.Fatalf("underlying's own event callback not called (events %v)", events)
+		}
+		must(t, u.Close())
+	})
 }
 
 func cofName(o bufferevent.Options) string {
@@ -178,4 +166,18 @@ func cofName(o bufferevent.Options) string {
 		return "CloseOnFree"
 	}
 	return "keep"
+}
+
+// forEachFailure runs f as a subtest for every ctorFailure, without and with
+// CloseOnFree, with the failing step injected and a goroutine check.
+func forEachFailure(t *testing.T, f func(t *testing.T, c ctorFailure, cof bufferevent.Options)) {
+	for _, c := range ctorFailures() {
+		for _, cof := range []bufferevent.Options{0, bufferevent.CloseOnFree} {
+			t.Run(c.name+"/"+cofName(cof), func(t *testing.T) {
+				defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+				failStep(t, c.step)
+				f(t, c, cof)
+			})
+		}
+	}
 }
