@@ -61,11 +61,14 @@ var ratelimCases = []ratelimScenario{
 		checkGroup: 1000, checkConn: 50, checkStddev: 50},
 	// Not one of libevent's cases: the group limit with a min share of 512, above the
 	// 100 bytes per connection and tick, so only about six connections can transfer per
-	// tick and the group deals turns (package ratelimit, "Fairness"). Measured stddev:
-	// 43–57 B/s at libevent's size, 127 compressed (tolerance 250); before turns the
-	// compressed run measured 437–1034, one connection starved for the whole window.
+	// tick and the group deals turns (package ratelimit, "Fairness"). Over 20 runs the
+	// stddev measured 50–75 B/s at libevent's size and 64–214 compressed (a turn is 512
+	// bytes, so a window edge moves a connection by 5% of its total); before turns the
+	// compressed run measured 437–1034, one connection starved for the whole window. The
+	// tolerance, 150 (375 compressed), keeps that margin on a loaded machine and still
+	// fails without turns.
 	{name: "group-limit-min-share-512", n: 30, tick: 100 * time.Millisecond, groupRate: 30000, minShare: 512,
-		checkGroup: 1000, checkStddev: 100},
+		checkGroup: 1000, checkStddev: 150},
 }
 
 // compress divides time by f: a shorter tick, f times the rates (so the same bytes per tick),
