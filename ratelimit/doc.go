@@ -53,8 +53,9 @@
 // had theirs are idle), so that a few busy members among idle ones still use the whole
 // rate. Measured with backends/socket's test-ratelim port (30 connections, group 3000
 // bytes per 100 ms tick, min share 512, so six transfers per tick): per-connection
-// standard deviation 43–57 B/s around 1000 (libevent's check: 100); before turns, the
-// compressed run measured 437–1034 B/s around 2500, one connection starved throughout.
+// standard deviation 50–75 B/s around 1000 over 20 runs (libevent's check for its own
+// cases: 100); before turns, the compressed run (2.5 times the rates) measured 437–1034
+// B/s around 2500, one connection starved throughout.
 //
 // Refills are lazy: a member's MaxToRead or MaxToWrite credits the group's elapsed ticks
 // from the time it passes, with the same whole-tick arithmetic as Refill, so the owner
