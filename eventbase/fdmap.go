@@ -109,7 +109,14 @@ func (b *Base) ioAdd(ev *Event) error {
 		}
 		fi.mask = nw
 	}
+	onInl := cap(fi.evs) == len(fi.inl) && len(fi.evs) == len(fi.inl)
 	fi.evs = append(fi.evs, ev)
+	if onInl {
+		// The list moved off inl: forget the copies there, which would
+		// otherwise keep deleted events (and what their callbacks hold)
+		// alive for as long as the fd's entry.
+		clear(fi.inl[:])
+	}
 	return nil
 }
 
