@@ -190,21 +190,66 @@
 //	pingpong 64 B, 1000 conns        8592    9221       8413
 //	stream 4 KiB, 50 conns           1971    1760       1981
 //
-// So the async backend is ahead where a turn batches busy connections (50 ping-pong
-// connections: 24% less CPU per message; streaming: 11% less), close at 1000
-// connections (7% more; 2% less single-issuer), and behind for a lone request-response
-// connection (14% more; 40% more single-issuer, which pays an extra eventfd round per
-// exchange). Without COOP_TASKRUN (ASYNC_NOCOOP=1) the 1000-connection figure was about
-// 12% higher. A perf profile shows where io_uring pays more than epoll plus read and
-// write: a receive operation and a poll arming per message (submission, request
-// allocation, file lookup), the task work that finishes each receive, and
-// runtime.Pinner pinning every buffer handed to the kernel (about 5% of the server's
-// CPU). The levers left: a multishot receive into provided buffers spliced into the
-// input without copying (one armed receive per connection instead of one per message),
-// and dropping the per-buffer pins for memory the evbuffers already keep reachable
-// (Go's heap does not move objects, but that is a property of today's collector, not a
-// promise, which is why the ring pins).
+// (Those figures predate the pin API; the staging buffers they measured are gone.)
 //
+// # Performance against the other servers (bench module)
+//
+// bench's BenchmarkEcho runs the same echo on this backend (server=bufev-async: one loop
+// locked to its thread, 256 KiB maximum single read and write, like server=bufev, the
+// socket backend) beside the socket backend, the standard library and gnet, in one run.
+// Six interleaved rounds of
+//
+//	cd bench && go test -run '^$' -bench Echo -benchtime 30000x
+//
+// on 2026-11-26 (same machine and load as above; the code with the pin API and
+// reserve-then-settle rate limits), server CPU per message in ns, median [min-max], and
+// the client's p99 round trip:
+//
+//	                          socket              async               std      gnet
+//	pingpong 64 B, 1 conn     8906 [8516-13127]   9978 [9291-33070]   10717    10529
+//	pingpong 64 B, 50 conns   6174 [5805-6333]    4764 [4393-5157]    6868     5794
+//	pingpong 64 B, 1000 conns 7734 [7415-8399]    8129 [6319-8826]    8658     7347
+//	stream 4 KiB, 50 conns    1306 [1190-1433]    2061 [1892-2280]    1512     1286
+//	p99 (µs) 1 / 50 / 1000 conns:  socket 46 / 4456 / 64488, async 51 / 1606 / 73400,
+//	                               std 50 / 4752 / 78643, gnet 50 / 2523 / 62914
+//
+// So against the socket backend: 23% less CPU per message with 50 ping-pong connections
+// (and a third of the p99), 5% more with 1000, 12% more with one. Streaming is 58% more
+// in these short runs (30 000 messages, 120 MB) and 11% more in longer ones (300 000
+// messages, five interleaved rounds: 1666 [1626-1798] against 1854 [1561-1951]): a
+// completion-based server posts its receive buffers ahead (50 connections × 256 KiB
+// held by receives in flight, plus the sends'), so it starts with fresh memory and,
+// when a collection empties evbuffer's pools, takes fresh memory again (180 to 360 B
+// allocated per message amortised, page faults included), where the socket backend
+// sizes each read by FIONREAD and allocates nothing. The goals (at or below the socket
+// backend at 1000 connections and streaming, never more than 10% worse) are therefore
+// not met at one connection, at 1000 connections (within noise of it) and streaming.
+//
+// What was counted (ASYNC_STATS-style counters, removed): one io_uring_enter per
+// loop turn whatever the number of connections (about 1000 operations per submission
+// at 1000 connections; at one connection one submission and 0.58 poller wake-ups per
+// message); streaming receives averaged 225 KB and sends 232 KB, so the per-operation
+// cost is not what streaming pays. Levers measured and not adopted:
+//
+//   - Receive cap 64 KiB instead of 256 KiB (ASYNC_MAXREAD, streaming, interleaved,
+//     40 000 messages): 1908 ns median against 2141, within the spread of either
+//     (1642-3339 and 1837-2667). Not adopted.
+//   - SetSingleIssuer (DEFER_TASKRUN) by default: 1000 connections 9506 / 9437 / 9909
+//     against 9749 / 10826 / 11278 ns (about 9% less, in a loaded hour), streaming no
+//     clear change (1927-2311 against 2056-2667), but one connection 40% more (above),
+//     and it demands one locked thread per base: left opt-in.
+//   - SQPOLL: not tried (it burns a core per ring; the machine has two).
+//   - Dropping runtime.Pinner: not tried; the uring package's Pinners also keep the
+//     iovec arrays and socket addresses of operations reachable, so each would need
+//     another reachability guarantee (about 5% of the server's CPU at 1000 connections).
+//   - Multishot receive into a provided-buffer ring spliced into the input: not done.
+//     It is the lever for the remaining gap: one armed receive per connection instead
+//     of a receive and a poll arming per message, and one shared pool of receive
+//     buffers instead of one posted buffer per connection. It needs the provided
+//     buffers given back to the ring from AddReference cleanups (which may run on
+//     another goroutine), a fallback to PinRead on ENOBUFS, and cancelling the
+//     multishot receive whenever reading is suspended.
+
 // # Concurrency
 //
 // Async bufferevents follow the bufferevent rules: loop-confined unless created with
