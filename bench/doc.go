@@ -157,7 +157,7 @@
 //
 // (CGO_ENABLED=0 and asyncpreemptoff=1 keep callgrind's signal handling from crashing;
 // the last callgrind.out.<pid>.<n> is the measured phase.) With a 1 MiB 8-way last-level
-// cache, the last-level misses per message fell from 21-23 to 11-12 and the
+// cache, the last-level misses per message fell from 21-23 to 11-13 and the
 // instructions from 2 800-3 200 to 2 740-2 790, through three layout changes: an fd's
 // first two events live in its fdInfo and an Event's per-activation fields come first
 // (eventbase); the bufferevent's per-message fields fill its first three cache lines and
@@ -195,8 +195,9 @@
 // message, 1000 connections, 100 000 messages; run-to-run spread about ±0.8), none kept:
 //
 //   - Embedding the input and output buffers in the BufferEvent (one 824-byte allocation
-//     instead of three): 16.3 misses against 13.6 for separate buffers. Objects above
-//     512 bytes carry an 8-byte allocation header, so the hot lines shift.
+//     instead of three): 16.3 misses against 13.6 for separate buffers. Go gives objects
+//     above 512 bytes an 8-byte allocation header; the 824-byte bufferevent started 8
+//     bytes before a cache-line boundary, so its hot fields spanned one line more.
 //   - Padding the BufferEvent to 512 bytes (cache-line aligned size class): 14.7, no
 //     gain.
 //   - Keeping an evbuffer's first two callbacks and its callback list inside the Buffer
