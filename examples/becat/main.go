@@ -2,9 +2,11 @@
 // connects to HOST PORT (or, with -l, listens there) and copies standard input to the
 // connection and the connection to standard output.
 //
-//	becat [-l [-k]] [-S] [-N] [-t DUR] [-T DUR] [-b N] [-v] HOST PORT
+//	becat [-l [-k]] [-S] [-N] [-s ADDR] [-p PORT] [-K DUR] [-t DUR] [-T DUR] [-b N] [-v] HOST PORT
+//	becat -l [-k] [-s ADDR] -p PORT [options]  # listen on ADDR (default 127.0.0.1) PORT
 //	go run ./becat -l 127.0.0.1 9999          # listen
 //	go run ./becat 127.0.0.1 9999             # connect
+//	go run ./becat -p 40000 127.0.0.1 9999    # connect from local port 40000
 //	go run ./becat -S -l 127.0.0.1 9443       # TLS with a self-signed certificate
 //	go run ./becat -S 127.0.0.1 9443
 //
@@ -17,6 +19,17 @@
 // default the connection stays open after standard input ends, until the peer closes
 // it, as netcat does; -N closes it once what was read from standard input has been
 // sent (there is no half-close in bufev's socket backend).
+//
+// -s and -p are the source address and port, as in libevent's becat and ncat:
+// connecting, the socket is bound to them before it connects (then becat
+// dials with the standard library's net.Dialer, blocking before the loop
+// starts, and hands the connected socket to a socket bufferevent); listening,
+// they are the address to listen on and replace HOST and PORT, which may
+// then be left out ("-s *does* affect -l, unlike ncat", says libevent's
+// usage; its -s ignores its argument and always uses 127.1, a bug not
+// copied). -K turns TCP keepalive on for the connection, the first probe
+// after that much idle time and then one at that interval (libevent's -K,
+// in seconds there, applied through evutil_set_tcp_keepalive).
 //
 // # Standard input
 //
@@ -73,8 +86,10 @@ const (
 
 type options struct {
 	listen, keep, tls, closeAtEOF, verbose bool
-	readTimeout, writeTimeout              time.Duration
+	readTimeout, writeTimeout, keepAlive   time.Duration
 	maxRead                                int
+	srcAddr                                string
+	srcPort                                int
 }
 
 // cat is the program's state. Loop-confined, except where noted.
@@ -106,21 +121,46 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.DurationVar(&o.writeTimeout, "T", 0, "write timeout (0: none)")
 	fs.IntVar(&o.maxRead, "b", 0, "maximum bytes per read (0: the default)")
 	fs.BoolVar(&o.verbose, "v", false, "report connections on standard error")
+	fs.StringVar(&o.srcAddr, "s", "", "source address (connecting: bind to it; listening: listen on it)")
+	fs.IntVar(&o.srcPort, "p", 0, "source port (connecting: bind to it; listening: listen on it)")
+	fs.DurationVar(&o.keepAlive, "K", 0, "TCP keepalive idle time and probe interval (0: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return errors.New("usage: becat [-l [-k]] [-S] [-N] [-t DUR] [-T DUR] [-b N] [-v] HOST PORT")
+	host, portArg := fs.Arg(0), fs.Arg(1)
+	switch {
+	case fs.NArg() == 2:
+	case fs.NArg() == 0 && o.listen && o.srcPort > 0:
+	default:
+		return errors.New("usage: becat [-l [-k]] [-S] [-N] [-s ADDR] [-p PORT] [-K DUR] [-t DUR] [-T DUR] [-b N] [-v] HOST PORT")
 	}
 	if o.keep && !o.listen {
 		return errors.New("-k needs -l")
 	}
-	if o.readTimeout < 0 || o.writeTimeout < 0 || o.maxRead < 0 {
-		return errors.New("timeouts and -b must not be negative")
+	if o.readTimeout < 0 || o.writeTimeout < 0 || o.maxRead < 0 || o.keepAlive < 0 {
+		return errors.New("timeouts, -K and -b must not be negative")
 	}
-	port, err := strconv.Atoi(fs.Arg(1))
+	if o.srcPort < 0 || o.srcPort > 65535 {
+		return fmt.Errorf("bad source port %d", o.srcPort)
+	}
+	if o.srcAddr != "" && net.ParseIP(o.srcAddr) == nil {
+		return fmt.Errorf("bad source address %q (want an IP address)", o.srcAddr)
+	}
+	if o.listen {
+		// -s and -p replace HOST and PORT (libevent's becat listens on its
+		// source address).
+		if o.srcAddr != "" {
+			host = o.srcAddr
+		} else if host == "" {
+			host = "127.0.0.1"
+		}
+		if o.srcPort > 0 {
+			portArg = strconv.Itoa(o.srcPort)
+		}
+	}
+	port, err := strconv.Atoi(portArg)
 	if err != nil || port < 0 || port > 65535 {
-		return fmt.Errorf("bad port %q", fs.Arg(1))
+		return fmt.Errorf("bad port %q", portArg)
 	}
 	base, err := eventbase.New(eventbase.Config{})
 	if err != nil {
@@ -133,7 +173,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	addr := net.JoinHostPort(fs.Arg(0), fs.Arg(1))
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	if o.listen {
 		c.ln, err = socket.Listen(base, "tcp", addr, c.accept, socket.ListenerOptions{Flags: socket.ListenReuseAddr})
 		if err != nil {
@@ -142,7 +182,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer c.ln.Close()
 		fmt.Fprintf(stderr, "listening on %s\n", c.ln.Addr())
 	} else {
-		if err := c.connect(ctx, fs.Arg(0), port); err != nil {
+		if err := c.connect(ctx, host, port); err != nil {
 			return err
 		}
 	}
@@ -180,6 +220,9 @@ func (c *cat) tlsConfig() (*tls.Config, error) {
 }
 
 func (c *cat) connect(ctx context.Context, host string, port int) error {
+	if c.o.srcAddr != "" || c.o.srcPort > 0 {
+		return c.connectFrom(ctx, host, port)
+	}
 	var bev *bufferevent.BufferEvent
 	var err error
 	if c.o.tls {
@@ -209,10 +252,45 @@ func (c *cat) connect(ctx context.Context, host string, port int) error {
 	return nil
 }
 
+// connectFrom connects from the source address and port (-s, -p): net.Dialer
+// binds and connects (blocking, before the loop runs), and a socket
+// bufferevent takes over a duplicate of the connected socket.
+func (c *cat) connectFrom(ctx context.Context, host string, port int) error {
+	local := &net.TCPAddr{IP: net.ParseIP(c.o.srcAddr), Port: c.o.srcPort}
+	d := net.Dialer{LocalAddr: local, KeepAlive: -1} // -K is applied below, as for the other paths
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	defer conn.Close() // the bufferevent has its own descriptor
+	bev, err := socket.NewFromConn(c.base, conn.(*net.TCPConn), bufferevent.CloseOnFree)
+	if err != nil {
+		return err
+	}
+	if c.o.tls {
+		tbev, err := ssl.NewFilter(c.base, bev, c.tlsCfg, ssl.Connecting, bufferevent.CloseOnFree)
+		if err != nil {
+			bev.Close()
+			return err
+		}
+		bev = tbev
+	}
+	c.attach(bev)
+	if !c.o.tls {
+		c.connected()
+	}
+	return nil
+}
+
 func (c *cat) accept(ln *socket.Listener, fd int, peer net.Addr) {
 	if c.bev != nil { // one connection at a time
 		os.NewFile(uintptr(fd), "socket").Close()
 		return
+	}
+	if c.o.keepAlive > 0 {
+		if err := setKeepAlive(fd, c.o.keepAlive); err != nil {
+			fmt.Fprintf(c.stderr, "keepalive: %v\n", err)
+		}
 	}
 	bev, err := socket.New(c.base, fd, bufferevent.CloseOnFree)
 	if err != nil {
@@ -257,6 +335,14 @@ func (c *cat) attach(bev *bufferevent.BufferEvent) {
 func (c *cat) connected() {
 	if c.o.verbose {
 		fmt.Fprintln(c.stderr, "connected")
+	}
+	if c.o.keepAlive > 0 && !c.o.listen {
+		// Accepted sockets got it in accept.
+		if fd, err := c.bev.FD(); err == nil && fd >= 0 {
+			if err := setKeepAlive(fd, c.o.keepAlive); err != nil {
+				fmt.Fprintf(c.stderr, "keepalive: %v\n", err)
+			}
+		}
 	}
 	if c.o.tls {
 		if st, err := ssl.ConnectionState(c.bev); err == nil && len(st.PeerCertificates) > 0 {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,7 +171,11 @@ func TestBecatTimeout(t *testing.T) {
 }
 
 func TestBecatBadArgs(t *testing.T) {
-	for _, args := range [][]string{nil, {"host"}, {"-k", "127.0.0.1", "1"}, {"127.0.0.1", "99999"}, {"-t", "-1s", "127.0.0.1", "1"}} {
+	for _, args := range [][]string{nil, {"host"}, {"-k", "127.0.0.1", "1"}, {"127.0.0.1", "99999"}, {"-t", "-1s", "127.0.0.1", "1"},
+		{"-K", "-1s", "127.0.0.1", "1"}, {"-p", "70000", "127.0.0.1", "1"}, {"-s", "localhost", "127.0.0.1", "1"},
+		{"-p", "1"},               // connecting needs HOST PORT
+		{"-l", "-s", "127.0.0.1"}, // listening without HOST PORT needs -p
+	} {
 		if err := run(context.Background(), args, strings.NewReader(""), io.Discard, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
@@ -177,5 +183,99 @@ func TestBecatBadArgs(t *testing.T) {
 	// Refused: reported as an error.
 	if err := run(context.Background(), []string{"127.0.0.1", "1"}, strings.NewReader(""), io.Discard, io.Discard); err == nil {
 		t.Error("refused connection not reported")
+	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// -s and -p: connecting, the connection comes from that address and port
+// (also over TLS); listening, becat listens on them, HOST and PORT left out
+// or overridden (libevent's becat listens on its source address).
+func TestBecatSourceAddress(t *testing.T) {
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("connect/tls=%v", tlsOn), func(t *testing.T) {
+			var srvArgs []string
+			if tlsOn {
+				srvArgs = []string{"-S"}
+			}
+			out := &outlines.Writer{}
+			addr, done := listen(t, context.Background(), strings.NewReader(""), out, append(srvArgs, "-v")...)
+			src := freePort(t)
+			host, port, _ := net.SplitHostPort(addr)
+			var cliErr outlines.Writer
+			args := append(srvArgs, "-N", "-s", "127.0.0.1", "-p", strconv.Itoa(src), host, port)
+			if err := run(context.Background(), args, strings.NewReader("from a chosen port\n"), io.Discard, &cliErr); err != nil {
+				t.Fatalf("client: %v %s", err, cliErr.String())
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if out.String() != "from a chosen port\n" {
+				t.Fatalf("server got %q", out.String())
+			}
+		})
+	}
+	// The listener sees the source port (a plain listener, to read RemoteAddr).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	from := make(chan net.Addr, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		from <- c.RemoteAddr()
+	}()
+	src := freePort(t)
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if err := run(context.Background(), []string{"-s", "127.0.0.1", "-p", strconv.Itoa(src), host, port}, strings.NewReader(""), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if a := (<-from).(*net.TCPAddr); a.Port != src || !a.IP.Equal(net.IPv4(127, 0, 0, 1)) {
+		t.Errorf("connection from %v; want 127.0.0.1:%d", a, src)
+	}
+
+	for _, args := range [][]string{
+		{"-l", "-p", "PORT"},                                // no HOST PORT: -s defaults to 127.0.0.1
+		{"-l", "-s", "127.0.0.1", "-p", "PORT"},             // -s and -p
+		{"-l", "-s", "127.0.0.1", "-p", "PORT", "::1", "1"}, // they override HOST PORT
+	} {
+		t.Run(fmt.Sprintf("listen %q", args), func(t *testing.T) {
+			p := strconv.Itoa(freePort(t))
+			for i := range args {
+				if args[i] == "PORT" {
+					args[i] = p
+				}
+			}
+			out, errOut := &outlines.Writer{}, &outlines.Writer{}
+			done := make(chan error, 1)
+			go func() { done <- run(context.Background(), args, strings.NewReader(""), out, errOut) }()
+			addr, ok := errOut.Wait("listening on ", 5*time.Second)
+			if !ok || addr != "127.0.0.1:"+p {
+				t.Fatalf("listening on %q; want 127.0.0.1:%s (%s)", addr, p, errOut)
+			}
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, "hi\n")
+			c.Close()
+			if err := <-done; err != nil || out.String() != "hi\n" {
+				t.Fatalf("run: %v, stdout %q", err, out)
+			}
+		})
 	}
 }
