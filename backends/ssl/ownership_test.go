@@ -181,3 +181,45 @@ func forEachFailure(t *testing.T, f func(t *testing.T, c ctorFailure, cof buffer
 		}
 	}
 }
+
+// A session given with WithSession to a constructor that fails is not
+// consumed: it can be given again, and the connection goes on over it.
+func TestFailedOpenLeavesSession(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	base := newBase(t)
+	defer base.Close()
+	cli, srv, ua, _ := tlsOverPair(t, base, 0)
+	defer srv.Close()
+	defer ua.Close()
+	s, err := ssl.SessionOf(cli)
+	must(t, err)
+	must(t, cli.Close()) // without CloseOnFree: the session is released
+	restore := ssl.SetTestHook(func(step string) error {
+		if step == "callbacks" {
+			return errInjected
+		}
+		return nil
+	})
+	_, err = ssl.NewFilter(base, ua, nil, ssl.Open, 0, ssl.WithSession(s))
+	restore()
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("NewFilter with the failing step = %v", err)
+	}
+	again, err := ssl.NewFilter(base, ua, nil, ssl.Open, 0, ssl.WithSession(s))
+	if err != nil {
+		t.Fatalf("the session was consumed by the failed constructor: %v", err)
+	}
+	defer again.Close()
+	var got []byte
+	must(t, again.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		b := make([]byte, 64)
+		n, _ := bev.Read(b)
+		got = append(got, b[:n]...)
+	}, nil, nil))
+	must(t, again.Enable(bufferevent.Read))
+	_, err = srv.Write([]byte("still encrypted"))
+	must(t, err)
+	if !runUntil(t, base, 5*time.Second, func() bool { return string(got) == "still encrypted" }) {
+		t.Fatalf("read %q over the re-opened session", got)
+	}
+}
