@@ -353,11 +353,19 @@ func (g *Group) share(l *Limiter, d Direction, now time.Time) int64 {
 		g.unlock()
 		return 0
 	}
-	ok, wait := g.takeTurn(l, dirIndex(d))
+	i := dirIndex(d)
+	ok, wait := true, false
+	if s < g.minShare && l.served[i] == g.round[i] { // had its turn (turns.go)
+		ok, wait = g.takeTurn(l, i)
+	}
 	if ok {
 		// Not suspended implies level > 0.
 		s = max(min(s, level), g.minShare)
-		g.unlock()
+		if len(g.released) == 0 { // g.unlock, inlined by hand: the common case
+			g.mu.Unlock()
+		} else {
+			g.unlockRelease()
+		}
 		return s
 	}
 	var wake func()
@@ -378,10 +386,14 @@ func (g *Group) share(l *Limiter, d Direction, now time.Time) int64 {
 // charge accounts n ≥ 0 bytes that member l transferred in direction d.
 func (g *Group) charge(l *Limiter, d Direction, n int64) {
 	g.mu.Lock()
-	g.served(l, dirIndex(d), n)
-	level, suspended := &g.b.read, &g.readSuspended
+	level, suspended, s := &g.b.read, &g.readSuspended, g.readShare
 	if d == Write {
-		level, suspended = &g.b.write, &g.writeSuspended
+		level, suspended, s = &g.b.write, &g.writeSuspended, g.writeShare
+	}
+	if s < g.minShare && n > 0 { // the min share binds: a turn (turns.go)
+		g.served(l, dirIndex(d), n)
+	}
+	if d == Write {
 		g.totalWritten += uint64(n)
 	} else {
 		g.totalRead += uint64(n)
@@ -395,8 +407,10 @@ func (g *Group) charge(l *Limiter, d Direction, n int64) {
 		*suspended = false
 		g.setBase(d)
 		g.notifyUnlock(d, true)
+	case len(g.released) == 0: // g.unlock, inlined by hand: the common case
+		g.mu.Unlock()
 	default:
-		g.unlock()
+		g.unlockRelease()
 	}
 }
 

@@ -154,7 +154,17 @@ func deliver(rs *[]released) {
 }
 
 // unlock releases g.mu and notifies the members released meanwhile. g.mu is held.
+// Small enough to be inlined: the common case costs a length test.
 func (g *Group) unlock() {
+	if len(g.released) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	g.unlockRelease()
+}
+
+// unlockRelease is unlock's slow path.
+func (g *Group) unlockRelease() {
 	rs := g.takeReleased()
 	g.mu.Unlock()
 	deliver(rs)
