@@ -131,11 +131,12 @@
 //	run: group +3.6%, both +8.0%. A pending one-second timer alone costs +2.3%.
 //
 // A second run (-count 10, new code only) gave +1.1% (p=0.11), +2.3% and +0.2% (p=0.39),
-// and +5.8% for the pending timer.
+// and +5.8% for the pending timer; a third, with turns (below) and on a loaded machine
+// (none 13.74 µs ±6%): +3.3% (p=0.12), +0.3% (p=0.80), +4.0% (p=0.05).
 //
 // In instructions (valgrind --tool=callgrind, BenchmarkRateLimitBookkeeping: MaxToWrite
 // then ChargeWrite, no I/O): 66 without a limit, 300 with a per-connection limit (413
-// before), 422 in a group (419), 484 with both (526). About 90 of them are the base's
+// before), 428 in a group (419), 491 with both (526). About 90 of them are the base's
 // Now (time.Time.Add), read once per transfer; most of the group's extra cost is its
 // lock, taken twice per transfer (an uncontended lock-free path for groups whose members
 // all run on one loop was not attempted). Reproduce with
