@@ -131,7 +131,7 @@
 //	run: group +3.6%, both +8.0%. A pending one-second timer alone costs +2.3%.
 //
 // A second run (-count 10, new code only) gave +1.1% (p=0.11), +2.3% and +0.2% (p=0.39),
-// and +5.8% for the pending timer; a third, with turns (below) and on a loaded machine
+// and +5.8% for the pending timer; a third, with turns (see Fairness), on a loaded machine
 // (none 13.74 µs ±6%): +3.3% (p=0.12), +0.3% (p=0.80), +4.0% (p=0.05).
 //
 // In instructions (valgrind --tool=callgrind, BenchmarkRateLimitBookkeeping: MaxToWrite
