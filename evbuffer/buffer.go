@@ -39,8 +39,10 @@ type Buffer struct {
 	pin         *pinState // completion I/O in flight (pin.go); nil until used
 
 	cbs          []*Callback
-	cbDepth      int  // nesting depth of runCallbacks
-	cbDirty      bool // removed callbacks are waiting to be compacted
+	cbSole       *Callback // the only enabled callback, nil unless cbOn == 1
+	cbOn         int32     // enabled callbacks not removed (0: changes cost one test)
+	cbDepth      int32     // nesting depth of runCallbacks
+	cbDirty      bool      // removed callbacks are waiting to be compacted
 	deferrer     Deferrer
 	deferFn      func() // b.runDeferred, stored once
 	deferPending bool

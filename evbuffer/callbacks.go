@@ -13,15 +13,46 @@ type CallbackInfo struct {
 // its Buffer it is not safe for concurrent use.
 type Callback struct {
 	fn      func(b *Buffer, info CallbackInfo)
+	buf     *Buffer // the buffer it is registered on, for its count of enabled callbacks
 	enabled bool
 	removed bool
 }
 
 // SetEnabled enables or disables c. A disabled callback is skipped; the
 // changes it misses are not replayed later (the counters belong to the
-// buffer, not to each callback, as in libevent).
+// buffer, not to each callback, as in libevent). A callback enabled while
+// the callbacks run may first be called in the next run.
 // Not safe for concurrent use; call it where the buffer is used.
-func (c *Callback) SetEnabled(on bool) { c.enabled = on }
+func (c *Callback) SetEnabled(on bool) {
+	if c.enabled == on {
+		return
+	}
+	c.enabled = on
+	if c.removed || c.buf == nil {
+		return
+	}
+	if on {
+		c.buf.cbOn++
+	} else {
+		c.buf.cbOn--
+	}
+	c.buf.findSole()
+}
+
+// findSole caches the only enabled callback when there is exactly one, so
+// that runCallbacks calls it without walking the list.
+func (b *Buffer) findSole() {
+	b.cbSole = nil
+	if b.cbOn != 1 {
+		return
+	}
+	for _, c := range b.cbs {
+		if c.enabled && !c.removed {
+			b.cbSole = c
+			return
+		}
+	}
+}
 
 // Enabled reports whether c is enabled.
 // Not safe for concurrent use; call it where the buffer is used.
@@ -48,8 +79,10 @@ func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
 	if fn == nil {
 		fn = func(*Buffer, CallbackInfo) {}
 	}
-	c := &Callback{fn: fn, enabled: true}
+	c := &Callback{fn: fn, buf: b, enabled: true}
 	b.cbs = append(b.cbs, c)
+	b.cbOn++
+	b.findSole()
 	return c
 }
 
@@ -60,6 +93,10 @@ func (b *Buffer) RemoveCallback(c *Callback) error {
 	for i, x := range b.cbs {
 		if x == c && !x.removed {
 			x.removed = true
+			if x.enabled {
+				b.cbOn--
+				b.findSole()
+			}
 			if b.cbDepth == 0 {
 				b.cbs = append(b.cbs[:i], b.cbs[i+1:]...)
 				clearTail(b.cbs)
@@ -94,48 +131,69 @@ func (b *Buffer) DeferCallbacks(d Deferrer) {
 }
 
 // invokeCallbacks runs or schedules the callbacks after a change.
-// It is small enough to be inlined: buffers without callbacks pay one test.
+// It is small enough to be inlined: buffers without enabled callbacks pay
+// one test (a deferred run is still scheduled for disabled ones, which may
+// be enabled before it runs), others one call.
 func (b *Buffer) invokeCallbacks() {
+	if b.cbOn == 0 && b.deferrer == nil {
+		b.nAdd, b.nDel = 0, 0
+		return
+	}
+	b.runCallbacks(false)
+}
+
+// notify runs or schedules the callbacks of a buffer that has some.
+func (b *Buffer) notify() { b.runCallbacks(false) }
+
+// schedule arranges one deferred run of the callbacks, if there are any.
+func (b *Buffer) schedule() {
 	if len(b.cbs) == 0 {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
-	b.notify()
-}
-
-// notify runs or schedules the callbacks of a buffer that has some.
-func (b *Buffer) notify() {
-	if b.deferrer != nil {
-		if !b.deferPending && (b.nAdd != 0 || b.nDel != 0) {
-			b.deferPending = true
-			b.deferrer.Defer(b.deferFn)
-		}
-		return
+	if !b.deferPending && (b.nAdd != 0 || b.nDel != 0) {
+		b.deferPending = true
+		b.deferrer.Defer(b.deferFn)
 	}
-	b.runCallbacks()
 }
 
 func (b *Buffer) runDeferred() {
 	b.deferPending = false
-	b.runCallbacks()
+	b.runCallbacks(true)
 }
 
 // runCallbacks calls every enabled callback with the changes since the last
-// run and resets the counters.
-func (b *Buffer) runCallbacks() {
-	if len(b.cbs) == 0 {
+// run and resets the counters. Unless deferred (the deferred run itself), a
+// buffer with a Deferrer schedules the run instead.
+func (b *Buffer) runCallbacks(deferred bool) {
+	if b.deferrer != nil && !deferred {
+		b.schedule()
+		return
+	}
+	nAdd, nDel := b.nAdd, b.nDel
+	if b.cbOn == 0 {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
-	if b.nAdd == 0 && b.nDel == 0 {
+	if nAdd == 0 && nDel == 0 {
 		return
 	}
 	info := CallbackInfo{
-		OrigSize: b.total + b.nDel - b.nAdd,
-		Added:    b.nAdd,
-		Deleted:  b.nDel,
+		OrigSize: b.total + nDel - nAdd,
+		Added:    nAdd,
+		Deleted:  nDel,
 	}
 	b.nAdd, b.nDel = 0, 0
+	if c := b.cbSole; c != nil {
+		// One enabled callback (a bufferevent's buffers): no walk.
+		b.cbDepth++
+		c.fn(b, info)
+		b.cbDepth--
+		if b.cbDepth == 0 && b.cbDirty {
+			b.compactCallbacks()
+		}
+		return
+	}
 	b.cbDepth++
 	// Newest first. Callbacks added during the run are appended after n and
 	// are not called in this run.
@@ -150,15 +208,20 @@ func (b *Buffer) runCallbacks() {
 	}
 	b.cbDepth--
 	if b.cbDepth == 0 && b.cbDirty {
-		b.cbDirty = false
-		j := 0
-		for _, c := range b.cbs {
-			if !c.removed {
-				b.cbs[j] = c
-				j++
-			}
-		}
-		b.cbs = b.cbs[:j]
-		clearTail(b.cbs)
+		b.compactCallbacks()
 	}
+}
+
+// compactCallbacks drops the callbacks removed during a run.
+func (b *Buffer) compactCallbacks() {
+	b.cbDirty = false
+	j := 0
+	for _, c := range b.cbs {
+		if !c.removed {
+			b.cbs[j] = c
+			j++
+		}
+	}
+	b.cbs = b.cbs[:j]
+	clearTail(b.cbs)
 }

@@ -1,0 +1,109 @@
+package evbuffer
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestCallbackEnabledCount checks that the cached count of enabled callbacks
+// (and the sole-callback fast path it feeds) follows every way a callback is
+// added, enabled, disabled and removed, inside and outside a run.
+func TestCallbackEnabledCount(t *testing.T) {
+	type op struct {
+		kind string // "add", "on", "off", "rm", "write"
+		idx  int
+	}
+	tests := []struct {
+		name string
+		ops  []op
+		want []int // callbacks called by the last write, in order
+	}{
+		{"one", []op{{"add", 0}, {"write", 0}}, []int{0}},
+		{"two newest first", []op{{"add", 0}, {"add", 1}, {"write", 0}}, []int{1, 0}},
+		{"disabled skipped", []op{{"add", 0}, {"add", 1}, {"off", 1}, {"write", 0}}, []int{0}},
+		{"all disabled", []op{{"add", 0}, {"off", 0}, {"write", 0}}, nil},
+		{"disable twice", []op{{"add", 0}, {"add", 1}, {"off", 0}, {"off", 0}, {"write", 0}}, []int{1}},
+		{"re-enabled", []op{{"add", 0}, {"add", 1}, {"off", 0}, {"on", 0}, {"write", 0}}, []int{1, 0}},
+		{"enable twice", []op{{"add", 0}, {"on", 0}, {"add", 1}, {"off", 1}, {"write", 0}}, []int{0}},
+		{"removed", []op{{"add", 0}, {"add", 1}, {"rm", 0}, {"write", 0}}, []int{1}},
+		{"removed disabled", []op{{"add", 0}, {"add", 1}, {"off", 1}, {"rm", 1}, {"write", 0}}, []int{0}},
+		{"enable after remove", []op{{"add", 0}, {"add", 1}, {"rm", 1}, {"off", 1}, {"on", 1}, {"write", 0}}, []int{0}},
+		{"none left", []op{{"add", 0}, {"rm", 0}, {"write", 0}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := New()
+			var cbs []*Callback
+			var got []int
+			for _, o := range tt.ops {
+				switch o.kind {
+				case "add":
+					i := o.idx
+					cbs = append(cbs, b.AddCallback(func(*Buffer, CallbackInfo) { got = append(got, i) }))
+				case "on":
+					cbs[o.idx].SetEnabled(true)
+				case "off":
+					cbs[o.idx].SetEnabled(false)
+				case "rm":
+					_ = b.RemoveCallback(cbs[o.idx])
+				case "write":
+					got = nil
+					b.AddString("x")
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("called %v, want %v", got, tt.want)
+			}
+			n := 0
+			for _, c := range cbs {
+				if c.Enabled() {
+					n++
+				}
+			}
+			if int(b.cbOn) != n {
+				t.Fatalf("cbOn = %d, want %d", b.cbOn, n)
+			}
+		})
+	}
+}
+
+// TestSoleCallbackChangesInside covers the single-callback path when the
+// callback removes itself, adds another, or disables itself during the run.
+func TestSoleCallbackChangesInside(t *testing.T) {
+	b := New()
+	var calls []string
+	var self *Callback
+	self = b.AddCallback(func(b *Buffer, info CallbackInfo) {
+		calls = append(calls, "self")
+		if err := b.RemoveCallback(self); err != nil {
+			t.Errorf("RemoveCallback inside: %v", err)
+		}
+		b.AddCallback(func(*Buffer, CallbackInfo) { calls = append(calls, "new") })
+	})
+	b.AddString("a")
+	if !slices.Equal(calls, []string{"self"}) {
+		t.Fatalf("first run called %v, want [self]", calls)
+	}
+	if len(b.cbs) != 1 || b.cbOn != 1 || b.cbSole == nil || b.cbSole == self {
+		t.Fatalf("after the run: %d callbacks, %d enabled, sole %p (self %p)", len(b.cbs), b.cbOn, b.cbSole, self)
+	}
+	calls = nil
+	b.AddString("b")
+	if !slices.Equal(calls, []string{"new"}) {
+		t.Fatalf("second run called %v, want [new]", calls)
+	}
+	var off *Callback
+	c := New()
+	n := 0
+	off = c.AddCallback(func(*Buffer, CallbackInfo) { n++; off.SetEnabled(false) })
+	c.AddString("a")
+	c.AddString("b")
+	if n != 1 || c.cbOn != 0 || c.cbSole != nil {
+		t.Fatalf("self-disabling callback ran %d times (cbOn %d)", n, c.cbOn)
+	}
+	off.SetEnabled(true)
+	c.AddString("c")
+	if n != 2 {
+		t.Fatalf("re-enabled callback ran %d times in total, want 2", n)
+	}
+}
