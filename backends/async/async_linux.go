@@ -21,10 +21,14 @@ import (
 )
 
 const (
-	// minReadSize and the doubling up to the maximum single read size each receive.
+	// minReadSize is the first receive's size; a receive that fills its space makes the
+	// next one maxReadSize at once, and one that brings less than a quarter of its
+	// space halves the next, down to minReadSize.
 	minReadSize = 4096
-	// maxReadSize caps the doubling.
-	maxReadSize = 1 << 20
+	// maxReadSize caps each receive below the bufferevent's MaxToRead. Every connection
+	// may hold a receive of this size in flight, so it bounds the memory the kernel
+	// copies into (see "Performance" in doc.go for what 64 KiB, 128 KiB and 1 MiB cost).
+	maxReadSize = 128 << 10
 	// maxSendVecs bounds the extents of one gathering send.
 	maxSendVecs = 64
 )
@@ -293,7 +297,7 @@ func (c *conn) readDone(res int32) {
 	case res > 0:
 		c.drained = n < len(p)
 		if n == len(p) {
-			c.rsize = min(c.rsize*2, maxReadSize) // MaxToRead still caps each receive
+			c.rsize = maxReadSize // MaxToRead still caps each receive
 		} else if n < c.rsize/4 && c.rsize > minReadSize {
 			c.rsize /= 2
 		}

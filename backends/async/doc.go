@@ -229,7 +229,34 @@
 // loop turn whatever the number of connections (about 1000 operations per submission
 // at 1000 connections; at one connection one submission and 0.58 poller wake-ups per
 // message); streaming receives averaged 225 KB and sends 232 KB, so the per-operation
-// cost is not what streaming pays. Levers measured and not adopted:
+// cost is not what streaming pays.
+//
+// Receive size (kept, 2026-11-26): the short runs' extra allocation is not a collection
+// emptying the pools but start-up: each run starts a fresh server, and every one of the
+// 50 streaming connections doubled its receive 4 KiB → 8 → … → 256 KiB (one new chain
+// per size class) and then held a 256 KiB receive and about as much output in flight:
+// 34 to 38 MB of fresh memory per run whatever its length (B/op × messages constant
+// over 10 000, 100 000 and 300 000 messages). A receive that fills its space now makes
+// the next one the maximum at once, and the maximum is 128 KiB (it was 1 MiB, so the
+// bufferevent's MaxToRead, 256 KiB in the bench, decided). Measured with the bench
+// binaries of main and of the change, streaming only, interleaved, 5 rounds each of
+//
+//	cd bench && go test -run '^$' -bench 'Echo/stream/.*/.*/server=bufev-async$' -benchtime 30000x -benchmem
+//
+// and of the same with -benchtime 300000x: 30 000 messages, 2162 → 1773 ns per message
+// (-18%, p=0.056) and 1225 → 309 B/op (-75%, p=0.008); 300 000 messages, 1772 → 1878
+// ns (not significant, p=0.69) and 143 → 30 B/op. Rejected beside it: a 64 KiB maximum
+// (jump to it on a full receive), -22% in short runs (2302 → 1798 ns, p=0.002, 10
+// rounds) and 1244 → 166 B/op, but +14% in 300 000-message runs (1778 → 2022 ns,
+// p=0.016, 5 rounds): four times the receives; a 32 KiB maximum, no significant
+// change (±42%); and the jump alone with the old maximum, 1384 → 836 B/op but no
+// significant CPU change (p=0.44, 8 rounds). The receive memory is where the kernel's
+// copies land (perf record -e cpu-clock: _copy_to_iter and _copy_from_iter 18.7% of
+// the async server's samples, 11.5% of the socket server's, which reads into the one
+// chain the last write freed), so the working set, not only the allocation, is the
+// price of posting receives ahead; a provided-buffer ring is the way past it.
+//
+// Levers measured and not adopted:
 //
 //   - Receive cap 64 KiB instead of 256 KiB (ASYNC_MAXREAD, streaming, interleaved,
 //     40 000 messages): 1908 ns median against 2141, within the spread of either
