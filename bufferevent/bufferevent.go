@@ -149,6 +149,7 @@ type BufferEvent struct {
 	closed      bool // the user called Close
 	dead        bool // finalised: Ops.Close ran
 	generic     bool // the backend uses the generic timers
+	rlOn        bool // the limiter has a config or a group (rlSync)
 	pendRead    bool // deferred callbacks (libevent's readcb_pending etc.)
 	pendWrite   bool
 	deferQueued bool
@@ -403,6 +404,7 @@ func (b *BufferEvent) finalize() {
 		b.outCb = nil
 	}
 	b.rl.LeaveGroup()
+	b.rlSync()
 	if b.ops != nil {
 		b.closeErr = b.ops.Close()
 	}

@@ -6,7 +6,7 @@ import "github.com/bufev/bufev/bufferevent/backend"
 // bufferevent_async charges an operation's size when it launches it and
 // refunds the unused part on completion.
 
-func (b *BufferEvent) limited() bool { return b.rl.Config() != nil || b.rl.Group() != nil }
+func (b *BufferEvent) limited() bool { return b.rlOn }
 
 // reserveRead charges n bytes for a read in flight. Lock held, on the loop.
 func (b *BufferEvent) reserveRead(n int) {
