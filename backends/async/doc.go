@@ -258,6 +258,20 @@
 //
 // Levers measured and not adopted:
 //
+//   - One connection, system calls (strace -f -ff -e trace=epoll_pwait,io_uring_enter
+//     on bench's pingpong/size=64/conns=1, 20 000 messages, 2026-11-26): the socket
+//     server makes 3 per message (epoll_pwait, read, write); the async server 1
+//     io_uring_enter and 1.9 epoll_pwait, of which 0.95 return EINTR: the loop's thread
+//     sleeps in epoll_wait, the kernel wakes it to run the completion's task work
+//     (COOP_TASKRUN or not), epoll_wait fails with EINTR, eventbase loops, and a second
+//     epoll_wait finds the ring's descriptor readable. A hook through which eventbase
+//     let the backend reap after an EINTR (tried as an experiment in eventbase's epoll
+//     poller) brought it to 2 system calls per message, but no measurable CPU change:
+//     11.84 against 11.34 µs per message, ±26% and ±42%, p=0.85, 10 interleaved rounds
+//     of 30 000 messages. Not kept (it would need an eventbase API). Waiting in
+//     io_uring_enter (GETEVENTS) instead of epoll_wait would need the base to hand its
+//     wait to the backend, and is DEFER_TASKRUN's territory: SetSingleIssuer (below)
+//     costs 40% more at one connection.
 //   - Receive cap 64 KiB instead of 256 KiB (ASYNC_MAXREAD, streaming, interleaved,
 //     40 000 messages): 1908 ns median against 2141, within the spread of either
 //     (1642-3339 and 1837-2667). Not adopted.
