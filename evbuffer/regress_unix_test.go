@@ -344,6 +344,11 @@ func TestFileSegmentInMemory(t *testing.T) {
 	if _, err := sf.ReadLine(EOLLF); !errors.Is(err, ErrNoLine) {
 		t.Fatalf("ReadLine over sendfile chain = %v", err)
 	}
+	for st := EOLAny; st <= EOLNUL; st++ {
+		if _, err := sf.ReadLineSlice(st); !errors.Is(err, ErrNoLine) {
+			t.Fatalf("ReadLineSlice(%v) over sendfile chain = %v", st, err)
+		}
+	}
 	if err := other.AddBufferReference(&sf); !errors.Is(err, ErrNestedReference) {
 		t.Fatalf("AddBufferReference of file chains = %v", err)
 	}

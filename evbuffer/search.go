@@ -404,7 +404,7 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	// freed), ended by one byte found with one IndexByte. Everything else
 	// (EOLAny, lines across chains, errors) takes readLineSlice.
 	c := b.first
-	if c == nil || c.buf == nil || b.frozenFront || uint(style-EOLCRLF) > uint(EOLNUL-EOLCRLF) {
+	if c == nil || b.frozenFront || uint(style-EOLCRLF) > uint(EOLNUL-EOLCRLF) {
 		return b.readLineSlice(style)
 	}
 	delim := byte('\n')
@@ -414,7 +414,8 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	// d is c.buf[c.misalign : c.misalign+c.off], built without the
 	// pointer masking that slicing adds for an empty result: that masking
 	// sits on the critical path from one line to the next (the search
-	// start depends on the previous line's end). The bounds are checked.
+	// start depends on the previous line's end). The bounds are checked
+	// (a sendfile chain, without memory, fails them).
 	m, off := c.misalign, c.off
 	if off <= 0 || uint(m)+uint(off) > uint(len(c.buf)) {
 		return b.readLineSlice(style)
