@@ -225,7 +225,7 @@ func (b *Buffer) releaseChain(c *chain) {
 		b.retired = c
 		return
 	}
-	if !b.keepSpare(c) {
+	if b.flags&FlagReleaseMemory != 0 || !b.keepSpare(c) {
 		c.release()
 	}
 }
@@ -317,7 +317,7 @@ func (b *Buffer) advanceLastData() {
 func (b *Buffer) dropRetired() {
 	if r := b.retired; r != nil {
 		b.retired = nil
-		if !b.keepSpare(r) {
+		if b.flags&FlagReleaseMemory != 0 || !b.keepSpare(r) {
 			r.release()
 		}
 	}
@@ -422,11 +422,6 @@ func (b *Buffer) Add(p []byte) error {
 		b.invokeCallbacks()
 		return nil
 	}
-	return b.add(p)
-}
-
-// add is Add's general path.
-func (b *Buffer) add(p []byte) error {
 	if b.frozenEnd {
 		return ErrFrozen
 	}
