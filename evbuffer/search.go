@@ -455,10 +455,8 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 	c.off = off - k
 	b.total -= k
 	b.gen++
-	if len(b.cbs) != 0 {
-		b.nDel += k
-		b.notify()
-	}
+	b.nDel += k
+	b.invokeCallbacks()
 	return d[:n:n], nil
 }
 
