@@ -142,9 +142,6 @@ func (b *Buffer) invokeCallbacks() {
 	b.runCallbacks(false)
 }
 
-// notify runs or schedules the callbacks of a buffer that has some.
-func (b *Buffer) notify() { b.runCallbacks(false) }
-
 // schedule arranges one deferred run of the callbacks, if there are any.
 func (b *Buffer) schedule() {
 	if len(b.cbs) == 0 {
