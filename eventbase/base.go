@@ -144,7 +144,11 @@ type Base struct {
 	closeReq   bool
 	closed     bool
 	limits     bool // Config has max-dispatch limits
+	directOK   bool // the poller and config allow direct dispatch (see ioReady)
+	direct     bool // this poll's ready events may run directly
 	features   Feature
+	nDirect    int      // non-internal callbacks run directly during this poll
+	newIns     []*Event // events inserted during this poll's direct callbacks
 
 	// Read by other goroutines, written by the loop.
 	polling  atomic.Bool
@@ -224,6 +228,9 @@ func New(cfg Config) (*Base, error) {
 			runningPri: -1,
 			limits:     cfg.MaxDispatchCallbacks > 0 || cfg.MaxDispatchInterval > 0,
 		}
+		// Direct dispatch needs a poller whose ready list callbacks cannot
+		// disturb (epoll's result array) and one priority without limits.
+		b.directOK = p.name == "epoll" && cfg.Priorities == 1 && !b.limits
 		b.cache.Store(-1)
 		// Safety net for a Base dropped without Close: release the
 		// poller's descriptors when it is collected. (A base watching
@@ -541,6 +548,10 @@ func (b *Base) insertIO(ev *Event) error {
 	}
 	ev.flags |= flInserted
 	b.recount(ev)
+	if b.direct {
+		// Readiness the current poll reported for its fd predates it.
+		b.newIns = append(b.newIns, ev)
+	}
 	return nil
 }
 
@@ -827,6 +838,9 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.running = false
 		b.current = nil
 		b.runningPri = -1
+		if b.direct { // a callback run from the poller panicked
+			b.endDirect()
+		}
 		b.caching.Store(false)
 		b.clearCache()
 		if b.closeReq {
@@ -860,7 +874,14 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 				timeout = max(b.heap[0].deadline-int64(time.Since(b.epoch)), 0)
 			}
 		}
+		// With nothing active before the poll, a ready persistent I/O event
+		// may run straight from the poller (ioReady).
+		b.direct = b.directOK && b.nActive == 0 && b.remoteN.Load() == 0 && !b.sigPend.Load()
+		b.nDirect = 0
 		perr := b.poll.wait(b, timeout)
+		if b.direct {
+			b.endDirect()
+		}
 		if mayBlock {
 			b.polling.Store(false)
 		}
@@ -872,7 +893,12 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		}
 		b.clearCache() // refreshed lazily by the first reader this turn
 
-		n := 0
+		n := b.nDirect
+		if b.gotBreak.Load() || b.closeReq {
+			// A directly run callback broke the loop: what became ready
+			// after it stays active for the next Loop, as in libevent.
+			continue
+		}
 		if b.sigPend.Load() {
 			b.deliverSignals()
 		}

@@ -152,10 +152,81 @@ func (b *Base) ioReady(fd int, res What) {
 	if fi.mask&ET != 0 && b.features&FeatureET != 0 {
 		res |= ET
 	}
-	for _, ev := range fi.evs {
-		if ev.events&res&whatIO != 0 {
-			b.activate(ev, ev.events&res, 1)
+	if b.direct && b.remoteN.Load() != 0 {
+		// Work from another goroutine arrived during the poll: it runs
+		// first, as without direct dispatch, so queue from here on.
+		b.endDirect()
+	}
+	if !b.direct {
+		for _, ev := range fi.evs {
+			if ev.events&res&whatIO != 0 {
+				b.activate(ev, ev.events&res, 1)
+			}
 		}
+		return
+	}
+	// Direct dispatch: when exactly one event waits for what is ready and
+	// it is a persistent I/O event with nothing else to do on activation
+	// (no timeout to re-arm, not active, not a signal), run it here instead
+	// of queueing it and running it from the active queue. The loop allows
+	// this only with one priority, no dispatch limits and nothing active
+	// before the poll, so the order is the queue's: every ready event runs
+	// in the poller's order before anything activated meanwhile.
+	var one *Event
+	n := 0
+	for _, ev := range fi.evs {
+		if ev.events&res&whatIO == 0 {
+			continue
+		}
+		if len(b.newIns) != 0 && slices.Contains(b.newIns, ev) {
+			// Added by a callback of this batch: the poll predates it
+			// (libevent activates a whole batch before running any).
+			continue
+		}
+		n++
+		if n == 1 && ev.flags&(flFinalizing|flFreed|flActive|flActiveLate|flTimeout) == 0 &&
+			ev.events&(Persist|Signal) == Persist && ev.kind == kindIO && ev.interval == 0 {
+			one = ev
+			continue
+		}
+		if one != nil {
+			b.activate(one, one.events&res, 1)
+			one = nil
+		}
+		b.activate(ev, ev.events&res, 1)
+	}
+	if one != nil {
+		b.runDirect(one, one.events&res)
+	}
+}
+
+// runDirect runs a ready event's callback from the poller, as processQueue
+// would run it from the active queue. A loop break or a request from
+// another goroutine ends direct dispatch for the rest of the poll: the
+// other ready events are then queued.
+func (b *Base) runDirect(ev *Event, res What) {
+	if !ev.intern {
+		b.nDirect++
+	}
+	b.runningPri = 0
+	b.current = ev
+	ev.cb(ev.fd, res)
+	b.current = nil
+	b.runningPri = -1
+	if b.remoteN.Load() != 0 {
+		b.sync()
+	}
+	if b.gotBreak.Load() || b.closeReq {
+		b.endDirect()
+	}
+}
+
+// endDirect ends direct dispatch for the current poll.
+func (b *Base) endDirect() {
+	b.direct = false
+	if len(b.newIns) != 0 {
+		clear(b.newIns)
+		b.newIns = b.newIns[:0]
 	}
 }
 
