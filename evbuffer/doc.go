@@ -121,6 +121,14 @@
 // being pulled up into a new one. The benchmarks in bench_test.go compare
 // each path with bytes.Buffer, bufio or a bare copy in the same run.
 //
+// The spare chain was checked for its cache cost with many connections: in
+// bench's 64-byte echo over 1000 connections under callgrind's cache
+// simulation (1 MiB last-level cache, 100 000 messages, two runs each), the
+// server's last-level misses per message were 15.1 and 15.1 with the spare
+// and 15.1 and 14.9 without it (run-to-run spread about 0.8): a per-buffer
+// spare costs no measurable locality against the pools' recently freed
+// chains.
+//
 // Tried and dropped, measured with the ReadLine benchmark (CPU time, six
 // interleaved runs, benchstat): searching for the end of line eight bytes at
 // a time in Go (SWAR), either as a loop over the first 32 bytes or as four
