@@ -557,13 +557,17 @@ func testTimeouts(e *env) {
 		if bev.Enabled()&bufferevent.Read != 0 {
 			e.errorf("reading still enabled after a read timeout")
 		}
+		e.finish()
 	}))
 	must(t, e.b.Enable(bufferevent.Read))
 	must(t, e.b.SetTimeouts(30*time.Millisecond, 0))
 	if r, w := e.b.Timeouts(); r != 30*time.Millisecond || w != 0 {
 		t.Errorf("Timeouts() = %v, %v", r, w)
 	}
-	e.runFor(200 * time.Millisecond)
+	// Wait for the timeout however loaded the machine is, then watch a
+	// while longer for a second one (reading is disabled, so none may come).
+	e.run("read timeout")
+	e.runFor(100 * time.Millisecond)
 	if len(events) != 1 {
 		t.Fatalf("got %d timeout events (%v); want exactly 1", len(events), events)
 	}
