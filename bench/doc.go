@@ -122,6 +122,49 @@
 // one write(2), without the pooled iovec scratch — 2 830 → 2 610 instructions per
 // 64-byte echo (callgrind, two runs each, ±40).
 //
+// Three more of bufev's own costs were cut afterwards (64-byte ping-pong, callgrind as
+// below, 100 000 messages). The whole process's count varies by ±40 instructions per
+// message from run to run (the runtime's and the poller's share depends on how many
+// connections each epoll_pwait returns), but the count inside bufev's own packages is
+// the same to the instruction in every run, so each change is given as that:
+//
+//   - evbuffer callbacks: the buffer keeps a count of its enabled callbacks and a
+//     pointer to the sole one, so a change costs one inlined test without enabled
+//     callbacks and one call without a walk with one (a bufferevent's input has its
+//     watermark callback, its output the socket's write trigger plus the core's
+//     disabled timer callback); the deferred check and the run share one frame.
+//     evbuffer 933 → 783 instructions per message.
+//   - rate limits: "is this bufferevent limited?" is one cached flag in the
+//     bufferevent's first cache line, tested by inlined checks, instead of two pointer
+//     loads 80 bytes apart in four non-inlined calls. bufferevent 468 → 420.
+//   - event dispatch: a ready persistent I/O event with nothing to do on activation (no
+//     timeout to re-arm, not already active, not a signal) runs straight from the epoll
+//     result loop instead of through the active queue, when the base has one priority,
+//     no dispatch limits, and nothing was active, queued by other goroutines or
+//     signalled before the poll. The queue's order and libevent's batch semantics are
+//     kept: an event added by a callback of the batch ignores the batch's readiness, a
+//     deleted one does not run, a loop break queues the rest of the batch for the next
+//     Loop, and events activated by callbacks run after the batch. eventbase 292 → 162.
+//
+// Together, bufev's own code (its packages and this benchmark's read callback) went
+// from 2 081 to 1 753 instructions per message with 50 connections and from 2 075 to
+// 1 749 with 1000; the whole process from 2 631 to 2 300 (50) and 2 735 to 2 414 (1000),
+// first-level cache misses from 17.0 to 14.1 (50) and 24.0 to 20.7 (1000), last-level
+// misses at 1000 from 13.6 to 13.0 per message (--cache-sim, 1 MiB 8-way LL). The CPU per
+// message moved less than the noise: 5 917 → 5 802 ns with 50 connections and 7 000 →
+// 6 844 ns with 1000 (benchstat medians of 10 interleaved rounds of 100 000 messages,
+// ±2-12%, p = 0.12 and 0.97; the new build also has evbuffer's Add and ReadLine work of
+// the same day), gnet 5 492 and 6 338 in the same rounds.
+// About 330 instructions are 0.1 µs of a 5.8 µs message, most of which is the kernel's;
+// the gap to gnet (about 0.3-0.5 µs) is more than the user time the remaining
+// instructions can take: the whole process still runs about 1 100 more per message than
+// gnet's 1 170 (the chain pool round trip, the socket backend's calls through
+// backend.Core, two callbacks per buffer and message), perhaps 0.15 µs. Not tried: dropping the defer around the socket backend's read
+// callback (about 35 instructions; it keeps the reference count and a ThreadSafe lock
+// right when a user callback panics), and enabling the input's watermark callback only
+// while a watermark can bind (about 75; every backend would have to bound its reads by
+// InputRoom).
+//
 // Streaming. About 92% of every server's streaming CPU is in read and write system
 // calls, and on loopback a system call also pays for the peer's TCP work: a read that
 // frees receive space sends a window update that makes the client transmit inside the
