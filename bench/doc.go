@@ -155,15 +155,20 @@
 // 6 844 ns with 1000 (benchstat medians of 10 interleaved rounds of 100 000 messages,
 // ±2-12%, p = 0.12 and 0.97; the new build also has evbuffer's Add and ReadLine work of
 // the same day), gnet 5 492 and 6 338 in the same rounds.
-// About 330 instructions are 0.1 µs of a 5.8 µs message, most of which is the kernel's;
-// the gap to gnet (about 0.3-0.5 µs) is more than the user time the remaining
-// instructions can take: the whole process still runs about 1 100 more per message than
-// gnet's 1 170 (the chain pool round trip, the socket backend's calls through
-// backend.Core, two callbacks per buffer and message), perhaps 0.15 µs. Not tried: dropping the defer around the socket backend's read
-// callback (about 35 instructions; it keeps the reference count and a ThreadSafe lock
-// right when a user callback panics), and enabling the input's watermark callback only
-// while a watermark can bind (about 75; every backend would have to bound its reads by
-// InputRoom).
+// About 330 instructions are about 0.1 µs of a 5.8 µs message. What is left of the gap
+// to gnet is user time: perf record of 300 000 messages over 50 connections (one run
+// each, connection setup included) puts the server's user time at 0.73 µs per message
+// for bufev and 0.48 µs for gnet, its kernel time at 5.7 and 5.9 µs. The whole process
+// still runs about 1 100 more instructions per message than gnet's 1 170: the chain
+// pool round trip (about 250), the socket backend's calls through backend.Core, and two
+// callbacks per buffer and message. Measured and not kept: the socket backend's output
+// callback split into an inlinable test and a call (17 instructions per message fewer,
+// no visible CPU change; the input's watermark callback cannot be made small enough to
+// inline without caching its threshold). Not tried: dropping the defer around the socket
+// backend's read callback (about 35 instructions; it keeps the reference count and a
+// ThreadSafe lock right when a user callback panics), and enabling the input's
+// watermark callback only while a watermark can bind (about 75; every backend would
+// have to bound its reads by InputRoom).
 //
 // Streaming. About 92% of every server's streaming CPU is in read and write system
 // calls, and on loopback a system call also pays for the peer's TCP work: a read that
