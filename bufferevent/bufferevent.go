@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -190,14 +191,11 @@ type BufferEvent struct {
 	syncFn  func() // b.syncOnLoop, allocated once
 	dropFn  func() // b.dropUserRef, allocated once
 	closeFn func() // b.closeOnLoop, allocated once
-	loopFn  func() // b.runLoopFns, allocated once
 
-	// functions queued by Core.RunInLoop, guarded by loopMu (not the
-	// lock: RunInLoop may be called with or without it)
-	loopMu        sync.Mutex
-	loopFns       []func()
-	loopSpare     []func()
-	loopFnsQueued bool
+	// functions queued by Core.RunInLoop: created on first use (most
+	// bufferevents never queue any), which keeps this struct within 512
+	// bytes
+	lq atomic.Pointer[loopQueue]
 
 	// generic timers (created on first use)
 	rtimer, wtimer *eventbase.Event
@@ -256,7 +254,6 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	b.syncFn = b.syncOnLoop
 	b.dropFn = b.dropUserRef
 	b.closeFn = b.closeOnLoop
-	b.loopFn = b.runLoopFns
 	b.in.SetMaxRead(DefaultMaxSingle)
 	b.in.Freeze(false)
 	b.out.Freeze(true)

@@ -3,6 +3,7 @@ package bufferevent
 import (
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -219,54 +220,80 @@ func (c *core) RunInLoop(fn func()) {
 	if fn == nil {
 		return
 	}
-	b.loopMu.Lock()
-	b.loopFns = append(b.loopFns, fn)
-	if b.loopFnsQueued {
-		b.loopMu.Unlock()
+	q := b.loopQueue()
+	q.mu.Lock()
+	q.fns = append(q.fns, fn)
+	if q.queued {
+		q.mu.Unlock()
 		return
 	}
-	b.loopFnsQueued = true
-	b.loopMu.Unlock()
-	if b.base.RunInLoop(b.loopFn) != nil {
+	q.queued = true
+	q.mu.Unlock()
+	if b.base.RunInLoop(q.run) != nil {
 		// The base is closed: nothing will run.
-		b.loopMu.Lock()
-		clear(b.loopFns)
-		b.loopFns = b.loopFns[:0]
-		b.loopFnsQueued = false
-		b.loopMu.Unlock()
+		q.mu.Lock()
+		clear(q.fns)
+		q.fns = q.fns[:0]
+		q.queued = false
+		q.mu.Unlock()
 	}
+}
+
+// loopQueue holds the functions queued by Core.RunInLoop. Its mutex, not
+// the bufferevent's lock, guards it: RunInLoop may be called with or
+// without that lock held.
+type loopQueue struct {
+	mu     sync.Mutex
+	fns    []func()
+	spare  []func()
+	queued bool   // run is queued on the base
+	run    func() // the bufferevent's runLoopFns, allocated once
+}
+
+// loopQueue returns b's RunInLoop queue, creating it on first use. Safe
+// for concurrent use.
+func (b *BufferEvent) loopQueue() *loopQueue {
+	if q := b.lq.Load(); q != nil {
+		return q
+	}
+	q := &loopQueue{run: b.runLoopFns}
+	if b.lq.CompareAndSwap(nil, q) {
+		return q
+	}
+	return b.lq.Load()
 }
 
 // runLoopFns runs the functions queued by Core.RunInLoop, in order, with
 // the lock and a reference held; on a finalised bufferevent it drops them.
 func (b *BufferEvent) runLoopFns() {
+	q := b.lq.Load() // set before runLoopFns was queued
 	b.lockLoop()
 	alive := !b.dead
 	if alive {
 		b.refs++
 	}
 	for {
-		b.loopMu.Lock()
-		fns := b.loopFns
+		q.mu.Lock()
+		fns := q.fns
 		if len(fns) == 0 {
-			b.loopFnsQueued = false
-			b.loopMu.Unlock()
+			q.queued = false
+			q.mu.Unlock()
 			break
 		}
-		b.loopFns = b.loopSpare[:0]
-		b.loopSpare = nil
-		b.loopMu.Unlock()
+		q.fns = q.spare[:0]
+		q.spare = nil
+		q.mu.Unlock()
 		for i, fn := range fns {
 			fns[i] = nil
 			if !b.dead {
 				fn()
 			}
 		}
-		b.loopMu.Lock()
-		if b.loopSpare == nil {
-			b.loopSpare = fns[:0]
+		q.mu.Lock()
+		if q.spare == nil {
+			q.spare = fns[:0]
 		}
-		b.loopMu.Unlock()
+		q.mu.Unlock()
 	}
 	if alive {
 		b.decref()
