@@ -86,7 +86,7 @@ func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.B
 }
 
 func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-	c := &conn{fd: -1, closeFD: -1, rsize: minReadSize}
+	c := &conn{fd: -1, closeFD: -1, rsize: minReadSize, msEnd: msNone}
 	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(core backend.Core) (backend.Ops, error) {
 		lr, err := acquireRing(base)
 		if err != nil {
@@ -145,6 +145,18 @@ type conn struct {
 	rc      cancelState // its cancellation
 	missed  bool        // data arrived while reading was disabled
 	drained bool        // the last receive got less than it asked: the socket is empty
+
+	// Multishot receives (see loopRing.bufRing): one receive stays armed and completes
+	// once per chunk of data, in a buffer of the base's pool; the bytes are copied into
+	// the input (up to MaxToRead, so watermarks and rate limits hold as on the socket
+	// backend) and the buffer is given back at once. What cannot go into the input yet
+	// (reading suspended or disabled) waits in pend, and the receive is cancelled until
+	// reading resumes: at most what the socket held before the cancellation took effect.
+	ms         bool      // the receive in flight is a multishot receive
+	msOff      bool      // the next receive is a PinRead receive (the pool ran dry)
+	msEnd      int32     // end of stream (0) or -errno waiting behind pend, or msNone
+	delivering bool      // inside deliver
+	pend       []pendBuf // received buffers not yet (wholly) in the input
 
 	// Sends go straight from the output's front chains, pinned (evbuffer.PinWrite)
 	// until the completion drains what was sent (CommitWrite); the bytes in flight stay
@@ -226,11 +238,29 @@ func (c *conn) opError(op string, errno syscall.Errno) error {
 
 // ---- reading ----
 
+// pendBuf is a provided buffer holding received bytes [off, n) not yet in the input.
+type pendBuf struct {
+	id     uint16
+	off, n int
+}
+
+// msNone: no end of stream or error waits behind the pending buffers.
+const msNone = 1
+
 // startRead prepares a receive into space pinned at the end of the input if reading is
 // active and none is in flight.
 func (c *conn) startRead() {
 	if c.reading || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Read) {
 		return
+	}
+	if len(c.pend) > 0 || c.msEnd != msNone {
+		if c.delivering {
+			return
+		}
+		c.deliver(backend.TriggerDefer)
+		if c.reading || len(c.pend) > 0 || c.msEnd != msNone || c.gone() || !c.c.Active(backend.Read) {
+			return
+		}
 	}
 	room := c.c.InputRoom()
 	if room == 0 {
@@ -246,6 +276,17 @@ func (c *conn) startRead() {
 		// while the group is suspended would otherwise leave nothing to restart it.
 		c.c.SuspendRead(backend.SuspendGroup)
 		return
+	}
+	if c.msOff {
+		c.msOff = false
+	} else if br := c.lr.bufRing(); br != nil {
+		if c.lr.ring.PrepRecvMultishot(c.ud(kindRead), c.fd, br.Group(), 0) == nil {
+			c.reading, c.ms = true, true
+			c.rc.want, c.rc.sent = false, false
+			c.nOps++
+			c.lr.schedule()
+			return
+		}
 	}
 	in := c.c.Input()
 	in.Unfreeze(false)
@@ -334,6 +375,140 @@ func (c *conn) readDone(res int32) {
 			c.c.SettleRead(reserved, n)
 		}
 	}
+}
+
+// msDone handles a completion of a multishot receive: data in a provided buffer while
+// it stays armed (CQEFMore), and a final completion that ends it.
+func (c *conn) msDone(res int32, flags uint32) {
+	final := flags&uring.CQEFMore == 0
+	if final {
+		c.nOps--
+		c.reading, c.ms = false, false
+	}
+	id, hasBuf := uring.BufferID(flags)
+	if c.dead || c.lr.closed {
+		if hasBuf {
+			c.lr.recycle(id)
+		}
+		if c.dead && final {
+			c.maybeForget()
+		}
+		return
+	}
+	c.c.Enter()
+	defer c.c.Leave()
+	if c.dead {
+		if hasBuf {
+			c.lr.recycle(id)
+		}
+		if final {
+			c.maybeForget()
+		}
+		return
+	}
+	if hasBuf {
+		if res > 0 {
+			c.pend = append(c.pend, pendBuf{id: id, n: int(res)})
+		} else {
+			c.lr.recycle(id)
+		}
+	}
+	if final && res <= 0 {
+		switch errno := syscall.Errno(-res); {
+		case res == 0:
+			c.msEnd = 0
+		case errno == unix.ENOBUFS:
+			// The pool ran dry: one receive into pinned input space, then multishot
+			// again (buffers come back as soon as their bytes are copied).
+			c.msOff = true
+		case errno == unix.EINVAL:
+			// A kernel with provided-buffer rings but without multishot receives
+			// (5.19): receive as before from now on.
+			c.lr.noMultishot()
+		case errno == unix.ECANCELED || errno == unix.EINTR || errno == unix.EAGAIN:
+			if !c.rc.want {
+				c.lr.resubmits++
+			}
+		default:
+			c.msEnd = res
+		}
+	}
+	c.deliver(0)
+	if !c.gone() {
+		c.startRead()
+	}
+}
+
+// deliver copies pending received bytes into the input, as much as MaxToRead allows,
+// charges them to the rate limits, runs the read callback, and then reports an end of
+// stream or error that waited behind them. While bytes remain pending (reading is
+// suspended or disabled) the multishot receive is cancelled; startRead resumes.
+func (c *conn) deliver(opts backend.TriggerOptions) {
+	if c.lr.closed {
+		c.dropPending()
+		return
+	}
+	c.delivering = true
+	defer func() { c.delivering = false }()
+	in := c.c.Input()
+	total := 0
+	for len(c.pend) > 0 && c.c.Active(backend.Read) {
+		m := c.c.MaxToRead()
+		if m <= 0 {
+			if c.c.InputRoom() == 0 {
+				c.c.SuspendRead(backend.SuspendWatermark)
+			} else {
+				c.c.SuspendRead(backend.SuspendGroup)
+			}
+			break
+		}
+		p := &c.pend[0]
+		buf := c.lr.bufs.Buffer(p.id)[p.off:p.n]
+		k := min(m, len(buf))
+		in.Unfreeze(false)
+		err := in.Add(buf[:k])
+		in.Freeze(false)
+		if err != nil {
+			c.fail(backend.Read, backend.Reading|backend.Error, err)
+			return
+		}
+		p.off += k
+		if p.off == p.n {
+			c.lr.recycle(p.id)
+			copy(c.pend, c.pend[1:])
+			c.pend = c.pend[:len(c.pend)-1]
+		}
+		total += k
+		c.c.ChargeRead(k)
+	}
+	if total > 0 {
+		c.resetReadTimer()
+		c.c.TriggerRead(opts)
+		if c.gone() {
+			return
+		}
+	}
+	if len(c.pend) > 0 {
+		c.cancelRead()
+		return
+	}
+	if res := c.msEnd; res != msNone {
+		c.msEnd = msNone
+		if res == 0 {
+			c.fail(backend.Read, backend.Reading|backend.EOF, io.EOF)
+		} else {
+			c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", syscall.Errno(-res)))
+		}
+	}
+}
+
+// dropPending gives every pending buffer back to the pool (Close).
+func (c *conn) dropPending() {
+	for _, p := range c.pend {
+		c.lr.recycle(p.id)
+	}
+	c.pend = c.pend[:0]
+	c.msEnd = msNone
 }
 
 func (c *conn) cancelRead() {
@@ -517,7 +692,11 @@ func (c *conn) cancelWrite() {
 // ---- completions ----
 
 // complete implements owner.
-func (c *conn) complete(kind int, res int32) {
+func (c *conn) complete(kind int, res int32, flags uint32) {
+	if kind == kindRead && c.ms {
+		c.msDone(res, flags)
+		return
+	}
 	c.nOps--
 	switch kind {
 	case kindCancelRead:
@@ -751,6 +930,7 @@ func (c *conn) Close() error {
 		c.rtimer, c.wtimer = nil, nil
 	}
 	c.c.Output().RemoveCallback(c.outCb)
+	c.dropPending()
 	conns.Lock()
 	delete(conns.m, c.bev)
 	conns.Unlock()

@@ -19,7 +19,7 @@ type portOwner struct {
 	got []int32
 }
 
-func (o *portOwner) complete(kind int, res int32) { o.got = append(o.got, res) }
+func (o *portOwner) complete(kind int, res int32, _ uint32) { o.got = append(o.got, res) }
 
 // Mirrors libevent test/regress_iocp.c "iocp/port": completions posted for several
 // overlapped objects reach the right object, and shutting the port down with work

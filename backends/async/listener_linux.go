@@ -260,7 +260,7 @@ func (l *Listener) cancelAll() {
 }
 
 // complete implements owner.
-func (l *Listener) complete(kind int, res int32) {
+func (l *Listener) complete(kind int, res int32, _ uint32) {
 	l.nOps--
 	if kind >= kindCancelAccept {
 		l.maybeForget()

@@ -13,9 +13,11 @@ import (
 
 // TestRateLimitReservesUpFront checks libevent's IOCP accounting: a receive charges its
 // whole size to the read bucket when it is submitted, and the completion refunds what did
-// not arrive; a send is charged likewise.
+// not arrive; a send is charged likewise. It runs with PinRead receives (multishot
+// receives charge what they copy into the input: TestMultishotRateLimit).
 func TestRateLimitReservesUpFront(t *testing.T) {
 	checkFDs(t)
+	setMultishot(t, false)
 	base := newBase(t)
 	a, b, err := asyncPair(base, 0, false)
 	if err != nil {

@@ -28,6 +28,23 @@ var teardownHook func(drainErr, closeErr error)
 // (for comparisons).
 var coopTaskrun = os.Getenv("ASYNC_NOCOOP") == ""
 
+// multishot: receives are multishot receives (IORING_RECV_MULTISHOT, Linux 6.0) into a
+// per-base ring of provided buffers (IORING_REGISTER_PBUF_RING, Linux 5.19) when the kernel
+// has both. ASYNC_NOMULTISHOT=1 in the environment turns them off (for comparisons).
+var multishot = os.Getenv("ASYNC_NOMULTISHOT") == ""
+
+// The provided-buffer pool of a base: msBufCount buffers of msBufSize bytes, mapped outside
+// the Go heap. One buffer is consumed per completion and given back as soon as its bytes
+// are copied into the input, so the count bounds the completions in flight between two
+// reaps (one per connection per turn in request-response traffic).
+var (
+	msBufCount = 2048
+	msBufSize  = 4096
+)
+
+// msGroup is the buffer group id of the pool.
+const msGroup = 1
+
 // smallBatch is the most operations a flush may submit and still reap their inline
 // completions at once.
 var smallBatch = 16
@@ -59,7 +76,7 @@ const (
 type owner interface {
 	// complete handles the final completion of one of the owner's operations. It runs
 	// on the loop goroutine, without any lock held.
-	complete(kind int, res int32)
+	complete(kind int, res int32, flags uint32)
 }
 
 // loopRing is the one io_uring instance of a base, shared by every async bufferevent
@@ -85,6 +102,11 @@ type loopRing struct {
 	// submits counts the io_uring_enter calls that submitted operations and maxBatch
 	// the most operations one of them carried; for tests.
 	submits, maxBatch int
+	// bufs is the base's pool of provided receive buffers (multishot receives), created
+	// with the first receive; msState is 0 before that, 1 when multishot receives are
+	// in use, -1 when the kernel lacks them (or ASYNC_NOMULTISHOT is set).
+	bufs    *uring.BufRing
+	msState int
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
@@ -390,7 +412,37 @@ func (lr *loopRing) onCompletion(ud uint64, res int32, flags uint32) {
 	if o == nil {
 		return
 	}
-	o.complete(int(ud&(1<<kindBits-1)), res)
+	o.complete(int(ud&(1<<kindBits-1)), res, flags)
+}
+
+// bufRing returns the base's provided-buffer pool for multishot receives, creating it on
+// first use, or nil when multishot receives are off or unsupported. The probe runs once
+// per ring: a kernel without provided-buffer rings fails the registration; one without
+// multishot receives (5.19) fails the first receive with EINVAL, and the connection that
+// sees it calls noMultishot.
+func (lr *loopRing) bufRing() *uring.BufRing {
+	if lr.msState == 0 {
+		lr.msState = -1
+		if multishot {
+			if b, err := lr.ring.NewBufRing(msGroup, msBufCount, msBufSize); err == nil {
+				lr.bufs, lr.msState = b, 1
+			}
+		}
+	}
+	if lr.msState < 0 || lr.closed {
+		return nil
+	}
+	return lr.bufs
+}
+
+// noMultishot turns multishot receives off for the rest of the ring's life.
+func (lr *loopRing) noMultishot() { lr.msState = -1 }
+
+// recycle gives a provided buffer back to the kernel.
+func (lr *loopRing) recycle(id uint16) {
+	if lr.bufs != nil {
+		_ = lr.bufs.Recycle(id)
+	}
 }
 
 // forget removes an owner once it is closed and has nothing in flight.

@@ -1,0 +1,182 @@
+//go:build linux
+
+package async
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/ratelimit"
+)
+
+// setMultishot turns multishot receives on or off for the rings created during the test.
+func setMultishot(t *testing.T, on bool) {
+	old := multishot
+	multishot = on
+	t.Cleanup(func() { multishot = old })
+}
+
+// setPool sets the provided-buffer pool of the rings created during the test.
+func setPool(t *testing.T, count, size int) {
+	oc, os := msBufCount, msBufSize
+	msBufCount, msBufSize = count, size
+	t.Cleanup(func() { msBufCount, msBufSize = oc, os })
+}
+
+// TestMultishotStream sends 1 MiB through a pair whose receiver has a small pool (so
+// the pool runs dry, ENOBUFS, and receives fall back to pinned input space) and a read
+// high watermark (so received buffers wait while reading is suspended): every byte
+// arrives, in order, and the input never exceeds the watermark.
+func TestMultishotStream(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		count, size int
+		high        int
+	}{
+		{"pool2x64/high100", 2, 64, 100},
+		{"pool4x4096/high0", 4, 4096, 0},
+		{"pool64x512/high3000", 64, 512, 3000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkFDs(t)
+			setMultishot(t, true)
+			setPool(t, tc.count, tc.size)
+			base := newBase(t)
+			a, b, err := asyncPair(base, 0, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			defer b.Close()
+			want := make([]byte, 1<<20)
+			for i := range want {
+				want[i] = byte(i * 7 / 5)
+			}
+			var got bytes.Buffer
+			maxIn := 0
+			b.SetWatermark(bufferevent.Read, 0, tc.high)
+			b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				maxIn = max(maxIn, bev.Input().Len())
+				// With a watermark, drain a little at a time so that it binds.
+				n := bev.Input().Len()
+				if tc.high > 0 {
+					n = min(n, 700)
+				}
+				p := make([]byte, n)
+				bev.Input().Remove(p)
+				got.Write(p)
+				if got.Len() == len(want) {
+					base.LoopBreak()
+				}
+			}, nil, nil)
+			if err := b.Enable(bufferevent.Read); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Write(want); err != nil {
+				t.Fatal(err)
+			}
+			dispatch(t, base, 20*time.Second)
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("received %d bytes, want %d (equal prefix: %v)", got.Len(), len(want), bytes.HasPrefix(want, got.Bytes()))
+			}
+			if tc.high > 0 && maxIn > tc.high {
+				t.Fatalf("input reached %d bytes over a high watermark of %d", maxIn, tc.high)
+			}
+			if lr := ringOf(base); lr == nil || lr.msState != 1 {
+				t.Fatalf("multishot receives not in use")
+			}
+		})
+	}
+}
+
+// TestMultishotRateLimit checks that multishot receives charge the read bucket with what
+// they copy into the input, never more than the allowance.
+func TestMultishotRateLimit(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, true)
+	base := newBase(t)
+	a, b, err := asyncPair(base, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	cfg, err := ratelimit.NewConfig(1000, 1000, 1000, 1000, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetRateLimit(cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		got += bev.Input().Len()
+		bev.Input().Drain(bev.Input().Len())
+		if got == 1000 {
+			base.LoopBreak()
+		}
+	}, nil, nil)
+	if err := b.Enable(bufferevent.Read); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write(make([]byte, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	dispatch(t, base, 5*time.Second)
+	// Let the rest of the data arrive; the bucket is empty, so it must wait.
+	for range 5 {
+		_ = base.Loop(eventbase.LoopNonBlock)
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got != 1000 {
+		t.Fatalf("received %d bytes with a bucket of 1000 per hour", got)
+	}
+	if lim := b.ReadLimit(); lim != 0 {
+		t.Fatalf("read level %d after 1000 bytes; want 0", lim)
+	}
+}
+
+// TestMultishotCloseInFlight closes bufferevents with armed multishot receives and
+// received buffers still pending (reading disabled after data arrived), then tears the
+// ring down: nothing leaks, every buffer comes back, no use after free (-race).
+func TestMultishotCloseInFlight(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, true)
+	setPool(t, 8, 128)
+	base := newBase(t)
+	var pairs [][2]*bufferevent.BufferEvent
+	for range 4 {
+		a, b, err := asyncPair(base, 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, [2]*bufferevent.BufferEvent{a, b})
+		if err := b.Enable(bufferevent.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loopOnce(t, base) // arm the receives
+	for _, p := range pairs {
+		// Fill b's pending buffers: reading is disabled, so nothing reaches the input.
+		_ = p[1].Disable(bufferevent.Read)
+		if _, err := p[0].Write(make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		loopOnce(t, base)
+		time.Sleep(2 * time.Millisecond)
+	}
+	for _, p := range pairs {
+		if p[1].Input().Len() != 0 {
+			t.Fatalf("%d bytes reached a disabled bufferevent's input", p[1].Input().Len())
+		}
+		p[1].Close()
+	}
+	for _, p := range pairs {
+		p[0].Close()
+	}
+}
