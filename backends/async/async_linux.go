@@ -434,6 +434,7 @@ func (c *conn) msDone(res int32, flags uint32) {
 			// The pool ran dry: one receive into pinned input space, then multishot
 			// again (buffers come back as soon as their bytes are copied).
 			c.msOff = true
+			c.lr.noBufs++
 		case errno == unix.EINVAL:
 			// A kernel with provided-buffer rings but without multishot receives
 			// (5.19): receive as before from now on.

@@ -10,6 +10,7 @@ import (
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/ratelimit"
+	"golang.org/x/sys/unix"
 )
 
 // setMultishot turns multishot receives on or off for the rings created during the test.
@@ -186,5 +187,138 @@ func TestMultishotCloseInFlight(t *testing.T) {
 	}
 	for _, p := range pairs {
 		p[0].Close()
+	}
+}
+
+// TestMultishotPoolDry arms four multishot receives on a pool of two buffers and lets
+// data reach all four sockets before the loop reaps: two receives find no buffer
+// (ENOBUFS ends them), fall back to PinRead receives, and every byte still arrives.
+func TestMultishotPoolDry(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, true)
+	setPool(t, 2, 4096)
+	base := newBase(t)
+	const n = 4
+	var as, bs [n]*bufferevent.BufferEvent
+	got := 0
+	for i := range n {
+		a, b, err := asyncPair(base, 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		defer b.Close()
+		as[i], bs[i] = a, b
+		b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+			got += bev.Input().Len()
+			bev.Input().Drain(bev.Input().Len())
+			if got == 3*n*100 {
+				base.LoopBreak()
+			}
+		}, nil, nil)
+		if err := b.Enable(bufferevent.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loopOnce(t, base) // arm the receives
+	for round := range 3 {
+		for _, a := range as {
+			fd, err := a.FD()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := unix.Write(fd, make([]byte, 100)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // every socket has its data before the next reap
+		if round < 2 {
+			loopOnce(t, base)
+		}
+	}
+	dispatch(t, base, 5*time.Second)
+	if got != 3*n*100 {
+		t.Fatalf("received %d bytes, want %d", got, 3*n*100)
+	}
+	if lr := ringOf(base); lr.noBufs == 0 {
+		t.Fatalf("no receive found the pool empty")
+	}
+}
+
+// TestMultishotEOFAfterPending checks that an end of stream arriving behind bytes that
+// wait for room (read high watermark) is reported only after they were delivered.
+func TestMultishotEOFAfterPending(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, true)
+	setPool(t, 8, 32768) // one buffer takes the whole message: no bulk switch
+	base := newBase(t)
+	a, b, err := asyncPair(base, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	want := make([]byte, 20000)
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	var got bytes.Buffer
+	eof := false
+	b.SetWatermark(bufferevent.Read, 0, 1000)
+	// The read callback takes nothing; a timer drains 300 bytes per millisecond, so
+	// the received bytes wait for room over many loop turns.
+	var tick *eventbase.Event
+	tick, err = base.NewTimer(func() {
+		// Count before draining: the drain may resume reading and deliver the end
+		// of stream at once.
+		p := make([]byte, min(b.Input().Len(), 300))
+		_, _ = b.Input().CopyOut(p)
+		got.Write(p)
+		_ = b.Input().Drain(len(p))
+		_ = tick.AddTimeout(time.Millisecond)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tick.Free()
+	_ = tick.AddTimeout(time.Millisecond)
+	b.SetCallbacks(func(*bufferevent.BufferEvent) {
+		if eof {
+			t.Errorf("read callback after the end of stream")
+		}
+	}, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		if what&bufferevent.EOF != 0 {
+			eof = true
+			if got.Len()+bev.Input().Len() != len(want) {
+				t.Errorf("end of stream after %d of %d bytes", got.Len()+bev.Input().Len(), len(want))
+			}
+			base.LoopBreak()
+		}
+	})
+	if err := b.Enable(bufferevent.Read); err != nil {
+		t.Fatal(err)
+	}
+	loopOnce(t, base) // arm the receive
+	// The data and the end of stream both reach the socket before the next reap.
+	fd, err := a.FD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(fd, want); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	dispatch(t, base, 10*time.Second)
+	if !eof {
+		t.Fatal("no end of stream")
+	}
+	rest := make([]byte, b.Input().Len())
+	b.Input().Remove(rest)
+	got.Write(rest)
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("received %d bytes, want %d", got.Len(), len(want))
 	}
 }

@@ -107,6 +107,8 @@ type loopRing struct {
 	// in use, -1 when the kernel lacks them (or ASYNC_NOMULTISHOT is set).
 	bufs    *uring.BufRing
 	msState int
+	// noBufs counts multishot receives ended by an empty pool (ENOBUFS); for tests.
+	noBufs int
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
