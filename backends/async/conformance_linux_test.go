@@ -98,3 +98,13 @@ func tcpPair() (int, int, error) {
 	unix.SetNonblock(c, true)
 	return c, s, nil
 }
+
+// TestConformanceNoMultishot runs the suite with PinRead receives only: the path of
+// kernels without multishot receives or provided-buffer rings (and ASYNC_NOMULTISHOT=1).
+func TestConformanceNoMultishot(t *testing.T) {
+	setMultishot(t, false)
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+		a, b, err = asyncPair(base, opts, false)
+		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+	})
+}
