@@ -5,6 +5,7 @@ package bench
 import (
 	"flag"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -33,6 +34,38 @@ func bufevEchoEvent(bev *bufferevent.BufferEvent, _ bufferevent.Events, _ error)
 // startBufev runs `loops` event loops, each on its own goroutine with its own
 // SO_REUSEPORT listener on one port (the kernel spreads connections).
 func startBufev(tb testing.TB, loops int) (string, func()) {
+	return startLoops(tb, loops, backendImpl{
+		listen: func(base *eventbase.Base, laddr string, accept func(fd int)) (listener, error) {
+			return socket.Listen(base, "tcp4", laddr, func(_ *socket.Listener, fd int, _ net.Addr) {
+				accept(fd)
+			}, socket.ListenerOptions{Flags: socket.ListenReusePort})
+		},
+		newBev: func(base *eventbase.Base, fd int) (*bufferevent.BufferEvent, error) {
+			return socket.New(base, fd, bufferevent.CloseOnFree)
+		},
+	})
+}
+
+// listener is what startLoops needs of a backend's listener.
+type listener interface {
+	Addr() net.Addr
+	Close() error
+}
+
+// backendImpl is a bufferevent backend as startLoops runs it: a listener that
+// hands each accepted descriptor to accept, and the backend's constructor.
+type backendImpl struct {
+	listen func(base *eventbase.Base, laddr string, accept func(fd int)) (listener, error)
+	newBev func(base *eventbase.Base, fd int) (*bufferevent.BufferEvent, error)
+	// lockThread locks each loop goroutine to its OS thread for its life.
+	lockThread bool
+}
+
+// startLoops runs `loops` echo event loops of the backend impl, each on its own
+// goroutine with its own SO_REUSEPORT listener on one port (the kernel spreads
+// connections). It returns the address and a function that stops the loops and
+// closes every connection.
+func startLoops(tb testing.TB, loops int, impl backendImpl) (string, func()) {
 	loops = max(loops, 1)
 	var addr string
 	var wg sync.WaitGroup
@@ -42,6 +75,10 @@ func startBufev(tb testing.TB, loops int) (string, func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if impl.lockThread {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
 			base, err := eventbase.New(eventbase.Config{})
 			if err != nil {
 				ready <- err
@@ -54,8 +91,8 @@ func startBufev(tb testing.TB, loops int) (string, func()) {
 				laddr = addr
 			}
 			conns := map[*bufferevent.BufferEvent]struct{}{}
-			ln, err := socket.Listen(base, "tcp4", laddr, func(_ *socket.Listener, fd int, _ net.Addr) {
-				bev, err := socket.New(base, fd, bufferevent.CloseOnFree)
+			ln, err := impl.listen(base, laddr, func(fd int) {
+				bev, err := impl.newBev(base, fd)
 				if err != nil {
 					unix.Close(fd)
 					return
@@ -68,7 +105,7 @@ func startBufev(tb testing.TB, loops int) (string, func()) {
 					bufevEchoEvent(bev, what, err)
 				})
 				bev.Enable(bufferevent.Read | bufferevent.Write)
-			}, socket.ListenerOptions{Flags: socket.ListenReusePort})
+			})
 			if err != nil {
 				ready <- err
 				return
