@@ -145,6 +145,10 @@ type conn struct {
 	rc      cancelState // its cancellation
 	missed  bool        // data arrived while reading was disabled
 	drained bool        // the last receive got less than it asked: the socket is empty
+	// readLater: a bulk receive's bytes went to the output (an echo, a proxy) and a
+	// send of them is prepared this turn: the next receive waits for that send, so
+	// that it lands in the chain the send frees (see "Streaming memory" in doc.go).
+	readLater bool
 
 	// Multishot receives (see loopRing.bufRing): one receive stays armed and completes
 	// once per chunk of data, in a buffer of the base's pool; the bytes are copied into
@@ -251,6 +255,7 @@ const msNone = 1
 // startRead prepares a receive into space pinned at the end of the input if reading is
 // active and none is in flight.
 func (c *conn) startRead() {
+	c.readLater = false
 	if c.reading || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Read) {
 		return
 	}
@@ -359,6 +364,11 @@ func (c *conn) readDone(res int32) {
 		c.resetReadTimer()
 		c.c.TriggerRead(0)
 		if c.gone() {
+			return
+		}
+		if c.bulk && c.dirty && !c.writing && readLaterOn {
+			c.readLater = true
+			c.lr.readLaters++
 			return
 		}
 		c.startRead()
@@ -606,6 +616,9 @@ func (c *conn) flushWrite() {
 	}
 	c.c.Enter()
 	c.startWrite()
+	if c.readLater && !c.writing {
+		c.startRead()
+	}
 	c.c.Leave()
 }
 
@@ -777,6 +790,9 @@ func (c *conn) complete(kind int, res int32, flags uint32) {
 	case kindWrite:
 		if !c.dead {
 			c.writeDone(res)
+			if c.readLater && !c.writing && !c.dead {
+				c.startRead()
+			}
 		}
 	case kindConnect:
 		if !c.dead {
@@ -1455,3 +1471,7 @@ func tcpSockaddr(a *net.TCPAddr) (unix.Sockaddr, error) {
 	}
 	return nil, errors.Join(ErrAddress, &net.AddrError{Err: "bad IP", Addr: a.String()})
 }
+
+// readLaterOn is off with ASYNC_READNOW=1 in the environment: bulk receives start again
+// at once instead of waiting for the send of their bytes (for comparisons).
+var readLaterOn = os.Getenv("ASYNC_READNOW") == ""

@@ -74,6 +74,12 @@
 //     receive and switches the connection to PinRead receives (the kernel copies straight
 //     into the input, up to 128 KiB at once, no second copy); it returns to the
 //     multishot receive when a receive brings less than a pool buffer.
+//   - Streaming memory: when a bulk receive's read callback moved its bytes to the
+//     output (an echo, a proxy) and a send of them is prepared in the same turn, the
+//     next receive waits for that send's completion, or for the flush if no send
+//     starts, and lands in the chain the send frees, so a streaming connection cycles
+//     one receive chain instead of two. ASYNC_READNOW=1 in the environment starts the
+//     next receive at once instead (for comparisons).
 //   - Probing, once per ring: a kernel without provided-buffer rings fails the pool's
 //     registration, and the ring keeps PinRead receives; a kernel with them but without
 //     multishot receives (5.19) fails the first one with EINVAL, and the ring switches to
@@ -346,6 +352,36 @@
 // -ff -e trace=epoll_pwait,io_uring_enter, 20 000 messages) are unchanged: one
 // io_uring_enter and two epoll_pwait (one EINTR) per message — the saving is kernel
 // work (no receive to prepare, pin and arm per message), not system calls.
+//
+// Streaming memory (kept, 2026-11-26; see "Streaming memory" above). Why multishot
+// receives had doubled streaming's B/op (309 → 630): not a per-message cost. B/op ×
+// messages is about constant per run (630 × 30 000 and 54 × 300 000 are both 16 to 19
+// MB), and a memory profile puts it all in evbuffer.newChain under PinRead: the 128 KiB
+// chains of the bulk receives, allocated fresh by every run's new server (the
+// benchmark's warm-up run of one message makes none; the allocation of the first ones
+// triggers collections that empty the pools). Counted (temporary counters, removed):
+// 1 150 bulk receives per 30 000 messages, 107 KB each, each followed by one send of one
+// chain. The completion's handling started the next receive at once, before the
+// turn's flush had even submitted the send of the previous one, so every connection
+// cycled two 128 KiB chains (one receiving, one sending) — 50 × 2 × 128 KiB = 12.8 MB,
+// plus the collections' churn; the socket backend reads into the chain its last write
+// freed and makes its write in the same turn, so one chain at a time is live for all
+// connections, and it allocates nothing. The receive now waits for the send (above).
+// The same binary with ASYNC_READNOW=1 against without, 6 interleaved rounds each
+// (benchstat, ± 95% interval):
+//
+//	cd bench && go test -run '^$' -bench 'Echo/stream/.*/.*/server=bufev(-async)?$' -benchtime 30000x -benchmem
+//
+// 30 000 messages: B/op 636 ± 12% → 319 ± 3% (-50%, p=0.002), CPU per message 1659 ±
+// 18% → 1569 ± 23% ns (p=0.24, no significant change); 300 000 messages: B/op 52 → 22
+// (-58%, p=0.002), 2068 → 2018 ns (p=0.37). What remains is start-up, not steady
+// state (319 × 30 000 ≈ 22 × 300 000 ≈ 7 to 10 MB per run: each connection's one 128
+// KiB receive chain and the first sends), so B/op tends to 0 with the run's length. The
+// socket server in the same runs: 1342 ± 20% and 1629 ± 14% ns per message, so the
+// async server is still 17 to 24% above it on streaming (p=0.065 both): not met.
+// Rejected without building, from the same counts: a larger spare chain kept by the
+// input (FlagKeepMemory, or a new evbuffer call) does nothing here, since the echo moves
+// every chain of the input to the output and the input never empties a chain of its own.
 //
 // Variants of it measured and not kept (streaming, 4 interleaved rounds against
 // PinRead receives at 1886 ns): copying every chunk (no bulk switch) 2969 ns (+57%);

@@ -109,6 +109,9 @@ type loopRing struct {
 	msState int
 	// noBufs counts multishot receives ended by an empty pool (ENOBUFS); for tests.
 	noBufs int
+	// readLaters counts bulk receives that waited for the send of their bytes
+	// (conn.readLater); for tests.
+	readLaters int
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
