@@ -27,8 +27,9 @@ const (
 	minReadSize = 4096
 	// maxReadSize caps each receive below the bufferevent's MaxToRead. Every connection
 	// may hold a receive of this size in flight, so it bounds the memory the kernel
-	// copies into (see "Performance" in doc.go for what 64 KiB, 128 KiB and 1 MiB cost).
-	maxReadSize = 128 << 10
+	// copies into (see "Performance" in doc.go for what 64 KiB, 128 KiB, 256 KiB and
+	// 1 MiB cost).
+	maxReadSize = 256 << 10
 	// maxSendVecs bounds the extents of one gathering send.
 	maxSendVecs = 64
 )

@@ -72,7 +72,7 @@
 //     receive, then multishot again.
 //   - Bulk data: a completion that fills a whole pool buffer cancels the multishot
 //     receive and switches the connection to PinRead receives (the kernel copies straight
-//     into the input, up to 128 KiB at once, no second copy); it returns to the
+//     into the input, up to 256 KiB at once, no second copy); it returns to the
 //     multishot receive when a receive brings less than a pool buffer.
 //   - Streaming memory: when a bulk receive's read callback moved its bytes to the
 //     output (an echo, a proxy) and a send of them is prepared in the same turn, the
@@ -280,8 +280,9 @@
 // per size class) and then held a 256 KiB receive and about as much output in flight:
 // 34 to 38 MB of fresh memory per run whatever its length (B/op × messages constant
 // over 10 000, 100 000 and 300 000 messages). A receive that fills its space now makes
-// the next one the maximum at once, and the maximum is 128 KiB (it was 1 MiB, so the
-// bufferevent's MaxToRead, 256 KiB in the bench, decided). Measured with the bench
+// the next one the maximum at once, and the maximum was 128 KiB (it was 1 MiB, so the
+// bufferevent's MaxToRead, 256 KiB in the bench, decided; 256 KiB since streaming
+// cycles one receive chain, see "Streaming memory" below). Measured with the bench
 // binaries of main and of the change, streaming only, interleaved, 5 rounds each of
 //
 //	cd bench && go test -run '^$' -bench 'Echo/stream/.*/.*/server=bufev-async$' -benchtime 30000x -benchmem
@@ -378,7 +379,23 @@
 // state (319 × 30 000 ≈ 22 × 300 000 ≈ 7 to 10 MB per run: each connection's one 128
 // KiB receive chain and the first sends), so B/op tends to 0 with the run's length. The
 // socket server in the same runs: 1342 ± 20% and 1629 ± 14% ns per message, so the
-// async server is still 17 to 24% above it on streaming (p=0.065 both): not met.
+// async server was still 17 to 24% above it on streaming (p=0.065 both).
+//
+// Receive maximum 256 KiB (kept, 2026-11-26). With one receive chain cycling, the 128
+// KiB maximum (chosen above against two chains in flight) was the rest of the gap:
+// bulk receives averaged 107 KB against a 117 KB average space (counted: the data
+// waits), where the socket server's reads average 218 KB, so the async server made
+// twice the operations and turns. The same binary, maximum 128 → 256 KiB by an
+// environment switch (removed), interleaved with the socket server, 6 rounds each:
+// 300 000 messages, 2090 ± 13% → 1613 ± 10% ns per message (-23%, p=0.002), socket
+// 1720 ± 16%; repeated, 2094 ± 13% → 1643 ± 9% (-22%, p=0.002), socket 1664 ± 12%
+// (async against socket p=0.51: level); 30 000 messages, 1719 ± 18% → 1629 ± 15%
+// (p=0.49), socket 1561 ± 21%. B/op rises with the start-up chains: 311 → 442 at 30 000
+// messages, 22 → 45 at 300 000 (still below the 636 and 52 before "Streaming memory").
+// So streaming is now at the socket backend's CPU per message; its B/op is start-up
+// only (about 0 per message once every connection has its chain) where the socket
+// server's is 0 to 8, since a completion server keeps one receive buffer per bulk
+// connection in flight while the socket server's reads and writes share one chain.
 // Rejected without building, from the same counts: a larger spare chain kept by the
 // input (FlagKeepMemory, or a new evbuffer call) does nothing here, since the echo moves
 // every chain of the input to the output and the input never empties a chain of its own.
