@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/bufev/bufev/backends/async v0.0.0-00010101000000-000000000000
-	github.com/bufev/bufev/backends/filter v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/backends/socket v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/backends/ssl v0.0.0-00010101000000-000000000000
 	github.com/bufev/bufev/bufferevent v0.0.0-00010101000000-000000000000
@@ -16,6 +15,7 @@ require (
 )
 
 require (
+	github.com/bufev/bufev/backends/filter v0.0.0-00010101000000-000000000000 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect

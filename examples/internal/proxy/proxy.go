@@ -43,7 +43,8 @@ type Side struct {
 	// Compressing marks a filter side whose output should be flushed (Flush mode) once
 	// handed down, and finished (Finished mode) before close.
 	Compressing bool
-	// OnClose runs once when the side is closed (release a codec, count bytes).
+	// OnClose runs once when the side is closed, just before its bufferevent is
+	// closed (count bytes while a filter's codec is still open).
 	OnClose func()
 
 	p         *Proxy
@@ -174,10 +175,10 @@ func (s *Side) close() {
 	}
 	s.closed = true
 	s.p.Stats.Open--
-	_ = s.Bev.Close()
 	if s.OnClose != nil {
 		s.OnClose()
 	}
+	_ = s.Bev.Close()
 }
 
 func (s *Side) logf(format string, args ...any) {

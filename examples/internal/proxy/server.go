@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 
-	"github.com/bufev/bufev/backends/filter"
 	"github.com/bufev/bufev/backends/socket"
 	"github.com/bufev/bufev/backends/ssl"
 	"github.com/bufev/bufev/bufferevent"
@@ -163,7 +162,9 @@ func (s *Server) compress(side *Side, cfg Config) error {
 	// The filter hands compressed output down while the socket holds less than
 	// MaxOutput, so the le-proxy backpressure sees the rest in the filter's output.
 	_ = under.SetWatermark(bufferevent.Write, 0, MaxOutput)
-	fbev, err := filter.New(under, codec.In, codec.Out, opts)
+	// The filter owns the codec: it closes it when it is finalised, and its
+	// Error events wrap the codec's own error.
+	fbev, err := codec.NewFilter(under, opts)
 	if err != nil {
 		codec.Close()
 		return err
@@ -175,7 +176,6 @@ func (s *Server) compress(side *Side, cfg Config) error {
 		din, dout := codec.Decoder.Stats()
 		s.codec.Plain += ein + dout
 		s.codec.Compressed += eout + din
-		codec.Close()
 	}
 	return nil
 }
