@@ -146,12 +146,14 @@ type Base struct {
 	limits     bool // Config has max-dispatch limits
 	directOK   bool // the poller and config allow direct dispatch (see ioReady)
 	direct     bool // this poll's ready events may run directly
+	directRan  bool // a callback ran from this poll (the time cache was refreshed for it)
 	features   Feature
 	nDirect    int      // non-internal callbacks run directly during this poll
 	newIns     []*Event // events inserted during this poll's direct callbacks
 
 	// Read by other goroutines, written by the loop.
 	polling  atomic.Bool
+	inWait   atomic.Bool // the loop is in the poller before its first direct callback: readers do not fill the cache
 	gotExit  atomic.Bool
 	gotBreak atomic.Bool
 	caching  atomic.Bool  // the loop runs and caches time
@@ -405,7 +407,7 @@ func (b *Base) nowNS() int64 {
 		return v
 	}
 	v := int64(time.Since(b.epoch))
-	if b.caching.Load() && b.cache.CompareAndSwap(-1, v) {
+	if b.caching.Load() && !b.inWait.Load() && b.cache.CompareAndSwap(-1, v) {
 		return v
 	}
 	if c := b.cache.Load(); c >= 0 {
@@ -838,9 +840,7 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.running = false
 		b.current = nil
 		b.runningPri = -1
-		if b.direct { // a callback run from the poller panicked
-			b.endDirect()
-		}
+		b.endPoll() // a callback run from the poller panicked
 		b.caching.Store(false)
 		b.clearCache()
 		if b.closeReq {
@@ -878,10 +878,11 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		// may run straight from the poller (ioReady).
 		b.direct = b.directOK && b.nActive == 0 && b.remoteN.Load() == 0 && !b.sigPend.Load()
 		b.nDirect = 0
+		b.directRan = false
+		b.inWait.Store(true)
 		perr := b.poll.wait(b, timeout)
-		if b.direct {
-			b.endDirect()
-		}
+		b.inWait.Store(false)
+		b.endPoll()
 		if mayBlock {
 			b.polling.Store(false)
 		}

@@ -160,6 +160,9 @@ func (b *Base) ioReady(fd int, res What) {
 	if !b.direct {
 		for _, ev := range fi.evs {
 			if ev.events&res&whatIO != 0 {
+				if len(b.newIns) != 0 && slices.Contains(b.newIns, ev) {
+					continue
+				}
 				b.activate(ev, ev.events&res, 1)
 			}
 		}
@@ -195,6 +198,12 @@ func (b *Base) ioReady(fd int, res What) {
 		}
 		b.activate(ev, ev.events&res, 1)
 	}
+	if n > 0 && one == nil {
+		// Something of this batch is queued: later ready events queue
+		// behind it (the poller's order).
+		b.endDirect()
+		return
+	}
 	if one != nil {
 		b.runDirect(one, one.events&res)
 	}
@@ -207,6 +216,12 @@ func (b *Base) ioReady(fd int, res What) {
 func (b *Base) runDirect(ev *Event, res What) {
 	if !ev.intern {
 		b.nDirect++
+	}
+	if !b.directRan {
+		// The cache may hold a time read by another goroutine during the poll.
+		b.directRan = true
+		b.inWait.Store(false)
+		b.clearCache()
 	}
 	b.runningPri = 0
 	b.current = ev
@@ -222,7 +237,10 @@ func (b *Base) runDirect(ev *Event, res What) {
 }
 
 // endDirect ends direct dispatch for the current poll.
-func (b *Base) endDirect() {
+func (b *Base) endDirect() { b.direct = false }
+
+// endPoll forgets the events inserted during the poll's callbacks.
+func (b *Base) endPoll() {
 	b.direct = false
 	if len(b.newIns) != 0 {
 		clear(b.newIns)
