@@ -149,7 +149,7 @@ type Base struct {
 	directRan  bool // a callback ran from this poll (the time cache was refreshed for it)
 	features   Feature
 	nDirect    int      // non-internal callbacks run directly during this poll
-	newIns     []*Event // events inserted during this poll's direct callbacks
+	newIns     []*Event // events inserted during this poll's direct callbacks (flagged flPollAdded)
 
 	// Read by other goroutines, written by the loop.
 	polling  atomic.Bool
@@ -550,8 +550,9 @@ func (b *Base) insertIO(ev *Event) error {
 	}
 	ev.flags |= flInserted
 	b.recount(ev)
-	if b.direct {
+	if b.direct && ev.flags&flPollAdded == 0 {
 		// Readiness the current poll reported for its fd predates it.
+		ev.flags |= flPollAdded
 		b.newIns = append(b.newIns, ev)
 	}
 	return nil

@@ -125,6 +125,9 @@ const (
 	flActiveLate = 0x20
 	flFinalizing = 0x40
 	flFreed      = 0x100
+	// flPollAdded: inserted by a callback run from the current poll
+	// (Base.newIns); that poll's readiness predates it.
+	flPollAdded = 0x200
 )
 
 // kinds of callback closure.

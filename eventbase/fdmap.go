@@ -160,7 +160,7 @@ func (b *Base) ioReady(fd int, res What) {
 	if !b.direct {
 		for _, ev := range fi.evs {
 			if ev.events&res&whatIO != 0 {
-				if len(b.newIns) != 0 && slices.Contains(b.newIns, ev) {
+				if ev.flags&flPollAdded != 0 {
 					continue
 				}
 				b.activate(ev, ev.events&res, 1)
@@ -181,7 +181,7 @@ func (b *Base) ioReady(fd int, res What) {
 		if ev.events&res&whatIO == 0 {
 			continue
 		}
-		if len(b.newIns) != 0 && slices.Contains(b.newIns, ev) {
+		if ev.flags&flPollAdded != 0 {
 			// Added by a callback of this batch: the poll predates it
 			// (libevent activates a whole batch before running any).
 			continue
@@ -243,6 +243,9 @@ func (b *Base) endDirect() { b.direct = false }
 func (b *Base) endPoll() {
 	b.direct = false
 	if len(b.newIns) != 0 {
+		for _, ev := range b.newIns {
+			ev.flags &^= flPollAdded
+		}
 		clear(b.newIns)
 		b.newIns = b.newIns[:0]
 	}
