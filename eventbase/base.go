@@ -729,7 +729,11 @@ func (b *Base) LoopBreak() {
 }
 
 // LoopContinue makes the loop stop running active callbacks after the
-// current one and go back to polling. It does nothing when no loop runs.
+// current one and go back to polling (libevent's event_base_loopcontinue):
+// the callbacks still active run in the next turn, after a poll that does
+// not block; the turn's deferred functions still run. It behaves the same
+// whether the current callback ran from the active queue or straight from
+// the poller (direct dispatch). It does nothing when no loop runs.
 // Loop-confined.
 func (b *Base) LoopContinue() {
 	if b.running {
@@ -896,6 +900,11 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.clearCache() // refreshed lazily by the first reader this turn
 
 		n := b.nDirect
+		// cont was cleared before the poll, so only a direct callback set
+		// it: that callback was the turn's first, and the queue must not
+		// run this turn (processQueue stops after the callback that
+		// continued).
+		contDirect := b.cont
 		if b.gotBreak.Load() || b.closeReq {
 			// A directly run callback broke the loop: what became ready
 			// after it stays active for the next Loop, as in libevent.
@@ -909,7 +918,9 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		}
 		b.expireTimers()
 		if b.nActive > 0 || b.deferPending() {
-			n += b.processActive()
+			if !contDirect {
+				n += b.processActive()
+			}
 			if !b.gotBreak.Load() {
 				n += b.runDeferred()
 			}

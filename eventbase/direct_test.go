@@ -145,3 +145,46 @@ func TestDispatchBatchOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestDispatchBatchContinue: a LoopContinue in the first ready callback stops
+// the rest of the batch for this turn: the turn's deferred functions run, the
+// loop polls again, and the other ready event (still active) runs in the next
+// turn — identically with direct dispatch (epoll, one priority) and through
+// the active queue (epoll with two priorities, poll).
+// Mirrors libevent's event_base_loopcontinue inside
+// event_process_active_single_queue.
+func TestDispatchBatchContinue(t *testing.T) {
+	cases := []struct {
+		name string
+		m    string
+		cfg  Config
+	}{
+		{"epoll-direct", "epoll", Config{}},
+		{"epoll-queued", "epoll", Config{Priorities: 2}},
+		{"poll", "poll", Config{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if !slices.Contains(methods(t), c.m) {
+				t.Skipf("no %s poller here", c.m)
+			}
+			b := newBase(t, c.m, c.cfg)
+			var order []string
+			var evs map[string]*Event
+			evs, _ = readyPair(t, b, &order, func(string) {
+				if len(order) == 1 {
+					b.Defer(func() { order = append(order, "deferred") })
+					b.LoopContinue()
+				}
+			})
+			must(t, b.Loop(LoopOnce))
+			want := []string{order[0], "deferred", other(order[0])}
+			if !slices.Equal(order, want) {
+				t.Fatalf("ran %v, want %v (the continue must stop the batch)", order, want)
+			}
+			for _, ev := range evs {
+				ev.Free()
+			}
+		})
+	}
+}

@@ -40,6 +40,17 @@
 // A non-persistent event is deleted before its callback runs; a persistent
 // one stays pending and its timeout is re-armed.
 //
+// With epoll, one priority, no dispatch limits and nothing active before
+// the poll, a ready persistent I/O event that is the only one waiting on
+// its fd, has no timeout and is not active runs straight from the poll's
+// result loop instead of through the active queue (direct dispatch). The
+// observable order is the queue's: a [Base.LoopBreak] or a
+// [Base.LoopContinue] in such a callback, work from another goroutine, or a
+// ready event that must be queued makes the rest of the batch go through
+// the queue, and after a LoopContinue the queue does not run this turn
+// (the turn's deferred functions do), exactly as when the callback ran
+// from the queue.
+//
 // # Concurrency
 //
 // A Base is run by one goroutine, the one in Dispatch or Loop, and every

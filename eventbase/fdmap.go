@@ -210,9 +210,10 @@ func (b *Base) ioReady(fd int, res What) {
 }
 
 // runDirect runs a ready event's callback from the poller, as processQueue
-// would run it from the active queue. A loop break or a request from
-// another goroutine ends direct dispatch for the rest of the poll: the
-// other ready events are then queued.
+// would run it from the active queue. A loop break, a LoopContinue or a
+// request from another goroutine ends direct dispatch for the rest of the
+// poll: the other ready events are then queued (after a LoopContinue the
+// loop leaves them active for the next turn, as processQueue would).
 func (b *Base) runDirect(ev *Event, res What) {
 	if !ev.intern {
 		b.nDirect++
@@ -231,7 +232,7 @@ func (b *Base) runDirect(ev *Event, res What) {
 	if b.remoteN.Load() != 0 {
 		b.sync()
 	}
-	if b.gotBreak.Load() || b.closeReq {
+	if b.gotBreak.Load() || b.closeReq || b.cont {
 		b.endDirect()
 	}
 }
