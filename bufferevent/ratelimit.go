@@ -372,6 +372,13 @@ func (rg *RateLimitGroup) SetConfig(cfg *ratelimit.Config) error {
 
 // Close retires the group; it fails with ratelimit.ErrGroupHasMembers while
 // bufferevents are still members. Loop-confined to the group's base.
+//
+// A DecrementRead or DecrementWrite on another goroutine that suspended a
+// direction just before Close may call the group's wake-up (its OnSuspend
+// function) after Close returned: that call only activates the freed
+// refill timer through Event.Active, which is safe for concurrent use and
+// ignored for a freed event (or a closed base), so nothing runs and nothing
+// leaks (TestRateLimitGroupCloseRacesDecrements hammers this under -race).
 func (rg *RateLimitGroup) Close() error {
 	if err := rg.g.Close(); err != nil {
 		return err

@@ -312,7 +312,11 @@ func ceilShare(base, n int64) int64 {
 // NextRefill when fn is called. fn runs on the goroutine that made the charge, decrement
 // or share request (any member's loop, or a caller of DecrementRead/DecrementWrite),
 // after the group's lock is released and the members are notified; it must not block.
-// Safe for concurrent use.
+// Because it runs outside the lock, a decrement or charge that read fn before a
+// concurrent OnSuspend(nil) or Close may still call it once after they returned: fn must
+// tolerate a call on a retired group (bufferevent's RateLimitGroup only activates its
+// refill timer, which is ignored once freed). Holding the lock across fn instead would
+// deadlock an fn that calls back into the group. Safe for concurrent use.
 func (g *Group) OnSuspend(fn func()) {
 	g.mu.Lock()
 	g.onSuspend = fn
