@@ -122,7 +122,7 @@ type evQueue struct{ head, tail *Event }
 // A Base is run by one goroutine, the one in Dispatch or Loop, and every
 // callback runs on it. Methods are loop-confined unless their doc says
 // "Safe for concurrent use": RunInLoop, Do, LoopExit, LoopBreak, GotExit,
-// GotBreak, Method, Features and Event.Active.
+// GotBreak, Method, Features, OnClose and Event.Active.
 //
 // The zero value is not usable; call New.
 type Base struct {
@@ -174,6 +174,7 @@ type Base struct {
 	cfg         Config // constant after New
 	method      string // constant after New
 	sigs        [maxSignal]*sigWatch
+	closing     bool // Close is running (close.go)
 
 	// Written by other goroutines, on their own cache lines.
 	_        [64]byte
@@ -184,6 +185,8 @@ type Base struct {
 	rActs    []remoteAct
 	rFns     []remoteFn
 	rClosed  bool
+	hooks    []closeHook // OnClose functions, in registration order (close.go)
+	hookSeq  uint64
 	_        [64]byte
 }
 
@@ -769,10 +772,11 @@ func (b *Base) AddVirtual(n int) {
 // Defer queues fn to run later in this loop turn, after the active
 // callbacks (libevent's deferred callbacks, used by bufferevents and
 // buffers). At most 32 deferred functions run per turn; the rest run in the
-// following turns, so I/O is not starved. Functions run in order.
+// following turns, so I/O is not starved. Functions run in order. Close
+// runs the functions still queued; after Close, Defer drops fn.
 // Loop-confined.
 func (b *Base) Defer(fn func()) {
-	if fn == nil {
+	if fn == nil || b.closed {
 		return
 	}
 	b.deferQ = append(b.deferQ, fn)
@@ -1045,86 +1049,4 @@ func (b *Base) invoke(ev *Event, res What) {
 			fn(ev)
 		}
 	}
-}
-
-// Close releases every kernel object the base made (poller fd, wake-up
-// fd or pipe, os/signal registrations) after running functions still queued
-// by RunInLoop and pending finalizers; events are deleted (their fds are not
-// closed). Afterwards adding events, looping and queueing work return
-// ErrClosed, Active is ignored, and Del and Free do nothing. Called from a
-// callback, Close breaks the loop and completes when Loop returns. Closing
-// twice returns nil. A Base dropped without Close has its poller
-// descriptors released when it is garbage-collected, but signal watchers
-// keep it alive: always Close. Loop-confined.
-func (b *Base) Close() error {
-	if b.closed {
-		return nil
-	}
-	if b.running {
-		b.closeReq = true
-		b.gotBreak.Store(true)
-		return nil
-	}
-	return b.closeNow()
-}
-
-func (b *Base) closeNow() error {
-	b.closeReq = false
-	// Run what other goroutines queued and the pending finalizers, until
-	// neither produces more work.
-	for range 100 {
-		ran := false
-		if b.remoteN.Load() != 0 {
-			b.drainRemote(true)
-			ran = true
-		}
-		for pri := range b.active {
-			for ev := b.active[pri].head; ev != nil; {
-				next := ev.qNext
-				if ev.kind == kindFinalize {
-					b.queueRemoveActive(ev)
-					b.invoke(ev, 0)
-					ran = true
-				}
-				ev = next
-			}
-		}
-		if !ran {
-			break
-		}
-	}
-	b.mu.Lock()
-	b.rClosed = true
-	b.rActs, b.rFns = nil, nil
-	b.remoteN.Store(0)
-	b.mu.Unlock()
-
-	// Delete every event.
-	var all []*Event
-	_ = b.ForEachEvent(func(ev *Event) error {
-		all = append(all, ev)
-		return nil
-	})
-	for _, ev := range all {
-		b.delEvent(ev)
-	}
-	for pri := range b.active {
-		for ev := b.active[pri].head; ev != nil; ev = b.active[pri].head {
-			b.queueRemoveActive(ev)
-		}
-	}
-	for ev := b.late.head; ev != nil; ev = b.late.head {
-		b.queueRemoveActive(ev)
-	}
-	for _, ct := range b.common {
-		for ev := ct.head; ev != nil; ev = ct.head {
-			b.removeTimeout(ev)
-		}
-	}
-	b.heap = nil
-	b.stopAllSignals()
-	b.deferQ, b.deferHead = nil, 0
-	b.closed = true
-	b.fds, b.fdMap = nil, nil
-	return b.poll.close()
 }

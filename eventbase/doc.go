@@ -59,8 +59,8 @@
 // while no loop runs — no locks are taken on that path. The goroutine-safe
 // entry points are [Base.RunInLoop] (queue a function and wake the loop),
 // [Base.Do] (run a function on the loop and wait), [Base.LoopExit],
-// [Base.LoopBreak], [Base.GotExit], [Base.GotBreak], [Base.Now] and
-// [Event.Active]. Each method's documentation says which kind it is.
+// [Base.LoopBreak], [Base.GotExit], [Base.GotBreak], [Base.Now],
+// [Base.OnClose] and [Event.Active]. Each method's documentation says which kind it is.
 //
 // Cross-goroutine requests go to a mutex-protected queue that the loop
 // drains after every poll and — for activations — after every callback,
@@ -131,6 +131,17 @@
 // MAX_DEFERREDS_QUEUED); the rest wait for the next turn, whose poll does not
 // block, so deferred work can never starve I/O.
 //
+// # Closing
+//
+// [Base.Close] first runs, in rounds until none is left, what is still
+// queued: RunInLoop functions, pending finalizers and every deferred
+// function (at most 100 rounds; work that keeps re-queueing itself is then
+// dropped and Close reports [ErrWorkLeft]). Then it runs the functions
+// registered with [Base.OnClose], last registered first, each followed by
+// the work it queued, while the base still works: a backend whose object
+// lives as long as the base (an io_uring ring, a buffer pool) registers its
+// teardown there. Only then are events deleted and kernel objects released.
+//
 // # Completion sources
 //
 // The pollers sit behind one small internal interface (register interest,
@@ -171,6 +182,9 @@
 //     a turn instead of sharing the priority queues.
 //   - Common timeouts are registered durations, not magic timevals: once
 //     d is registered, every AddTimeout(d) on the base uses its queue.
+//   - Close runs the deferred functions still queued (event_base_free drops
+//     deferred callbacks) and the OnClose functions (libevent has no close
+//     hook).
 //   - There is no event_reinit: Go programs do not fork.
 //   - Freed events cannot be reused: Add returns [ErrFreed] instead of
 //     corrupting memory.
