@@ -446,6 +446,7 @@ func (c *conn) msDone(res int32, flags uint32) {
 			// again (buffers come back as soon as their bytes are copied).
 			c.msOff = true
 			c.lr.noBufs++
+			c.lr.growBufs()
 		case errno == unix.EINVAL:
 			// A kernel with provided-buffer rings but without multishot receives
 			// (5.19): receive as before from now on.

@@ -53,8 +53,11 @@
 // Where the kernel has them, a connection's receive is instead one multishot receive
 // (IORING_RECV_MULTISHOT, Linux 6.0) that stays armed and completes once per chunk of
 // data in a buffer the kernel picks from a pool shared by the base (a provided-buffer
-// ring, IORING_REGISTER_PBUF_RING, Linux 5.19: 2048 buffers of 4 KiB, 8 MiB mapped
-// outside the Go heap, created with the first receive). The bytes are copied into the
+// ring, IORING_REGISTER_PBUF_RING, Linux 5.19: up to 2048 buffers of 4 KiB, 8 MiB mapped
+// outside the Go heap, created with the first receive; 64 of them are provided to the
+// kernel at first, and the pool doubles what it provides whenever a reap finds half of
+// them out or a receive finds none, so memory is touched only as the traffic needs it).
+// The bytes are copied into the
 // input — at most MaxToRead, so the read high watermark, the maximum input and the rate
 // limits hold as on the socket backend — and the buffer goes back to the pool at once,
 // on the loop goroutine (no buffer outlives the completion's handling, so nothing is
@@ -404,6 +407,25 @@
 // Rejected without building, from the same counts: a larger spare chain kept by the
 // input (FlagKeepMemory, or a new evbuffer call) does nothing here, since the echo moves
 // every chain of the input to the output and the input never empties a chain of its own.
+//
+// Provided buffers on demand (kept, 2026-11-26, session 3). The kernel takes provided
+// buffers in ring order and a recycled buffer goes to the back, so with all 2048
+// provided every run cycled through the whole 8 MiB pool, each page faulted in by the
+// kernel's copy (perf record -g: _copy_to_iter under asm_exc_page_fault), however few
+// connections were served. The pool now provides 64 and doubles on demand (see
+// "Multishot receives"). Page faults of the bench process (server and client, perf stat
+// -e page-faults, 30 000 messages): one connection 3 890 → 1 850, 50 connections 4 850
+// → 2 950, 1000 connections 17 600 → 17 000 (the pool grows to all 2048 there),
+// streaming unchanged (7 200). Server CPU per message, bench binaries of main and of
+// the change, 12 interleaved rounds of
+//
+//	cd bench && go test -run '^$' -bench 'Echo/pingpong/size=64/conns=(1|50)$/server=bufev-async$' -benchtime 30000x
+//
+// (load average 3 to 6): 50 connections 4938 ± 7% → 4567 ± 8% ns (-7.5%, p=0.007);
+// one connection 11.32 ± 24% → 11.88 ± 9% µs (p=1.0, the 150 ns per message the
+// faults cost there is below the noise). A first probe with a fixed pool of 128
+// buffers gave the same fault counts and 4553/4674/4423 → 4221/4412/4310 ns at 50
+// connections.
 //
 // Variants of it measured and not kept (streaming, 4 interleaved rounds against
 // PinRead receives at 1886 ns): copying every chunk (no bulk switch) 2969 ns (+57%);

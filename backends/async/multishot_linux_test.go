@@ -22,9 +22,9 @@ func setMultishot(t *testing.T, on bool) {
 
 // setPool sets the provided-buffer pool of the rings created during the test.
 func setPool(t *testing.T, count, size int) {
-	oc, os := msBufCount, msBufSize
-	msBufCount, msBufSize = count, size
-	t.Cleanup(func() { msBufCount, msBufSize = oc, os })
+	oc, os, oi := msBufCount, msBufSize, msBufInitial
+	msBufCount, msBufSize, msBufInitial = count, size, count
+	t.Cleanup(func() { msBufCount, msBufSize, msBufInitial = oc, os, oi })
 }
 
 // TestMultishotStream sends 1 MiB through a pair whose receiver has a small pool (so
@@ -320,5 +320,85 @@ func TestMultishotEOFAfterPending(t *testing.T) {
 	got.Write(rest)
 	if !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("received %d bytes, want %d", got.Len(), len(want))
+	}
+}
+
+// TestMultishotPoolGrows starts the pool with 4 of its 64 buffers provided. One
+// connection exchanging 50 messages one at a time never needs more, so the pool stays
+// at 4 (its other buffers' memory is never touched); then 16 connections whose data all
+// arrives before one reap make it provide more, and every byte still arrives.
+func TestMultishotPoolGrows(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, true)
+	setPool(t, 64, 4096)
+	msBufInitial = 4
+	base := newBase(t)
+	const n = 16
+	var as, bs [n]*bufferevent.BufferEvent
+	got := 0
+	want := 0
+	for i := range n {
+		a, b, err := asyncPair(base, 0, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		defer b.Close()
+		as[i], bs[i] = a, b
+		b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+			got += bev.Input().Len()
+			bev.Input().Drain(bev.Input().Len())
+			if got == want {
+				base.LoopBreak()
+			}
+		}, nil, nil)
+		if err := b.Enable(bufferevent.Read); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loopOnce(t, base) // arm the receives
+	fd0, err := as[0].FD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		want += 10
+		if _, err := unix.Write(fd0, make([]byte, 10)); err != nil {
+			t.Fatal(err)
+		}
+		dispatch(t, base, 5*time.Second)
+	}
+	lr := ringOf(base)
+	if lr.bufs == nil {
+		t.Skip("no provided-buffer pool on this kernel")
+	}
+	if p := lr.bufs.Provided(); p != 4 || lr.bufGrows != 0 {
+		t.Fatalf("one connection, one message at a time: %d buffers provided, %d grows; want 4, 0", p, lr.bufGrows)
+	}
+	for round := range 3 {
+		for _, a := range as {
+			fd, err := a.FD()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want += 100
+			if _, err := unix.Write(fd, make([]byte, 100)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // every socket has its data before the next reap
+		if round < 2 {
+			loopOnce(t, base)
+		}
+	}
+	dispatch(t, base, 5*time.Second)
+	if got != want {
+		t.Fatalf("received %d bytes, want %d", got, want)
+	}
+	if p := lr.bufs.Provided(); p <= 4 || lr.bufGrows == 0 {
+		t.Fatalf("16 connections at once: %d buffers provided, %d grows; want more than 4", p, lr.bufGrows)
+	}
+	if lr.bufHeld != 0 {
+		t.Errorf("%d buffers still held after every byte was delivered", lr.bufHeld)
 	}
 }

@@ -37,9 +37,18 @@ var multishot = os.Getenv("ASYNC_NOMULTISHOT") == ""
 // the Go heap. One buffer is consumed per completion and given back as soon as its bytes
 // are copied into the input, so the count bounds the completions in flight between two
 // reaps (one per connection per turn in request-response traffic).
+//
+// Only msBufInitial of them are provided to the kernel at first; the pool doubles the
+// buffers it provides when a reap finds that at least half of them were out (received
+// and not yet given back) or a receive found it empty (see loopRing.reap). The kernel
+// takes buffers in the order they are given back, so a pool with every buffer provided
+// cycles through all of its memory (8 MiB, 2048 page faults in the kernel's copies) even
+// when one connection is served; growing with the demand keeps it to what the traffic
+// needs (see "Provided buffers on demand" in doc.go).
 var (
-	msBufCount = 2048
-	msBufSize  = 4096
+	msBufCount   = 2048
+	msBufSize    = 4096
+	msBufInitial = 64
 )
 
 // msGroup is the buffer group id of the pool.
@@ -109,6 +118,10 @@ type loopRing struct {
 	msState int
 	// noBufs counts multishot receives ended by an empty pool (ENOBUFS); for tests.
 	noBufs int
+	// bufHeld counts the pool's buffers out of the kernel (received, not yet given
+	// back), bufSeen those received during the current reap; bufGrows counts the
+	// times the pool provided more buffers (for tests).
+	bufHeld, bufSeen, bufGrows int
 	// readLaters counts bulk receives that waited for the send of their bytes
 	// (conn.readLater); for tests.
 	readLaters int
@@ -400,11 +413,25 @@ func (lr *loopRing) reap() int {
 			return 0
 		}
 	}
+	held := lr.bufHeld
+	lr.bufSeen = 0
 	n, err := lr.ring.Reap(lr.reapFn)
 	if err != nil && errors.Is(err, uring.ErrCompletionsLost) {
 		lr.fail(err)
 	}
+	// The kernel needed held+bufSeen buffers since the previous reap: when that is half
+	// of what the pool provides, provide more before it runs dry.
+	if lr.bufs != nil && 2*(held+lr.bufSeen) >= lr.bufs.Provided() {
+		lr.growBufs()
+	}
 	return n
+}
+
+// growBufs doubles the buffers the pool provides to the kernel (up to msBufCount).
+func (lr *loopRing) growBufs() {
+	if lr.bufs != nil && !lr.closed && lr.bufs.Grow(lr.bufs.Provided()) > 0 {
+		lr.bufGrows++
+	}
 }
 
 // onCompletion dispatches one completion to its owner.
@@ -412,9 +439,16 @@ func (lr *loopRing) onCompletion(ud uint64, res int32, flags uint32) {
 	if ud == uring.ReservedUserData {
 		return
 	}
+	if _, ok := uring.BufferID(flags); ok {
+		lr.bufHeld++
+		lr.bufSeen++
+	}
 	id := ud >> kindBits
 	o := lr.owners[id]
 	if o == nil {
+		if bid, ok := uring.BufferID(flags); ok {
+			lr.recycle(bid)
+		}
 		return
 	}
 	o.complete(int(ud&(1<<kindBits-1)), res, flags)
@@ -429,7 +463,7 @@ func (lr *loopRing) bufRing() *uring.BufRing {
 	if lr.msState == 0 {
 		lr.msState = -1
 		if multishot {
-			if b, err := lr.ring.NewBufRing(msGroup, msBufCount, msBufSize); err == nil {
+			if b, err := lr.ring.NewBufRingPartial(msGroup, msBufCount, msBufSize, min(msBufInitial, msBufCount)); err == nil {
 				lr.bufs, lr.msState = b, 1
 			}
 		}
@@ -445,8 +479,8 @@ func (lr *loopRing) noMultishot() { lr.msState = -1 }
 
 // recycle gives a provided buffer back to the kernel.
 func (lr *loopRing) recycle(id uint16) {
-	if lr.bufs != nil {
-		_ = lr.bufs.Recycle(id)
+	if lr.bufs != nil && lr.bufs.Recycle(id) == nil {
+		lr.bufHeld--
 	}
 }
 

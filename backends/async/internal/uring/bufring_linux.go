@@ -59,6 +59,7 @@ type BufRing struct {
 	entries  []ringBuf
 	tailWord *uint32 // the 32-bit word holding entries[0].bid and the tail
 	inflight int     // prepared or in-flight operations selecting from this group
+	provided int     // buffers 0..provided-1 have been handed to the kernel (see Grow)
 	closed   bool
 }
 
@@ -66,11 +67,24 @@ type BufRing struct {
 // (count a power of two, at most 32768) and provides all of them to the kernel.
 // Loop-confined.
 func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
+	return r.NewBufRingPartial(group, count, size, count)
+}
+
+// NewBufRingPartial is NewBufRing providing only the first provide buffers (at least one,
+// at most count); Grow provides more later. The kernel takes buffers in the order they
+// are provided and recycled, so a ring whose every buffer is provided touches all of its
+// memory — count × size bytes, each page faulted in by the kernel's first copy — even when
+// a few buffers would do; providing them as the demand grows keeps the memory touched
+// (and the page faults paid) to what the traffic needs. Loop-confined.
+func (r *Ring) NewBufRingPartial(group uint16, count, size, provide int) (*BufRing, error) {
 	if r.closed {
 		return nil, ErrClosed
 	}
 	if count <= 0 || count > maxBufRingEntries || count&(count-1) != 0 {
 		return nil, invalid("buffer count %d: want a power of two up to %d", count, maxBufRingEntries)
+	}
+	if provide <= 0 || provide > count {
+		return nil, invalid("%d buffers to provide of %d", provide, count)
 	}
 	if size <= 0 || size > maxLen {
 		return nil, invalid("buffer size %d", size)
@@ -101,9 +115,10 @@ func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) {
 		}
 		return nil, fmt.Errorf("uring: %w", serr)
 	}
-	for id := 0; id < count; id++ {
+	for id := 0; id < provide; id++ {
 		b.put(uint16(id))
 	}
+	b.provided = provide
 	b.publish()
 	if r.bufRings == nil {
 		r.bufRings = make(map[uint16]*BufRing)
@@ -130,6 +145,31 @@ func (b *BufRing) publish() {
 	atomic.StoreUint32(b.tailWord, *(*uint32)(unsafe.Pointer(&w)))
 }
 
+// Grow provides up to n more buffers, never provided before, to the kernel and returns
+// how many it added: fewer than n (possibly 0) once every buffer of the group is
+// provided. Loop-confined.
+func (b *BufRing) Grow(n int) int {
+	if b.closed || n <= 0 {
+		return 0
+	}
+	n = min(n, int(b.mask)+1-b.provided)
+	for i := 0; i < n; i++ {
+		b.put(uint16(b.provided + i))
+	}
+	if n > 0 {
+		b.provided += n
+		b.publish()
+	}
+	return n
+}
+
+// Provided returns how many buffers of the group have been provided to the kernel so far
+// (all of them for NewBufRing; see NewBufRingPartial and Grow). Loop-confined.
+func (b *BufRing) Provided() int { return b.provided }
+
+// Count returns how many buffers the group has room for. Loop-confined.
+func (b *BufRing) Count() int { return int(b.mask) + 1 }
+
 // Group returns the buffer group id. Loop-confined.
 func (b *BufRing) Group() uint16 { return b.group }
 
@@ -149,8 +189,8 @@ func (b *BufRing) Recycle(id uint16) error {
 	if b.closed {
 		return ErrClosed
 	}
-	if int(id) > int(b.mask) {
-		return invalid("buffer id %d of %d", id, int(b.mask)+1)
+	if int(id) >= b.provided {
+		return invalid("buffer id %d of %d provided", id, b.provided)
 	}
 	b.put(id)
 	b.publish()

@@ -182,3 +182,71 @@ func TestBufRingCloseWithRing(t *testing.T) {
 		t.Errorf("descriptors: %d before, %d after", before, after)
 	}
 }
+
+// TestBufRingPartialGrow provides 2 of 8 buffers: receives use only those two (ids 0
+// and 1) and the group runs dry once both are held; Grow provides never-used buffers
+// (ids from 2 on), up to the group's count and no further.
+func TestBufRingPartialGrow(t *testing.T) {
+	r := newRing(t, 8)
+	b, err := r.NewBufRingPartial(5, 8, 16, 2)
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skipf("provided buffer rings: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Provided() != 2 || b.Count() != 8 {
+		t.Fatalf("Provided %d, Count %d; want 2, 8", b.Provided(), b.Count())
+	}
+	x, y := socketpair(t)
+	recv := func(ud uint64, msg string) result {
+		t.Helper()
+		if msg != "" {
+			if _, err := unix.Write(x, []byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := r.PrepRecvBuffer(ud, y, b.Group(), 0); err != nil {
+			t.Fatal(err)
+		}
+		return collect(t, r, 1)[ud]
+	}
+	used := map[uint16]string{}
+	for i, msg := range []string{"one", "two"} {
+		c := recv(uint64(i+1), msg)
+		id, ok := BufferID(c.flags)
+		if !ok || c.res != int32(len(msg)) {
+			t.Fatalf("recv %q: res %d flags %#x", msg, c.res, c.flags)
+		}
+		used[id] = string(b.Buffer(id)[:c.res])
+	}
+	if len(used) != 2 || used[0] == "" || used[1] == "" {
+		t.Fatalf("the two provided buffers were not the ones used: %v", used)
+	}
+	if c := recv(3, "three"); c.res != -int32(unix.ENOBUFS) {
+		t.Fatalf("third receive with both buffers held: res %d, want -ENOBUFS", c.res)
+	}
+	if err := b.Recycle(2); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Recycle of a buffer never provided: %v, want ErrInvalid", err)
+	}
+	if n := b.Grow(3); n != 3 || b.Provided() != 5 {
+		t.Fatalf("Grow(3) = %d, Provided %d; want 3, 5", n, b.Provided())
+	}
+	c := recv(4, "") // "three" is still in the socket
+	id, ok := BufferID(c.flags)
+	if !ok || id < 2 || id > 4 || string(b.Buffer(id)[:c.res]) != "three" {
+		t.Fatalf("after Grow: buffer %d (%v) holds %q", id, ok, b.Buffer(id)[:max(c.res, 0)])
+	}
+	if n := b.Grow(10); n != 3 || b.Provided() != 8 {
+		t.Errorf("Grow(10) = %d, Provided %d; want 3, 8", n, b.Provided())
+	}
+	if n := b.Grow(1); n != 0 {
+		t.Errorf("Grow past the count = %d, want 0", n)
+	}
+	if _, err := r.NewBufRingPartial(6, 8, 16, 0); !errors.Is(err, ErrInvalid) {
+		t.Errorf("provide 0: %v, want ErrInvalid", err)
+	}
+	if _, err := r.NewBufRingPartial(6, 8, 16, 9); !errors.Is(err, ErrInvalid) {
+		t.Errorf("provide more than count: %v, want ErrInvalid", err)
+	}
+}

@@ -140,6 +140,20 @@ type BufRing struct{ _ [0]func() }
 // NewBufRing fails off Linux. Loop-confined.
 func (r *Ring) NewBufRing(group uint16, count, size int) (*BufRing, error) { return nil, errNotLinux }
 
+// NewBufRingPartial fails off Linux. Loop-confined.
+func (r *Ring) NewBufRingPartial(group uint16, count, size, provide int) (*BufRing, error) {
+	return nil, errNotLinux
+}
+
+// Grow provides nothing off Linux. Loop-confined.
+func (b *BufRing) Grow(n int) int { return 0 }
+
+// Provided returns 0 off Linux. Loop-confined.
+func (b *BufRing) Provided() int { return 0 }
+
+// Count returns 0 off Linux. Loop-confined.
+func (b *BufRing) Count() int { return 0 }
+
 // Group returns 0 off Linux. Loop-confined.
 func (b *BufRing) Group() uint16 { return 0 }
 
