@@ -21,15 +21,6 @@ import (
 )
 
 const (
-	// minReadSize is the first receive's size; a receive that fills its space makes the
-	// next one maxReadSize at once, and one that brings less than a quarter of its
-	// space halves the next, down to minReadSize.
-	minReadSize = 4096
-	// maxReadSize caps each receive below the bufferevent's MaxToRead. Every connection
-	// may hold a receive of this size in flight, so it bounds the memory the kernel
-	// copies into (see "Performance" in doc.go for what 64 KiB, 128 KiB, 256 KiB and
-	// 1 MiB cost).
-	maxReadSize = 256 << 10
 	// maxSendVecs bounds the extents of one gathering send.
 	maxSendVecs = 64
 )
@@ -349,11 +340,7 @@ func (c *conn) readDone(res int32) {
 		// receives go back to the multishot receive. Measured: leaving bulk mode as
 		// soon as a receive came back short made streaming 45% costlier (see doc.go).
 		c.bulk = n >= msBufSize
-		if n == len(p) {
-			c.rsize = maxReadSize // MaxToRead still caps each receive
-		} else if n < c.rsize/4 && c.rsize > minReadSize {
-			c.rsize /= 2
-		}
+		c.rsize = nextReadSize(c.rsize, n, len(p))
 		c.c.SettleRead(reserved, n)
 		if c.gone() {
 			return

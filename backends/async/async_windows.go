@@ -19,11 +19,7 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-const (
-	minReadSize = 4096
-	maxReadSize = 1 << 20
-	maxSendVecs = 64
-)
+const maxSendVecs = 64
 
 // Available reports whether async bufferevents can be created here: on Windows they
 // use an I/O completion port per base, available on every supported version. Safe for
@@ -331,11 +327,7 @@ func (c *conn) readDone(n int, err error) {
 		c.fail(backend.Read, backend.Reading|backend.Error, c.opError("read", err))
 		c.c.SettleRead(reserved, got)
 	case n > 0:
-		if n == len(p) {
-			c.rsize = min(c.rsize*2, maxReadSize)
-		} else if n < c.rsize/4 && c.rsize > minReadSize {
-			c.rsize /= 2
-		}
+		c.rsize = nextReadSize(c.rsize, n, len(p))
 		c.c.SettleRead(reserved, got)
 		if c.gone() {
 			return

@@ -42,9 +42,11 @@
 //
 // A bufferevent keeps at most one receive and one send in flight. A receive asks for the
 // room left below the read high watermark (or the maximum input), capped by the maximum
-// single read and the rate limit, starting at 4 KiB and doubling while receives fill
-// their space (so an idle connection holds one receive buffer of 4 KiB up to the
-// maximum single read). After a receive that emptied the socket, the next one waits for
+// single read and the rate limit, and by 256 KiB: 4 KiB at first, the maximum at once
+// after a receive that filled its space, half the size after one that brought less than
+// a quarter of it (so a bulk connection holds one receive chain of the maximum size, not
+// one per size class on the way up). The IOCP backend sizes its receives the same way
+// (since session 3; it doubled up to 1 MiB before, unmeasured). After a receive that emptied the socket, the next one waits for
 // readability before its first attempt (IORING_RECVSEND_POLL_FIRST, Linux 5.19). A send
 // carries up to the maximum single write (16 KiB by default) from up to 64 chains.
 //
