@@ -257,8 +257,11 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	b.in.SetMaxRead(DefaultMaxSingle)
 	b.in.Freeze(false)
 	b.out.Freeze(true)
-	b.wmCb = b.in.AddCallback(b.inputChanged)
-	b.outCb = b.out.AddCallback(b.outputChanged)
+	// Notifiers on the bufferevent itself: a change calls into the object
+	// the loop is already touching, with no Callback or closure object in
+	// between (evbuffer.Notifier).
+	b.wmCb = b.in.AddNotifier((*inputNotifier)(b))
+	b.outCb = b.out.AddNotifier((*outputNotifier)(b))
 	// outputChanged has nothing to do until the backend uses the generic
 	// timers (useGeneric): a disabled callback costs the output buffer no
 	// call per change.
@@ -592,6 +595,21 @@ func (b *BufferEvent) runDeferred() {
 // watermark (or the maximum input) by suspending reading at or above it and
 // resuming below it (libevent's bufferevent_inbuf_wm_cb). It runs inside the
 // buffer operation, with the lock held by whoever changed the input.
+// inputNotifier and outputNotifier are the bufferevent seen as the
+// evbuffer.Notifier of its input (inputChanged) and output (outputChanged).
+type (
+	inputNotifier  BufferEvent
+	outputNotifier BufferEvent
+)
+
+func (n *inputNotifier) BufferChanged(buf *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	(*BufferEvent)(n).inputChanged(buf, info)
+}
+
+func (n *outputNotifier) BufferChanged(buf *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	(*BufferEvent)(n).outputChanged(buf, info)
+}
+
 func (b *BufferEvent) inputChanged(buf *evbuffer.Buffer, _ evbuffer.CallbackInfo) {
 	if b.dead {
 		return

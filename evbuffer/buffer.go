@@ -18,6 +18,12 @@ import (
 type Buffer struct {
 	_ noCopy
 
+	// The fields a bufferevent's read, echo and write touch come first and
+	// the struct is exactly 128 bytes, an aligned size class: with
+	// thousands of connections every cache line a message walks is a
+	// likely miss, and this keeps a buffer to two lines (bench/doc.go has
+	// the measurements). Rarely used state lives in ext.
+
 	first, last *chain
 	// lastData is the last chain holding data. Every chain after it is
 	// empty (spare space). When no chain holds data it is first (nil when
@@ -31,27 +37,54 @@ type Buffer struct {
 	// repacked, so that a Ptr knows to re-resolve its position.
 	gen uint64
 
-	maxRead     int // 0 means DefaultMaxRead
-	maxLine     int // 0 means DefaultMaxLineLength
 	flags       Flags
 	frozenFront bool
 	frozenEnd   bool
-	pin         *pinState // completion I/O in flight (pin.go); nil until used
+	cbDirty     bool // removed callbacks are waiting to be compacted
+	deferred    bool // ext.deferrer is set: callbacks run through it
 
-	cbs          []*Callback
-	cbSole       *Callback // the only enabled callback, nil unless cbOn == 1
-	cbOn         int32     // enabled callbacks not removed (0: changes cost one test)
-	cbDepth      int32     // nesting depth of runCallbacks
-	cbDirty      bool      // removed callbacks are waiting to be compacted
-	deferrer     Deferrer
-	deferFn      func() // b.runDeferred, stored once
-	deferPending bool
+	pin     *pinState // completion I/O in flight (pin.go); nil until used
+	cbSole  Notifier  // the only enabled callback, nil unless cbOn == 1
+	cbOn    int32     // enabled callbacks not removed (0: changes cost one test)
+	cbDepth int32     // nesting depth of runCallbacks
 
 	// retired keeps the chain that a ReadLineSlice result points into alive
 	// until the buffer next allocates or frees a chain.
 	retired *chain
 	keep    *chain // chain to retire instead of release during a drain
 	spare   *chain // an emptied chain kept for reuse (see keepSpare)
+
+	ext *bufExt // limits and the callback list; nil until set
+}
+
+// bufExt is the part of a Buffer that the paths moving bytes do not read:
+// the limits set by SetMaxRead and SetMaxLineLength, the registered
+// callbacks (the sole enabled one is cached in Buffer.cbSole) and the
+// deferral state.
+type bufExt struct {
+	maxRead      int // 0 means DefaultMaxRead
+	maxLine      int // 0 means DefaultMaxLineLength
+	cbs          []*Callback
+	deferrer     Deferrer
+	deferFn      func() // b.runDeferred, stored once
+	deferPending bool
+}
+
+// x returns b's extension, creating it.
+func (b *Buffer) x() *bufExt {
+	if b.ext == nil {
+		b.ext = new(bufExt)
+	}
+	return b.ext
+}
+
+// numCallbacks returns the number of registered callbacks, removed ones
+// waiting for compaction included.
+func (b *Buffer) numCallbacks() int {
+	if b.ext == nil {
+		return 0
+	}
+	return len(b.ext.cbs)
 }
 
 // noCopy makes go vet's copylocks check report copies of a Buffer: a copy

@@ -9,14 +9,37 @@ type CallbackInfo struct {
 	Deleted  int // bytes removed since then
 }
 
-// Callback is a registered buffer callback, returned by AddCallback. Like
-// its Buffer it is not safe for concurrent use.
+// Callback is a registered buffer callback, returned by AddCallback and
+// AddNotifier. Like its Buffer it is not safe for concurrent use.
 type Callback struct {
-	fn      func(b *Buffer, info CallbackInfo)
+	n       Notifier
 	buf     *Buffer // the buffer it is registered on, for its count of enabled callbacks
 	enabled bool
 	removed bool
 }
+
+// A Notifier is a buffer callback in interface form, registered with
+// AddNotifier. It behaves exactly as a function registered with
+// AddCallback; the difference is the cost of the call. A function value
+// that captures state (a method value, a closure) is a separate object
+// that each call loads, and so is the Callback itself; a buffer whose only
+// enabled callback is a Notifier calls it straight from the buffer, so an
+// owner that implements Notifier on its own object (a bufferevent) adds no
+// object to what a change touches. With thousands of connections, each
+// such object is a likely cache miss per change.
+//
+// Implementations are called on the goroutine that modifies the buffer.
+type Notifier interface {
+	// BufferChanged is called after changes to b; info says what changed
+	// since the last call.
+	BufferChanged(b *Buffer, info CallbackInfo)
+}
+
+// funcNotifier adapts a function given to AddCallback. A func is
+// pointer-shaped, so the conversion to Notifier allocates nothing.
+type funcNotifier func(b *Buffer, info CallbackInfo)
+
+func (f funcNotifier) BufferChanged(b *Buffer, info CallbackInfo) { f(b, info) }
 
 // SetEnabled enables or disables c. A disabled callback is skipped; the
 // changes it misses are not replayed later (the counters belong to the
@@ -46,9 +69,9 @@ func (b *Buffer) findSole() {
 	if b.cbOn != 1 {
 		return
 	}
-	for _, c := range b.cbs {
+	for _, c := range b.ext.cbs {
 		if c.enabled && !c.removed {
-			b.cbSole = c
+			b.cbSole = c.n
 			return
 		}
 	}
@@ -79,8 +102,22 @@ func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
 	if fn == nil {
 		fn = func(*Buffer, CallbackInfo) {}
 	}
-	c := &Callback{fn: fn, buf: b, enabled: true}
-	b.cbs = append(b.cbs, c)
+	return b.AddNotifier(funcNotifier(fn))
+}
+
+// AddNotifier registers n as AddCallback registers a function: the same
+// order, the same CallbackInfo, the same rules for changes made inside the
+// call, the same Callback handle to enable, disable or remove it. See
+// Notifier for why an owner would prefer it. A nil n registers a callback
+// that does nothing.
+// Not safe for concurrent use.
+func (b *Buffer) AddNotifier(n Notifier) *Callback {
+	if n == nil {
+		n = funcNotifier(func(*Buffer, CallbackInfo) {})
+	}
+	c := &Callback{n: n, buf: b, enabled: true}
+	x := b.x()
+	x.cbs = append(x.cbs, c)
 	b.cbOn++
 	b.findSole()
 	return c
@@ -90,7 +127,11 @@ func (b *Buffer) AddCallback(fn func(b *Buffer, info CallbackInfo)) *Callback {
 // registered on b.
 // Not safe for concurrent use.
 func (b *Buffer) RemoveCallback(c *Callback) error {
-	for i, x := range b.cbs {
+	if b.ext == nil {
+		return ErrNoCallback
+	}
+	e := b.ext
+	for i, x := range e.cbs {
 		if x == c && !x.removed {
 			x.removed = true
 			if x.enabled {
@@ -98,8 +139,8 @@ func (b *Buffer) RemoveCallback(c *Callback) error {
 				b.findSole()
 			}
 			if b.cbDepth == 0 {
-				b.cbs = append(b.cbs[:i], b.cbs[i+1:]...)
-				clearTail(b.cbs)
+				e.cbs = append(e.cbs[:i], e.cbs[i+1:]...)
+				clearTail(e.cbs)
 			} else {
 				b.cbDirty = true
 			}
@@ -124,9 +165,14 @@ func clearTail(s []*Callback) {
 // returns to inline callbacks.
 // Not safe for concurrent use.
 func (b *Buffer) DeferCallbacks(d Deferrer) {
-	b.deferrer = d
-	if d != nil && b.deferFn == nil {
-		b.deferFn = b.runDeferred
+	if d == nil && b.ext == nil {
+		return
+	}
+	x := b.x()
+	x.deferrer = d
+	b.deferred = d != nil
+	if d != nil && x.deferFn == nil {
+		x.deferFn = b.runDeferred
 	}
 }
 
@@ -135,7 +181,7 @@ func (b *Buffer) DeferCallbacks(d Deferrer) {
 // one test (a deferred run is still scheduled for disabled ones, which may
 // be enabled before it runs), others one call.
 func (b *Buffer) invokeCallbacks() {
-	if b.cbOn == 0 && b.deferrer == nil {
+	if b.cbOn == 0 && !b.deferred {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
@@ -144,18 +190,19 @@ func (b *Buffer) invokeCallbacks() {
 
 // schedule arranges one deferred run of the callbacks, if there are any.
 func (b *Buffer) schedule() {
-	if len(b.cbs) == 0 {
+	x := b.ext // set: b.deferred
+	if len(x.cbs) == 0 {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
-	if !b.deferPending && (b.nAdd != 0 || b.nDel != 0) {
-		b.deferPending = true
-		b.deferrer.Defer(b.deferFn)
+	if !x.deferPending && (b.nAdd != 0 || b.nDel != 0) {
+		x.deferPending = true
+		x.deferrer.Defer(x.deferFn)
 	}
 }
 
 func (b *Buffer) runDeferred() {
-	b.deferPending = false
+	b.ext.deferPending = false
 	b.runCallbacks(true)
 }
 
@@ -163,7 +210,7 @@ func (b *Buffer) runDeferred() {
 // run and resets the counters. Unless deferred (the deferred run itself), a
 // buffer with a Deferrer schedules the run instead.
 func (b *Buffer) runCallbacks(deferred bool) {
-	if b.deferrer != nil && !deferred {
+	if b.deferred && !deferred {
 		b.schedule()
 		return
 	}
@@ -181,10 +228,10 @@ func (b *Buffer) runCallbacks(deferred bool) {
 		Deleted:  nDel,
 	}
 	b.nAdd, b.nDel = 0, 0
-	if c := b.cbSole; c != nil {
+	if n := b.cbSole; n != nil {
 		// One enabled callback (a bufferevent's buffers): no walk.
 		b.cbDepth++
-		c.fn(b, info)
+		n.BufferChanged(b, info)
 		b.cbDepth--
 		if b.cbDepth == 0 && b.cbDirty {
 			b.compactCallbacks()
@@ -194,13 +241,14 @@ func (b *Buffer) runCallbacks(deferred bool) {
 	b.cbDepth++
 	// Newest first. Callbacks added during the run are appended after n and
 	// are not called in this run.
-	for i := len(b.cbs) - 1; i >= 0; i-- {
-		if i >= len(b.cbs) {
+	x := b.ext // set: there are enabled callbacks
+	for i := len(x.cbs) - 1; i >= 0; i-- {
+		if i >= len(x.cbs) {
 			continue
 		}
-		c := b.cbs[i]
+		c := x.cbs[i]
 		if c.enabled && !c.removed {
-			c.fn(b, info)
+			c.n.BufferChanged(b, info)
 		}
 	}
 	b.cbDepth--
@@ -212,13 +260,14 @@ func (b *Buffer) runCallbacks(deferred bool) {
 // compactCallbacks drops the callbacks removed during a run.
 func (b *Buffer) compactCallbacks() {
 	b.cbDirty = false
+	x := b.ext
 	j := 0
-	for _, c := range b.cbs {
+	for _, c := range x.cbs {
 		if !c.removed {
-			b.cbs[j] = c
+			x.cbs[j] = c
 			j++
 		}
 	}
-	b.cbs = b.cbs[:j]
-	clearTail(b.cbs)
+	x.cbs = x.cbs[:j]
+	clearTail(x.cbs)
 }

@@ -9,10 +9,7 @@ import (
 // (and the sole-callback fast path it feeds) follows every way a callback is
 // added, enabled, disabled and removed, inside and outside a run.
 func TestCallbackEnabledCount(t *testing.T) {
-	type op struct {
-		kind string // "add", "on", "off", "rm", "write"
-		idx  int
-	}
+	type op = cbOp
 	tests := []struct {
 		name string
 		ops  []op
@@ -30,40 +27,66 @@ func TestCallbackEnabledCount(t *testing.T) {
 		{"enable after remove", []op{{"add", 0}, {"add", 1}, {"rm", 1}, {"off", 1}, {"on", 1}, {"write", 0}}, []int{0}},
 		{"none left", []op{{"add", 0}, {"rm", 0}, {"write", 0}}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := New()
-			var cbs []*Callback
-			var got []int
-			for _, o := range tt.ops {
-				switch o.kind {
-				case "add":
-					i := o.idx
-					cbs = append(cbs, b.AddCallback(func(*Buffer, CallbackInfo) { got = append(got, i) }))
-				case "on":
-					cbs[o.idx].SetEnabled(true)
-				case "off":
-					cbs[o.idx].SetEnabled(false)
-				case "rm":
-					_ = b.RemoveCallback(cbs[o.idx])
-				case "write":
-					got = nil
-					b.AddString("x")
-				}
+	// Each case runs with functions (AddCallback), Notifiers (AddNotifier)
+	// and both alternating: the two kinds share one list and one order.
+	for _, mode := range []string{"func", "notifier", "mixed"} {
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) { testEnabledCount(t, mode, tt.ops, tt.want) })
+		}
+	}
+}
+
+// recordNotifier is a Notifier appending its index to a log.
+type recordNotifier struct {
+	idx int
+	log *[]int
+}
+
+func (r *recordNotifier) BufferChanged(*Buffer, CallbackInfo) { *r.log = append(*r.log, r.idx) }
+
+// cbOp is one step of TestCallbackEnabledCount.
+type cbOp struct {
+	kind string // "add", "on", "off", "rm", "write"
+	idx  int
+}
+
+// testEnabledCount runs ops on a new buffer, registering functions or
+// Notifiers as mode says, and checks the last write's calls and cbOn.
+func testEnabledCount(t *testing.T, mode string, ops []cbOp, want []int) {
+	b := New()
+	var cbs []*Callback
+	var got []int
+	for _, o := range ops {
+		switch o.kind {
+		case "add":
+			i := o.idx
+			if mode == "notifier" || (mode == "mixed" && i%2 == 1) {
+				cbs = append(cbs, b.AddNotifier(&recordNotifier{idx: i, log: &got}))
+			} else {
+				cbs = append(cbs, b.AddCallback(func(*Buffer, CallbackInfo) { got = append(got, i) }))
 			}
-			if !slices.Equal(got, tt.want) {
-				t.Fatalf("called %v, want %v", got, tt.want)
-			}
-			n := 0
-			for _, c := range cbs {
-				if c.Enabled() {
-					n++
-				}
-			}
-			if int(b.cbOn) != n {
-				t.Fatalf("cbOn = %d, want %d", b.cbOn, n)
-			}
-		})
+		case "on":
+			cbs[o.idx].SetEnabled(true)
+		case "off":
+			cbs[o.idx].SetEnabled(false)
+		case "rm":
+			_ = b.RemoveCallback(cbs[o.idx])
+		case "write":
+			got = nil
+			b.AddString("x")
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("called %v, want %v", got, want)
+	}
+	n := 0
+	for _, c := range cbs {
+		if c.Enabled() {
+			n++
+		}
+	}
+	if int(b.cbOn) != n {
+		t.Fatalf("cbOn = %d, want %d", b.cbOn, n)
 	}
 }
 
@@ -84,8 +107,8 @@ func TestSoleCallbackChangesInside(t *testing.T) {
 	if !slices.Equal(calls, []string{"self"}) {
 		t.Fatalf("first run called %v, want [self]", calls)
 	}
-	if len(b.cbs) != 1 || b.cbOn != 1 || b.cbSole == nil || b.cbSole == self {
-		t.Fatalf("after the run: %d callbacks, %d enabled, sole %p (self %p)", len(b.cbs), b.cbOn, b.cbSole, self)
+	if len(b.ext.cbs) != 1 || b.cbOn != 1 || b.cbSole == nil || b.ext.cbs[0] == self {
+		t.Fatalf("after the run: %d callbacks, %d enabled, sole %v", len(b.ext.cbs), b.cbOn, b.cbSole)
 	}
 	calls = nil
 	b.AddString("b")

@@ -182,7 +182,9 @@
 //   - Callbacks are removed by the handle AddCallback returns (Go functions
 //     are not comparable, so evbuffer_remove_cb's (fn, arg) form and the
 //     obsolete evbuffer_setcb are gone). A callback may remove any callback,
-//     not only itself.
+//     not only itself. A callback may also be a [Notifier] (AddNotifier): an
+//     owner implementing it on its own object saves the function value and
+//     the Callback object a change would otherwise load.
 //   - Adding nothing to an empty buffer allocates nothing; adding more than
 //     MaxChainSize bytes at once links several chains.
 //   - The "with offset" variants disappear into slicing:
@@ -212,7 +214,7 @@
 //	evbuffer_reserve_space, _commit_space Reserve, Commit
 //	evbuffer_expand                       Expand
 //	evbuffer_freeze, evbuffer_unfreeze    Freeze, Unfreeze, Frozen
-//	evbuffer_add_cb, evbuffer_remove_cb*  AddCallback, RemoveCallback
+//	evbuffer_add_cb, evbuffer_remove_cb*  AddCallback (AddNotifier), RemoveCallback
 //	evbuffer_cb_set/clear_flags           Callback.SetEnabled
 //	evbuffer_defer_callbacks              DeferCallbacks
 //	evbuffer_read                         ReadFromFD (and ReadFrom)

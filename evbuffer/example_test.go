@@ -124,3 +124,23 @@ func ExampleBuffer_ReadLineSlice() {
 	// PING
 	// PONG
 }
+
+// lenWatcher reports a buffer's length after every change: a Notifier,
+// called straight from the buffer without a function value in between.
+type lenWatcher struct{ name string }
+
+func (w *lenWatcher) BufferChanged(b *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	fmt.Printf("%s: %d bytes (+%d -%d)\n", w.name, b.Len(), info.Added, info.Deleted)
+}
+
+func ExampleBuffer_AddNotifier() {
+	var b evbuffer.Buffer
+	cb := b.AddNotifier(&lenWatcher{name: "in"})
+	b.AddString("hello")
+	b.Drain(2)
+	cb.SetEnabled(false)
+	b.AddString("!") // not reported
+	// Output:
+	// in: 5 bytes (+5 -0)
+	// in: 3 bytes (+0 -2)
+}

@@ -42,17 +42,17 @@ func (b *Buffer) SetMaxRead(n int) error {
 	if n > MaxChainSize {
 		return ErrTooLarge
 	}
-	b.maxRead = n
+	b.x().maxRead = n
 	return nil
 }
 
 // MaxRead returns the most bytes one ReadFromFD call reads.
 // Not safe for concurrent use.
 func (b *Buffer) MaxRead() int {
-	if b.maxRead == 0 {
+	if b.ext == nil || b.ext.maxRead == 0 {
 		return DefaultMaxRead
 	}
-	return b.maxRead
+	return b.ext.maxRead
 }
 
 // errBadFD is returned for negative descriptors.

@@ -236,7 +236,7 @@ func TestCallbackRemovalInside(t *testing.T) {
 	if c1.Enabled() || c3.Enabled() || !c2.Enabled() {
 		t.Fatal("Enabled wrong after removal")
 	}
-	wantInt(t, "callbacks", len(b.cbs), 2)
+	wantInt(t, "callbacks", len(b.ext.cbs), 2)
 }
 
 // A callback that modifies the buffer runs the callbacks again with the
@@ -295,7 +295,7 @@ func TestDeferredCallbacks(t *testing.T) {
 		b.AddString("x")
 		b.Drain(1)
 		d.q = d.q[:0] // drop without running: schedules must not allocate
-		b.deferPending = false
+		b.ext.deferPending = false
 	})
 	if allocs != 0 {
 		t.Fatalf("deferred schedule allocates %v per run", allocs)

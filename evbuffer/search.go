@@ -58,17 +58,17 @@ func (b *Buffer) SetMaxLineLength(n int) error {
 	if n > math.MaxInt-2 {
 		return ErrTooLarge
 	}
-	b.maxLine = n
+	b.x().maxLine = n
 	return nil
 }
 
 // MaxLineLength returns the longest line ReadLine accepts.
 // Not safe for concurrent use.
 func (b *Buffer) MaxLineLength() int {
-	if b.maxLine == 0 {
+	if b.ext == nil || b.ext.maxLine == 0 {
 		return DefaultMaxLineLength
 	}
-	return b.maxLine
+	return b.ext.maxLine
 }
 
 // cursor is a resolved position: chain c, offset off in its readable bytes,
@@ -444,7 +444,7 @@ func (b *Buffer) ReadLineSlice(style EOLStyle) ([]byte, error) {
 			return b.readLineSlice(style)
 		}
 	}
-	if (n > DefaultMaxLineLength || b.maxLine != 0) && n > b.MaxLineLength() {
+	if (n > DefaultMaxLineLength || (b.ext != nil && b.ext.maxLine != 0)) && n > b.MaxLineLength() {
 		return b.readLineSlice(style)
 	}
 	if b.retired != nil {
@@ -641,7 +641,7 @@ func (b *Buffer) consumeFirst(k int) {
 	c.off -= k
 	b.total -= k
 	b.gen++
-	if len(b.cbs) == 0 {
+	if b.numCallbacks() == 0 {
 		b.nAdd, b.nDel = 0, 0
 	} else {
 		b.nDel += k

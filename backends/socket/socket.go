@@ -118,7 +118,7 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		s.ownFD = own
 		out := c.Output()
 		out.SetFlags(evbuffer.FlagDrainsToFD)
-		s.outCb = out.AddCallback(s.onOutput)
+		s.outCb = out.AddNotifier((*outNotifier)(s))
 		return s, nil
 	})
 	if err != nil {
@@ -556,6 +556,14 @@ func (s *sock) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 		return
 	}
 	s.writeNow()
+}
+
+// outNotifier is the sock as its output's evbuffer.Notifier (onOutput): the buffer
+// calls into the sock, with no Callback or closure object in between.
+type outNotifier sock
+
+func (n *outNotifier) BufferChanged(b *evbuffer.Buffer, info evbuffer.CallbackInfo) {
+	(*sock)(n).onOutput(b, info)
 }
 
 // kick runs on the loop (via Core.RunInLoop, lock held) for output added elsewhere.
