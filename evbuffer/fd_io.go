@@ -125,6 +125,9 @@ func (b *Buffer) writev(fd int, c *chain, howmuch int) (int, error) {
 	// One chain holds everything to write (a reply, an echo): one write(2)
 	// of its bytes, without the iovec scratch and its pool round trip.
 	if d := c.data(); len(d) >= howmuch || c == b.lastData {
+		if b.flags&FlagNonblockingFD != 0 {
+			return sysWriteNB(fd, d[:min(len(d), howmuch)])
+		}
 		return sysWrite(fd, d[:min(len(d), howmuch)])
 	}
 	s := ioPool.Get().(*ioScratch)

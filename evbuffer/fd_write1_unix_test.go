@@ -5,6 +5,7 @@ package evbuffer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 	"testing"
@@ -55,31 +56,69 @@ func TestWriteToFDOneChainAndMany(t *testing.T) {
 			}
 		}, -1, bytes.Repeat(big[:100], 10)},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w, r := socketpair(t)
-			var b Buffer
-			tc.fill(&b)
-			before := b.Len()
-			n, err := b.WriteToFD(w, tc.howmuch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != len(tc.want) {
-				t.Fatalf("wrote %d, want %d", n, len(tc.want))
-			}
-			if b.Len() != before-n {
-				t.Fatalf("Len %d after writing %d of %d", b.Len(), n, before)
-			}
-			got := make([]byte, 2*len(tc.want)+16)
-			m, err := unix.Read(r, got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got[:m], tc.want) {
-				t.Fatalf("peer read %q, want %q", got[:m], tc.want)
-			}
-		})
+	// Each case runs with the plain write and with FlagNonblockingFD's raw one.
+	for _, flags := range []Flags{0, FlagNonblockingFD} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("flags=%d/%s", flags, tc.name), func(t *testing.T) {
+				testWriteCase(t, flags, tc.fill, tc.howmuch, tc.want)
+			})
+		}
+	}
+}
+
+// testWriteCase fills a buffer with the given flags, writes howmuch of it to
+// a socket and checks that the peer reads want and the buffer drained it.
+func testWriteCase(t *testing.T, flags Flags, fill func(*Buffer), howmuch int, want []byte) {
+	w, r := socketpair(t)
+	var b Buffer
+	b.SetFlags(flags)
+	fill(&b)
+	before := b.Len()
+	n, err := b.WriteToFD(w, howmuch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Fatalf("wrote %d, want %d", n, len(want))
+	}
+	if b.Len() != before-n {
+		t.Fatalf("Len %d after writing %d of %d", b.Len(), n, before)
+	}
+	got := make([]byte, 2*len(want)+16)
+	m, err := unix.Read(r, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[:m], want) {
+		t.Fatalf("peer read %q, want %q", got[:m], want)
+	}
+}
+
+// With FlagNonblockingFD, a write to a full non-blocking socket returns
+// EAGAIN as an *os.SyscallError at once and drains nothing; a closed peer
+// gives EPIPE, as without the flag.
+func TestWriteToFDNonblockingErrors(t *testing.T) {
+	w, r := socketpair(t)
+	var b Buffer
+	b.SetFlags(FlagNonblockingFD)
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		b.Add(chunk)
+		_, err = b.WriteToFD(w, -1)
+	}
+	var se *os.SyscallError
+	if !errors.As(err, &se) || !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("writing into a full socket: %v; want an EAGAIN *os.SyscallError", err)
+	}
+	left := b.Len()
+	if left == 0 {
+		t.Fatal("the failed write drained the buffer")
+	}
+	unix.Close(r)
+	n, err := b.WriteToFD(w, -1)
+	if n != 0 || !errors.Is(err, syscall.EPIPE) || b.Len() != left {
+		t.Fatalf("after the peer closed: %d, %v, Len %d; want 0, EPIPE, %d", n, err, b.Len(), left)
 	}
 }
 

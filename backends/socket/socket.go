@@ -117,7 +117,10 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		s.ownFD = own
 		out := c.Output()
-		out.SetFlags(evbuffer.FlagDrainsToFD)
+		// Every descriptor the socket backend writes to is non-blocking (New,
+		// NewFromConn, SetFD and Connect make sure of it), so its writes can
+		// skip the scheduler hand-off as its reads do.
+		out.SetFlags(evbuffer.FlagDrainsToFD | evbuffer.FlagNonblockingFD)
 		s.outCb = out.AddNotifier((*outNotifier)(s))
 		return s, nil
 	})
