@@ -254,6 +254,12 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 		} else {
 			b.lk = new(lockState)
 		}
+	} else {
+		// Loop-confined buffers share their base's chain cache: a read takes
+		// the chain the last write freed, without the shared pools' atomics.
+		cc := base.Local(chainCacheKey{}, newChainCache).(*evbuffer.ChainCache)
+		b.in.SetChainCache(cc)
+		b.out.SetChainCache(cc)
 	}
 	b.deferFn = b.runDeferred
 	b.syncFn = b.syncOnLoop
@@ -413,7 +419,17 @@ func (b *BufferEvent) finalize() {
 	if b.ops != nil {
 		b.closeErr = b.ops.Close()
 	}
+	// The buffers may outlive the bufferevent and leave the loop: from now
+	// on they use the shared pools.
+	b.in.SetChainCache(nil)
+	b.out.SetChainCache(nil)
 }
+
+// chainCacheKey is the eventbase.Local key of a base's evbuffer.ChainCache,
+// shared by the buffers of its bufferevents without ThreadSafe.
+type chainCacheKey struct{}
+
+func newChainCache() any { return evbuffer.NewChainCache() }
 
 func (b *BufferEvent) freeTimers() {
 	for _, t := range []**eventbase.Event{&b.rtimer, &b.wtimer, &b.rlTimer} {

@@ -51,8 +51,8 @@ type Buffer struct {
 	// retired keeps the chain that a ReadLineSlice result points into alive
 	// until the buffer next allocates or frees a chain.
 	retired *chain
-	keep    *chain // chain to retire instead of release during a drain
-	spare   *chain // an emptied chain kept for reuse (see keepSpare)
+	spare   *chain      // an emptied chain kept for reuse (see keepSpare)
+	cache   *ChainCache // loop-local chain reuse (SetChainCache); nil: the shared pools
 
 	ext *bufExt // limits and the callback list; nil until set
 }
@@ -264,11 +264,15 @@ func (b *Buffer) releaseList(c *chain) {
 // spare chain.
 func (b *Buffer) releaseChain(c *chain) {
 	c.next = nil
-	if c == b.keep {
+	if c.flags&flagRetain != 0 {
+		c.flags &^= flagRetain
 		b.retired = c
 		return
 	}
 	if b.flags&FlagReleaseMemory != 0 || !b.keepSpare(c) {
+		if cc := b.cache; cc != nil && c.flags == 0 && c.class >= 0 && cc.put(c) {
+			return
+		}
 		c.release()
 	}
 }
@@ -330,6 +334,11 @@ func (b *Buffer) newChain(n int) *chain {
 	if s := b.spare; s != nil && len(s.buf) >= n {
 		b.spare = nil
 		return s
+	}
+	if cc := b.cache; cc != nil {
+		if c := cc.get(n); c != nil {
+			return c
+		}
 	}
 	return newChain(n)
 }

@@ -43,6 +43,10 @@ const (
 	flagShared                       // memory shared with multicast chains; refs counts owners
 )
 
+// flagRetain makes a drain retire the chain (Buffer.retired) instead of
+// releasing it: readLineSlice's result points into it. After flagPinRef.
+const flagRetain = flagPinRef << 1
+
 const flagPinned = flagPinnedR | flagPinnedW
 
 // A chain is one contiguous extent of a Buffer. Readable bytes are

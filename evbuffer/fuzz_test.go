@@ -75,6 +75,9 @@ type fuzzState struct {
 	rvecs, wvecs [][]byte
 	wcopy        []byte
 	wGone        bool
+
+	// Chain caches the buffers may use (operation 25).
+	cache, cache2 ChainCache
 }
 
 func (f *fuzzState) fatalf(format string, a ...any) {
@@ -105,6 +108,11 @@ func (f *fuzzState) check() {
 	}
 	if f.cbLen != len(f.mb) {
 		f.fatalf("callbacks saw length %d, model %d", f.cbLen, len(f.mb))
+	}
+	for _, cc := range []*ChainCache{&f.cache, &f.cache2} {
+		if err := cc.validate(&f.b, &f.o); err != nil {
+			f.fatalf("chain cache: %v", err)
+		}
 	}
 	if f.ptrSet && f.ptr.Pos <= len(f.mb) {
 		got := make([]byte, len(f.mb)-f.ptr.Pos)
@@ -370,11 +378,23 @@ func runOps(t *testing.T, data []byte) {
 			if _, err := f.b.AddIovec(vecs); err != nil {
 				f.fatalf("AddIovec: %v", err)
 			}
-		case 25: // memory policy: toggle FlagKeepMemory or FlagReleaseMemory, or Shrink, on either buffer
+		case 25: // memory policy: toggle FlagKeepMemory or FlagReleaseMemory, or Shrink, or a chain cache, on either buffer
 			x := next()
 			b := &f.b
 			if x&2 != 0 {
 				b = &f.o
+			}
+			if x&16 != 0 {
+				// One cache shared by both buffers, a second one, or none.
+				switch {
+				case x&32 != 0:
+					b.SetChainCache(nil)
+				case x&64 != 0:
+					b.SetChainCache(&f.cache2)
+				default:
+					b.SetChainCache(&f.cache)
+				}
+				break
 			}
 			flag := FlagKeepMemory
 			if x&4 != 0 {

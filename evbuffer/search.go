@@ -538,16 +538,21 @@ func (b *Buffer) readLineSlice(style EOLStyle) ([]byte, error) {
 		return nil, err
 	}
 	line := []byte{}
+	var keep *chain
 	if n > 0 {
 		// Make the line contiguous in the first chain (a copy only when
 		// it spans chains), and keep that chain alive for the caller.
 		if line, err = b.Pullup(n); err != nil {
 			return nil, err
 		}
-		b.keep = b.first
+		// The drain retires the flagged chain instead of releasing it.
+		keep = b.first
+		keep.flags |= flagRetain
 	}
 	b.drain(n + eol)
-	b.keep = nil
+	if keep != nil {
+		keep.flags &^= flagRetain // still linked: the drain kept it
+	}
 	b.nDel += n + eol
 	b.invokeCallbacks()
 	return line, nil

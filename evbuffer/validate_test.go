@@ -89,3 +89,35 @@ func contents(t testing.TB, b *Buffer) string {
 	}
 	return string(p)
 }
+
+// validate checks a chain cache: every chain is plain, empty, of its list's
+// class, counted in bytes, and owned by none of the given buffers.
+func (cc *ChainCache) validate(bufs ...*Buffer) error {
+	owned := map[*chain]string{}
+	for i, b := range bufs {
+		for c := b.first; c != nil; c = c.next {
+			owned[c] = fmt.Sprintf("buffer %d's list", i)
+		}
+		for name, c := range map[string]*chain{"spare": b.spare, "retired": b.retired} {
+			if c != nil {
+				owned[c] = fmt.Sprintf("buffer %d's %s", i, name)
+			}
+		}
+	}
+	sum := 0
+	for class, c := range cc.free {
+		for ; c != nil; c = c.next {
+			if c.flags != 0 || c.off != 0 || c.misalign != 0 || int(c.class) != class || len(c.buf) != minChainSize<<class {
+				return fmt.Errorf("class %d holds chain flags %#x off %d misalign %d class %d size %d", class, c.flags, c.off, c.misalign, c.class, len(c.buf))
+			}
+			if who, ok := owned[c]; ok {
+				return fmt.Errorf("cached chain %p is also %s", c, who)
+			}
+			sum += len(c.buf)
+		}
+	}
+	if sum != cc.bytes || sum > ChainCacheMaxBytes {
+		return fmt.Errorf("cache holds %d bytes, counts %d (bound %d)", sum, cc.bytes, ChainCacheMaxBytes)
+	}
+	return nil
+}

@@ -174,7 +174,8 @@ type Base struct {
 	cfg         Config // constant after New
 	method      string // constant after New
 	sigs        [maxSignal]*sigWatch
-	closing     bool // Close is running (close.go)
+	closing     bool     // Close is running (close.go)
+	locals      sync.Map // Local's values
 
 	// Written by other goroutines, on their own cache lines.
 	_        [64]byte

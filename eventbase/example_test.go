@@ -110,3 +110,22 @@ func ExampleBase_Defer() {
 	// callback
 	// deferred
 }
+
+// counterKey is the key of ExampleBase_Local's per-base state.
+type counterKey struct{}
+
+func ExampleBase_Local() {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer base.Close()
+	counter := func() *int {
+		return base.Local(counterKey{}, func() any { return new(int) }).(*int)
+	}
+	*counter()++
+	*counter()++
+	fmt.Println(*counter())
+	// Output:
+	// 2
+}
