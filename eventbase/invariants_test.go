@@ -86,7 +86,7 @@ func (b *Base) checkInvariants() error {
 			}
 			count(ev)
 		}
-		if r != fi.nread || w != fi.nwrite || c != fi.nclose || fi.interest() != fi.mask {
+		if int32(r) != fi.nread || int32(w) != fi.nwrite || int32(c) != fi.nclose || fi.interest() != fi.mask {
 			return fmt.Errorf("fd %d: counts %d/%d/%d mask %v, events say %d/%d/%d", fd, fi.nread, fi.nwrite, fi.nclose, fi.mask, r, w, c)
 		}
 		return nil
