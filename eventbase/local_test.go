@@ -10,8 +10,7 @@ import (
 func TestLocal(t *testing.T) {
 	type keyA struct{}
 	type keyB struct{}
-	m := methods(t)[0]
-	b1, b2 := newBase(t, m), newBase(t, m)
+	b1, b2 := localBase(t), localBase(t)
 	mk := func() any { return new(int) }
 	const n = 8
 	got := make([]any, n)
@@ -38,4 +37,16 @@ func TestLocal(t *testing.T) {
 	if b2.Local(keyA{}, mk) == got[0] {
 		t.Fatal("two bases share a value")
 	}
+}
+
+// localBase returns a new base with the default poller, closed at the end
+// of the test.
+func localBase(t *testing.T) *Base {
+	t.Helper()
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }
