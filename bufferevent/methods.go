@@ -336,7 +336,8 @@ func (b *BufferEvent) Timeouts() (read, write time.Duration) {
 // Flush asks the backend to push data in the directions dir (libevent's
 // bufferevent_flush): Normal as convenient, Flush ignoring watermarks,
 // Finished also signalling end of stream (a pair delivers EOF to its
-// partner; a socket does nothing). It reports whether any data was
+// partner; a socket shuts down its write side once its output is sent,
+// where libevent's socket does nothing). It reports whether any data was
 // produced or moved. Loop-confined unless ThreadSafe; on a ThreadSafe
 // bufferevent (from any goroutine, callbacks included) the flush is handed
 // to the loop, runs at its next turn, and Flush reports false, nil.

@@ -37,8 +37,8 @@ func socketPairBEVs(base *eventbase.Base, opts bufferevent.Options) (a, b *buffe
 func TestConformance(t *testing.T) {
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = socketPairBEVs(base, opts)
-		// Flush is a no-op for sockets (libevent): Finished does not half-close.
-		return a, b, bevtest.Caps{NoHalfClose: true}, err
+		// Flush(Write, Finished) shuts the write side down: the peer gets EOF.
+		return a, b, bevtest.Caps{}, err
 	})
 }
 
@@ -62,7 +62,7 @@ func TestConformanceTCP(t *testing.T) {
 			unix.Close(fb)
 			return nil, nil, caps, err
 		}
-		return a, b, bevtest.Caps{NoHalfClose: true}, nil
+		return a, b, bevtest.Caps{}, nil
 	})
 }
 

@@ -73,6 +73,23 @@
 // connects (libevent tries only the first). A failed lookup reports a [*DNSError]. Close
 // and SetFD cancel a lookup in progress.
 //
+// # Half-close
+//
+// BufferEvent.Flush(bufferevent.Write, bufferevent.Finished) means "send what is
+// buffered, then shut the write side down": once the output is empty (at once if it
+// already is, after the connect if one is in progress) the socket gets shutdown(SHUT_WR),
+// so the peer reads everything and then EOF, while this side keeps reading its answer
+// until the peer's own EOF. This is what a proxy needs to pass a half-close on (a client
+// that sends its request and shuts down its write side) and what a client uses to say
+// "no more requests". No event reports the shutdown itself; output added after it fails
+// with a Writing|Error event (EPIPE), and a shutdown that fails outside Flush is reported
+// the same way. A TLS bufferevent (package ssl) over a socket sends close_notify first,
+// then flushes its socket with Finished, which shuts it down the same way. Flush(Read,
+// Finished) does nothing, and BufferEvent.SetFD forgets a pending shutdown. libevent's
+// socket flush does nothing in any mode (be_socket_flush returns 0): there, a proxy can
+// only close both directions, or call shutdown(2) on the descriptor itself and race the
+// write event.
+//
 // # Listener options
 //
 // [ListenFlags] mirror libevent's LEV_OPT_* flags: ListenReuseAddr (SO_REUSEADDR),

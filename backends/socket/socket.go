@@ -160,10 +160,12 @@ type sock struct {
 	dial    dialer.Dialer // lookup, addresses left to try, DNS error
 	lastErr error
 
+	half *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
+
 	// Pads the struct to 256 bytes, an aligned size class, so that the first
 	// cache line above is one line of memory (at 240 bytes, three objects in
 	// four straddle two). TestSockLayout keeps it so.
-	_ [16]byte
+	_ [8]byte
 }
 
 var (
@@ -296,8 +298,16 @@ func (s *sock) Disable(dir backend.Direction) error {
 }
 
 // Flush implements backend.Ops: a socket has nothing to flush beyond what its write
-// event does (libevent's be_socket_flush returns 0).
-func (s *sock) Flush(backend.Direction, backend.FlushMode) (bool, error) { return false, nil }
+// event does (libevent's be_socket_flush returns 0), but Finished on the write side
+// shuts it down once the output is sent (halfclose.go; libevent does nothing).
+func (s *sock) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
+	if mode == backend.Finished && dir&backend.Write != 0 && !s.dead {
+		if err := s.finishWrite(); err != nil {
+			return false, s.opError("shutdown", err)
+		}
+	}
+	return false, nil
+}
 
 // AdjustTimeouts implements backend.Ops: pending events are re-armed with the new
 // timeouts (libevent's bufferevent_generic_adj_existing_timeouts_).
@@ -320,6 +330,7 @@ func (s *sock) Close() error {
 	s.dead = true
 	s.cancelLookup()
 	s.freeEvents()
+	s.resetHalfClose()
 	s.c.Output().RemoveCallback(s.outCb)
 	var err error
 	if s.fd >= 0 && (s.ownFD || s.c.Options()&bufferevent.CloseOnFree != 0) {
@@ -347,6 +358,7 @@ func (s *sock) SetFD(fd int) error {
 	}
 	s.cancelLookup()
 	s.dial.Discard()
+	s.resetHalfClose()
 	if err := s.setFD(fd); err != nil {
 		return err
 	}
@@ -495,6 +507,9 @@ func (s *sock) onWrite(fd int, what eventbase.What) {
 		s.c.TriggerEvent(backend.Connected, nil, 0)
 		if s.dead || s.c.Closed() {
 			return
+		}
+		if s.half != nil {
+			s.afterConnect()
 		}
 		if !s.c.Active(backend.Write) {
 			s.stopWrite()

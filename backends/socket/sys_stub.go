@@ -53,3 +53,5 @@ func readFD(int, []byte) (int, error) { return 0, ErrUnsupported }
 const afUnix = 1
 
 func setNoDelay(int, bool) error { return ErrUnsupported }
+
+func shutdownWrite(int) error { return ErrUnsupported }

@@ -237,3 +237,12 @@ func setNoDelay(fd int, on bool) error {
 	}
 	return nil
 }
+
+// shutdownWrite shuts down the write side of socket fd (shutdown(SHUT_WR)). A socket whose
+// connection is already gone (ENOTCONN) is not an error here: its read side reports it.
+func shutdownWrite(fd int) error {
+	if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil && err != unix.ENOTCONN {
+		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
+}

@@ -146,7 +146,9 @@
 // included), as libevent charges the BIO's byte counters. Flush with Flush
 // or Finished encrypts the whole output regardless of watermarks; Finished
 // also sends close_notify, so the peer gets EOF (libevent's flush does
-// nothing for SSL).
+// nothing for SSL), and then flushes the transport with Finished: a socket
+// transport shuts its write side down once the ciphertext is sent, so the
+// connection is half-closed while this side still reads the peer's answer.
 //
 // # Concurrency
 //
@@ -263,7 +265,8 @@
 //   - Close with CloseOnFree sends close_notify (libevent sends none, so its
 //     peers always see a dirty shutdown); NoCloseNotify restores libevent's
 //     behaviour, which the ported tests use to reproduce its exact counts.
-//   - Flush(Write, Finished) sends close_notify instead of doing nothing.
+//   - Flush(Write, Finished) sends close_notify, then shuts a socket
+//     transport's write side down, instead of doing nothing.
 //   - A truncated record is always an error, never an EOF.
 //   - EOF, errors and the handshake timeout clear the enabled bits of both
 //     directions (libevent's SSL layer stops its I/O but leaves them set,

@@ -207,26 +207,27 @@ type engine struct {
 	state      State
 
 	// Loop-confined, guarded by the core lock for ThreadSafe bufferevents.
-	tc        *tls.Conn
-	ad        *adapter
-	sess      *Session
-	phase     int
-	flags     Flags
-	errs      []error
-	busy      bool
-	again     bool
-	runQueued bool
-	hsTimer   *eventbase.Event
-	backstop  *time.Timer // ends the handshake goroutine even if the loop stops
-	hsTimeout time.Duration
-	dead      bool
-	aborted   bool // the constructor failed: Close leaves the transport alone
-	hsDone    bool // the handshake completed (ConnectionState is safe)
-	uReadOff  bool
-	uCbGen    uint64 // the underlying's CallbacksGen once ours were set
-	outCb     *evbuffer.Callback
-	vec       [1][]byte
-	pv        [1][]byte
+	tc         *tls.Conn
+	ad         *adapter
+	sess       *Session
+	phase      int
+	flags      Flags
+	errs       []error
+	busy       bool
+	again      bool
+	runQueued  bool
+	hsTimer    *eventbase.Event
+	backstop   *time.Timer // ends the handshake goroutine even if the loop stops
+	hsTimeout  time.Duration
+	dead       bool
+	aborted    bool // the constructor failed: Close leaves the transport alone
+	hsDone     bool // the handshake completed (ConnectionState is safe)
+	finPending bool // Flush(Write, Finished) during a handshake: done when it completes
+	uReadOff   bool
+	uCbGen     uint64 // the underlying's CallbacksGen once ours were set
+	outCb      *evbuffer.Callback
+	vec        [1][]byte
+	pv         [1][]byte
 
 	runFn, kickFn, flushHSFn, feedFn func()
 }
@@ -626,6 +627,7 @@ func (e *engine) finishHS(err error) {
 	}
 	e.updateURead()
 	e.run()
+	e.finishPending()
 }
 
 // startReneg hands tls.Conn.Read to a goroutine for a renegotiation the
@@ -698,6 +700,7 @@ func (e *engine) finishReneg(data []byte, err error) {
 	}
 	e.updateURead()
 	e.run()
+	e.finishPending()
 }
 
 func (e *engine) stopHSTimer() {
@@ -1163,27 +1166,48 @@ func (e *engine) Disable(dir backend.Direction) error {
 
 // Flush implements backend.Ops: Flush and Finished encrypt the whole output
 // regardless of watermarks; Finished then sends close_notify (the peer gets
-// EOF) and flushes the underlying with the same mode.
+// EOF) and flushes the underlying with the same mode (a socket then shuts
+// its write side down once the ciphertext is sent). During a handshake,
+// close_notify cannot be sent yet: Finished is remembered and done when the
+// handshake completes (finishPending), and the underlying only gets Flush
+// until then.
 func (e *engine) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
 	if e.dead {
 		return false, nil
 	}
 	did := false
-	if dir&backend.Write != 0 && mode != backend.Normal && e.phase == phOpen {
-		did = e.doWrite(true)
-		if mode == backend.Finished && e.phase == phOpen {
-			if err := e.tc.CloseWrite(); err == nil {
-				did = true
+	umode := mode
+	if dir&backend.Write != 0 && mode != backend.Normal {
+		switch {
+		case e.phase == phOpen:
+			did = e.doWrite(true)
+			if mode == backend.Finished && e.phase == phOpen {
+				if err := e.tc.CloseWrite(); err == nil {
+					did = true
+				}
+				e.ad.flush()
 			}
-			e.ad.flush()
+		case mode == backend.Finished && (e.phase == phHandshake || e.phase == phReneg):
+			e.finPending = true
+			umode = backend.Flush
 		}
 	}
-	if mode != backend.Normal {
-		if d, err := e.u.Flush(dir, mode); err == nil && d {
+	if umode != backend.Normal {
+		if d, err := e.u.Flush(dir, umode); err == nil && d {
 			did = true
 		}
 	}
 	return did, nil
+}
+
+// finishPending does a Flush(Write, Finished) asked for during a handshake,
+// once the connection is open again. Lock held, on the loop.
+func (e *engine) finishPending() {
+	if !e.finPending || e.phase != phOpen || e.dead || e.c.Closed() {
+		return
+	}
+	e.finPending = false
+	_, _ = e.Flush(backend.Write, backend.Finished)
 }
 
 // AdjustTimeouts implements backend.Ops with the generic timers.

@@ -213,7 +213,8 @@ const (
 	// (BEV_FLUSH).
 	Flush FlushMode = 1
 	// Finished: flush and signal end of stream (BEV_FINISHED); a pair
-	// delivers EOF to its partner, a compressing filter writes its trailer.
+	// delivers EOF to its partner, a compressing filter writes its trailer,
+	// a socket shuts down its write side once its output is sent.
 	Finished FlushMode = 2
 )
 

@@ -29,8 +29,8 @@ type Caps struct {
 	// Reading|EOF with io.EOF.
 	NoEOFOnClose bool
 	// NoHalfClose: Flush(Write, Finished) does not deliver EOF to the peer
-	// (sockets, whose flush is a no-op). Otherwise the peer's event callback
-	// must get EOF.
+	// (types whose flush is a no-op, as libevent's socket flush is).
+	// Otherwise the peer's event callback must get EOF.
 	NoHalfClose bool
 	// NoThreadSafe: the type cannot be created with ThreadSafe; the
 	// concurrency checks are not applicable.

@@ -1,0 +1,122 @@
+//go:build linux
+
+package ssl_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/backends/socket"
+	"github.com/bufev/bufev/backends/ssl"
+	"github.com/bufev/bufev/bufferevent"
+)
+
+// Flush(Write, Finished) on a TLS bufferevent over a socket, in socket and filter mode,
+// sends close_notify and then shuts the TCP write side down: a crypto/tls server reads
+// the request, then EOF, and the raw connection shows the FIN; it can still answer, and
+// the bufferevent reads the answer until the server's own close.
+func TestSSLFinishedHalfClose(t *testing.T) {
+	p := testPKI(t)
+	for _, mode := range []string{"socket", "filter"} {
+		t.Run(mode, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			request := bytes.Repeat([]byte("request "), 40000) // several records
+			peer := make(chan error, 1)
+			go func() {
+				raw, err := ln.Accept()
+				if err != nil {
+					peer <- err
+					return
+				}
+				defer raw.Close()
+				raw.SetDeadline(time.Now().Add(5 * time.Second))
+				tc := tls.Server(raw, p.serverConfig())
+				got, err := io.ReadAll(tc) // close_notify ends it
+				if err != nil {
+					peer <- err
+					return
+				}
+				if !bytes.Equal(got, request) {
+					peer <- errors.New("server: the request differs")
+					return
+				}
+				var b [1]byte
+				if n, err := raw.Read(b[:]); n != 0 || err != io.EOF {
+					peer <- errors.New("server: no TCP FIN after close_notify")
+					return
+				}
+				if _, err := tc.Write([]byte("response")); err != nil {
+					peer <- err
+					return
+				}
+				peer <- tc.Close()
+			}()
+
+			base := newBase(t)
+			defer base.Close()
+			addr := ln.Addr()
+			var bev *bufferevent.BufferEvent
+			if mode == "socket" {
+				bev, err = ssl.NewSocket(base, -1, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+				if err == nil {
+					err = ssl.Connect(bev, addr)
+				}
+			} else {
+				var under *bufferevent.BufferEvent
+				under, err = socket.New(base, -1, bufferevent.CloseOnFree)
+				if err == nil {
+					err = socket.Connect(under, addr)
+				}
+				if err == nil {
+					bev, err = ssl.NewFilter(base, under, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev.Close()
+			var got bytes.Buffer
+			eof := false
+			drain := func(bev *bufferevent.BufferEvent) {
+				var tmp [512]byte
+				for n, _ := bev.Read(tmp[:]); n > 0; n, _ = bev.Read(tmp[:]) {
+					got.Write(tmp[:n])
+				}
+			}
+			bev.SetCallbacks(drain, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				switch {
+				case what&bufferevent.Connected != 0:
+				case what&bufferevent.EOF != 0:
+					drain(bev)
+					eof = true
+				default:
+					t.Errorf("event %v: %v", what, err)
+					eof = true
+				}
+			})
+			bev.Enable(bufferevent.ReadWrite)
+			bev.Write(request)
+			if _, err := bev.Flush(bufferevent.Write, bufferevent.Finished); err != nil {
+				t.Fatal(err)
+			}
+			if !runUntil(t, base, 5*time.Second, func() bool { return eof }) {
+				t.Fatal("no EOF from the server")
+			}
+			if err := <-peer; err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if got.String() != "response" {
+				t.Fatalf("read %q, want the server's response", got.String())
+			}
+		})
+	}
+}
