@@ -624,6 +624,35 @@ func (c *conn) startWrite() {
 		return
 	}
 	out := c.c.Output()
+	if c.lr.directSend {
+		// A turn with one connection to send for: write now (see loopRing.flush).
+		out.Unfreeze(true)
+		n, werr := out.WriteToFD(c.fd, limit)
+		out.Freeze(true)
+		if n > 0 {
+			c.c.ChargeWrite(n)
+		}
+		var errno syscall.Errno
+		switch {
+		case werr == nil && out.Len() == 0:
+			c.lr.directSends++
+			c.resetWriteTimer()
+			c.c.TriggerWrite(0)
+			return
+		case werr != nil && !errors.Is(werr, unix.EAGAIN) && errors.As(werr, &errno):
+			c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", errno))
+			return
+		case werr != nil && !errors.Is(werr, unix.EAGAIN):
+			c.fail(backend.Write, backend.Writing|backend.Error, werr)
+			return
+		}
+		// The socket is full (or the limit cut the write short): the rest goes out as a
+		// send operation.
+		if limit = c.c.MaxToWrite(); limit <= 0 {
+			c.c.SuspendWrite(backend.SuspendGroup)
+			return
+		}
+	}
 	out.Unfreeze(true)
 	k, err := out.PinWrite(limit, c.wvecs[:])
 	out.Freeze(true)
