@@ -35,7 +35,10 @@
 // one per full submission queue: the ring holds 2048 entries) instead of two thousand
 // read and write system calls. Output added during a turn is gathered into one send per
 // connection at that flush; cancellations of bufferevents closed during a turn go out
-// with it too. When a flush submitted only a few operations (at most 16), the
+// with it too. A flush with a single connection to send for has nothing to batch: it
+// writes that output at once (write(2), as the socket backend does) and makes a send
+// operation only of what the socket did not take (ASYNC_NODIRECT=1 in the environment
+// turns this off, for comparisons). When a flush submitted only a few operations (at most 16), the
 // completions of those that finished inline — a send into a socket with room — are
 // reaped at once instead of after another trip through the poller, which saves an
 // epoll_wait per request-response exchange.
@@ -415,6 +418,32 @@
 // Rejected without building, from the same counts: a larger spare chain kept by the
 // input (FlagKeepMemory, or a new evbuffer call) does nothing here, since the echo moves
 // every chain of the input to the output and the input never empties a chain of its own.
+//
+// Direct sends (kept, 2026-11-26, session 3; see "Completion model"). With one
+// request-response connection every flush had one send to submit, and the operation
+// cost more than the write(2) it replaced: preparing it, pinning the chain, posting its
+// completion (which also wakes the ring's descriptor in epoll, checked again at the next
+// wait) and reaping it. strace at one connection, 20 000 messages: io_uring_enter 1.0 →
+// 0.06 per message, write 0 → 0.94. Server CPU per message, the same binary with
+// ASYNC_NODIRECT=1 against without, interleaved rounds of
+//
+//	cd bench && go test -run '^$' -bench 'Echo/pingpong/size=64/conns=1$/server=bufev(-async)?$' -benchtime 30000x
+//
+// one connection: 10 rounds 10.87 ± 15% → 9.90 ± 10% µs (-8.9%, p=0.023); with server
+// and client pinned to one CPU (taskset -c 1, which takes the cross-CPU wake-ups out
+// and most of the noise), 11.37 ± 9% → 10.71 ± 5% µs (-5.8%, p=0.019, 10 rounds), the
+// socket server 9.73 and 9.77 µs in the same rounds (async +17% → +10%). Two further
+// unpinned runs (14 and 20 rounds, load average 3 to 6, ±33% to ±98%) moved the same way
+// but not significantly. 50 and 1000 connections and streaming: no change (pinned, 8
+// rounds: p=0.23, 0.96, 0.65; unpinned, 10 rounds: p=0.53, 0.48, 0.85).
+//
+// Reaping after an interrupted wait (tried again in session 3, with direct sends): an
+// eventbase hook run after an epoll_wait that returned EINTR activated the ring's event
+// when completions were waiting, sparing the second epoll_wait (the completion is in the
+// queue by then: the task work runs before the thread returns to user space). 10
+// interleaved rounds at one connection: 14.82 ± 42% → 14.03 ± 68% µs (p=0.97); before
+// direct sends, 10.22 ± 11% → 10.77 ± 6% µs (p=0.32). As in session 2, no measurable
+// change; not kept (it would need an eventbase API).
 //
 // Provided buffers on demand (kept, 2026-11-26, session 3). The kernel takes provided
 // buffers in ring order and a recycled buffer goes to the back, so with all 2048
