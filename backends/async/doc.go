@@ -488,8 +488,9 @@
 //
 // The ring of a base is created with its first async bufferevent or listener and torn
 // down (drained, unmapped, closed) when the last of them is finalised, inside that
-// Close. Close every async bufferevent and listener of a base before closing the base
-// or when done with it: eventbase has no close hook through which the ring could be torn
-// down with the base (closing them after the base also works; draining the ring does
-// not need the base).
+// Close, or when the base closes, whichever comes first: the ring registers its
+// teardown with eventbase's Base.OnClose, so closing a base with async bufferevents or
+// listeners still open cancels their operations and waits for them before the base
+// goes (those bufferevents do no more I/O; closing them afterwards releases their
+// descriptors and memory, TestBaseCloseTearsDownRing).
 package async

@@ -111,7 +111,9 @@ type loopRing struct {
 	closed  bool
 	fatal   error // the ring cannot be trusted any more (completions lost)
 	efd     int   // eventfd announcing completions of a single-issuer ring, or -1
-	efdBuf  [8]byte
+	// stopClose unregisters teardown from the base's OnClose functions.
+	stopClose func() bool
+	efdBuf    [8]byte
 
 	// submits counts the io_uring_enter calls that submitted operations and maxBatch
 	// the most operations one of them carried; for tests.
@@ -226,6 +228,19 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 		return nil, err
 	}
 	lr.ev = ev
+	// The ring lives as long as its users, or until the base closes, whichever is
+	// first: closing the base tears it down (operations cancelled and drained) even if
+	// some async bufferevents or listeners were left open.
+	stop, err := base.OnClose(lr.teardown)
+	if err != nil {
+		ev.Free()
+		r.Close()
+		if lr.efd >= 0 {
+			unix.Close(lr.efd)
+		}
+		return nil, err
+	}
+	lr.stopClose = stop
 	rings.Lock()
 	rings.m[base] = lr
 	rings.Unlock()
@@ -263,6 +278,10 @@ func (lr *loopRing) teardown() {
 	delete(singleIssuer.m, lr.base)
 	singleIssuer.Unlock()
 	lr.closed = true // completions delivered from here on only do bookkeeping
+	if lr.stopClose != nil {
+		lr.stopClose()
+		lr.stopClose = nil
+	}
 	if lr.ev != nil {
 		lr.ev.Free()
 		lr.ev = nil
