@@ -9,7 +9,7 @@
 //   - echo: an echo server with watermark backpressure; -loops N (one base per core,
 //     SO_REUSEPORT), -backend socket|async (io_uring), -tls.
 //   - le-proxy: libevent's sample/le-proxy.c — TCP proxy, -s TLS upstream (filter or, with
-//     -W, socket mode), watermark backpressure, close after draining.
+//     -W, socket mode), watermark backpressure, half-close passed on, close after draining.
 //   - compress-tunnel: two proxies with a zstd or DEFLATE filter between them.
 //   - chat: a line chat server; each message formatted once and shared by every
 //     recipient's output with AddBufferReference.

@@ -13,7 +13,9 @@
 // relayed chunk the compressor is flushed (a sync flush, or a zstd block end) once its
 // output has gone down to the socket, so interactive protocols are never left waiting
 // in the compressor's window; bulk transfers still compress well because whole
-// chunks are flushed, not single messages. On close the stream's trailer is written.
+// chunks are flushed, not single messages. When a side's input ends, the stream's
+// trailer is written and the socket's write side shut down, so a half-close passes
+// through the tunnel (the other direction keeps flowing until it ends too).
 //
 // On exit it prints the bytes on each side of the compression and the ratio.
 package main

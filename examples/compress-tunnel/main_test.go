@@ -100,8 +100,8 @@ func TestTunnel(t *testing.T) {
 					t.Fatalf("round trip %d: %q, %v", i, got, err)
 				}
 			}
-			// le-proxy has no half-close: EOF from one side closes both once the
-			// output drained, so the client reads everything before closing.
+			// The client reads everything, then closes (TestTunnelHalfClose covers a
+			// client that half-closes first).
 			go c.Write(data)
 			got := make([]byte, len(data))
 			_, err = io.ReadFull(r, got)
@@ -147,5 +147,67 @@ func TestTunnelBadArgs(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
+	}
+}
+
+// TestTunnelHalfClose: a client that sends its request through both ends of the tunnel
+// and half-closes still gets the whole response from an upstream that answers only after
+// the request's EOF: the client end finishes the compressed stream (trailer, then the
+// socket's write side is shut down), the server end passes the EOF on to the upstream,
+// and the response flows back until the upstream closes.
+func TestTunnelHalfClose(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
+	upstream, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upstream.Close()
+	response := func(req []byte) []byte { return append(bytes.ToUpper(req), req...) }
+	go func() {
+		for {
+			c, err := upstream.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				req, err := io.ReadAll(struct{ io.Reader }{c})
+				if err == nil {
+					c.Write(response(req))
+				}
+			}()
+		}
+	}()
+	for _, codec := range []string{"zstd", "deflate"} {
+		t.Run(codec, func(t *testing.T) {
+			srvAddr, stopSrv := start(t, "-mode", "server", "-codec", codec, "-connect", upstream.Addr().String())
+			cliAddr, stopCli := start(t, "-mode", "client", "-codec", codec, "-connect", srvAddr)
+			defer func() { stopCli(); stopSrv() }()
+			for _, size := range []int{100, 1 << 20} {
+				c, err := net.Dial("tcp", cliAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				req := logLines(size)
+				if _, err := c.Write(req); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(struct{ io.Reader }{c})
+				c.Close()
+				if want := response(req); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%d-byte request: %d of %d response bytes, %v", size, len(got), len(want), err)
+				}
+			}
+		})
 	}
 }

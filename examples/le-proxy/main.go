@@ -15,9 +15,12 @@
 //
 // Backpressure is the sample's (see internal/proxy): when the output queued for one
 // side reaches 512 KiB, reading from the other side stops until that output drained
-// to 256 KiB, so a slow reader cannot make the proxy buffer without bound. On EOF or an
-// error the remaining data is flushed to the other side, which is closed once its
-// output drained.
+// to 256 KiB, so a slow reader cannot make the proxy buffer without bound. On EOF the
+// remaining data is flushed to the other side, which then shuts its write side down
+// (after close_notify with -s): a half-close passes through, and the other direction
+// keeps flowing until it ends too (the C sample closes both at the first EOF, which
+// breaks clients that half-close after their request). On an error the other side is
+// closed once its output drained.
 package main
 
 import (

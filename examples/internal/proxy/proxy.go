@@ -6,14 +6,25 @@
 //   - When the partner's output reaches MaxOutput, reading from this side stops, and the
 //     partner gets a write watermark (MaxOutput/2, MaxOutput) and a "drained" write
 //     callback that resumes reading once its output fell to MaxOutput/2.
-//   - On EOF or error, what this side still holds goes to the partner; the partner is
-//     closed at once if it has nothing left to send, or once its output drained (a write
-//     callback that closes it when empty), with its reading disabled meanwhile.
+//   - On EOF, what this side still holds goes to the partner, which is finished
+//     (Flush(Write, Finished)): it sends what it holds, then shuts its write side down
+//     (a socket's shutdown(SHUT_WR), after close_notify over TLS, after the trailer
+//     over a compressing filter). The other direction keeps flowing, so a client that
+//     sends its request and half-closes still gets the whole response. Once both
+//     directions have seen EOF, each side is closed when its output drained.
+//   - On an error or timeout, what this side still holds goes to the partner; the
+//     partner is closed at once if it has nothing left to send, or once its output
+//     drained (a write callback that closes it when empty), with its reading disabled
+//     meanwhile; this side is closed at once.
+//
+// The sample closes both directions on the first EOF (libevent's socket flush cannot
+// half-close), which breaks protocols that half-close; this relay passes the EOF on
+// instead.
 //
 // A side may be a compressing filter (compress-tunnel): it is then flushed (Flush mode)
 // whenever its output has been handed down in full, so an interactive exchange is never
 // stuck inside the compressor's window, and finished (Finished mode: the stream's
-// trailer) before it is closed.
+// trailer) when its partner's input ends.
 package proxy
 
 import (
@@ -50,6 +61,8 @@ type Side struct {
 	p         *Proxy
 	partner   *Side
 	needFlush bool
+	eof       bool // this side's input ended (its peer half-closed or closed)
+	finished  bool // this side was finished (Flush(Write, Finished)): nothing more to send
 	closed    bool
 }
 
@@ -119,7 +132,7 @@ func (s *Side) read(bev *bufferevent.BufferEvent) {
 func (s *Side) drained(bev *bufferevent.BufferEvent) {
 	s.setNormal()
 	_ = bev.SetWatermark(bufferevent.Write, 0, 0)
-	if s.partner != nil {
+	if s.partner != nil && !s.partner.eof {
 		_ = s.partner.Bev.Enable(bufferevent.Read)
 	}
 	s.flushIfNeeded()
@@ -128,7 +141,7 @@ func (s *Side) drained(bev *bufferevent.BufferEvent) {
 // flushIfNeeded flushes a compressing side once everything written to it went down to
 // its transport, so the compressor's tail reaches the peer.
 func (s *Side) flushIfNeeded() {
-	if s.Compressing && s.needFlush && !s.closed && s.Bev.Output().Len() == 0 {
+	if s.Compressing && s.needFlush && !s.closed && !s.finished && s.Bev.Output().Len() == 0 {
 		s.needFlush = false
 		_, _ = s.Bev.Flush(bufferevent.Write, bufferevent.Flush)
 	}
@@ -141,30 +154,73 @@ func (s *Side) closeWhenDrained(bev *bufferevent.BufferEvent) {
 	}
 }
 
-// event is le-proxy's eventcb.
+// event is le-proxy's eventcb, with EOF passed on as a half-close.
 func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
 	if what&(bufferevent.EOF|bufferevent.Error|bufferevent.Timeout) == 0 {
 		return // Connected
 	}
 	if what&(bufferevent.Error|bufferevent.Timeout) != 0 {
 		s.logf("%v: %v", what, err)
+		s.abort(bev)
+		return
 	}
+	if s.eof {
+		return
+	}
+	s.eof = true
+	p := s.partner
+	if p == nil {
+		s.closeOnceDrained()
+		return
+	}
+	s.read(bev) // flush all pending data
+	// The partner sends what it holds, then shuts its write side down; the other
+	// direction keeps flowing until the partner's input ends too.
+	p.finish()
+	if p.eof {
+		// Both directions ended: each side closes once its output drained.
+		p.partner, s.partner = nil, nil
+		p.closeOnceDrained()
+		s.closeOnceDrained()
+	}
+}
+
+// finish passes an EOF on to this side's peer: the trailer of a compressing side, then
+// everything goes down to the transport, which shuts its write side down once sent.
+func (s *Side) finish() {
+	if s.finished || s.closed {
+		return
+	}
+	s.finished = true
+	_, _ = s.Bev.Flush(bufferevent.Write, bufferevent.Finished)
+}
+
+// closeOnceDrained closes the side now if it has nothing left to send, else once its
+// output drained (reading stays off: its input ended or its partner is gone).
+func (s *Side) closeOnceDrained() {
+	if s.closed {
+		return
+	}
+	if s.Bev.Output().Len() == 0 {
+		s.close()
+		return
+	}
+	_ = s.Bev.SetCallbacks(nil, s.closeWhenDrained, s.event)
+	_ = s.Bev.SetWatermark(bufferevent.Write, 0, 0)
+	_ = s.Bev.Disable(bufferevent.Read)
+}
+
+// abort is le-proxy's eventcb for an error or timeout: what this side holds goes to the
+// partner, which closes once it sent it (finished first); this side closes at once.
+func (s *Side) abort(bev *bufferevent.BufferEvent) {
 	if p := s.partner; p != nil {
-		s.read(bev) // flush all pending data
+		if !s.eof {
+			s.read(bev) // flush all pending data
+		}
 		p.partner = nil
 		s.partner = nil
-		if p.Compressing {
-			// The trailer, then everything goes down to the transport.
-			_, _ = p.Bev.Flush(bufferevent.Write, bufferevent.Finished)
-		}
-		if p.Bev.Output().Len() > 0 {
-			// Still data to send to the other side: close it when that is done.
-			_ = p.Bev.SetCallbacks(nil, p.closeWhenDrained, p.event)
-			_ = p.Bev.SetWatermark(bufferevent.Write, 0, 0)
-			_ = p.Bev.Disable(bufferevent.Read)
-		} else {
-			p.close()
-		}
+		p.finish()
+		p.closeOnceDrained()
 	}
 	s.close()
 }
