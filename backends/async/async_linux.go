@@ -282,6 +282,7 @@ func (c *conn) startRead() {
 			c.reading, c.ms = true, true
 			c.rc.want, c.rc.sent = false, false
 			c.nOps++
+			c.lr.armed(1)
 			c.lr.schedule()
 			return
 		}
@@ -388,6 +389,7 @@ func (c *conn) msDone(res int32, flags uint32) {
 	if final {
 		c.nOps--
 		c.reading, c.ms = false, false
+		c.lr.armed(-1)
 	}
 	id, hasBuf := uring.BufferID(flags)
 	if c.dead || c.lr.closed {

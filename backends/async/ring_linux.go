@@ -129,6 +129,8 @@ type loopRing struct {
 	// back), bufSeen those received during the current reap; bufGrows counts the
 	// times the pool provided more buffers (for tests).
 	bufHeld, bufSeen, bufGrows int
+	// msArmed counts the multishot receives armed (prepared or in flight).
+	msArmed int
 	// readLaters counts bulk receives that waited for the send of their bytes
 	// (conn.readLater); for tests.
 	readLaters int
@@ -466,6 +468,20 @@ func (lr *loopRing) reap() int {
 		lr.growBufs()
 	}
 	return n
+}
+
+// armed counts d more (or fewer) multishot receives armed on the ring, and makes the
+// pool provide at least one buffer per armed receive (up to msBufCount): a burst of data
+// on every connection at once then finds a buffer for each, where a pool sized by past
+// demand alone would end most of those receives with ENOBUFS, each falling back to a
+// receive into pinned input space.
+func (lr *loopRing) armed(d int) {
+	lr.msArmed += d
+	if d > 0 && lr.bufs != nil && !lr.closed && lr.msArmed > lr.bufs.Provided() {
+		if lr.bufs.Grow(max(lr.bufs.Provided(), lr.msArmed-lr.bufs.Provided())) > 0 {
+			lr.bufGrows++
+		}
+	}
 }
 
 // growBufs doubles the buffers the pool provides to the kernel (up to msBufCount).
