@@ -634,18 +634,14 @@ func (c *conn) startWrite() {
 		if n > 0 {
 			c.c.ChargeWrite(n)
 		}
-		var errno syscall.Errno
 		switch {
 		case werr == nil && out.Len() == 0:
 			c.lr.directSends++
 			c.resetWriteTimer()
 			c.c.TriggerWrite(0)
 			return
-		case werr != nil && !errors.Is(werr, unix.EAGAIN) && errors.As(werr, &errno):
-			c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", errno))
-			return
 		case werr != nil && !errors.Is(werr, unix.EAGAIN):
-			c.fail(backend.Write, backend.Writing|backend.Error, werr)
+			c.directFailed(werr)
 			return
 		}
 		// The socket is full (or the limit cut the write short): the rest goes out as a
@@ -687,6 +683,19 @@ func (c *conn) startWrite() {
 	// Reserve the whole send now; the completion refunds what was not sent.
 	c.wres = size
 	c.c.ReserveWrite(size)
+}
+
+// directFailed reports a direct write's error as a failed send would be reported. (Its
+// own function so that the errno's variable, whose address errors.As takes, is
+// allocated only on this path.)
+//
+//go:noinline
+func (c *conn) directFailed(err error) {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		err = c.opError("write", errno)
+	}
+	c.fail(backend.Write, backend.Writing|backend.Error, err)
 }
 
 // writeDone handles a send's completion (lock held, not dead).

@@ -143,3 +143,43 @@ func TestDirectSend(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectSendAllocs checks that a turn writing one connection's output at once
+// allocates nothing in steady state.
+func TestDirectSendAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	setDirect(t, true)
+	base := newBase(t)
+	fds := socketPair(t)
+	defer unix.Close(fds[1])
+	a, err := New(base, fds[0], bufferevent.CloseOnFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	msg := []byte(testStr)
+	buf := make([]byte, 256)
+	lr := (*loopRing)(nil)
+	turn := func() {
+		if _, err := a.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		loopOnce(t, base)
+		if n, err := unix.Read(fds[1], buf); err != nil || n != len(msg) {
+			t.Fatalf("peer read %d, %v", n, err)
+		}
+	}
+	for range 10 {
+		turn() // warm up: chains, pools
+	}
+	lr = ringOf(base)
+	directs := lr.directSends
+	if allocs := testing.AllocsPerRun(200, turn); allocs != 0 {
+		t.Errorf("%.2f allocations per direct send, want 0", allocs)
+	}
+	if lr.directSends-directs < 200 {
+		t.Errorf("%d of the turns wrote at once", lr.directSends-directs)
+	}
+}
