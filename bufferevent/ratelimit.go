@@ -111,11 +111,11 @@ func (b *BufferEvent) decrementLimit(n int64, dec func(int64) error) error {
 	return err
 }
 
-// now is the base's cached time on the loop, the clock elsewhere (the
-// cache is loop-confined). Lock held.
+// now is the base's cached time on the loop (LoopNow: no time.Time.Add per
+// call), the clock elsewhere (the cache is loop-confined). Lock held.
 func (b *BufferEvent) now() time.Time {
 	if b.onLoop() {
-		return b.base.Now()
+		return b.base.LoopNow()
 	}
 	return time.Now()
 }

@@ -174,8 +174,10 @@ type Base struct {
 	cfg         Config // constant after New
 	method      string // constant after New
 	sigs        [maxSignal]*sigWatch
-	closing     bool     // Close is running (close.go)
-	locals      sync.Map // Local's values
+	closing     bool      // Close is running (close.go)
+	nowT        time.Time // LoopNow's time.Time for nowTNS (now.go)
+	nowTNS      int64     // the nowNS value nowT was built for, -1: none
+	locals      sync.Map  // Local's values
 
 	// Written by other goroutines, on their own cache lines.
 	_        [64]byte
@@ -238,6 +240,7 @@ func New(cfg Config) (*Base, error) {
 		// disturb (epoll's result array) and one priority without limits.
 		b.directOK = p.name == "epoll" && cfg.Priorities == 1 && !b.limits
 		b.cache.Store(-1)
+		b.nowTNS = -1
 		// Safety net for a Base dropped without Close: release the
 		// poller's descriptors when it is collected. (A base watching
 		// signals stays reachable from its forwarding goroutines; those
@@ -391,7 +394,8 @@ func (b *Base) Once(fd int, what What, d time.Duration, cb func(fd int, what Wha
 // polling (Now, timer processing, AddTimeout) — and every later call in the
 // same turn returns that value. Outside the loop, or with
 // Config.NoCacheTime, it returns the current time. Safe for concurrent use
-// (another goroutine sees the loop's cached time).
+// (another goroutine sees the loop's cached time). On the loop goroutine,
+// LoopNow returns the same time more cheaply.
 func (b *Base) Now() time.Time {
 	return b.epoch.Add(time.Duration(b.nowNS()))
 }

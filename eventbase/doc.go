@@ -121,7 +121,10 @@
 // The loop reads the clock at most once per turn: the first reader after
 // polling (timer processing, AddTimeout, [Base.Now]) fills the cache and
 // the rest of the turn sees the same time. A turn that needs no time reads
-// no clock.
+// no clock. [Base.LoopNow], the loop goroutine's form of Now, also keeps the
+// time.Time it built for the cached time, saving Now's time.Time.Add (about
+// 75 instructions) on every later call of the turn; rate-limited
+// bufferevents read it for every transfer.
 //
 // # Deferred callbacks
 //
