@@ -77,7 +77,8 @@
 //
 // BufferEvent.Flush(bufferevent.Write, bufferevent.Finished) means "send what is
 // buffered, then shut the write side down": once the output is empty (at once if it
-// already is, after the connect if one is in progress) the socket gets shutdown(SHUT_WR),
+// already is, after the connect if one is in progress; writing must be enabled for the
+// output to drain) the socket gets shutdown(SHUT_WR),
 // so the peer reads everything and then EOF, while this side keeps reading its answer
 // until the peer's own EOF. This is what a proxy needs to pass a half-close on (a client
 // that sends its request and shuts down its write side) and what a client uses to say

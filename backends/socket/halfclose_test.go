@@ -172,3 +172,52 @@ func TestSocketFinishedThenWrite(t *testing.T) {
 		t.Fatalf("writing after the shutdown: event %v, %v; want Writing|Error with EPIPE", what, werr)
 	}
 }
+
+// On a descriptor that is not a socket (a pipe) the shutdown fails: Flush reports it when
+// the output is empty, and once the output drained the event callback gets Writing|Error
+// with ENOTSOCK; nothing panics and the bufferevent still closes cleanly.
+func TestSocketFinishedNotASocket(t *testing.T) {
+	for _, pending := range []bool{false, true} {
+		base := newBase(t)
+		var p [2]int
+		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Close(p[0]); syscall.Close(p[1]) })
+		bev, err := New(base, p[1], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var what bufferevent.Events
+		var gotErr error
+		bev.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, err error) {
+			what, gotErr = w, err
+		})
+		bev.Enable(bufferevent.Write)
+		if pending {
+			bev.Disable(bufferevent.Write) // keep the output until the loop runs
+			bev.WriteString("data")
+		}
+		_, err = bev.Flush(bufferevent.Write, bufferevent.Finished)
+		if !pending {
+			if !errors.Is(err, syscall.ENOTSOCK) {
+				t.Fatalf("Flush(Write, Finished) on a pipe = %v, want ENOTSOCK", err)
+			}
+			bev.Close()
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Flush(Write, Finished) with output pending = %v, want nil (the shutdown comes later)", err)
+		}
+		bev.Enable(bufferevent.Write)
+		base.Loop(0)
+		if what != bufferevent.Writing|bufferevent.Error || !errors.Is(gotErr, syscall.ENOTSOCK) {
+			t.Fatalf("after the output drained: event %v, %v; want Writing|Error with ENOTSOCK", what, gotErr)
+		}
+		var buf [8]byte
+		if n, _ := syscall.Read(p[0], buf[:]); string(buf[:n]) != "data" {
+			t.Fatalf("the pipe got %q, want the output sent before the shutdown", buf[:n])
+		}
+		bev.Close()
+	}
+}
