@@ -562,10 +562,12 @@ func (b *BufferEvent) mustDefer(opts TriggerOptions) bool {
 }
 
 // scheduleDeferred queues runDeferred once. Lock held. It takes no
-// reference: the base drops its deferred queue unrun when it is closed, and a
-// reference held there would keep a closed bufferevent from ever being
-// finalised (its fd never closed). A run that finds the bufferevent
-// finalised does nothing; Close clears the callbacks anyway.
+// reference: a deferred function may never run (the base's Close runs its
+// deferred queue but drops what keeps re-queueing itself, and Defer after
+// Close drops its function), and a reference held there would keep a closed
+// bufferevent from ever being finalised (its fd never closed). A run that
+// finds the bufferevent finalised does nothing; Close clears the callbacks
+// anyway.
 func (b *BufferEvent) scheduleDeferred() {
 	if b.deferQueued || b.dead {
 		return
