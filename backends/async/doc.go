@@ -446,6 +446,16 @@
 // direct sends, 10.22 ± 11% → 10.77 ± 6% µs (p=0.32). As in session 2, no measurable
 // change; not kept (it would need an eventbase API).
 //
+// Raw writes and a Notifier (tried in session 3, not kept): the output set
+// evbuffer.FlagNonblockingFD (a direct send's write(2) as a raw system call, without
+// entersyscall/exitsyscall) and took its callback as an evbuffer.Notifier, as the socket
+// backend does. Server and client pinned to one CPU, 10 interleaved rounds each: both
+// against the previous binary, one connection -10% (p=0.003) but 50 connections +6%
+// (p=0.003), where direct sends are 1 to 15 per run and cannot matter; the Notifier alone
+// no change (p=0.68, 0.78); the flag set against the same binary with the flag masked to
+// 0 (same code layout), no change (1 connection p=0.63, 50 p=0.33). The differences came
+// from the binaries' code layout, not the changes.
+//
 // Provided buffers on demand (kept, 2026-11-26, session 3). The kernel takes provided
 // buffers in ring order and a recycled buffer goes to the back, so with all 2048
 // provided every run cycled through the whole 8 MiB pool, each page faulted in by the
