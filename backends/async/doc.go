@@ -471,7 +471,12 @@
 //
 // (load average 3 to 6): 50 connections 4938 ± 7% → 4567 ± 8% ns (-7.5%, p=0.007);
 // one connection 11.32 ± 24% → 11.88 ± 9% µs (p=1.0, the 150 ns per message the
-// faults cost there is below the noise). A first probe with a fixed pool of 128
+// faults cost there is below the noise). Two different binaries also differ in code
+// layout, which moves these figures by several percent (see "Raw writes" above); the
+// same binary with all 2048 buffers provided by an environment switch (removed)
+// against 64, server and client pinned to one CPU (taskset -c 1), 10 interleaved
+// rounds: one connection 10.62 ± 4% → 10.34 ± 2% µs (-2.6%, p=0.007), 50 connections
+// 5326 ± 2% → 5199 ± 2% ns (-2.4%, p=0.007), which is what the faults saved predict. A first probe with a fixed pool of 128
 // buffers gave the same fault counts and 4553/4674/4423 → 4221/4412/4310 ns at 50
 // connections. Growing by demand alone let a burst outrun the pool: with 1000
 // connections the kernel ended 806 multishot receives with ENOBUFS per run (counted,
