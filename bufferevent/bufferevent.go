@@ -272,6 +272,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	// the loop is already touching, with no Callback or closure object in
 	// between (evbuffer.Notifier).
 	b.wmCb = b.in.AddNotifier((*inputNotifier)(b))
+	b.syncWatermarkCb()
 	b.outCb = b.out.AddNotifier((*outputNotifier)(b))
 	// outputChanged has nothing to do until the backend uses the generic
 	// timers (useGeneric): a disabled callback costs the output buffer no
@@ -676,6 +677,9 @@ func (b *BufferEvent) effectiveHigh() int {
 func (b *BufferEvent) suspendRead(why backend.SuspendReason) {
 	was := b.readSusp
 	b.readSusp |= why
+	if why&backend.SuspendWatermark != 0 {
+		b.syncWatermarkCb()
+	}
 	if was == 0 && b.readSusp != 0 {
 		b.opsDisable(Read)
 	}
@@ -686,8 +690,22 @@ func (b *BufferEvent) unsuspendRead(why backend.SuspendReason) {
 		return
 	}
 	b.readSusp &^= why
+	if why&backend.SuspendWatermark != 0 {
+		b.syncWatermarkCb()
+	}
 	if b.readSusp == 0 && b.enabled&Read != 0 {
 		b.opsEnable(Read)
+	}
+}
+
+// syncWatermarkCb makes the input's watermark callback (inputChanged) skip
+// removals unless reading is suspended by the watermark. Only an addition
+// can take the input to the limit (SetWatermark and SetMaxInput recheck at
+// once), and only a removal can release a suspension, so an echo's drains of
+// its input cost one test instead of a callback run.
+func (b *BufferEvent) syncWatermarkCb() {
+	if b.wmCb != nil {
+		b.wmCb.SetAddsOnly(b.readSusp&backend.SuspendWatermark == 0)
 	}
 }
 

@@ -43,10 +43,12 @@ type Buffer struct {
 	cbDirty     bool // removed callbacks are waiting to be compacted
 	deferred    bool // ext.deferrer is set: callbacks run through it
 
-	pin     *pinState // completion I/O in flight (pin.go); nil until used
-	cbSole  Notifier  // the only enabled callback, nil unless cbOn == 1
-	cbOn    int32     // enabled callbacks not removed (0: changes cost one test)
-	cbDepth int32     // nesting depth of runCallbacks
+	pin      *pinState // completion I/O in flight (pin.go); nil until used
+	cbSole   Notifier  // the only enabled callback, nil unless cbOn == 1
+	cbOn     int32     // enabled callbacks not removed (0: changes cost one test)
+	cbDepth  int16     // nesting depth of runCallbacks
+	soleAdds bool      // cbSole is set to AddsOnly
+	cbRun    uint8     // which changes run the callbacks (runNone, runAdds, runAll)
 
 	// retired keeps the chain that a ReadLineSlice result points into alive
 	// until the buffer next allocates or frees a chain.

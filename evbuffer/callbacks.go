@@ -12,10 +12,11 @@ type CallbackInfo struct {
 // Callback is a registered buffer callback, returned by AddCallback and
 // AddNotifier. Like its Buffer it is not safe for concurrent use.
 type Callback struct {
-	n       Notifier
-	buf     *Buffer // the buffer it is registered on, for its count of enabled callbacks
-	enabled bool
-	removed bool
+	n        Notifier
+	buf      *Buffer // the buffer it is registered on, for its count of enabled callbacks
+	enabled  bool
+	removed  bool
+	addsOnly bool
 }
 
 // A Notifier is a buffer callback in interface form, registered with
@@ -62,18 +63,63 @@ func (c *Callback) SetEnabled(on bool) {
 	c.buf.findSole()
 }
 
-// findSole caches the only enabled callback when there is exactly one, so
-// that runCallbacks calls it without walking the list.
-func (b *Buffer) findSole() {
-	b.cbSole = nil
-	if b.cbOn != 1 {
+// SetAddsOnly makes c skip the runs in which bytes were only removed
+// (CallbackInfo.Added == 0), for callbacks that only care about data
+// arriving: a socket's output writing what was added, a watermark that only
+// an addition can cross. A buffer whose only enabled callback is AddsOnly
+// pays one test, not a call, for each removal. The counters belong to the
+// buffer: removals c skipped are reported in the next run's Deleted (and
+// OrigSize) unless another callback's run came in between.
+// Not safe for concurrent use; call it where the buffer is used.
+func (c *Callback) SetAddsOnly(on bool) {
+	if c.addsOnly == on {
 		return
 	}
-	for _, c := range b.ext.cbs {
-		if c.enabled && !c.removed {
-			b.cbSole = c.n
-			return
+	c.addsOnly = on
+	if !c.removed && c.buf != nil {
+		c.buf.findSole()
+	}
+}
+
+// AddsOnly reports whether c skips removals (SetAddsOnly).
+// Not safe for concurrent use; call it where the buffer is used.
+func (c *Callback) AddsOnly() bool { return c.addsOnly }
+
+// Buffer.cbRun values: which changes run the callbacks, decided by inlined
+// tests in invokeCallbacks. The zero value suits a buffer without callbacks.
+const (
+	runNone = 0 // no enabled callback and nothing is deferred
+	runAdds = 1 // the only enabled callback is AddsOnly and nothing is deferred
+	runAll  = 2 // every change runs the callbacks (or schedules a deferred run)
+)
+
+// findSole caches the only enabled callback when there is exactly one, so
+// that runCallbacks calls it without walking the list, and recomputes
+// cbRun. Every change to the callbacks, their state or the deferral calls
+// it.
+func (b *Buffer) findSole() {
+	b.cbSole, b.soleAdds = nil, false
+	if b.cbOn == 1 {
+		for _, c := range b.ext.cbs {
+			if c.enabled && !c.removed {
+				b.cbSole, b.soleAdds = c.n, c.addsOnly
+				break
+			}
 		}
+	}
+	if b.cbRun == runNone {
+		// Changes made without callbacks are not reported to new ones.
+		b.nAdd, b.nDel = 0, 0
+	}
+	switch {
+	case b.deferred:
+		b.cbRun = runAll
+	case b.cbOn == 0:
+		b.cbRun = runNone
+	case b.soleAdds:
+		b.cbRun = runAdds
+	default:
+		b.cbRun = runAll
 	}
 }
 
@@ -174,15 +220,19 @@ func (b *Buffer) DeferCallbacks(d Deferrer) {
 	if d != nil && x.deferFn == nil {
 		x.deferFn = b.runDeferred
 	}
+	b.findSole()
 }
 
 // invokeCallbacks runs or schedules the callbacks after a change.
-// It is small enough to be inlined: buffers without enabled callbacks pay
-// one test (a deferred run is still scheduled for disabled ones, which may
-// be enabled before it runs), others one call.
+// It is small enough to be inlined: buffers without enabled callbacks, and
+// removals under a sole AddsOnly callback, pay one test (a deferred run is
+// still scheduled for disabled ones, which may be enabled before it runs),
+// others one call.
 func (b *Buffer) invokeCallbacks() {
-	if b.cbOn == 0 && !b.deferred {
-		b.nAdd, b.nDel = 0, 0
+	// Without callbacks the counters just accumulate (findSole clears them
+	// when callbacks come back); removals alone are counted for an AddsOnly
+	// callback's next run.
+	if b.cbRun == runNone || b.cbRun == runAdds && b.nAdd == 0 {
 		return
 	}
 	b.runCallbacks(false)
@@ -219,8 +269,8 @@ func (b *Buffer) runCallbacks(deferred bool) {
 		b.nAdd, b.nDel = 0, 0
 		return
 	}
-	if nAdd == 0 && nDel == 0 {
-		return
+	if nAdd == 0 && (nDel == 0 || b.soleAdds) {
+		return // nothing changed, or removals only for an AddsOnly callback
 	}
 	info := CallbackInfo{
 		OrigSize: b.total + nDel - nAdd,
@@ -247,7 +297,7 @@ func (b *Buffer) runCallbacks(deferred bool) {
 			continue
 		}
 		c := x.cbs[i]
-		if c.enabled && !c.removed {
+		if c.enabled && !c.removed && (nAdd != 0 || !c.addsOnly) {
 			c.n.BufferChanged(b, info)
 		}
 	}

@@ -130,3 +130,89 @@ func TestSoleCallbackChangesInside(t *testing.T) {
 		t.Fatalf("re-enabled callback ran %d times in total, want 2", n)
 	}
 }
+
+// An AddsOnly callback is skipped for removals alone; the removals it skipped
+// show in the next run's Deleted unless another callback ran in between.
+func TestCallbackAddsOnly(t *testing.T) {
+	type step struct {
+		op   string // "add", "drain", "defer-run"
+		n    int
+		want []CallbackInfo // the AddsOnly callback's calls
+	}
+	tests := []struct {
+		name     string
+		other    bool // a second, ordinary callback
+		deferred bool
+		steps    []step
+	}{
+		{"sole", false, false, []step{
+			{"add", 5, []CallbackInfo{{0, 5, 0}}},
+			{"drain", 2, nil},
+			{"drain", 1, nil},
+			{"add", 4, []CallbackInfo{{5, 4, 3}}},
+		}},
+		{"with another callback", true, false, []step{
+			{"add", 5, []CallbackInfo{{0, 5, 0}}},
+			{"drain", 2, nil}, // the other one runs: the counters restart
+			{"add", 4, []CallbackInfo{{3, 4, 0}}},
+		}},
+		{"deferred", false, true, []step{
+			{"add", 5, nil},
+			{"defer-run", 0, []CallbackInfo{{0, 5, 0}}},
+			{"drain", 2, nil},
+			{"defer-run", 0, nil},
+			{"add", 1, nil},
+			{"defer-run", 0, []CallbackInfo{{5, 1, 2}}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := New()
+			var d queueDeferrer
+			if tt.deferred {
+				b.DeferCallbacks(&d)
+			}
+			var got []CallbackInfo
+			others := 0
+			if tt.other {
+				b.AddCallback(func(*Buffer, CallbackInfo) { others++ })
+			}
+			c := b.AddCallback(func(_ *Buffer, info CallbackInfo) { got = append(got, info) })
+			c.SetAddsOnly(true)
+			if !c.AddsOnly() {
+				t.Fatal("AddsOnly() = false after SetAddsOnly(true)")
+			}
+			for i, s := range tt.steps {
+				got = nil
+				switch s.op {
+				case "add":
+					b.Add(make([]byte, s.n))
+				case "drain":
+					if err := b.Drain(s.n); err != nil {
+						t.Fatal(err)
+					}
+				case "defer-run":
+					d.run()
+				}
+				if !slices.Equal(got, s.want) {
+					t.Fatalf("step %d (%s %d): calls %v, want %v", i, s.op, s.n, got, s.want)
+				}
+			}
+			if tt.other && others == 0 {
+				t.Fatal("the ordinary callback never ran")
+			}
+			// Back to an ordinary callback: removals run it again.
+			c.SetAddsOnly(false)
+			got = nil
+			if err := b.Drain(1); err != nil {
+				t.Fatal(err)
+			}
+			if tt.deferred {
+				d.run()
+			}
+			if len(got) != 1 || got[0].Deleted == 0 {
+				t.Fatalf("after SetAddsOnly(false) a drain gave calls %v, want one with Deleted > 0", got)
+			}
+		})
+	}
+}

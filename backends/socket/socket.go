@@ -122,6 +122,8 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		// skip the scheduler hand-off as its reads do.
 		out.SetFlags(evbuffer.FlagDrainsToFD | evbuffer.FlagNonblockingFD)
 		s.outCb = out.AddNotifier((*outNotifier)(s))
+		s.outCb.SetAddsOnly(true) // onOutput writes what was added; drains need nothing
+
 		return s, nil
 	})
 	if err != nil {
@@ -431,14 +433,16 @@ func (s *sock) onRead(fd int, what eventbase.What) {
 		}
 		return
 	}
-	if s.c.InputRoom() == 0 {
-		// The high watermark (or the input limit) was lowered under the input: stop
-		// until the user drains.
-		s.c.SuspendRead(backend.SuspendWatermark)
+	howmuch := s.c.MaxToRead() // at most InputRoom
+	if howmuch == 0 {
+		if s.c.InputRoom() == 0 {
+			// The high watermark (or the input limit) was lowered under the input:
+			// stop until the user drains.
+			s.c.SuspendRead(backend.SuspendWatermark)
+		}
 		return
 	}
-	howmuch := s.c.MaxToRead()
-	if howmuch == 0 || !s.c.Active(backend.Read) {
+	if !s.c.Active(backend.Read) {
 		return
 	}
 	in := s.c.Input()
