@@ -161,7 +161,7 @@ type Event struct {
 	counted bool // included in base.nUser
 	pri     int
 	ncalls  int
-	cb      func(fd int, what What)
+	h       Handler // the I/O or signal callback (funcHandler for NewEvent's)
 
 	// active queue links
 	qPrev *Event
@@ -181,10 +181,10 @@ type Event struct {
 	ctNext   *Event
 	ctMarker *commonTimeout // set on a common timeout's heap marker
 
-	// Pads the struct to 192 bytes, an aligned size class: at 152 bytes
+	// Pads the struct to 192 bytes, an aligned size class: at 160 bytes
 	// (size class 160) every other Event starts in the middle of a cache
 	// line and its first line of fields above spans two (TestEventLayout).
-	_ [40]byte
+	_ [32]byte
 }
 
 // FD returns the event's fd (the signal number for a signal event, -1 for
@@ -363,7 +363,7 @@ func (ev *Event) Free() {
 		b.delEvent(ev)
 	}
 	ev.flags |= flFreed
-	ev.cb, ev.tcb = nil, nil
+	ev.h, ev.tcb = nil, nil
 }
 
 // Finalize deletes the event and schedules fn(ev) to run on the loop

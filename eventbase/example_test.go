@@ -129,3 +129,34 @@ func ExampleBase_Local() {
 	// Output:
 	// 2
 }
+
+// conn is a connection object that handles its own events (a Handler): the
+// event calls it directly, with no function value in between.
+type conn struct {
+	name  string
+	fired int
+}
+
+func (c *conn) HandleEvent(fd int, what eventbase.What) {
+	c.fired++
+	fmt.Printf("%s: fd %d, %v\n", c.name, fd, what)
+}
+
+func ExampleBase_NewHandlerEvent() {
+	base, err := eventbase.New(eventbase.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer base.Close()
+	c := &conn{name: "c1"}
+	ev, err := base.NewHandlerEvent(-1, eventbase.Read, c)
+	if err != nil {
+		panic(err)
+	}
+	ev.Active(eventbase.Read, 1) // as if fd were readable
+	_ = base.Loop(eventbase.LoopOnce)
+	fmt.Println(c.fired)
+	// Output:
+	// c1: fd -1, Read
+	// 1
+}

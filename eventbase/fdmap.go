@@ -227,7 +227,7 @@ func (b *Base) runDirect(ev *Event, res What) {
 	}
 	b.runningPri = 0
 	b.current = ev
-	ev.cb(ev.fd, res)
+	ev.h.HandleEvent(ev.fd, res)
 	b.current = nil
 	b.runningPri = -1
 	if b.remoteN.Load() != 0 {

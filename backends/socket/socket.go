@@ -190,17 +190,19 @@ func (s *sock) setFD(fd int) error {
 	s.peer = nil
 	var rev, wev *eventbase.Event
 	var err error
+	// The events call the sock itself (eventbase.Handler): no method-value object
+	// between a ready fd and the sock.
 	if fd >= 0 {
-		rev, err = s.base.NewEvent(fd, eventbase.Read|eventbase.Persist, s.onRead)
+		rev, err = s.base.NewHandlerEvent(fd, eventbase.Read|eventbase.Persist, (*readHandler)(s))
 		if err == nil {
-			wev, err = s.base.NewEvent(fd, eventbase.Write|eventbase.Persist, s.onWrite)
+			wev, err = s.base.NewHandlerEvent(fd, eventbase.Write|eventbase.Persist, (*writeHandler)(s))
 		}
 	} else {
 		// Without a socket the events are pure timers, so that timeouts still fire
 		// (libevent's events on fd -1).
-		rev, err = s.base.NewEvent(-1, eventbase.Persist, s.onRead)
+		rev, err = s.base.NewHandlerEvent(-1, eventbase.Persist, (*readHandler)(s))
 		if err == nil {
-			wev, err = s.base.NewEvent(-1, eventbase.Persist, s.onWrite)
+			wev, err = s.base.NewHandlerEvent(-1, eventbase.Persist, (*writeHandler)(s))
 		}
 	}
 	if err != nil {
@@ -419,6 +421,16 @@ func (s *sock) fail(dir backend.Direction, what backend.Events, err error) {
 	s.disableUser(dir)
 	s.c.TriggerEvent(what, err, 0)
 }
+
+// readHandler and writeHandler are the sock as the eventbase.Handler of its read
+// event (onRead) and write event (onWrite).
+type (
+	readHandler  sock
+	writeHandler sock
+)
+
+func (h *readHandler) HandleEvent(fd int, what eventbase.What)  { (*sock)(h).onRead(fd, what) }
+func (h *writeHandler) HandleEvent(fd int, what eventbase.What) { (*sock)(h).onWrite(fd, what) }
 
 // onRead is libevent's bufferevent_readcb.
 func (s *sock) onRead(fd int, what eventbase.What) {
