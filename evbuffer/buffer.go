@@ -266,15 +266,22 @@ func (b *Buffer) releaseList(c *chain) {
 // spare chain.
 func (b *Buffer) releaseChain(c *chain) {
 	c.next = nil
-	if c.flags&flagRetain != 0 {
-		c.flags &^= flagRetain
-		b.retired = c
+	if c.flags != 0 {
+		if c.flags&flagRetain != 0 {
+			c.flags &^= flagRetain
+			b.retired = c
+			return
+		}
+		c.release() // not plain: no spare, no cache
+		return
+	}
+	// A buffer with a chain cache gives plain chains to it rather than keeping
+	// a spare: the cache hands the chain out again, still cached, to whichever
+	// of its buffers needs one next.
+	if cc := b.cache; cc != nil && c.class >= 0 && cc.put(c) {
 		return
 	}
 	if b.flags&FlagReleaseMemory != 0 || !b.keepSpare(c) {
-		if cc := b.cache; cc != nil && c.flags == 0 && c.class >= 0 && cc.put(c) {
-			return
-		}
 		c.release()
 	}
 }
@@ -332,7 +339,9 @@ func (b *Buffer) insertNew(n int) *chain {
 // spare chain when it is big enough, else one from the pools. A retired
 // chain is let go first: this is a modification.
 func (b *Buffer) newChain(n int) *chain {
-	b.dropRetired()
+	if b.retired != nil {
+		b.dropRetired()
+	}
 	if s := b.spare; s != nil && len(s.buf) >= n {
 		b.spare = nil
 		return s
@@ -949,7 +958,9 @@ func (b *Buffer) Drain(n int) error {
 
 // drain discards n <= b.total bytes without callbacks or counters.
 func (b *Buffer) drain(n int) {
-	b.dropRetired()
+	if b.retired != nil {
+		b.dropRetired()
+	}
 	b.gen++
 	if n >= b.total && !b.hasPinnedR() {
 		c := b.first

@@ -164,6 +164,13 @@ func (b *Buffer) Reserve(size int, vecs [][]byte) (int, error) {
 		return 0, ErrNoVecs
 	}
 	if len(vecs) == 1 {
+		if b.lastData == nil && size <= maxPooledSize {
+			// An empty buffer without chains (a reader's usual case): link a new one.
+			c := b.newChain(size)
+			b.first, b.last, b.lastData = c, c, c
+			vecs[0] = c.spaceSlice()
+			return 1, nil
+		}
 		c, err := b.expandSingleChain(size)
 		if err != nil {
 			return 0, err
