@@ -40,8 +40,6 @@
 //   - cpu-ns/msg: user+system CPU time of the benchmark process (getrusage RUSAGE_SELF)
 //     over the measured phase, divided by the messages: the server's CPU per message,
 //     kernel time of its system calls included, the client's excluded.
-//   - user-ns/msg: the user-space part of cpu-ns/msg (the rest is the kernel's work in
-//     the server's system calls); bufev's own code shows here.
 //   - allocs/op and B/op: the server's allocations per message (the client allocates in
 //     its own process).
 //   - msgs/s: messages over the wall time of the measured phase.
