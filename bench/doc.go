@@ -100,7 +100,8 @@
 // the other scenarios moved within noise (50 connections 6030 → 5812, streaming 1320 →
 // 1282).
 //
-// bufev has the lowest CPU per message with one connection and when streaming, and
+// (Session 2's state; "Closing the gap to gnet" below has session 3's.) bufev has the
+// lowest CPU per message with one connection and when streaming, and
 // beats the standard library everywhere. It does not reach gnet with 50 and 1000
 // connections: 4-7% behind with 50 and 6-10% with 1000 in these series, about the spread
 // of a single server here but the same sign in every run of this work. The difference is
@@ -164,11 +165,13 @@
 // callbacks per buffer and message. Measured and not kept: the socket backend's output
 // callback split into an inlinable test and a call (17 instructions per message fewer,
 // no visible CPU change; the input's watermark callback cannot be made small enough to
-// inline without caching its threshold). Not tried: dropping the defer around the socket
-// backend's read callback (about 35 instructions; it keeps the reference count and a
-// ThreadSafe lock right when a user callback panics), and enabling the input's
+// inline without caching its threshold). Not tried then: dropping the defer around the
+// socket backend's read callback (about 35 instructions; it keeps the reference count and
+// a ThreadSafe lock right when a user callback panics), and enabling the input's
 // watermark callback only while a watermark can bind (about 75; every backend would
-// have to bound its reads by InputRoom).
+// have to bound its reads by InputRoom). Session 3 made the watermark callback skip
+// removals instead (AddsOnly), which needs nothing of the backends; see "Closing the gap
+// to gnet", which also supersedes this paragraph's counts.
 //
 // Streaming. About 92% of every server's streaming CPU is in read and write system
 // calls, and on loopback a system call also pays for the peer's TCP work: a read that
@@ -211,6 +214,102 @@
 // (eventbase); the bufferevent's per-message fields fill its first three cache lines and
 // its core output callback stays disabled until a backend uses the generic timers
 // (bufferevent); the socket backend's per-event fields share one line.
+//
+// # Closing the gap to gnet
+//
+// A third round of work (session 3) went after what one echoed message costs in user
+// space: the objects and cache lines it walks, and the instructions. Each change was
+// measured with the callgrind recipe above (100 000 messages, --cache-sim with a 1 MiB
+// 8-way last-level cache, the whole server process; instructions per message vary by
+// about ±30 from run to run with the runtime's share, last-level misses at 1000
+// connections by about ±0.3), then all of them together against the code before, gnet
+// and std in interleaved CPU runs. Per 64-byte message, instructions / first-level
+// misses / last-level misses:
+//
+//	                                         50 conns             1000 conns
+//	before                                   2309 / 14.9 / 0.6    2327 / 20.3 / 11.7
+//	evbuffer Notifier, 128-byte Buffer       2329 /  7.4 / 0.1    2270 / 14.9 /  6.7-6.9
+//	sock 256 and BufferEvent 512 bytes       2291 /  5.6 / 0.3    2305 / 13.9 /  4.9
+//	raw write(2) (FlagNonblockingFD)         2031 /  5.4 / 0.6    2012 / 13.3 /  5.1
+//	ChainCache per event base                1867 /  5.7 / 0.2    1841 / 13.5 /  4.9
+//	fdInfo 64 and Event 192 bytes            1872 /  4.4 / 0.7    1896 / 12.5 /  4.1
+//	AddsOnly callbacks, one-extent Commit    1683 /  4.1 / 0.0    1668 / 12.1 /  3.7
+//	eventbase Handler for the socket events  1705 /  3.5 / 0.0    1699 / 11.5 /  3.2
+//	chain release/alloc path streamlined     1578 /  3.7 / 0.3    1559 / 11.2 /  3.3
+//	gnet, for comparison                     1105 /  0.4 / 0.1    1460 /  4.6 /  0.0
+//
+// (bufev's own packages: 1752 → 1428 instructions per message.) The changes:
+//
+//   - evbuffer: a callback can be a Notifier (AddNotifier), an interface the owner
+//     implements on its own object; a buffer whose only enabled callback is one calls it
+//     straight from the buffer, with no Callback object and no method-value closure in
+//     between (two objects, two likely misses, per buffer and change). The bufferevent's
+//     watermark and output callbacks and the socket's output callback are Notifiers. The
+//     Buffer shrank from 192 to 128 bytes, an aligned size class (two cache lines): the
+//     limits, the callback list and the deferral state moved to a side struct the paths
+//     moving bytes never read. Together: last-level misses 11.7 → 6.7-6.9 at 1000.
+//     (Keeping the first callbacks inside a bigger Buffer measured worse, see below: the
+//     gain comes from calling into an object already in cache and from a smaller Buffer.)
+//   - The socket backend's sock padded from 240 to 256 bytes and the BufferEvent from
+//     480 to 512, aligned size classes, so that their hot fields never straddle an extra
+//     line: 6.8 → 4.9 last-level misses, all of it from the sock (in isolation the
+//     BufferEvent's padding saves 0.5 first-level misses per message and no last-level
+//     ones: 3.51 → 3.02 and 3.12 → 3.26, within the spread).
+//   - evbuffer.FlagNonblockingFD: WriteToFD's single write(2) is a raw system call on
+//     Linux, as the socket's read already was; the socket backend sets it (its
+//     descriptors are always non-blocking). 260 instructions per message fewer, mostly
+//     the runtime's entersyscall/exitsyscall and the scheduler work they cause.
+//   - evbuffer.ChainCache: a loop-local last-in first-out list of freed chains per size
+//     class, bounded at 1 MiB, without sync.Pool's atomics and processor pinning; the
+//     buffers of a base's non-ThreadSafe bufferevents share one (eventbase.Base.Local
+//     keeps it), ThreadSafe ones keep the shared pools, and a bufferevent's buffers leave
+//     it when it is finalised. The chain just freed is still the next one handed out, so
+//     the cache behaviour of the pools is kept (the per-connection chain tried in session
+//     2 lost it). 164-171 instructions per message fewer.
+//   - eventbase's fdInfo is 64 bytes (int32 counts) and its Event padded to 192, both
+//     aligned: 4.9 → 4.1 last-level misses at 1000.
+//   - evbuffer Callback.SetAddsOnly: a callback that only cares about additions is not
+//     run for removals alone (one inlined test instead of a run). The socket's output
+//     callback is AddsOnly; the bufferevent's input watermark callback is AddsOnly except
+//     while reading is suspended by the watermark (only an addition can reach the limit,
+//     SetWatermark and SetMaxInput recheck at once, and only a removal can release a
+//     suspension). Commit of one extent checks and commits in one walk, and the socket's
+//     read asks the core's MaxToRead once. 190-230 instructions fewer.
+//   - eventbase.Handler and Base.NewHandlerEvent: an event callback through an interface;
+//     the socket's read and write events call the sock itself, so a ready fd no longer
+//     loads a method-value object: 3.7 → 3.2 last-level misses at 1000.
+//   - evbuffer's chain path: a buffer with a chain cache gives freed plain chains to it
+//     before its spare, the retired-chain check is inlined, and Reserve of one extent in
+//     an empty buffer links a new chain directly: 110-140 instructions fewer.
+//
+// Not done: dropping the defer around the socket's read callback (about 25 instructions
+// now; it keeps the reference count and a ThreadSafe lock right when a user callback
+// panics, which is worth more). What is left at 1000 connections is about eight cache
+// lines per message that gnet does not touch: the fd entry, the event, the sock, two of
+// the bufferevent and two of each buffer (the bufferevent's second line holds the
+// watermarks and maximum read and write, which would need narrowing to 32 bits to join
+// the first).
+//
+// The result, interleaved on a loaded machine (load average 2.5 to 4; 12 rounds of
+// -benchtime 30000x, server CPU per message, benchstat medians ± 95% interval, "before"
+// is the code this round started from, built with the same benchmark):
+//
+//	                           gnet            bufev now (vs gnet)              bufev before    std
+//	pingpong 64 B, 1 conn      10.58 µs ± 5%    8.72 µs ± 27% (-17.6%, p=0.028)  9.01 µs ± 13%  10.92 µs ± 12%
+//	pingpong 64 B, 50 conns     6.22 µs ± 5%    5.99 µs ± 2%  (~, p=0.18)        6.24 µs ± 7%    7.29 µs ± 8%
+//	pingpong 64 B, 1000 conns   7.88 µs ± 6%    7.93 µs ± 6%  (~, p=0.38)        8.51 µs ± 9%    9.52 µs ± 9%
+//	stream 4 KiB, 50 conns      1.43 µs ± 14%   1.28 µs ± 13% (~, p=0.55)        1.34 µs ± 16%   1.49 µs ± 9%
+//
+// bufev's median is now below gnet's in three scenarios and level with it at 1000
+// connections (+0.6%, not significant); the code before used 7.9% more than gnet there
+// (p=0.028).
+// Against its own previous code in the same rounds the new build is 3.9% cheaper at 50
+// connections (p=0.045) and 6.7% at 1000 (p=0.14, within that scenario's noise). It is
+// below the standard library everywhere: -20% (1 connection, p=0.020), -18% (50,
+// p=0.000), -17% (1000, p=0.000), -14% (streaming, p=0.006). Reproduce with the
+// interleaved rounds above (two builds, `-bench 'Echo/.*/.*/.*/server=(bufev|gnet|std)$'`
+// for the old one, `server=bufev$` for the new) and
+// `benchstat -filter '.unit:cpu-ns/msg' -col /server`.
 //
 // # What was tried for the loop's scheduler cost
 //
@@ -260,9 +359,9 @@
 //     connections) but more cache misses, as every connection then holds its own chain
 //     where the pool hands out the one just freed, still cached: first-level misses
 //     11.9 → 16.7 with 50 connections, last-level 13.0 → 16.9 with 1000. Not kept.
-//   - Raw write(2) for the socket backend's writes (as its reads): not tried. WriteToFD
-//     serves blocking descriptors too, and the entersyscall/exitsyscall pair it would save
-//     is about 60 ns of a 6-7 µs message.
+//   - Raw write(2) for the socket backend's writes (as its reads): done in session 3
+//     behind evbuffer.FlagNonblockingFD, since WriteToFD serves blocking descriptors too
+//     (see "Closing the gap to gnet").
 //
 // Kept: the socket backend's read(2) is a raw system call on Linux (a non-blocking read
 // never blocks): 383 → 335 ns of CPU per read in a microbenchmark of EAGAIN reads
