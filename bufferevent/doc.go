@@ -97,7 +97,10 @@
 // Without [ThreadSafe] a bufferevent is loop-confined: call its methods on
 // its base's loop goroutine — in callbacks, in functions given to
 // Base.RunInLoop or Base.Do — or while no loop runs. There are no locks on
-// that path.
+// that path, and its buffers share their base's evbuffer.ChainCache: a read
+// takes the chain the last write on the loop freed, still in cache, without
+// the shared pools' atomic operations. The buffers leave the cache when the
+// bufferevent is finalised; keep Input and Output on the loop until then.
 //
 // With [ThreadSafe] every method may be called from any goroutine. A mutex
 // guards the state; because Go mutexes are not reentrant, user callbacks

@@ -75,6 +75,12 @@
 //     ReadLineSlice result) back to the pools at once, for a buffer about to
 //     sit idle; [Buffer.Reset] gives back everything. A Buffer dropped
 //     without either leaves its memory to the garbage collector.
+//   - A [ChainCache] (Buffer.SetChainCache) serves buffers confined to one
+//     goroutine, an event loop's: the plain chains they free go to it before
+//     the spare, and their next chains come from it, last freed first out,
+//     without the shared pools' atomic operations. It holds at most 1 MiB.
+//     bufferevent gives the buffers of its loop-confined bufferevents their
+//     base's cache.
 //
 // # Slices into the buffer
 //
@@ -128,6 +134,14 @@
 // and 15.1 and 14.9 without it (run-to-run spread about 0.8): a per-buffer
 // spare costs no measurable locality against the pools' recently freed
 // chains.
+//
+// With many connections the objects a change walks decide the cost (bench's
+// doc.go has the measurements): a Buffer is 128 bytes, two aligned cache
+// lines, with its rarely used state in a side struct; a callback can be a
+// [Notifier] on its owner's own object, called straight from the buffer;
+// [Callback.SetAddsOnly] spares a callback that only cares about additions
+// the runs for removals; and [FlagNonblockingFD] makes the write of a socket
+// known to be non-blocking a raw system call.
 //
 // Tried and dropped, measured with the ReadLine benchmark (CPU time, six
 // interleaved runs, benchstat): searching for the end of line eight bytes at
