@@ -112,35 +112,35 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 // ThreadSafe bufferevents, guarded by the core lock (except inside complete before
 // Enter, which touches only the in-flight bookkeeping, loop-confined).
 type conn struct {
-	lr   *loopRing
-	id   uint64
-	c    backend.Core
-	base *eventbase.Base
-	bev  *bufferevent.BufferEvent
-
-	fd    int
-	ownFD bool
-	peer  net.Addr
-
-	outCb      *evbuffer.Callback
-	kickFn     func()
-	kickQueued bool
+	// Touched by every message (completion, read callback, output change, flush):
+	// kept together at the front, so that with thousands of connections a message
+	// costs as few cache misses in the conn as possible.
+	lr         *loopRing
+	c          backend.Core
+	id         uint64
+	fd         int
+	nOps       int  // operations in flight
 	dirty      bool // queued on lr.dirty
-
-	// Reads land in space pinned at the end of the input (evbuffer.PinRead): its
-	// chains cannot be freed, moved or realigned while the kernel writes into them,
-	// and CommitRead credits the bytes on completion.
-	rvec    [1][]byte
-	rsize   int
-	rres    int         // bytes of the receive in flight charged to the rate limits
-	reading bool        // a receive is in flight
-	rc      cancelState // its cancellation
-	missed  bool        // data arrived while reading was disabled
-	drained bool        // the last receive got less than it asked: the socket is empty
+	reading    bool // a receive is in flight
+	writing    bool // a send is in flight
+	ms         bool // the receive in flight is a multishot receive
+	msOff      bool // the next receive is a PinRead receive (the pool ran dry)
+	bulk       bool // data comes faster than pool buffers hold: PinRead receives
+	delivering bool // inside deliver
+	dead       bool // Ops.Close ran
+	connecting bool // a connect is in progress (op in flight or lookup)
 	// readLater: a bulk receive's bytes went to the output (an echo, a proxy) and a
 	// send of them is prepared this turn: the next receive waits for that send, so
 	// that it lands in the chain the send frees (see "Streaming memory" in doc.go).
 	readLater bool
+	drained   bool        // the last receive got less than it asked: the socket is empty
+	missed    bool        // data arrived while reading was disabled
+	rc, wc    cancelState // cancellation of the receive and of the send in flight
+	msEnd     int32       // end of stream (0) or -errno waiting behind pend, or msNone
+	pend      []pendBuf   // received buffers not yet (wholly) in the input
+	rsize     int
+	rres      int // bytes of the receive in flight charged to the rate limits
+	wres      int // bytes of the send in flight charged to the rate limits
 
 	// Multishot receives (see loopRing.bufRing): one receive stays armed and completes
 	// once per chunk of data, in a buffer of the base's pool; the bytes are copied into
@@ -148,39 +148,38 @@ type conn struct {
 	// backend) and the buffer is given back at once. What cannot go into the input yet
 	// (reading suspended or disabled) waits in pend, and the receive is cancelled until
 	// reading resumes: at most what the socket held before the cancellation took effect.
-	ms         bool      // the receive in flight is a multishot receive
-	msOff      bool      // the next receive is a PinRead receive (the pool ran dry)
-	bulk       bool      // data comes faster than pool buffers hold: PinRead receives
-	msEnd      int32     // end of stream (0) or -errno waiting behind pend, or msNone
-	delivering bool      // inside deliver
-	pend       []pendBuf // received buffers not yet (wholly) in the input
+	// (Fields above: ms, msOff, bulk, msEnd, delivering, pend.)
+
+	// Reads land in space pinned at the end of the input (evbuffer.PinRead): its
+	// chains cannot be freed, moved or realigned while the kernel writes into them,
+	// and CommitRead credits the bytes on completion.
+	rvec [1][]byte
+
+	rtimer, wtimer *eventbase.Event // libevent's generic timeouts, with in-flight output counted as pending
+
+	base       *eventbase.Base
+	bev        *bufferevent.BufferEvent
+	ownFD      bool
+	kickQueued bool
+	closing    bool // inside Ops.Close (the core's lock is held)
+	freed      bool // the ring forgot us
+	closeFD    int  // descriptor whose close operation is queued (Close), or -1
+	peer       net.Addr
+	outCb      *evbuffer.Callback
+	kickFn     func()
+
+	// connect
+	connOp   bool             // the connect operation is in flight
+	connEv   *eventbase.Event // waits for a connect started elsewhere (Connect with nil)
+	cc       cancelState
+	connAddr net.Addr
+	dial     dialer.Dialer // hostname connect: lookup, addresses left to try, DNS error
+	lastErr  error
 
 	// Sends go straight from the output's front chains, pinned (evbuffer.PinWrite)
 	// until the completion drains what was sent (CommitWrite); the bytes in flight stay
-	// in the output, as in libevent.
-	wvecs   [maxSendVecs][]byte
-	wres    int // bytes of the send in flight charged to the rate limits
-	writing bool
-	wc      cancelState
-
-	// connect
-	connecting bool             // a connect is in progress (op in flight or lookup)
-	connOp     bool             // the connect operation is in flight
-	connEv     *eventbase.Event // waits for a connect started elsewhere (Connect with nil)
-	cc         cancelState
-	connAddr   net.Addr
-	dial       dialer.Dialer // hostname connect: lookup, addresses left to try, DNS error
-	lastErr    error
-
-	// timers (libevent's generic timeouts, with in-flight output counted as pending)
-	rtimer, wtimer *eventbase.Event
-
-	closeFD int // descriptor whose close operation is queued (Close), or -1
-
-	nOps    int  // operations in flight
-	dead    bool // Ops.Close ran
-	closing bool // inside Ops.Close (the core's lock is held)
-	freed   bool // the ring forgot us
+	// in the output, as in libevent. Last: a send fills only the first entries.
+	wvecs [maxSendVecs][]byte
 }
 
 var (

@@ -446,6 +446,21 @@
 // direct sends, 10.22 ± 11% → 10.77 ± 6% µs (p=0.32). As in session 2, no measurable
 // change; not kept (it would need an eventbase API).
 //
+// Connection layout (kept, 2026-11-26, session 3). With 1000 connections what a message
+// touches no longer stays in cache. callgrind's cache simulator (the recipe in bench's
+// doc.go: BENCH_VALGRIND=1, --cache-sim=yes --LL=1048576,8,64, server=bufev-async,
+// 1000 connections, 30 000 messages; io_uring works under valgrind 3.19) counted 4 400
+// instructions and 45 to 46 last-level misses per message in the async server's user
+// space (the socket server: 1 930 and 5.5); the per-message fields of the conn were
+// spread over its 2 KiB (the 64-entry send vector sat between the receive and the send
+// state). With them in its first two cache lines and the send vector last: 46.1 and
+// 44.7 → 35.6 and 36.1 misses per message (two runs each), the same instructions. Server
+// CPU per message, 10 interleaved rounds: 1000 connections 5953 ± 8% → 6067 ± 13% ns
+// (p=0.85), 50 connections p=0.10: no change measurable on this machine (its
+// last-level cache is larger than the simulated 1 MiB and real turns are smaller than
+// under valgrind, where the slowed server finds every connection ready each turn).
+// Kept as the deterministic count improves and nothing else changes.
+//
 // Waiting in io_uring_enter (tried in session 3 as an experiment, not kept): eventbase's
 // epoll wait handed to the backend through a hook, which armed a multishot
 // IORING_OP_POLL_ADD on the epoll descriptor, waited in io_uring_enter(GETEVENTS) for
