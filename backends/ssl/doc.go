@@ -109,7 +109,11 @@
 //
 // # Ends of the stream and errors
 //
-// A close_notify from the peer gives Reading|EOF with io.EOF. A peer that
+// A close_notify from the peer gives Reading|EOF with io.EOF and ends the
+// read direction only: the peer half-closed (Flush(Write, Finished) on a
+// bufferevent of ours, CloseWrite in crypto/tls), and what is written after
+// the EOF is still encrypted and sent, as a socket bufferevent keeps writing
+// after its peer's shutdown(SHUT_WR); close when done. A peer that
 // closes the transport at a record boundary without close_notify is a
 // dirty shutdown: Reading|Error with ErrDirtyShutdown (matching
 // io.ErrUnexpectedEOF), or Reading|EOF with io.EOF when the DirtyShutdown
@@ -268,10 +272,11 @@
 //   - Flush(Write, Finished) sends close_notify, then shuts a socket
 //     transport's write side down, instead of doing nothing.
 //   - A truncated record is always an error, never an EOF.
-//   - EOF, errors and the handshake timeout clear the enabled bits of both
-//     directions (libevent's SSL layer stops its I/O but leaves them set,
-//     and in filter mode its generic timers can then still report a
-//     Timeout after the EOF).
+//   - Errors, a dirty shutdown and the handshake timeout clear the enabled
+//     bits of both directions, a close_notify those of reading only, and
+//     writing goes on (libevent's SSL layer stops all its I/O on either but
+//     leaves the bits set, and in filter mode its generic timers can then
+//     still report a Timeout after the EOF).
 //   - The error stack holds Go errors (the last 8) and is read without
 //     popping; libevent's bufferevent_get_openssl_error has an inverted type
 //     check in the reference snapshot and returns 0 for SSL bufferevents.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -116,6 +117,91 @@ func TestSSLFinishedHalfClose(t *testing.T) {
 			}
 			if got.String() != "response" {
 				t.Fatalf("read %q, want the server's response", got.String())
+			}
+		})
+	}
+}
+
+// A close_notify ends only the direction it arrives on: two ssl bufferevents (over a
+// pair, and in socket mode over TCP), the client sends its request and finishes; the
+// server reads the request and EOF, then answers and finishes; the client reads the
+// whole answer, then EOF. Before, the server's close_notify handling ended both
+// directions (phase done, Write disabled), so the answer stayed in its output and the
+// client never saw it: a half-close between two of our own TLS ends did not work.
+func TestSSLHalfCloseBothOurs(t *testing.T) {
+	p := testPKI(t)
+	for _, mode := range []string{"pair", "socket"} {
+		t.Run(mode, func(t *testing.T) {
+			base := newBase(t)
+			defer base.Close()
+			var cli, srv *bufferevent.BufferEvent
+			if mode == "pair" {
+				cli, srv, _, _ = tlsOverPair(t, base, bufferevent.CloseOnFree)
+			} else {
+				fa, fb := tcpFDs(t)
+				var err error
+				cli, err = ssl.NewSocket(base, fa, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+				must(t, err)
+				srv, err = ssl.NewSocket(base, fb, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree)
+				must(t, err)
+			}
+			defer cli.Close()
+			defer srv.Close()
+			request := bytes.Repeat([]byte("request "), 10000)
+			answer := bytes.Repeat([]byte("answer "), 20000)
+			var gotReq, gotAns bytes.Buffer
+			var srvEOF, cliEOF bool
+			var errs []error
+			readAll := func(dst *bytes.Buffer) func(*bufferevent.BufferEvent) {
+				return func(bev *bufferevent.BufferEvent) {
+					var tmp [4096]byte
+					for n, _ := bev.Read(tmp[:]); n > 0; n, _ = bev.Read(tmp[:]) {
+						dst.Write(tmp[:n])
+					}
+				}
+			}
+			must(t, srv.SetCallbacks(readAll(&gotReq), nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				switch {
+				case what&bufferevent.Connected != 0:
+				case what&bufferevent.EOF != 0:
+					readAll(&gotReq)(bev)
+					srvEOF = true
+					if _, err := bev.Write(answer); err != nil {
+						errs = append(errs, fmt.Errorf("server write after EOF: %w", err))
+					}
+					if _, err := bev.Flush(bufferevent.Write, bufferevent.Finished); err != nil {
+						errs = append(errs, fmt.Errorf("server finish: %w", err))
+					}
+				default:
+					errs = append(errs, fmt.Errorf("server event %v: %v", what, err))
+				}
+			}))
+			must(t, cli.SetCallbacks(readAll(&gotAns), nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				switch {
+				case what&bufferevent.Connected != 0:
+				case what&bufferevent.EOF != 0:
+					readAll(&gotAns)(bev)
+					cliEOF = true
+				default:
+					errs = append(errs, fmt.Errorf("client event %v: %v", what, err))
+					cliEOF = true
+				}
+			}))
+			must(t, srv.Enable(bufferevent.ReadWrite))
+			must(t, cli.Enable(bufferevent.ReadWrite))
+			_, err := cli.Write(request)
+			must(t, err)
+			_, err = cli.Flush(bufferevent.Write, bufferevent.Finished)
+			must(t, err)
+			runUntil(t, base, 5*time.Second, func() bool { return cliEOF || len(errs) > 0 })
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			if !srvEOF || !bytes.Equal(gotReq.Bytes(), request) {
+				t.Fatalf("server: EOF %v, %d of %d request bytes", srvEOF, gotReq.Len(), len(request))
+			}
+			if !cliEOF || !bytes.Equal(gotAns.Bytes(), answer) {
+				t.Fatalf("client: EOF %v, %d of %d answer bytes (the server's close_notify handling ended its write side)", cliEOF, gotAns.Len(), len(answer))
 			}
 		})
 	}

@@ -223,6 +223,7 @@ type engine struct {
 	aborted    bool // the constructor failed: Close leaves the transport alone
 	hsDone     bool // the handshake completed (ConnectionState is safe)
 	finPending bool // Flush(Write, Finished) during a handshake: done when it completes
+	rdone      bool // the peer's close_notify ended the read direction; writing goes on
 	uReadOff   bool
 	uCbGen     uint64 // the underlying's CallbacksGen once ours were set
 	outCb      *evbuffer.Callback
@@ -794,6 +795,19 @@ func (e *engine) fail(what backend.Events, err error) {
 	e.c.TriggerEvent(what, err, 0)
 }
 
+// endRead ends the read direction on the peer's close_notify: reading
+// stops (the user's Read bit is cleared, the transport is no longer read)
+// and the event callback gets Reading|EOF with io.EOF, but the connection
+// stays open for writing. The peer half-closed, as a socket peer does with
+// shutdown(SHUT_WR), and may still be reading our answer: TLS 1.3 allows it
+// and crypto/tls keeps writing after a close_notify. Lock held, on loop.
+func (e *engine) endRead() {
+	e.rdone = true
+	e.suspendURead(true)
+	e.c.DisableUser(backend.Read)
+	e.c.TriggerEvent(backend.Reading|backend.EOF, io.EOF, 0)
+}
+
 // ---- running the connection on the loop ----
 
 // onOutput is the output buffer's callback: data the user added is
@@ -961,7 +975,7 @@ func (e *engine) doWrite(force bool) bool {
 func (e *engine) doRead(force bool) bool {
 	in := e.c.Input()
 	got := false
-	for e.phase == phOpen && !e.dead {
+	for e.phase == phOpen && !e.dead && !e.rdone {
 		n := e.c.MaxToRead()
 		if force {
 			n = 16 << 10
@@ -1022,6 +1036,11 @@ func (e *engine) doRead(force bool) bool {
 			if e.phase != phOpen || e.dead {
 				return true
 			}
+			if err == io.EOF {
+				// close_notify: the peer half-closed.
+				e.endRead()
+				return true
+			}
 			what, cause := e.classify(err)
 			e.fail(what, cause)
 			return true
@@ -1057,7 +1076,7 @@ func (e *engine) updateURead() {
 	case phHandshake, phReneg:
 		// feed decides.
 	case phOpen:
-		e.suspendURead(!e.c.Active(backend.Read))
+		e.suspendURead(e.rdone || !e.c.Active(backend.Read))
 	default:
 		e.suspendURead(true)
 	}
@@ -1114,6 +1133,10 @@ func (e *engine) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err
 		return
 	}
 	switch {
+	case what&bufferevent.EOF != 0 && e.rdone:
+		// The transport's end after the peer's close_notify: the read
+		// direction has ended already, writing goes on.
+		e.ad.ueof = true
 	case what&bufferevent.EOF != 0:
 		e.ad.ueof = true
 		if e.phase == phHandshake || e.phase == phReneg {
@@ -1125,7 +1148,7 @@ func (e *engine) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err
 		e.busy = true
 		e.doRead(true)
 		e.busy = false
-		if e.phase == phOpen && !e.dead {
+		if e.phase == phOpen && !e.dead && !e.rdone {
 			what, cause := e.classify(e.ad.endErr())
 			e.fail(what, cause)
 		}
@@ -1238,7 +1261,7 @@ func (e *engine) Close() error {
 		e.ad.fail(net.ErrClosed, true)
 	}
 	closing := e.c.Options()&bufferevent.CloseOnFree != 0
-	if closing && e.phase == phOpen && e.flags&NoCloseNotify == 0 && !e.ad.ueof {
+	if closing && e.phase == phOpen && e.flags&NoCloseNotify == 0 && (!e.ad.ueof || e.rdone) {
 		_ = e.tc.CloseWrite()
 	}
 	if e.ad != nil {

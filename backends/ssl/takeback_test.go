@@ -88,10 +88,10 @@ func TestCloseKeepsNewUnderlyingCallbacks(t *testing.T) {
 	}
 }
 
-// The end of the connection (here the peer's close_notify) disables the
-// user's reading and writing before the event callback runs, as libevent's
-// backends do (Core.DisableUser): Enabled reports neither, and a read
-// timeout set on the connection does not fire a Timeout after the EOF.
+// The peer's close_notify ends the read direction before the event callback
+// runs, as libevent's backends do on EOF (Core.DisableUser): Enabled reports
+// Write only (the peer half-closed; writing goes on, as on a socket), and a
+// read timeout set on the connection does not fire a Timeout after the EOF.
 func TestEndDisablesDirections(t *testing.T) {
 	base := newBase(t)
 	defer base.Close()
@@ -122,8 +122,8 @@ func TestEndDisablesDirections(t *testing.T) {
 	if evs[0].what != bufferevent.Reading|bufferevent.EOF || !errors.Is(evs[0].err, io.EOF) {
 		t.Errorf("event %v (%v); want Reading|EOF with io.EOF", evs[0].what, evs[0].err)
 	}
-	if evs[0].enabled != 0 {
-		t.Errorf("Enabled() in the EOF callback = %v; want none", evs[0].enabled)
+	if evs[0].enabled != bufferevent.Write {
+		t.Errorf("Enabled() in the EOF callback = %v; want Write (reading ended, writing goes on)", evs[0].enabled)
 	}
 	if n := cli.Input().Len(); n != len("bye") {
 		t.Errorf("input holds %d bytes; want the 3 sent before close_notify", n)

@@ -135,3 +135,107 @@ func TestProxyHalfClose(t *testing.T) {
 		})
 	}
 }
+
+// earlyAnswerServer accepts connections on ln; each answers at once, ends its own
+// direction (close_notify over TLS, shutdown(SHUT_WR) in plain), and only then reads
+// the request until EOF and reports it on got: a server that half-closes first.
+func earlyAnswerServer(ln net.Listener, got chan<- []byte) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write([]byte("early answer"))
+			switch cc := c.(type) {
+			case *tls.Conn:
+				cc.CloseWrite()
+			case *net.TCPConn:
+				cc.CloseWrite()
+			}
+			req, _ := io.ReadAll(c)
+			got <- req
+		}()
+	}
+}
+
+// TestProxyHalfCloseUpstreamFirst: the upstream answers and ends its direction first;
+// the client reads the answer and the EOF, then sends its request and half-closes. The
+// proxy passes the upstream's half-close on and keeps the client's direction flowing:
+// the upstream receives the whole request, over TLS too (a close_notify ends only the
+// direction it arrives on).
+func TestProxyHalfCloseUpstreamFirst(t *testing.T) {
+	fds := outlines.FDsBefore()
+	t.Cleanup(func() { // registered first, so it runs after the test's other cleanups
+		if err := outlines.NoFDLeak(fds); err != nil {
+			t.Error(err)
+		}
+	})
+	ca, err := certs.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	plain, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	go earlyAnswerServer(plain, got)
+	secure, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Close()
+	go earlyAnswerServer(secure, got)
+
+	for _, c := range []struct {
+		name     string
+		upstream string
+		flags    []string
+	}{
+		{"plain", plain.Addr().String(), nil},
+		{"tls filter", secure.Addr().String(), []string{"-s", "-cafile", caFile}},
+		{"tls socket", secure.Addr().String(), []string{"-s", "-W", "-cafile", caFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr, stop := startProxy(t, c.upstream, c.flags...)
+			defer stop()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			resp, err := io.ReadAll(conn)
+			if err != nil || string(resp) != "early answer" {
+				t.Fatalf("response %q, %v", resp, err)
+			}
+			req := bytes.Repeat([]byte("request\n"), (256<<10)/8)
+			if _, err := conn.Write(req); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-got:
+				if !bytes.Equal(r, req) {
+					t.Fatalf("upstream got %d of the %d request bytes", len(r), len(req))
+				}
+			case <-time.After(6 * time.Second):
+				t.Fatal("upstream got no request")
+			}
+		})
+	}
+}
