@@ -68,7 +68,11 @@
 // then connects it, and the handshake starts once connected. FD returns the
 // socket; Underlying returns nil. With CloseOnFree, Close sends close_notify
 // (written without blocking straight to the socket if the loop cannot do it
-// first) and closes the fd.
+// first) and closes the fd; ciphertext the socket could not take at once is
+// sent first: the socket lingers, open, until its output is sent, a write
+// fails or Linger passes. The write callback reports the output drained
+// once it is encrypted (Flush encrypts all of it at once), so a Close made
+// then would otherwise cut the stream. libevent frees the socket at once.
 //
 // Filter mode (NewFilter) takes over the underlying bufferevent's
 // callbacks, enables its reading and writing and suspends its reading
@@ -77,7 +81,8 @@
 // FD returns the underlying's descriptor (as libevent), SetFD leaves it
 // alone; over an underlying without descriptor (a pair) both report
 // errors.ErrUnsupported. Underlying returns it. With CloseOnFree, Close
-// sends close_notify and closes the underlying; without it the underlying
+// sends close_notify and closes the underlying (a socket underlying lingers
+// as in socket mode until its output is sent); without it the underlying
 // is handed back with its callbacks cleared — unless the user has set new
 // ones since (closing the ssl bufferevent inside its own callback and at
 // once calling SetCallbacks on the underlying: those are kept, although the

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,6 +204,107 @@ func TestSSLHalfCloseBothOurs(t *testing.T) {
 			}
 			if !cliEOF || !bytes.Equal(gotAns.Bytes(), answer) {
 				t.Fatalf("client: EOF %v, %d of %d answer bytes (the server's close_notify handling ended its write side)", cliEOF, gotAns.Len(), len(answer))
+			}
+		})
+	}
+}
+
+// Closing a TLS bufferevent with CloseOnFree once its output drained must not lose the
+// ciphertext its transport still holds: here the transport's send buffer and the peer's
+// receive buffer are small and the peer reads only after the close, so most of the
+// records are still in the (hidden) socket bufferevent's output when Close runs. The
+// output drained as soon as Finished encrypted it, which is when a relay like
+// le-proxy's closes a side (its write callback, "output empty"); a filter over a
+// socket lingers for this (filter.Linger), and a TLS bufferevent must too. Before, the
+// close wrote what the socket took at once and closed the descriptor: the peer got a
+// truncated stream.
+func TestSSLCloseAfterFinishedKeepsCiphertext(t *testing.T) {
+	p := testPKI(t)
+	for _, mode := range []string{"socket", "filter"} {
+		t.Run(mode, func(t *testing.T) {
+			fa, fb := tcpFDs(t)
+			if err := syscall.SetsockoptInt(fa, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 64<<10); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.SetsockoptInt(fb, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 256<<10); err != nil {
+				t.Fatal(err)
+			}
+			f := os.NewFile(uintptr(fb), "peer")
+			raw, err := net.FileConn(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			raw.SetDeadline(time.Now().Add(10 * time.Second))
+			data := bytes.Repeat([]byte("0123456789abcdef"), (4<<20)/16)
+			closed := make(chan struct{})
+			type result struct {
+				n   int
+				err error
+			}
+			peer := make(chan result, 1)
+			go func() {
+				tc := tls.Server(raw, p.serverConfig())
+				if err := tc.Handshake(); err != nil {
+					peer <- result{0, err}
+					return
+				}
+				<-closed
+				got, err := io.ReadAll(tc)
+				if err == nil && !bytes.Equal(got, data) {
+					err = errors.New("the data differs")
+				}
+				peer <- result{len(got), err}
+			}()
+
+			base := newBase(t)
+			defer base.Close()
+			var bev *bufferevent.BufferEvent
+			if mode == "socket" {
+				bev, err = ssl.NewSocket(base, fa, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+			} else {
+				var under *bufferevent.BufferEvent
+				under, err = socket.New(base, fa, bufferevent.CloseOnFree)
+				if err == nil {
+					bev, err = ssl.NewFilter(base, under, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			connected := false
+			must(t, bev.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what&bufferevent.Connected != 0 {
+					connected = true
+					return
+				}
+				t.Errorf("event %v: %v", what, err)
+			}))
+			must(t, bev.Enable(bufferevent.ReadWrite))
+			if !runUntil(t, base, 5*time.Second, func() bool { return connected }) {
+				t.Fatal("no handshake")
+			}
+			_, err = bev.Write(data)
+			must(t, err)
+			_, err = bev.Flush(bufferevent.Write, bufferevent.Finished)
+			must(t, err)
+			if n := bev.Output().Len(); n != 0 {
+				t.Fatalf("output holds %d bytes after Finished", n)
+			}
+			must(t, bev.Close())
+			close(closed)
+			var r result
+			runUntil(t, base, 10*time.Second, func() bool {
+				select {
+				case r = <-peer:
+					return true
+				default:
+					return false
+				}
+			})
+			if r.err != nil || r.n != len(data) {
+				t.Fatalf("peer read %d of %d bytes: %v", r.n, len(data), r.err)
 			}
 		})
 	}

@@ -1281,11 +1281,71 @@ func (e *engine) Close() error {
 	}
 	e.release(hs, closing)
 	var err error
+	if closing && !hs && u.Type() == socket.TypeName && u.Output().Len() > 0 && e.linger(u) {
+		e.u = nil
+		return nil
+	}
 	if closing || e.socketMode {
 		err = u.Close()
 	}
 	e.u = nil
 	return err
+}
+
+// Linger bounds how long an ssl bufferevent closed with CloseOnFree keeps
+// its socket open so that the ciphertext still in the socket's output (all
+// of the output, once Flush encrypted it) is sent; after it the socket is
+// closed with whatever it still holds. A constant, safe for concurrent use.
+const Linger = 10 * time.Second
+
+// linger keeps the socket u open until its output has been sent, a write
+// error or Linger ends it, then closes it (filter.Linger does the same for
+// filters). The write callback that tells the user its output drained comes
+// once the output is encrypted, and Finished encrypts all of it at once: a
+// Close made then must not drop the records waiting in the socket. u no
+// longer reads (an EOF from a peer that half-closed must not end the
+// linger). It reports false if lingering is impossible (the base is
+// closed). Lock held, on the loop.
+func (e *engine) linger(u *bufferevent.BufferEvent) bool {
+	l := &lingering{u: u}
+	t, err := e.base.NewTimer(l.end)
+	if err != nil {
+		return false
+	}
+	if u.SetCallbacks(nil, l.write, l.event) != nil {
+		t.Free()
+		return false
+	}
+	l.t = t
+	_ = u.SetWatermark(bufferevent.Write, 0, 0)
+	_ = u.Disable(bufferevent.Read)
+	_ = t.AddTimeout(Linger)
+	return true
+}
+
+// lingering is a socket kept open by linger.
+type lingering struct {
+	u    *bufferevent.BufferEvent
+	t    *eventbase.Event
+	done bool
+}
+
+func (l *lingering) write(u *bufferevent.BufferEvent) {
+	if u.Output().Len() == 0 {
+		l.end()
+	}
+}
+
+func (l *lingering) event(*bufferevent.BufferEvent, bufferevent.Events, error) { l.end() }
+
+// end closes the socket. Loop goroutine, no lock held.
+func (l *lingering) end() {
+	if l.done {
+		return
+	}
+	l.done = true
+	l.t.Free()
+	_ = l.u.Close()
 }
 
 // drainInner writes, without blocking, what the hidden socket
