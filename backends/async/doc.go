@@ -474,6 +474,13 @@
 // direct sends, 10.22 ± 11% → 10.77 ± 6% µs (p=0.32). As in session 2, no measurable
 // change; not kept (it would need an eventbase API).
 //
+// Receive maximum re-measured (session 3, with everything above): the same binary with
+// the maximum set by an environment switch (removed), streaming, interleaved rounds.
+// 128 KiB against 256 KiB: 30 000 messages 1571 ± 9% → 1530 ± 19% ns (p=0.58, 10
+// rounds), 300 000 messages 1536 ± 29% → 1671 ± 17% ns (p=0.09, 6 rounds); 64 KiB at 30
+// 000 messages p=0.88 (8 rounds). Smaller receives fault in less memory at start-up but
+// need more operations; neither wins. 256 KiB stays.
+//
 // Connection layout (kept, 2026-11-26, session 3). With 1000 connections what a message
 // touches no longer stays in cache. callgrind's cache simulator (the recipe in bench's
 // doc.go: BENCH_VALGRIND=1, --cache-sim=yes --LL=1048576,8,64, server=bufev-async,
