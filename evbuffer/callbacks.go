@@ -69,7 +69,9 @@ func (c *Callback) SetEnabled(on bool) {
 // an addition can cross. A buffer whose only enabled callback is AddsOnly
 // pays one test, not a call, for each removal. The counters belong to the
 // buffer: removals c skipped are reported in the next run's Deleted (and
-// OrigSize) unless another callback's run came in between.
+// OrigSize) unless another callback's run came in between or the callbacks
+// changed (one registered, enabled, disabled or its AddsOnly set), since
+// those are never reported to a callback that could not run then.
 // Not safe for concurrent use; call it where the buffer is used.
 func (c *Callback) SetAddsOnly(on bool) {
 	if c.addsOnly == on {
@@ -107,8 +109,11 @@ func (b *Buffer) findSole() {
 			}
 		}
 	}
-	if b.cbRun == runNone {
-		// Changes made without callbacks are not reported to new ones.
+	if b.cbRun != runAll {
+		// Changes made without callbacks, and removals counted for a sole
+		// AddsOnly callback, are not reported to callbacks that join now
+		// (registered, enabled, or no longer AddsOnly): each callback sees
+		// the changes made since it could run, as in libevent.
 		b.nAdd, b.nDel = 0, 0
 	}
 	switch {

@@ -216,3 +216,43 @@ func TestCallbackAddsOnly(t *testing.T) {
 		})
 	}
 }
+
+// Removals skipped by a sole AddsOnly callback are its own business: a
+// callback registered, or re-enabled, after them must not see them. Each
+// gets what libevent reports, the changes made since it could run: a
+// disabled callback misses the changes made meanwhile (SetEnabled), a new
+// one sees none made before it was registered. Before, the counters of the
+// skipped removals reached it: {OrigSize 5, Added 1, Deleted 5} for a buffer
+// that held nothing when the callback came and got one byte.
+func TestCallbackAddsOnlyPendingRemovals(t *testing.T) {
+	for _, how := range []string{"registered", "re-enabled"} {
+		t.Run(how, func(t *testing.T) {
+			b := New()
+			a := b.AddCallback(func(*Buffer, CallbackInfo) {})
+			a.SetAddsOnly(true)
+			var got []CallbackInfo
+			record := func(_ *Buffer, info CallbackInfo) { got = append(got, info) }
+			var c *Callback
+			switch how {
+			case "re-enabled":
+				c = b.AddCallback(record)
+				c.SetEnabled(false)
+			}
+			b.AddString("hello")
+			if err := b.Drain(5); err != nil { // skipped: AddsOnly alone
+				t.Fatal(err)
+			}
+			got = nil
+			switch how {
+			case "registered":
+				b.AddCallback(record)
+			case "re-enabled":
+				c.SetEnabled(true)
+			}
+			b.AddString("x")
+			if want := (CallbackInfo{OrigSize: 0, Added: 1, Deleted: 0}); len(got) != 1 || got[0] != want {
+				t.Fatalf("calls %v, want [%v]", got, want)
+			}
+		})
+	}
+}
