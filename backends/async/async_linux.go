@@ -161,9 +161,10 @@ type conn struct {
 	bev        *bufferevent.BufferEvent
 	ownFD      bool
 	kickQueued bool
-	closing    bool // inside Ops.Close (the core's lock is held)
-	freed      bool // the ring forgot us
-	closeFD    int  // descriptor whose close operation is queued (Close), or -1
+	closing    bool       // inside Ops.Close (the core's lock is held)
+	freed      bool       // the ring forgot us
+	closeFD    int        // descriptor whose close operation is queued (Close), or -1
+	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose_linux.go)
 	peer       net.Addr
 	outCb      *evbuffer.Callback
 	kickFn     func()
@@ -955,8 +956,17 @@ func (c *conn) Disable(dir backend.Direction) error {
 }
 
 // Flush implements backend.Ops. Like libevent's async and socket types there is nothing
-// to force: output goes to the kernel at the end of the current loop turn.
-func (c *conn) Flush(backend.Direction, backend.FlushMode) (bool, error) { return false, nil }
+// to force: output goes to the kernel at the end of the current loop turn. Finished on
+// the write side shuts the socket's write side down once the output is sent
+// (halfclose_linux.go), as the socket backend does (libevent does nothing).
+func (c *conn) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
+	if mode == backend.Finished && dir&backend.Write != 0 && !c.dead {
+		if err := c.finishWrite(); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
 
 // AdjustTimeouts implements backend.Ops.
 func (c *conn) AdjustTimeouts() error {
@@ -993,6 +1003,7 @@ func (c *conn) Close() error {
 		c.rtimer, c.wtimer = nil, nil
 	}
 	c.c.Output().RemoveCallback(c.outCb)
+	c.resetHalfClose()
 	c.dropPending()
 	conns.Lock()
 	delete(conns.m, c.bev)
@@ -1038,6 +1049,7 @@ func (c *conn) SetFD(fd int) error {
 		}
 	}
 	c.cancelLookup()
+	c.resetHalfClose()
 	c.cancelRead()
 	c.cancelWrite()
 	c.abortConnect()
@@ -1287,6 +1299,9 @@ func (c *conn) connectDone(res int32) {
 		return
 	}
 	_ = c.Enable(c.activeDirs())
+	if c.half != nil && !c.gone() {
+		c.afterConnect()
+	}
 }
 
 func (c *conn) abortConnect() {

@@ -53,7 +53,7 @@ func TestConformance(t *testing.T) {
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = asyncPair(base, opts, false)
 		// Flush is a no-op, as for libevent's async and socket types.
-		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+		return a, b, bevtest.Caps{Break: breakBEV}, err
 	})
 }
 
@@ -64,7 +64,7 @@ func TestConformanceTCP(t *testing.T) {
 	}
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = asyncPair(base, opts, true)
-		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+		return a, b, bevtest.Caps{Break: breakBEV}, err
 	})
 }
 
@@ -105,6 +105,6 @@ func TestConformanceNoMultishot(t *testing.T) {
 	setMultishot(t, false)
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = asyncPair(base, opts, false)
-		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+		return a, b, bevtest.Caps{Break: breakBEV}, err
 	})
 }

@@ -28,7 +28,7 @@ func TestConformanceNoDirect(t *testing.T) {
 	setDirect(t, false)
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = asyncPair(base, opts, false)
-		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+		return a, b, bevtest.Caps{Break: breakBEV}, err
 	})
 }
 

@@ -218,7 +218,10 @@
 //     collecting the peer address; a connection an accept had already taken when the
 //     listener was disabled is kept and delivered on Enable instead of being left in
 //     the backlog. A Listener is loop-confined (no ListenThreadSafe).
-//   - Flush is a no-op, as in libevent (no half-close on Finished).
+//   - Flush(Write, Finished) shuts the socket's write side down (shutdown(SHUT_WR))
+//     once the output is sent, as the socket backend does since session 3 (libevent's
+//     async flush does nothing); other flushes are no-ops, as in libevent. The IOCP
+//     backend does not half-close yet.
 //   - Files added with evbuffer.AddFile are read into memory: the output does not set
 //     FlagDrainsToFD, since a send operation cannot take a sendfile chain.
 //
