@@ -707,7 +707,16 @@ func (b *Buffer) AddBuffer(src *Buffer) error {
 	if err := b.checkGrow(n); err != nil {
 		return err
 	}
-	b.spliceAll(src)
+	if b.first == nil && src.pin == nil {
+		// Into a buffer without chains (an echo's empty output): take src's list.
+		b.first, b.last, b.lastData, b.total = src.first, src.last, src.lastData, n
+		src.first, src.last, src.lastData, src.total = nil, nil, nil, 0
+		src.gen++
+		src.nDel += n
+		b.nAdd += n
+	} else {
+		b.spliceAll(src)
+	}
 	src.invokeCallbacks()
 	b.invokeCallbacks()
 	return nil
