@@ -164,7 +164,7 @@ type conn struct {
 	closing    bool       // inside Ops.Close (the core's lock is held)
 	freed      bool       // the ring forgot us
 	closeFD    int        // descriptor whose close operation is queued (Close), or -1
-	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose_linux.go)
+	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 	peer       net.Addr
 	outCb      *evbuffer.Callback
 	kickFn     func()
@@ -685,6 +685,17 @@ func (c *conn) startWrite() {
 	c.c.ReserveWrite(size)
 }
 
+// shutdownWrite shuts the socket's write side down (Flush(Write, Finished), halfclose.go).
+func (c *conn) shutdownWrite() error {
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		if errno, ok := err.(unix.Errno); ok {
+			return c.opError("shutdown", errno)
+		}
+		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
+}
+
 // directFailed reports a direct write's error as a failed send would be reported. (Its
 // own function so that the errno's variable, whose address errors.As takes, is
 // allocated only on this path.)
@@ -958,7 +969,7 @@ func (c *conn) Disable(dir backend.Direction) error {
 // Flush implements backend.Ops. Like libevent's async and socket types there is nothing
 // to force: output goes to the kernel at the end of the current loop turn. Finished on
 // the write side shuts the socket's write side down once the output is sent
-// (halfclose_linux.go), as the socket backend does (libevent does nothing).
+// (halfclose.go), as the socket backend does (libevent does nothing).
 func (c *conn) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
 	if mode == backend.Finished && dir&backend.Write != 0 && !c.dead {
 		if err := c.finishWrite(); err != nil {

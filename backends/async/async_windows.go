@@ -169,6 +169,7 @@ type conn struct {
 	outCb      *evbuffer.Callback
 	kickFn     func()
 	kickQueued bool
+	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 
 	readCb, writeCb func(int, error)
 	connCb          func(error)
@@ -599,7 +600,24 @@ func (c *conn) Disable(dir backend.Direction) error {
 }
 
 // Flush implements backend.Ops; output is handed to the system as soon as it is added.
-func (c *conn) Flush(backend.Direction, backend.FlushMode) (bool, error) { return false, nil }
+// Finished on the write side shuts the socket's write side down once the output is sent
+// (halfclose.go), as the socket backend does (libevent does nothing).
+func (c *conn) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
+	if mode == backend.Finished && dir&backend.Write != 0 && !c.dead {
+		if err := c.finishWrite(); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// shutdownWrite shuts the socket's write side down (Flush(Write, Finished), halfclose.go).
+func (c *conn) shutdownWrite() error {
+	if err := windows.Shutdown(c.sock(), windows.SHUT_WR); err != nil {
+		return c.opError("shutdown", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
 
 // AdjustTimeouts implements backend.Ops.
 func (c *conn) AdjustTimeouts() error {
@@ -630,6 +648,7 @@ func (c *conn) Close() error {
 		c.rtimer, c.wtimer = nil, nil
 	}
 	c.c.Output().RemoveCallback(c.outCb)
+	c.resetHalfClose()
 	conns.Lock()
 	delete(conns.m, c.bev)
 	conns.Unlock()
@@ -661,6 +680,7 @@ func (c *conn) SetFD(fd int) error {
 		}
 	}
 	c.cancelLookup()
+	c.resetHalfClose()
 	if c.fd >= 0 {
 		_ = c.port().Cancel(c.sock())
 		c.port().Forget(c.sock())
@@ -853,6 +873,9 @@ func (c *conn) connectDone(err error) {
 		return
 	}
 	_ = c.Enable(c.activeDirs())
+	if c.half != nil && !c.gone() {
+		c.afterConnect()
+	}
 }
 
 func (c *conn) abortConnect() {

@@ -87,7 +87,7 @@ func breakBEV(bev *bufferevent.BufferEvent) error {
 func TestConformance(t *testing.T) {
 	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
 		a, b, err = asyncPair(base, opts)
-		return a, b, bevtest.Caps{NoHalfClose: true, Break: breakBEV}, err
+		return a, b, bevtest.Caps{Break: breakBEV}, err
 	})
 }
 

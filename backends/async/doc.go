@@ -220,8 +220,8 @@
 //     the backlog. A Listener is loop-confined (no ListenThreadSafe).
 //   - Flush(Write, Finished) shuts the socket's write side down (shutdown(SHUT_WR))
 //     once the output is sent, as the socket backend does since session 3 (libevent's
-//     async flush does nothing); other flushes are no-ops, as in libevent. The IOCP
-//     backend does not half-close yet.
+//     async flush does nothing), on io_uring and IOCP alike; other flushes are no-ops,
+//     as in libevent.
 //   - Files added with evbuffer.AddFile are read into memory: the output does not set
 //     FlagDrainsToFD, since a send operation cannot take a sendfile chain.
 //

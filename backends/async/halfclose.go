@@ -1,16 +1,13 @@
-//go:build linux
+//go:build linux || windows
 
 package async
 
 import (
-	"os"
-
 	"github.com/bufev/bufev/bufferevent/backend"
 	"github.com/bufev/bufev/evbuffer"
-	"golang.org/x/sys/unix"
 )
 
-// halfClose is an async bufferevent's write-side shutdown, asked for with Flush(Write,
+// halfClose is an async bufferevent's write-side shutdown (io_uring and IOCP alike), asked for with Flush(Write,
 // Finished), as the socket backend does it: allocated on the first request, so
 // connections that never half-close carry one nil pointer.
 type halfClose struct {
@@ -72,13 +69,7 @@ func (c *conn) shutdownNow() error {
 	h := c.half
 	h.done = true
 	c.dropFinishedCallback()
-	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
-		if errno, ok := err.(unix.Errno); ok {
-			return c.opError("shutdown", errno)
-		}
-		return os.NewSyscallError("shutdown", err)
-	}
-	return nil
+	return c.shutdownWrite()
 }
 
 // resetHalfClose forgets a write shutdown, pending or done: the user gives the
