@@ -782,8 +782,9 @@ func (f *filt) Close() error {
 	return err
 }
 
-// linger keeps the underlying open until its output has drained, an event
-// (error, EOF, timeout) ends it, or Linger passes; then closes it and drops
+// linger keeps the underlying open, no longer reading, until its output has
+// drained, an error or timeout event ends it, or Linger passes (an EOF does
+// not: the peer may have half-closed and still read); then closes it and drops
 // the filter's reference. Bytes the filter already passed down were
 // reported written by the filter's write callback, so closing the filter
 // from that callback must not discard them while they wait in the
@@ -799,6 +800,9 @@ func (f *filt) linger() bool {
 		t.Free()
 		return false
 	}
+	// Nothing reads any more: stop reading, so that a peer that half-closes
+	// (it still reads what we send) does not end the linger with its EOF.
+	_ = f.u.Disable(bufferevent.Read)
 	f.lingerT = t
 	_ = t.AddTimeout(Linger)
 	return true
@@ -812,7 +816,14 @@ func (f *filt) lingerWrite(u *bufferevent.BufferEvent) {
 	}
 }
 
-func (f *filt) lingerEvent(*bufferevent.BufferEvent, bufferevent.Events, error) { f.endLinger() }
+// lingerEvent ends the linger on an error or a timeout; the peer's EOF (a
+// read that completed before reading stopped) does not stop the output.
+func (f *filt) lingerEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) {
+	if what&(bufferevent.Error|bufferevent.Timeout) == 0 {
+		return
+	}
+	f.endLinger()
+}
 
 // endLinger closes the underlying after lingering. Loop goroutine, no lock
 // held.

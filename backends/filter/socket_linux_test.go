@@ -165,3 +165,45 @@ func TestSocketFilterCloseLingers(t *testing.T) {
 		})
 	}
 }
+
+// A filter closed with CloseOnFree lingers until its socket sent what was passed down,
+// even when the peer half-closes meanwhile: the peer's EOF (it shut its write side
+// down, it still reads) must not end the linger and cut the output, as an error does.
+// Before, any event of the socket ended the linger, EOF included, and the socket kept
+// reading while it lingered: the peer got what the kernel held at the EOF, then EOF.
+func TestSocketFilterLingerPeerHalfCloses(t *testing.T) {
+	base := newBase(t)
+	s0, s1, err := socketPair(base, 0)
+	must(t, err)
+	defer s1.Close()
+	f := newFilter(t, s0, nil, nil, bufferevent.CloseOnFree)
+	must(t, f.Enable(bufferevent.ReadWrite))
+	data := pattern(4 << 20)
+	var got bytes.Buffer
+	var what bufferevent.Events
+	must(t, s1.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		_, _ = got.ReadFrom(bev.Input())
+	}, nil, func(_ *bufferevent.BufferEvent, w bufferevent.Events, _ error) {
+		what = w
+		base.LoopBreak()
+	}))
+	must(t, s1.Enable(bufferevent.Read))
+	passed := 0
+	must(t, base.RunInLoop(func() {
+		_, _ = f.Write(data)
+		_, err := f.Flush(bufferevent.Write, bufferevent.Flush)
+		must(t, err)
+		if n := s0.Output().Len(); n == 0 {
+			t.Error("the socket took everything at once; the test needs output left waiting")
+		}
+		passed = len(data) - f.Output().Len()
+		must(t, f.Close())
+		// The peer half-closes: shutdown(SHUT_WR) now (its output is empty).
+		_, err = s1.Flush(bufferevent.Write, bufferevent.Finished)
+		must(t, err)
+	}))
+	runFor(t, base, 5*time.Second)
+	if passed != len(data) || !bytes.Equal(got.Bytes(), data) || what&bufferevent.EOF == 0 {
+		t.Errorf("peer got %d of the %d bytes passed down, then %v; want all, then EOF", got.Len(), passed, what)
+	}
+}

@@ -1299,7 +1299,7 @@ func (e *engine) Close() error {
 const Linger = 10 * time.Second
 
 // linger keeps the socket u open until its output has been sent, a write
-// error or Linger ends it, then closes it (filter.Linger does the same for
+// error or timeout, or Linger ends it (not an EOF), then closes it (filter.Linger does the same for
 // filters). The write callback that tells the user its output drained comes
 // once the output is encrypted, and Finished encrypts all of it at once: a
 // Close made then must not drop the records waiting in the socket. u no
@@ -1336,7 +1336,13 @@ func (l *lingering) write(u *bufferevent.BufferEvent) {
 	}
 }
 
-func (l *lingering) event(*bufferevent.BufferEvent, bufferevent.Events, error) { l.end() }
+// event ends the linger on an error or a timeout, not on the peer's EOF (a
+// peer that half-closed still reads).
+func (l *lingering) event(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) {
+	if what&(bufferevent.Error|bufferevent.Timeout) != 0 {
+		l.end()
+	}
+}
 
 // end closes the socket. Loop goroutine, no lock held.
 func (l *lingering) end() {
