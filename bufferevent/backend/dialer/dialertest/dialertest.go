@@ -18,6 +18,9 @@ type Backend struct {
 	New func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error)
 	// Connect starts a connect of bev to addr (socket.Connect, async.Connect).
 	Connect func(bev *bufferevent.BufferEvent, addr net.Addr) error
+	// NewFD, if not nil, creates a bufferevent on an existing connected socket
+	// (socket.New(base, fd, opts)); FinishedThenWrite needs it.
+	NewFD func(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.BufferEvent, error)
 	// Setup, if not nil, runs first in every subtest, before the scenario creates
 	// anything: a descriptor-leak check registered with t.Cleanup, say.
 	Setup func(t *testing.T)
