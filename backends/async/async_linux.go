@@ -161,10 +161,10 @@ type conn struct {
 	bev        *bufferevent.BufferEvent
 	ownFD      bool
 	kickQueued bool
-	closing    bool       // inside Ops.Close (the core's lock is held)
-	freed      bool       // the ring forgot us
-	closeFD    int        // descriptor whose close operation is queued (Close), or -1
-	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
+	closing    bool                   // inside Ops.Close (the core's lock is held)
+	freed      bool                   // the ring forgot us
+	closeFD    int                    // descriptor whose close operation is queued (Close), or -1
+	half       *backend.WriteShutdown // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 	peer       net.Addr
 	outCb      *evbuffer.Callback
 	kickFn     func()

@@ -169,7 +169,7 @@ type conn struct {
 	outCb      *evbuffer.Callback
 	kickFn     func()
 	kickQueued bool
-	half       *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
+	half       *backend.WriteShutdown // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 
 	readCb, writeCb func(int, error)
 	connCb          func(error)

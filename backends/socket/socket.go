@@ -162,7 +162,7 @@ type sock struct {
 	dial    dialer.Dialer // lookup, addresses left to try, DNS error
 	lastErr error
 
-	half *halfClose // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
+	half *backend.WriteShutdown // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 
 	// Pads the struct to 256 bytes, an aligned size class, so that the first
 	// cache line above is one line of memory (at 240 bytes, three objects in
@@ -307,7 +307,7 @@ func (s *sock) Disable(dir backend.Direction) error {
 func (s *sock) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
 	if mode == backend.Finished && dir&backend.Write != 0 && !s.dead {
 		if err := s.finishWrite(); err != nil {
-			return false, s.opError("shutdown", err)
+			return false, err
 		}
 	}
 	return false, nil
@@ -525,7 +525,7 @@ func (s *sock) onWrite(fd int, what eventbase.What) {
 			return
 		}
 		if s.half != nil {
-			s.afterConnect()
+			s.half.AfterConnect()
 		}
 		if !s.c.Active(backend.Write) {
 			s.stopWrite()

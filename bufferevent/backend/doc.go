@@ -102,6 +102,11 @@
 // underlying's callbacks it records Core.CallbacksGen and lets go with
 // Core.ClearCallbacksIf, which keeps callbacks the user set since.
 //
+// A connection type whose Flush(Write, Finished) should half-close (send
+// the output, then shutdown(SHUT_WR)), as the socket and async types do,
+// implements ShutdownConn and keeps a WriteShutdown: Finish from Flush,
+// AfterConnect when a connect completes, Reset on SetFD and Close.
+//
 // # Concurrency contract
 //
 // Ops methods and Core methods run on the base's loop goroutine (for a
