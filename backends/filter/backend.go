@@ -67,6 +67,7 @@ type filt struct {
 
 	// lingering close of the underlying (loop)
 	lingerT    *eventbase.Event
+	lingerStop func() bool // unregisters endLinger from the base's OnClose functions
 	lingerDone bool
 
 	// the underlying's maximum input while the filter owns it (loop)
@@ -785,7 +786,8 @@ func (f *filt) Close() error {
 // linger keeps the underlying open, no longer reading, until its output has
 // drained, an error or timeout event ends it, or Linger passes (an EOF does
 // not: the peer may have half-closed and still read); then closes it and drops
-// the filter's reference. Bytes the filter already passed down were
+// the filter's reference; a base closed meanwhile ends it too (Base.OnClose).
+// Bytes the filter already passed down were
 // reported written by the filter's write callback, so closing the filter
 // from that callback must not discard them while they wait in the
 // underlying (a socket writes on its next writability event). libevent frees
@@ -796,10 +798,19 @@ func (f *filt) linger() bool {
 	if err != nil {
 		return false
 	}
-	if f.u.SetCallbacks(nil, f.lingerWrite, f.lingerEvent) != nil {
+	// A base closed meanwhile ends the linger: nobody else would close
+	// the underlying.
+	stop, err := f.c.Base().OnClose(f.endLinger)
+	if err != nil {
 		t.Free()
 		return false
 	}
+	if f.u.SetCallbacks(nil, f.lingerWrite, f.lingerEvent) != nil {
+		stop()
+		t.Free()
+		return false
+	}
+	f.lingerStop = stop
 	// Nothing reads any more: stop reading, so that a peer that half-closes
 	// (it still reads what we send) does not end the linger with its EOF.
 	_ = f.u.Disable(bufferevent.Read)
@@ -832,6 +843,7 @@ func (f *filt) endLinger() {
 		return
 	}
 	f.lingerDone = true
+	f.lingerStop()
 	f.lingerT.Free()
 	_ = f.u.Close()
 	f.uc.Lock()

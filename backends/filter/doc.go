@@ -78,8 +78,9 @@
 //     (bufferevent_timeout_filter).
 //   - Close: with CloseOnFree the underlying is closed too — once the
 //     output the filter already passed down has drained (at most Linger; an
-//     error ends it sooner, an EOF does not: the underlying stops reading,
-//     and a peer that half-closed still reads), since the filter's write callback
+//     error or the base's Close ends it sooner, an EOF does not: the
+//     underlying stops reading, and a peer that half-closed still reads),
+//     since the filter's write callback
 //     reported those bytes written; the filter's own unfiltered output is
 //     discarded, as Close does everywhere (Flush(Write, Flush) first passes
 //     it all down, since Flush ignores watermarks). Without CloseOnFree the

@@ -207,3 +207,29 @@ func TestSocketFilterLingerPeerHalfCloses(t *testing.T) {
 		t.Errorf("peer got %d of the %d bytes passed down, then %v; want all, then EOF", got.Len(), passed, what)
 	}
 }
+
+// Closing the base while a filter's socket lingers closes the socket: the user
+// closed the filter with CloseOnFree and owns the descriptor no more, so nobody else
+// can. Before, the base's Close deleted the linger's events and timer and the
+// descriptor stayed open for good.
+func TestSocketFilterLingerBaseClose(t *testing.T) {
+	base := newBase(t)
+	s0, s1, err := socketPair(base, 0)
+	must(t, err)
+	defer s1.Close()
+	fd, err := s0.FD()
+	must(t, err)
+	f := newFilter(t, s0, nil, nil, bufferevent.CloseOnFree)
+	_, _ = f.Write(pattern(4 << 20))
+	_, err = f.Flush(bufferevent.Write, bufferevent.Flush)
+	must(t, err)
+	if s0.Output().Len() == 0 {
+		t.Fatal("the socket took everything at once; the test needs output left waiting")
+	}
+	must(t, f.Close()) // lingers: the peer does not read
+	must(t, base.Close())
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != syscall.EBADF {
+		t.Errorf("the lingering socket's descriptor is still open after the base's Close (fstat: %v)", err)
+	}
+}

@@ -70,7 +70,7 @@
 // (written without blocking straight to the socket if the loop cannot do it
 // first) and closes the fd; ciphertext the socket could not take at once is
 // sent first: the socket lingers, open, until its output is sent, a write
-// fails or Linger passes. The write callback reports the output drained
+// fails, Linger passes or the base is closed. The write callback reports the output drained
 // once it is encrypted (Flush encrypts all of it at once), so a Close made
 // then would otherwise cut the stream. libevent frees the socket at once.
 //

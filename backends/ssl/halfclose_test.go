@@ -309,3 +309,43 @@ func TestSSLCloseAfterFinishedKeepsCiphertext(t *testing.T) {
 		})
 	}
 }
+
+// Closing the base while a closed ssl bufferevent's socket lingers closes the socket
+// (see TestSSLCloseAfterFinishedKeepsCiphertext): nobody else owns it any more.
+func TestSSLLingerBaseClose(t *testing.T) {
+	p := testPKI(t)
+	fa, fb := tcpFDs(t)
+	if err := syscall.SetsockoptInt(fa, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fb), "peer")
+	raw, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(5 * time.Second))
+	go func() { _ = tls.Server(raw, p.serverConfig()).Handshake() }() // then reads nothing
+	base := newBase(t)
+	bev, err := ssl.NewSocket(base, fa, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+	must(t, err)
+	connected := false
+	must(t, bev.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) {
+		connected = connected || what&bufferevent.Connected != 0
+	}))
+	must(t, bev.Enable(bufferevent.ReadWrite))
+	if !runUntil(t, base, 5*time.Second, func() bool { return connected }) {
+		t.Fatal("no handshake")
+	}
+	_, err = bev.Write(bytes.Repeat([]byte("x"), 8<<20))
+	must(t, err)
+	_, err = bev.Flush(bufferevent.Write, bufferevent.Finished)
+	must(t, err)
+	must(t, bev.Close()) // lingers: the peer does not read
+	must(t, base.Close())
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fa, &st); err != syscall.EBADF {
+		t.Errorf("the lingering socket's descriptor is still open after the base's Close (fstat: %v)", err)
+	}
+}

@@ -1299,7 +1299,8 @@ func (e *engine) Close() error {
 const Linger = 10 * time.Second
 
 // linger keeps the socket u open until its output has been sent, a write
-// error or timeout, or Linger ends it (not an EOF), then closes it (filter.Linger does the same for
+// error or timeout, Linger or the base's Close ends it (not an EOF), then
+// closes it (filter.Linger does the same for
 // filters). The write callback that tells the user its output drained comes
 // once the output is encrypted, and Finished encrypts all of it at once: a
 // Close made then must not drop the records waiting in the socket. u no
@@ -1312,11 +1313,18 @@ func (e *engine) linger(u *bufferevent.BufferEvent) bool {
 	if err != nil {
 		return false
 	}
-	if u.SetCallbacks(nil, l.write, l.event) != nil {
+	// A base closed meanwhile ends the linger: nobody else would close u.
+	stop, err := e.base.OnClose(l.end)
+	if err != nil {
 		t.Free()
 		return false
 	}
-	l.t = t
+	if u.SetCallbacks(nil, l.write, l.event) != nil {
+		stop()
+		t.Free()
+		return false
+	}
+	l.t, l.stop = t, stop
 	_ = u.SetWatermark(bufferevent.Write, 0, 0)
 	_ = u.Disable(bufferevent.Read)
 	_ = t.AddTimeout(Linger)
@@ -1327,6 +1335,7 @@ func (e *engine) linger(u *bufferevent.BufferEvent) bool {
 type lingering struct {
 	u    *bufferevent.BufferEvent
 	t    *eventbase.Event
+	stop func() bool // unregisters end from the base's OnClose functions
 	done bool
 }
 
@@ -1350,6 +1359,7 @@ func (l *lingering) end() {
 		return
 	}
 	l.done = true
+	l.stop()
 	l.t.Free()
 	_ = l.u.Close()
 }
