@@ -144,3 +144,18 @@ func ExampleBuffer_AddNotifier() {
 	// in: 5 bytes (+5 -0)
 	// in: 3 bytes (+0 -2)
 }
+
+func ExampleBuffer_ReadWith() {
+	var b evbuffer.Buffer
+	src := strings.NewReader("read straight into the buffer")
+	for {
+		// One read into up to 8 bytes of b's own space, no copy.
+		n, err := b.ReadWith(8, src.Read)
+		if n == 0 || err != nil {
+			break
+		}
+	}
+	fmt.Println(b.Len())
+	// Output:
+	// 29
+}

@@ -219,7 +219,23 @@ func runOps(t *testing.T, data []byte) {
 			case err != nil || !bytes.Equal(p, f.mb[:n]):
 				f.fatalf("Pullup(%d) = %q, %v", n, p, err)
 			}
-		case 7, 8: // Reserve + Commit of a part
+		case 7, 8: // Reserve + Commit of a part, or ReadWith
+			if op == 8 && next()%2 == 0 {
+				want := size()
+				use := next() % (want + 1)
+				p := f.payload(use, byte(next()))
+				k, err := f.b.ReadWith(want, func(q []byte) (int, error) {
+					if len(q) != want && want <= maxPooledSize {
+						f.fatalf("ReadWith(%d) offered %d bytes", want, len(q))
+					}
+					return copy(q, p), nil
+				})
+				if err != nil || (want > 0 && k != min(use, want)) {
+					f.fatalf("ReadWith(%d) = %d, %v; want %d", want, k, err, use)
+				}
+				f.mb = append(f.mb, p[:k]...)
+				break
+			}
 			nv := 1 + next()%3
 			var v [3][]byte
 			want := size()

@@ -236,6 +236,70 @@ func (b *Buffer) Commit(vecs [][]byte) error {
 	return nil
 }
 
+// ReadWith appends what read produces to the end of b without a copy: it
+// makes up to n bytes of contiguous writable space there (as Reserve with
+// one extent), calls read once with exactly that space, and makes the first
+// k bytes readable, k being what read returns (as Commit). It is the
+// shape of a read(2) into the buffer, in one call instead of Reserve, the
+// read and Commit, and without the extent slice a caller must otherwise
+// keep so as not to allocate. read must not keep p after it returns nor use
+// b; a change to b during the call, or a k outside [0, len(p)], gives
+// ErrCommit and commits nothing. read's error is returned with k (bytes
+// read before an error are committed). When k is 0 and the space came
+// from a chain linked for this call, the chain is given back at once, so
+// an idle buffer holds no memory after a read that found nothing.
+// n < 0 gives ErrNegative, n > MaxChainSize ErrTooLarge, a frozen end
+// ErrFrozen; n == 0 returns (0, nil) without calling read.
+// Not safe for concurrent use.
+func (b *Buffer) ReadWith(n int, read func(p []byte) (int, error)) (int, error) {
+	if b.frozenEnd {
+		return 0, ErrFrozen
+	}
+	if n <= 0 {
+		if n < 0 {
+			return 0, ErrNegative
+		}
+		return 0, nil
+	}
+	var c *chain
+	fresh := b.lastData == nil && n <= maxPooledSize
+	if fresh {
+		// An empty buffer without chains (a reader's usual case).
+		c = b.newChain(n)
+		b.first, b.last, b.lastData = c, c, c
+	} else {
+		var err error
+		if c, err = b.expandSingleChain(n); err != nil {
+			return 0, err
+		}
+	}
+	p := c.spaceSlice()
+	if len(p) > n {
+		p = p[:n]
+	}
+	gen, total, last := b.gen, b.total, b.last
+	k, err := read(p)
+	if b.gen != gen || b.total != total || b.last != last {
+		return 0, ErrCommit
+	}
+	if k < 0 || k > len(p) {
+		return 0, ErrCommit
+	}
+	if k == 0 {
+		if fresh && b.first == c && c.off == 0 {
+			b.first, b.last, b.lastData = nil, nil, nil
+			b.releaseChain(c)
+		}
+		return 0, err
+	}
+	c.off += k
+	b.lastData = c
+	b.total += k
+	b.nAdd += k
+	b.invokeCallbacks()
+	return k, err
+}
+
 // commit1 is Commit of a single extent (a reader's usual case): the same
 // checks in one walk.
 func (b *Buffer) commit1(v []byte) error {
