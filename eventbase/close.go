@@ -34,6 +34,10 @@ var ErrWorkLeft = fmt.Errorf("eventbase: work still queued after %d rounds at Cl
 // releasing everything, returns an error wrapping [ErrWorkLeft]. Then it
 // runs the functions registered with [Base.OnClose], last registered first,
 // each followed by the work it queued; the base is still open for them.
+// Work other goroutines queue meanwhile is accepted until the last of these
+// functions has run, and then runs too: a RunInLoop that returned nil is
+// never dropped (short of ErrWorkLeft); after that point it returns
+// ErrClosed.
 //
 // Afterwards adding events, looping and queueing work return ErrClosed,
 // Active is ignored, Defer drops its function, and Del and Free do nothing.
@@ -149,8 +153,22 @@ func (b *Base) closeNow() error {
 		b.mu.Lock()
 		n := len(b.hooks)
 		if n == 0 {
+			// Refuse new work from here on (RunInLoop, Active and OnClose
+			// return ErrClosed), then run what was accepted before: another
+			// goroutine may have queued it after the last round, and an
+			// accepted function must run (a bufferevent closed from another
+			// goroutine hands its finalisation to the loop this way).
 			b.rClosed = true
-			b.rActs, b.rFns, b.hooks = nil, nil, nil
+			b.hooks = nil
+			pending := b.remoteN.Load() != 0
+			b.mu.Unlock()
+			for pending && left == nil && b.closeWork() {
+				if rounds++; rounds >= closeRounds {
+					left = ErrWorkLeft
+				}
+			}
+			b.mu.Lock()
+			b.rActs, b.rFns = nil, nil
 			b.remoteN.Store(0)
 			b.mu.Unlock()
 			break
