@@ -3,12 +3,10 @@
 package async
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
 	"os"
-	"sync"
 	"syscall"
 
 	"github.com/bufev/bufev/backends/async/internal/uring"
@@ -28,28 +26,6 @@ const (
 // pollFirst: the kernel knows IORING_RECVSEND_POLL_FIRST (Linux 5.19, the release of
 // IORING_OP_SOCKET).
 var pollFirst = uring.OpSupported(uring.OpSocket)
-
-// conns maps each live async bufferevent to its backend, for Connect and friends.
-var conns = struct {
-	sync.Mutex
-	m map[*bufferevent.BufferEvent]*conn
-}{m: make(map[*bufferevent.BufferEvent]*conn)}
-
-func lookupConn(bev *bufferevent.BufferEvent) (*conn, error) {
-	if bev == nil {
-		return nil, ErrNotAsync
-	}
-	conns.Lock()
-	c := conns.m[bev]
-	conns.Unlock()
-	if c == nil {
-		if bev.Type() == TypeName {
-			return nil, bufferevent.ErrClosed
-		}
-		return nil, ErrNotAsync
-	}
-	return c, nil
-}
 
 // New creates an async bufferevent on the connected stream socket fd (libevent's
 // bufferevent_async_new); fd may be -1 (then Connect or ConnectHostname gives it one, or
@@ -102,9 +78,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		return nil, err
 	}
-	conns.Lock()
-	conns.m[bev] = c
-	conns.Unlock()
+	register(bev, c)
 	return bev, nil
 }
 
@@ -201,9 +175,27 @@ func (c *conn) pendingOut() int { return c.c.Output().Len() }
 
 func (c *conn) ud(kind int) uint64 { return c.id<<kindBits | uint64(kind) }
 
-// disableUser clears the user's enabled bits for dir (as the core's timeout and error
-// paths do) and stops the backend's I/O in dir.
-func (c *conn) disableUser(dir backend.Direction) {
+// conn_common.go names the socket address types through these aliases.
+type (
+	sockaddr      = unix.Sockaddr
+	sockaddrInet4 = unix.SockaddrInet4
+	sockaddrInet6 = unix.SockaddrInet6
+)
+
+func getsockname(fd int) (sockaddr, error) { return unix.Getsockname(fd) }
+func getpeername(fd int) (sockaddr, error) { return unix.Getpeername(fd) }
+
+// otherNetAddr converts what netAddr does not know: a Unix socket's address.
+func otherNetAddr(sa unix.Sockaddr) net.Addr {
+	if a, ok := sa.(*unix.SockaddrUnix); ok {
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}
+
+// stopIO is disableUser's backend step: stop the timers and cancel the operations in
+// flight in dir before the core's Disable.
+func (c *conn) stopIO(dir backend.Direction) {
 	c.Disable(dir)
 	if dir&backend.Read != 0 {
 		c.cancelRead()
@@ -211,18 +203,6 @@ func (c *conn) disableUser(dir backend.Direction) {
 	if dir&backend.Write != 0 && !c.connecting {
 		c.cancelWrite()
 	}
-	if c.c.Options()&bufferevent.ThreadSafe == 0 {
-		c.bev.Disable(dir)
-		return
-	}
-	c.c.Unlock()
-	c.bev.Disable(dir)
-	c.c.Lock()
-}
-
-func (c *conn) fail(dir backend.Direction, what backend.Events, err error) {
-	c.disableUser(dir)
-	c.c.TriggerEvent(what, err, 0)
 }
 
 func (c *conn) opError(op string, errno syscall.Errno) error {
@@ -568,27 +548,6 @@ func (c *conn) cancelDone(st *cancelState, inFlight bool, kind, target int) {
 
 // ---- writing ----
 
-// onOutput is the output buffer's callback: data was added.
-func (c *conn) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
-	if info.Added == 0 || c.dead {
-		return
-	}
-	if !c.c.OnLoop() {
-		if !c.kickQueued {
-			c.kickQueued = true
-			c.c.RunInLoop(c.kickFn)
-		}
-		return
-	}
-	c.wantWrite()
-}
-
-// kick runs on the loop (lock held) for output added on another goroutine.
-func (c *conn) kick() {
-	c.kickQueued = false
-	c.wantWrite()
-}
-
 // wantWrite queues the connection for the next flush, where its pending output is
 // prepared as one send together with everything added during this loop turn.
 func (c *conn) wantWrite() {
@@ -864,127 +823,7 @@ func (c *conn) ringFailed(err error) {
 	c.c.Leave()
 }
 
-// ---- timers ----
-
-func (c *conn) ensureTimers() bool {
-	if c.rtimer != nil {
-		return true
-	}
-	rt, err := c.base.NewTimer(c.onReadTimeout)
-	if err != nil {
-		return false
-	}
-	wt, err := c.base.NewTimer(c.onWriteTimeout)
-	if err != nil {
-		rt.Free()
-		return false
-	}
-	c.rtimer, c.wtimer = rt, wt
-	return true
-}
-
-func (c *conn) resetReadTimer() {
-	rto, _ := c.c.Timeouts()
-	if rto > 0 && c.c.Active(backend.Read) && !c.dead {
-		if c.ensureTimers() {
-			_ = c.rtimer.AddTimeout(rto)
-		}
-	} else if c.rtimer != nil {
-		_ = c.rtimer.Del()
-	}
-}
-
-func (c *conn) resetWriteTimer() {
-	_, wto := c.c.Timeouts()
-	if wto > 0 && c.c.Active(backend.Write) && !c.dead && (c.pendingOut() > 0 || c.connecting) {
-		if c.ensureTimers() {
-			_ = c.wtimer.AddTimeout(wto)
-		}
-	} else if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-}
-
-func (c *conn) onReadTimeout()  { c.timedOut(backend.Read, backend.Reading|backend.Timeout) }
-func (c *conn) onWriteTimeout() { c.timedOut(backend.Write, backend.Writing|backend.Timeout) }
-
-func (c *conn) timedOut(dir backend.Direction, what backend.Events) {
-	c.c.Enter()
-	defer c.c.Leave()
-	if c.gone() {
-		return
-	}
-	if dir == backend.Write && c.connecting {
-		c.abortConnect()
-	}
-	c.fail(dir, what, nil)
-}
-
 // ---- backend.Ops ----
-
-// Enable implements backend.Ops: start receiving and sending, and (re)arm the timeouts.
-func (c *conn) Enable(dir backend.Direction) error {
-	if dir&backend.Read != 0 {
-		if c.missed && c.c.Input().Len() > 0 {
-			c.missed = false
-			c.c.TriggerRead(backend.TriggerDefer)
-		}
-		c.startRead()
-		c.resetReadTimer()
-	}
-	if dir&backend.Write != 0 {
-		if c.pendingOut() > 0 {
-			c.wantWrite()
-		}
-		c.resetWriteTimer()
-	}
-	return nil
-}
-
-// Disable implements backend.Ops: stop the timers and, when the user disabled dir,
-// cancel the operation in flight (its completion may still bring data, which is kept).
-// A suspension (watermark, rate limit) lets it complete: it was sized within the input
-// room and the allowance when it started, and its size is charged already.
-func (c *conn) Disable(dir backend.Direction) error {
-	user := c.c.Enabled()
-	if dir&backend.Read != 0 {
-		if c.rtimer != nil {
-			_ = c.rtimer.Del()
-		}
-		if user&backend.Read == 0 {
-			c.cancelRead()
-		}
-	}
-	if dir&backend.Write != 0 && !c.connecting {
-		if c.wtimer != nil {
-			_ = c.wtimer.Del()
-		}
-		if user&backend.Write == 0 {
-			c.cancelWrite()
-		}
-	}
-	return nil
-}
-
-// Flush implements backend.Ops. Like libevent's async and socket types there is nothing
-// to force: output goes to the kernel at the end of the current loop turn. Finished on
-// the write side shuts the socket's write side down once the output is sent
-// (halfclose.go), as the socket backend does (libevent does nothing).
-func (c *conn) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
-	if mode == backend.Finished && dir&backend.Write != 0 && !c.dead {
-		if err := c.finishWrite(); err != nil {
-			return false, err
-		}
-	}
-	return false, nil
-}
-
-// AdjustTimeouts implements backend.Ops.
-func (c *conn) AdjustTimeouts() error {
-	c.resetReadTimer()
-	c.resetWriteTimer()
-	return nil
-}
 
 // CancelAll implements backend.CancelAll: Close cancels every operation in flight.
 func (c *conn) CancelAll() {
@@ -1008,17 +847,11 @@ func (c *conn) Close() error {
 	c.CancelAll()
 	c.dead = true
 	c.cancelLookup()
-	if c.rtimer != nil {
-		c.rtimer.Free()
-		c.wtimer.Free()
-		c.rtimer, c.wtimer = nil, nil
-	}
+	c.freeTimers()
 	c.c.Output().RemoveCallback(c.outCb)
 	c.resetHalfClose()
 	c.dropPending()
-	conns.Lock()
-	delete(conns.m, c.bev)
-	conns.Unlock()
+	c.unregister()
 	var err error
 	switch {
 	case c.fd < 0:
@@ -1079,63 +912,6 @@ func (c *conn) SetFD(fd int) error {
 	return nil
 }
 
-func (c *conn) activeDirs() backend.Direction {
-	var d backend.Direction
-	if c.c.Active(backend.Read) {
-		d |= backend.Read
-	}
-	if c.c.Active(backend.Write) {
-		d |= backend.Write
-	}
-	return d
-}
-
-// LocalAddr implements backend.Addresser.
-func (c *conn) LocalAddr() net.Addr {
-	if c.fd < 0 {
-		return nil
-	}
-	sa, err := unix.Getsockname(c.fd)
-	if err != nil {
-		return nil
-	}
-	return netAddr(sa)
-}
-
-// RemoteAddr implements backend.Addresser.
-func (c *conn) RemoteAddr() net.Addr {
-	if c.peer != nil {
-		return c.peer
-	}
-	if c.fd < 0 {
-		return nil
-	}
-	sa, err := unix.Getpeername(c.fd)
-	if err != nil {
-		return nil
-	}
-	c.peer = netAddr(sa)
-	return c.peer
-}
-
-func netAddr(sa unix.Sockaddr) net.Addr {
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *unix.SockaddrInet6:
-		addr := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
-		if a.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
-				addr.Zone = ifi.Name
-			}
-		}
-		return addr
-	case *unix.SockaddrUnix:
-		return &net.UnixAddr{Name: a.Name, Net: "unix"}
-	}
-	return nil
-}
-
 // ---- connect ----
 
 // Connect starts a connect of bev to addr (a *net.TCPAddr, *net.UnixAddr, or any
@@ -1180,33 +956,6 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 		c.connect(addr, sa)
 		return nil
 	})
-}
-
-// onLoopDo runs fn with the core lock and a reference: at once for a loop-confined
-// bufferevent, on the loop for a ThreadSafe one.
-func (c *conn) onLoopDo(fn func() error) error {
-	if c.c.Options()&bufferevent.ThreadSafe != 0 {
-		c.c.Lock()
-		closed := c.c.Closed()
-		if !closed {
-			c.c.RunInLoop(func() {
-				if !c.dead && !c.c.Closed() {
-					_ = fn()
-				}
-			})
-		}
-		c.c.Unlock()
-		if closed {
-			return bufferevent.ErrClosed
-		}
-		return nil
-	}
-	if c.dead || c.c.Closed() {
-		return bufferevent.ErrClosed
-	}
-	c.c.Enter()
-	defer c.c.Leave()
-	return fn()
 }
 
 // connect starts one connect attempt; failures are reported asynchronously.
@@ -1299,20 +1048,7 @@ func (c *conn) connectDone(res int32) {
 		return
 	}
 	c.connecting = false
-	c.dial.Discard()
-	c.lastErr = nil
-	c.peer = c.connAddr
-	if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-	c.c.TriggerEvent(backend.Connected, nil, 0)
-	if c.gone() {
-		return
-	}
-	_ = c.Enable(c.activeDirs())
-	if c.half != nil && !c.gone() {
-		c.afterConnect()
-	}
+	c.connected()
 }
 
 func (c *conn) abortConnect() {
@@ -1326,38 +1062,6 @@ func (c *conn) abortConnect() {
 	}
 }
 
-// connectFailedLater reports a failure found inside Connect through the deferred event
-// callback, so nothing runs synchronously (libevent's immediate-refusal path).
-func (c *conn) connectFailedLater(err error) {
-	c.lastErr = c.dialError(err)
-	if c.dial.More() {
-		c.base.Defer(func() {
-			c.c.Enter()
-			defer c.c.Leave()
-			if !c.gone() {
-				c.connectNext()
-			}
-		})
-		return
-	}
-	c.disableUser(backend.ReadWrite)
-	c.c.TriggerEvent(backend.Error, c.lastErr, backend.TriggerDefer)
-}
-
-// connectFailed handles a connect that failed after starting: Error with no direction
-// bit, after trying the next address of a hostname connect.
-func (c *conn) connectFailed(err error) {
-	c.lastErr = c.dialError(err)
-	if c.dial.More() {
-		c.connectNext()
-		return
-	}
-	if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-	c.c.TriggerEvent(backend.Error, c.lastErr, 0)
-}
-
 func (c *conn) dialError(err error) error {
 	if errno, ok := err.(syscall.Errno); ok {
 		err = os.NewSyscallError("connect", errno)
@@ -1365,116 +1069,15 @@ func (c *conn) dialError(err error) error {
 	return dialer.DialError(c.connAddr, err)
 }
 
-// ---- hostname connect ----
-
-// ConnectHostname resolves host and connects bev to the first of its addresses that
-// accepts, trying each in order (libevent's bufferevent_socket_connect_hostname tries
-// only the first). network is "tcp", "tcp4" or "tcp6"; host is a name or an IP address
-// (IPv6 with or without brackets); port is 1 to 65535. The lookup runs with Go's
-// resolver on a goroutine bounded by ctx while reading and writing are suspended; its
-// result is handled on the loop. A failed lookup reaches the event callback as Error
-// with a *DNSError; a failed connect as with Connect. Close, SetFD or another Connect
-// cancels a lookup in progress.
-//
-// ConnectHostname returns an error only for unusable arguments or a closed bufferevent.
-// Loop-confined unless bev is ThreadSafe; then the work starts on the loop.
-func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network, host string, port int) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return err
+// dropFailedSocket gives up the socket of a failed connect before a hostname connect
+// tries its next address (closed if it is ours).
+func (c *conn) dropFailedSocket() {
+	old, own := c.fd, c.ownFD
+	c.fd, c.ownFD = -1, false
+	if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
+		// The failed connect has completed: nothing of ours is in flight on it.
+		_ = unix.Close(old)
 	}
-	t, err := dialer.ParseTarget(network, host, port)
-	if err != nil {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, err)}
-	}
-	return c.onLoopDo(func() error {
-		c.startLookup(ctx, t)
-		return nil
-	})
-}
-
-// DNSErr returns the error of bev's last hostname lookup (a *DNSError), or nil
-// (libevent's bufferevent_socket_get_dns_error). Loop-confined unless bev is ThreadSafe.
-func DNSErr(bev *bufferevent.BufferEvent) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return nil
-	}
-	c.c.Lock()
-	defer c.c.Unlock()
-	return c.dial.Err()
-}
-
-// lookupNetIP resolves host names; tests replace it.
-var lookupNetIP = net.DefaultResolver.LookupNetIP
-
-// startLookup begins resolution with reading and writing suspended.
-func (c *conn) startLookup(ctx context.Context, t dialer.Target) {
-	c.cancelLookup()
-	c.lastErr = nil
-	c.connecting = true
-	c.c.SuspendRead(backend.SuspendLookup)
-	c.c.SuspendWrite(backend.SuspendLookup)
-	c.dial.Lookup = lookupNetIP
-	c.dial.Start(ctx, c.base, t, c.lookupDone)
-}
-
-// cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
-func (c *conn) cancelLookup() {
-	if c.dial.Cancel() && c.c != nil {
-		c.connecting = false
-		if !c.dead {
-			c.c.UnsuspendRead(backend.SuspendLookup)
-			c.c.UnsuspendWrite(backend.SuspendLookup)
-		}
-	}
-}
-
-// lookupDone handles a lookup result on the loop (libevent's
-// bufferevent_connect_getaddrinfo_cb).
-func (c *conn) lookupDone(r dialer.Result) {
-	if c.dead {
-		return
-	}
-	c.c.Enter()
-	defer c.c.Leave()
-	if c.gone() || !c.dial.End(r) {
-		return // cancelled
-	}
-	c.connecting = false
-	c.c.UnsuspendWrite(backend.SuspendLookup)
-	c.c.UnsuspendRead(backend.SuspendLookup)
-	if c.gone() {
-		return
-	}
-	if err := c.dial.Settle(r); err != nil {
-		c.disableUser(backend.ReadWrite)
-		c.c.TriggerEvent(backend.Error, err, 0)
-		return
-	}
-	c.connectNext()
-}
-
-// connectNext starts a connect to the next address of a hostname connect, replacing a
-// failed socket.
-func (c *conn) connectNext() {
-	ap, _ := c.dial.Next()
-	if c.fd >= 0 && c.lastErr != nil {
-		old, own := c.fd, c.ownFD
-		c.fd, c.ownFD = -1, false
-		if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
-			// The failed connect has completed: nothing of ours is in flight on it.
-			_ = unix.Close(old)
-		}
-	}
-	addr := net.TCPAddrFromAddrPort(ap)
-	sa, err := sockaddrOf(addr)
-	if err != nil {
-		c.connAddr = addr
-		c.connectFailedLater(err)
-		return
-	}
-	c.connect(addr, sa)
 }
 
 // sockaddrOf converts a net.Addr for a stream connect.
@@ -1499,31 +1102,6 @@ func sockaddrOf(addr net.Addr) (unix.Sockaddr, error) {
 		return &unix.SockaddrUnix{Name: addr.String()}, nil
 	}
 	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
-}
-
-func tcpSockaddr(a *net.TCPAddr) (unix.Sockaddr, error) {
-	if a.Port < 1 || a.Port > 65535 {
-		return nil, errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: a.String()})
-	}
-	if ip4 := a.IP.To4(); ip4 != nil {
-		sa := &unix.SockaddrInet4{Port: a.Port}
-		copy(sa.Addr[:], ip4)
-		return sa, nil
-	}
-	if len(a.IP) == net.IPv6len {
-		sa := &unix.SockaddrInet6{Port: a.Port}
-		copy(sa.Addr[:], a.IP)
-		if a.Zone != "" {
-			if ifi, err := net.InterfaceByName(a.Zone); err == nil {
-				sa.ZoneId = uint32(ifi.Index)
-			}
-		}
-		return sa, nil
-	}
-	if a.IP == nil {
-		return &unix.SockaddrInet4{Port: a.Port, Addr: [4]byte{127, 0, 0, 1}}, nil
-	}
-	return nil, errors.Join(ErrAddress, &net.AddrError{Err: "bad IP", Addr: a.String()})
 }
 
 // readLaterOn is off with ASYNC_READNOW=1 in the environment: bulk receives start again

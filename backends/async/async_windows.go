@@ -3,7 +3,6 @@
 package async
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -81,27 +80,6 @@ func (bp *basePort) release() {
 	}
 }
 
-var conns = struct {
-	sync.Mutex
-	m map[*bufferevent.BufferEvent]*conn
-}{m: make(map[*bufferevent.BufferEvent]*conn)}
-
-func lookupConn(bev *bufferevent.BufferEvent) (*conn, error) {
-	if bev == nil {
-		return nil, ErrNotAsync
-	}
-	conns.Lock()
-	c := conns.m[bev]
-	conns.Unlock()
-	if c == nil {
-		if bev.Type() == TypeName {
-			return nil, bufferevent.ErrClosed
-		}
-		return nil, ErrNotAsync
-	}
-	return c, nil
-}
-
 // New creates an async bufferevent on the connected stream socket fd (a SOCKET handle
 // created with WSA_FLAG_OVERLAPPED, as socket() does; libevent's bufferevent_async_new);
 // fd may be -1 (then Connect or ConnectHostname gives it one, or BufferEvent.SetFD). The
@@ -148,9 +126,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 	if err != nil {
 		return nil, err
 	}
-	conns.Lock()
-	conns.m[bev] = c
-	conns.Unlock()
+	register(bev, c)
 	return bev, nil
 }
 
@@ -225,20 +201,23 @@ func (c *conn) sock() windows.Handle { return windows.Handle(c.fd) }
 
 func (c *conn) pendingOut() int { return c.c.Output().Len() }
 
-func (c *conn) disableUser(dir backend.Direction) {
-	if c.c.Options()&bufferevent.ThreadSafe == 0 {
-		c.bev.Disable(dir)
-		return
-	}
-	c.c.Unlock()
-	c.bev.Disable(dir)
-	c.c.Lock()
-}
+// Sockets are windows.Handle values (as ints in conn.fd); conn_common.go names their
+// address types through these aliases.
+type (
+	sockaddr      = windows.Sockaddr
+	sockaddrInet4 = windows.SockaddrInet4
+	sockaddrInet6 = windows.SockaddrInet6
+)
 
-func (c *conn) fail(dir backend.Direction, what backend.Events, err error) {
-	c.disableUser(dir)
-	c.c.TriggerEvent(what, err, 0)
-}
+func getsockname(fd int) (sockaddr, error) { return windows.Getsockname(windows.Handle(fd)) }
+func getpeername(fd int) (sockaddr, error) { return windows.Getpeername(windows.Handle(fd)) }
+
+// otherNetAddr converts what netAddr does not know: nothing on Windows (TCP only).
+func otherNetAddr(windows.Sockaddr) net.Addr { return nil }
+
+// stopIO is disableUser's backend step: nothing on Windows, where the core's Disable
+// (called by BufferEvent.Disable) cancels the operations in flight.
+func (c *conn) stopIO(backend.Direction) {}
 
 func (c *conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Addr: c.peer, Err: err}
@@ -349,25 +328,18 @@ func (c *conn) readDone(n int, err error) {
 	}
 }
 
-// ---- writing ----
-
-func (c *conn) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
-	if info.Added == 0 || c.dead {
-		return
+// cancelRead cancels the receive in flight, if any.
+func (c *conn) cancelRead() {
+	if c.reading {
+		_ = c.port().CancelOp(c.rop)
 	}
-	if !c.c.OnLoop() {
-		if !c.kickQueued {
-			c.kickQueued = true
-			c.c.RunInLoop(c.kickFn)
-		}
-		return
-	}
-	c.startWrite()
-	c.resetWriteTimer()
 }
 
-func (c *conn) kick() {
-	c.kickQueued = false
+// ---- writing ----
+
+// wantWrite starts a send of the pending output (unless one is in flight) and rearms
+// the write timeout.
+func (c *conn) wantWrite() {
 	c.startWrite()
 	c.resetWriteTimer()
 }
@@ -472,6 +444,13 @@ func (c *conn) writeDone(n int, err error) {
 	}
 }
 
+// cancelWrite cancels the send in flight, if any.
+func (c *conn) cancelWrite() {
+	if c.writing {
+		_ = c.port().CancelOp(c.wop)
+	}
+}
+
 // maybeForget gives the port back once the system has finished with a closed
 // connection's operations.
 func (c *conn) maybeForget() {
@@ -496,133 +475,13 @@ func (c *conn) unlockDead() {
 	}
 }
 
-// ---- timers ----
-
-func (c *conn) ensureTimers() bool {
-	if c.rtimer != nil {
-		return true
-	}
-	rt, err := c.base.NewTimer(c.onReadTimeout)
-	if err != nil {
-		return false
-	}
-	wt, err := c.base.NewTimer(c.onWriteTimeout)
-	if err != nil {
-		rt.Free()
-		return false
-	}
-	c.rtimer, c.wtimer = rt, wt
-	return true
-}
-
-func (c *conn) resetReadTimer() {
-	rto, _ := c.c.Timeouts()
-	if rto > 0 && c.c.Active(backend.Read) && !c.dead {
-		if c.ensureTimers() {
-			_ = c.rtimer.AddTimeout(rto)
-		}
-	} else if c.rtimer != nil {
-		_ = c.rtimer.Del()
-	}
-}
-
-func (c *conn) resetWriteTimer() {
-	_, wto := c.c.Timeouts()
-	if wto > 0 && c.c.Active(backend.Write) && !c.dead && (c.pendingOut() > 0 || c.connecting) {
-		if c.ensureTimers() {
-			_ = c.wtimer.AddTimeout(wto)
-		}
-	} else if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-}
-
-func (c *conn) onReadTimeout()  { c.timedOut(backend.Read, backend.Reading|backend.Timeout) }
-func (c *conn) onWriteTimeout() { c.timedOut(backend.Write, backend.Writing|backend.Timeout) }
-
-func (c *conn) timedOut(dir backend.Direction, what backend.Events) {
-	c.c.Enter()
-	defer c.c.Leave()
-	if c.gone() {
-		return
-	}
-	if dir == backend.Write && c.connecting {
-		c.abortConnect()
-	}
-	c.fail(dir, what, nil)
-}
-
 // ---- backend.Ops ----
-
-// Enable implements backend.Ops.
-func (c *conn) Enable(dir backend.Direction) error {
-	if dir&backend.Read != 0 {
-		if c.missed && c.c.Input().Len() > 0 {
-			c.missed = false
-			c.c.TriggerRead(backend.TriggerDefer)
-		}
-		c.startRead()
-		c.resetReadTimer()
-	}
-	if dir&backend.Write != 0 {
-		if c.pendingOut() > 0 {
-			c.startWrite()
-		}
-		c.resetWriteTimer()
-	}
-	return nil
-}
-
-// Disable implements backend.Ops: stop the timers and, when the user disabled dir,
-// cancel the operation in flight (its completion may still bring data, which is kept).
-func (c *conn) Disable(dir backend.Direction) error {
-	// A suspension (watermark, rate limit) lets the operation in flight complete: it was
-	// sized within the input room and the allowance, and its size is charged already.
-	// Only the user's Disable cancels it.
-	user := c.c.Enabled()
-	if dir&backend.Read != 0 {
-		if c.rtimer != nil {
-			_ = c.rtimer.Del()
-		}
-		if c.reading && user&backend.Read == 0 {
-			_ = c.port().CancelOp(c.rop)
-		}
-	}
-	if dir&backend.Write != 0 && !c.connecting {
-		if c.wtimer != nil {
-			_ = c.wtimer.Del()
-		}
-		if c.writing && user&backend.Write == 0 {
-			_ = c.port().CancelOp(c.wop)
-		}
-	}
-	return nil
-}
-
-// Flush implements backend.Ops; output is handed to the system as soon as it is added.
-// Finished on the write side shuts the socket's write side down once the output is sent
-// (halfclose.go), as the socket backend does (libevent does nothing).
-func (c *conn) Flush(dir backend.Direction, mode backend.FlushMode) (bool, error) {
-	if mode == backend.Finished && dir&backend.Write != 0 && !c.dead {
-		if err := c.finishWrite(); err != nil {
-			return false, err
-		}
-	}
-	return false, nil
-}
 
 // shutdownWrite shuts the socket's write side down (Flush(Write, Finished), halfclose.go).
 func (c *conn) shutdownWrite() error {
 	if err := windows.Shutdown(c.sock(), windows.SHUT_WR); err != nil {
 		return c.opError("shutdown", os.NewSyscallError("shutdown", err))
 	}
-	return nil
-}
-
-// AdjustTimeouts implements backend.Ops.
-func (c *conn) AdjustTimeouts() error {
-	c.resetReadTimer()
-	c.resetWriteTimer()
 	return nil
 }
 
@@ -642,16 +501,10 @@ func (c *conn) Close() error {
 	defer func() { c.closing = false }()
 	c.CancelAll()
 	c.dead = true
-	if c.rtimer != nil {
-		c.rtimer.Free()
-		c.wtimer.Free()
-		c.rtimer, c.wtimer = nil, nil
-	}
+	c.freeTimers()
 	c.c.Output().RemoveCallback(c.outCb)
 	c.resetHalfClose()
-	conns.Lock()
-	delete(conns.m, c.bev)
-	conns.Unlock()
+	c.unregister()
 	var err error
 	if c.fd >= 0 {
 		c.port().Forget(c.sock())
@@ -695,61 +548,6 @@ func (c *conn) SetFD(fd int) error {
 	return nil
 }
 
-func (c *conn) activeDirs() backend.Direction {
-	var d backend.Direction
-	if c.c.Active(backend.Read) {
-		d |= backend.Read
-	}
-	if c.c.Active(backend.Write) {
-		d |= backend.Write
-	}
-	return d
-}
-
-// LocalAddr implements backend.Addresser.
-func (c *conn) LocalAddr() net.Addr {
-	if c.fd < 0 {
-		return nil
-	}
-	sa, err := windows.Getsockname(c.sock())
-	if err != nil {
-		return nil
-	}
-	return netAddr(sa)
-}
-
-// RemoteAddr implements backend.Addresser.
-func (c *conn) RemoteAddr() net.Addr {
-	if c.peer != nil {
-		return c.peer
-	}
-	if c.fd < 0 {
-		return nil
-	}
-	sa, err := windows.Getpeername(c.sock())
-	if err != nil {
-		return nil
-	}
-	c.peer = netAddr(sa)
-	return c.peer
-}
-
-func netAddr(sa windows.Sockaddr) net.Addr {
-	switch a := sa.(type) {
-	case *windows.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
-	case *windows.SockaddrInet6:
-		addr := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
-		if a.ZoneId != 0 {
-			if ifi, err := net.InterfaceByIndex(int(a.ZoneId)); err == nil {
-				addr.Zone = ifi.Name
-			}
-		}
-		return addr
-	}
-	return nil
-}
-
 // ---- connect ----
 
 // Connect starts a connect of bev to addr (a *net.TCPAddr, or any net.Addr whose
@@ -782,31 +580,6 @@ func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
 		c.connect(addr, sa)
 		return nil
 	})
-}
-
-func (c *conn) onLoopDo(fn func() error) error {
-	if c.c.Options()&bufferevent.ThreadSafe != 0 {
-		c.c.Lock()
-		closed := c.c.Closed()
-		if !closed {
-			c.c.RunInLoop(func() {
-				if !c.dead && !c.c.Closed() {
-					_ = fn()
-				}
-			})
-		}
-		c.c.Unlock()
-		if closed {
-			return bufferevent.ErrClosed
-		}
-		return nil
-	}
-	if c.dead || c.c.Closed() {
-		return bufferevent.ErrClosed
-	}
-	c.c.Enter()
-	defer c.c.Leave()
-	return fn()
 }
 
 func (c *conn) connect(addr net.Addr, sa windows.Sockaddr) {
@@ -862,20 +635,7 @@ func (c *conn) connectDone(err error) {
 		c.connectFailed(err)
 		return
 	}
-	c.dial.Discard()
-	c.lastErr = nil
-	c.peer = c.connAddr
-	if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-	c.c.TriggerEvent(backend.Connected, nil, 0)
-	if c.gone() {
-		return
-	}
-	_ = c.Enable(c.activeDirs())
-	if c.half != nil && !c.gone() {
-		c.afterConnect()
-	}
+	c.connected()
 }
 
 func (c *conn) abortConnect() {
@@ -885,141 +645,17 @@ func (c *conn) abortConnect() {
 	}
 }
 
-func (c *conn) connectFailedLater(err error) {
-	c.lastErr = c.dialError(err)
-	if c.dial.More() {
-		c.base.Defer(func() {
-			c.c.Enter()
-			defer c.c.Leave()
-			if !c.gone() {
-				c.connectNext()
-			}
-		})
-		return
-	}
-	c.disableUser(backend.ReadWrite)
-	c.c.TriggerEvent(backend.Error, c.lastErr, backend.TriggerDefer)
-}
-
-func (c *conn) connectFailed(err error) {
-	c.lastErr = c.dialError(err)
-	if c.dial.More() {
-		c.connectNext()
-		return
-	}
-	if c.wtimer != nil {
-		_ = c.wtimer.Del()
-	}
-	c.c.TriggerEvent(backend.Error, c.lastErr, 0)
-}
-
 func (c *conn) dialError(err error) error { return dialer.DialError(c.connAddr, err) }
 
-// ---- hostname connect ----
-
-// ConnectHostname resolves host and connects bev to the first of its addresses that
-// accepts, trying each in order. network is "tcp", "tcp4" or "tcp6"; host is a name or
-// an IP address (IPv6 with or without brackets); port is 1 to 65535. The lookup runs
-// with Go's resolver on a goroutine bounded by ctx while reading and writing are
-// suspended; its result is handled on the loop. A failed lookup reaches the event
-// callback as Error with a *DNSError; a failed connect as with Connect.
-//
-// ConnectHostname returns an error only for unusable arguments or a closed bufferevent.
-// Loop-confined unless bev is ThreadSafe; then the work starts on the loop.
-func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network, host string, port int) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return err
+// dropFailedSocket gives up the socket of a failed connect before a hostname connect
+// tries its next address (closed if it is ours).
+func (c *conn) dropFailedSocket() {
+	old, own := c.sock(), c.ownFD
+	c.port().Forget(old)
+	c.fd, c.ownFD = -1, false
+	if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
+		_ = windows.Closesocket(old)
 	}
-	t, err := dialer.ParseTarget(network, host, port)
-	if err != nil {
-		return &net.OpError{Op: "dial", Net: network, Err: errors.Join(ErrAddress, err)}
-	}
-	return c.onLoopDo(func() error {
-		c.startLookup(ctx, t)
-		return nil
-	})
-}
-
-// DNSErr returns the error of bev's last hostname lookup (a *DNSError), or nil.
-// Loop-confined unless bev is ThreadSafe.
-func DNSErr(bev *bufferevent.BufferEvent) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return nil
-	}
-	c.c.Lock()
-	defer c.c.Unlock()
-	return c.dial.Err()
-}
-
-var lookupNetIP = net.DefaultResolver.LookupNetIP
-
-// startLookup begins resolution with reading and writing suspended.
-func (c *conn) startLookup(ctx context.Context, t dialer.Target) {
-	c.cancelLookup()
-	c.lastErr = nil
-	c.connecting = true
-	c.c.SuspendRead(backend.SuspendLookup)
-	c.c.SuspendWrite(backend.SuspendLookup)
-	c.dial.Lookup = lookupNetIP
-	c.dial.Start(ctx, c.base, t, c.lookupDone)
-}
-
-// cancelLookup abandons a lookup in progress; its result is dropped when it arrives.
-func (c *conn) cancelLookup() {
-	if c.dial.Cancel() && c.c != nil {
-		c.connecting = false
-		if !c.dead {
-			c.c.UnsuspendRead(backend.SuspendLookup)
-			c.c.UnsuspendWrite(backend.SuspendLookup)
-		}
-	}
-}
-
-// lookupDone handles a lookup result on the loop (libevent's
-// bufferevent_connect_getaddrinfo_cb).
-func (c *conn) lookupDone(r dialer.Result) {
-	if c.dead {
-		return
-	}
-	c.c.Enter()
-	defer c.c.Leave()
-	if c.gone() || !c.dial.End(r) {
-		return // cancelled
-	}
-	c.connecting = false
-	c.c.UnsuspendWrite(backend.SuspendLookup)
-	c.c.UnsuspendRead(backend.SuspendLookup)
-	if c.gone() {
-		return
-	}
-	if err := c.dial.Settle(r); err != nil {
-		c.disableUser(backend.ReadWrite)
-		c.c.TriggerEvent(backend.Error, err, 0)
-		return
-	}
-	c.connectNext()
-}
-
-func (c *conn) connectNext() {
-	ap, _ := c.dial.Next()
-	if c.fd >= 0 && c.lastErr != nil {
-		old, own := c.sock(), c.ownFD
-		c.port().Forget(old)
-		c.fd, c.ownFD = -1, false
-		if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
-			_ = windows.Closesocket(old)
-		}
-	}
-	addr := net.TCPAddrFromAddrPort(ap)
-	sa, err := sockaddrOf(addr)
-	if err != nil {
-		c.connAddr = addr
-		c.connectFailedLater(err)
-		return
-	}
-	c.connect(addr, sa)
 }
 
 func sockaddrOf(addr net.Addr) (windows.Sockaddr, error) {
@@ -1036,29 +672,4 @@ func sockaddrOf(addr net.Addr) (windows.Sockaddr, error) {
 		return tcpSockaddr(ta)
 	}
 	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
-}
-
-func tcpSockaddr(a *net.TCPAddr) (windows.Sockaddr, error) {
-	if a.Port < 1 || a.Port > 65535 {
-		return nil, errors.Join(ErrAddress, &net.AddrError{Err: "port out of range", Addr: a.String()})
-	}
-	if ip4 := a.IP.To4(); ip4 != nil {
-		sa := &windows.SockaddrInet4{Port: a.Port}
-		copy(sa.Addr[:], ip4)
-		return sa, nil
-	}
-	if len(a.IP) == net.IPv6len {
-		sa := &windows.SockaddrInet6{Port: a.Port}
-		copy(sa.Addr[:], a.IP)
-		if a.Zone != "" {
-			if ifi, err := net.InterfaceByName(a.Zone); err == nil {
-				sa.ZoneId = uint32(ifi.Index)
-			}
-		}
-		return sa, nil
-	}
-	if a.IP == nil {
-		return &windows.SockaddrInet4{Port: a.Port, Addr: [4]byte{127, 0, 0, 1}}, nil
-	}
-	return nil, errors.Join(ErrAddress, &net.AddrError{Err: "bad IP", Addr: a.String()})
 }
