@@ -8,60 +8,31 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"time"
 
 	"github.com/bufev/bufev/backends/async/internal/uring"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
 )
 
-// acceptSlots is how many accept operations a listener keeps in flight, like libevent's
-// IOCP listener keeps 4 AcceptEx outstanding: connections arriving together are accepted
-// in one batch of completions. Each slot collects the peer address with the accept, so
-// no getpeername(2) follows (a multishot accept would need one per connection).
-const acceptSlots = 4
-
-const defaultBacklog = 4096
-
 // Listener accepts connections with io_uring accept operations (libevent's IOCP
 // listener, evconnlistener_iocp). Create it with Listen or NewListener. A Listener is
 // loop-confined: call its methods on the loop goroutine (or before the loop runs);
 // every callback runs there.
 type Listener struct {
-	lr      *loopRing
-	id      uint64
-	base    *eventbase.Base
-	fd      int
-	flags   ListenFlags
-	addr    net.Addr
-	unlink  string
-	maxWait time.Duration
-
-	cb      AcceptFunc
-	errcb   ErrorFunc
-	enabled bool
-	closed  bool
-	paused  bool
-	backoff time.Duration
-	pause   *eventbase.Event
-	deliver func() // l.deliverHeld, allocated once
-	held    []heldConn
-	heldQ   bool
-
-	slots [acceptSlots]acceptSlot
-	nOps  int
-	freed bool
+	listenerState
+	lr     *loopRing
+	id     uint64
+	unlink string
+	slots  [acceptSlots]acceptSlot
 }
 
+// acceptSlot is one accept operation kept in flight. It collects the peer address with
+// the accept, so no getpeername(2) follows (a multishot accept would need one per
+// connection).
 type acceptSlot struct {
 	addr     uring.AcceptAddr
 	inFlight bool
 	cancel   bool
-}
-
-type heldConn struct {
-	fd   int
-	peer net.Addr
 }
 
 // Listen creates a listening socket for network ("tcp", "tcp4", "tcp6" or "unix") and
@@ -92,33 +63,6 @@ func Listen(base *eventbase.Base, network, address string, cb AcceptFunc, opts L
 	}
 	l.unlink = unlinkPath
 	return l, nil
-}
-
-// NewListener accepts with io_uring on an existing socket (libevent's evconnlistener_new
-// on an IOCP base). See ListenerOptions.Backlog for when it calls listen(2). The socket
-// stays the caller's unless opts has ListenCloseOnFree.
-//
-// Loop-confined: call it on the loop goroutine or before the loop runs.
-func NewListener(base *eventbase.Base, fd int, cb AcceptFunc, opts ListenerOptions) (*Listener, error) {
-	if base == nil {
-		return nil, errors.New("async: nil base")
-	}
-	if fd < 0 {
-		return nil, fmt.Errorf("async: invalid listener descriptor %d", fd)
-	}
-	if err := Available(); err != nil {
-		return nil, err
-	}
-	if opts.Backlog != 0 {
-		b := opts.Backlog
-		if b < 0 {
-			b = defaultBacklog
-		}
-		if err := unix.Listen(fd, b); err != nil {
-			return nil, os.NewSyscallError("listen", err)
-		}
-	}
-	return newListener(base, fd, cb, opts)
 }
 
 func listenSocket(network, address string, opts ListenerOptions) (int, string, error) {
@@ -189,10 +133,7 @@ func newListener(base *eventbase.Base, fd int, cb AcceptFunc, opts ListenerOptio
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{lr: lr, base: base, fd: fd, flags: opts.Flags, cb: cb, maxWait: opts.MaxAcceptBackoff}
-	if l.maxWait <= 0 {
-		l.maxWait = time.Second
-	}
+	l := &Listener{lr: lr, listenerState: newListenerState(base, fd, cb, opts)}
 	if sa, err := unix.Getsockname(fd); err == nil {
 		l.addr = netAddr(sa)
 	}
@@ -279,15 +220,7 @@ func (l *Listener) complete(kind int, res int32, _ uint32) {
 		if sa, err := s.addr.Sockaddr(); err == nil {
 			peer = netAddr(sa)
 		}
-		l.backoff = 0
-		if !l.enabled || l.cb == nil || len(l.held) > 0 {
-			// Accepted while disabled (the cancellation came too late): keep it for
-			// when the listener is enabled again; Close closes it.
-			l.held = append(l.held, heldConn{fd, peer})
-			return
-		}
-		l.cb(l, fd, peer)
-		l.arm()
+		l.accepted(fd, peer)
 		return
 	}
 	if l.closed {
@@ -302,134 +235,21 @@ func (l *Listener) complete(kind int, res int32, _ uint32) {
 	}
 }
 
-func (l *Listener) acceptFailed(err error) {
-	if l.errcb != nil {
-		l.errcb(l, &net.OpError{Op: "accept", Net: l.network(), Addr: l.addr, Err: err})
+// listenFD calls listen(2) on a socket given to NewListener.
+func listenFD(fd, backlog int) error {
+	if err := unix.Listen(fd, backlog); err != nil {
+		return os.NewSyscallError("listen", err)
 	}
-	if l.closed || !l.enabled {
-		return
-	}
-	// Pause instead of spinning on a persistent error.
-	if l.backoff == 0 {
-		l.backoff = 5 * time.Millisecond
-	} else {
-		l.backoff = min(l.backoff*2, l.maxWait)
-	}
-	l.paused = true
-	l.cancelAll()
-	_ = l.pause.AddTimeout(l.backoff)
-}
-
-func (l *Listener) onPauseEnd() {
-	l.paused = false
-	l.arm()
-}
-
-func (l *Listener) network() string {
-	if _, ok := l.addr.(*net.UnixAddr); ok {
-		return "unix"
-	}
-	return "tcp"
-}
-
-// deliverHeld hands connections accepted while disabled to the callback.
-func (l *Listener) deliverHeld() {
-	l.heldQ = false
-	for len(l.held) > 0 && l.enabled && l.cb != nil && !l.closed {
-		h := l.held[0]
-		l.held = l.held[1:]
-		l.cb(l, h.fd, h.peer)
-	}
-	l.arm()
-}
-
-func (l *Listener) maybeForget() {
-	if !l.closed || l.nOps > 0 || l.freed {
-		return
-	}
-	l.freed = true
-	l.lr.forget(l.id)
-}
-
-// Enable starts (or resumes) accepting (evconnlistener_enable). Connections accepted
-// by operations that completed while the listener was disabled are delivered first.
-// Loop-confined.
-func (l *Listener) Enable() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.enabled = true
-	if len(l.held) > 0 {
-		if !l.heldQ {
-			l.heldQ = true
-			l.base.Defer(l.deliver)
-		}
-		return nil
-	}
-	l.arm()
 	return nil
 }
 
-// Disable stops accepting (evconnlistener_disable): the accepts in flight are cancelled
-// and further connections wait in the kernel's backlog. One that an accept operation
-// had already taken is kept and delivered on Enable. Safe to call from the callbacks.
-// Loop-confined.
-func (l *Listener) Disable() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.enabled = false
-	l.cancelAll()
-	return nil
-}
+// closeSocket closes an accepted or listening socket.
+func closeSocket(fd int) error { return unix.Close(fd) }
 
-// Enabled reports whether the listener is enabled. Loop-confined.
-func (l *Listener) Enabled() bool { return l.enabled && !l.closed }
-
-// SetCallback replaces the accept callback; nil stops accepting until one is set
-// (evconnlistener_set_cb). Loop-confined.
-func (l *Listener) SetCallback(cb AcceptFunc) {
-	l.cb = cb
-	if cb == nil {
-		l.cancelAll()
-		return
-	}
-	if len(l.held) > 0 {
-		_ = l.Enable()
-		return
-	}
-	l.arm()
-}
-
-// SetErrorCallback sets the error callback (evconnlistener_set_error_cb). Loop-confined.
-func (l *Listener) SetErrorCallback(cb ErrorFunc) { l.errcb = cb }
-
-// FD returns the listening socket. Safe for concurrent use.
-func (l *Listener) FD() int { return l.fd }
-
-// Addr returns the bound address. Safe for concurrent use.
-func (l *Listener) Addr() net.Addr { return l.addr }
-
-// Base returns the listener's base. Safe for concurrent use.
-func (l *Listener) Base() *eventbase.Base { return l.base }
-
-// Close stops the listener (evconnlistener_free): the accepts in flight are cancelled
-// and their completions awaited before the socket is closed (with ListenCloseOnFree),
-// connections held while disabled are closed, and no callback runs afterwards. It may
-// be called from the listener's callbacks. A second Close returns ErrClosed.
-// Loop-confined.
-func (l *Listener) Close() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.closed = true
-	l.cb, l.errcb = nil, nil
-	l.cancelAll()
-	l.pause.Free()
-	for _, h := range l.held {
-		unix.Close(h.fd)
-	}
-	l.held = nil
+// shutdown ends Close once the accepts are cancelled and the held connections closed:
+// submit the cancellations, close the socket (ListenCloseOnFree) and give the ring
+// back once the last completion is in.
+func (l *Listener) shutdown() error {
 	if !l.lr.closed {
 		// The cancellations of accepts waiting for a connection take effect within
 		// this submission; an accept that won the race delivers a descriptor that the
@@ -451,4 +271,19 @@ func (l *Listener) Close() error {
 		l.lr.watch()
 	}
 	return err
+}
+
+func (l *Listener) network() string {
+	if _, ok := l.addr.(*net.UnixAddr); ok {
+		return "unix"
+	}
+	return "tcp"
+}
+
+func (l *Listener) maybeForget() {
+	if !l.closed || l.nOps > 0 || l.freed {
+		return
+	}
+	l.freed = true
+	l.lr.forget(l.id)
 }

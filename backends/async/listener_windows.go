@@ -7,19 +7,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"time"
 	"unsafe"
 
 	"github.com/bufev/bufev/backends/async/internal/iocp"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/windows"
 )
-
-// acceptSlots is how many AcceptEx operations a listener keeps in flight (libevent's
-// IOCP listener keeps 4).
-const acceptSlots = 4
-
-const defaultBacklog = 4096
 
 var (
 	modws2        = windows.NewLazySystemDLL("ws2_32.dll")
@@ -33,34 +26,11 @@ const fionbio = 0x8004667e
 // loop-confined: call its methods on the loop goroutine (or before the loop runs);
 // every callback runs there.
 type Listener struct {
-	bp      *basePort
-	base    *eventbase.Base
-	fd      int
-	family  int
-	flags   ListenFlags
-	addr    net.Addr
-	maxWait time.Duration
-
-	cb      AcceptFunc
-	errcb   ErrorFunc
-	enabled bool
-	closed  bool
-	paused  bool
-	backoff time.Duration
-	pause   *eventbase.Event
-	deliver func()
-	held    []heldConn
-	heldQ   bool
-
+	listenerState
+	bp     *basePort
+	family int
 	ops    [acceptSlots]*iocp.Op
 	doneFn [acceptSlots]func(windows.Handle, windows.Sockaddr, error)
-	nOps   int
-	freed  bool
-}
-
-type heldConn struct {
-	fd   int
-	peer net.Addr
 }
 
 // Listen creates a listening TCP socket for network ("tcp", "tcp4" or "tcp6") and
@@ -83,30 +53,6 @@ func Listen(base *eventbase.Base, network, address string, cb AcceptFunc, opts L
 		return nil, err
 	}
 	return l, nil
-}
-
-// NewListener accepts with AcceptEx on an existing TCP socket (a SOCKET handle as an
-// int). See ListenerOptions.Backlog for when it calls listen. The socket stays the
-// caller's unless opts has ListenCloseOnFree.
-//
-// Loop-confined: call it on the loop goroutine or before the loop runs.
-func NewListener(base *eventbase.Base, fd int, cb AcceptFunc, opts ListenerOptions) (*Listener, error) {
-	if base == nil {
-		return nil, errors.New("async: nil base")
-	}
-	if fd < 0 {
-		return nil, fmt.Errorf("async: invalid listener descriptor %d", fd)
-	}
-	if opts.Backlog != 0 {
-		b := opts.Backlog
-		if b < 0 {
-			b = defaultBacklog
-		}
-		if err := windows.Listen(windows.Handle(fd), b); err != nil {
-			return nil, os.NewSyscallError("listen", err)
-		}
-	}
-	return newListener(base, fd, cb, opts)
 }
 
 func listenSocket(network, address string, opts ListenerOptions) (int, error) {
@@ -171,10 +117,7 @@ func newListener(base *eventbase.Base, fd int, cb AcceptFunc, opts ListenerOptio
 		bp.release()
 		return nil, err
 	}
-	l := &Listener{bp: bp, base: base, fd: fd, family: windows.AF_INET, flags: opts.Flags, cb: cb, maxWait: opts.MaxAcceptBackoff}
-	if l.maxWait <= 0 {
-		l.maxWait = time.Second
-	}
+	l := &Listener{bp: bp, family: windows.AF_INET, listenerState: newListenerState(base, fd, cb, opts)}
 	if sa, err := windows.Getsockname(windows.Handle(fd)); err == nil {
 		l.addr = netAddr(sa)
 		if _, ok := sa.(*windows.SockaddrInet6); ok {
@@ -239,18 +182,11 @@ func (l *Listener) complete(i int, s windows.Handle, peer windows.Sockaddr, err 
 			one := uint32(1)
 			procIoctlSock.Call(uintptr(s), fionbio, uintptr(unsafe.Pointer(&one)))
 		}
-		fd := int(s)
 		var addr net.Addr
 		if peer != nil {
 			addr = netAddr(peer)
 		}
-		l.backoff = 0
-		if !l.enabled || l.cb == nil || len(l.held) > 0 {
-			l.held = append(l.held, heldConn{fd, addr})
-			return
-		}
-		l.cb(l, fd, addr)
-		l.arm()
+		l.accepted(int(s), addr)
 		return
 	}
 	if l.closed {
@@ -264,123 +200,24 @@ func (l *Listener) complete(i int, s windows.Handle, peer windows.Sockaddr, err 
 	l.acceptFailed(err)
 }
 
-func (l *Listener) acceptFailed(err error) {
-	if l.errcb != nil {
-		l.errcb(l, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: err})
+// listenFD calls listen on a socket given to NewListener.
+func listenFD(fd, backlog int) error {
+	if err := windows.Listen(windows.Handle(fd), backlog); err != nil {
+		return os.NewSyscallError("listen", err)
 	}
-	if l.closed || !l.enabled {
-		return
-	}
-	if l.backoff == 0 {
-		l.backoff = 5 * time.Millisecond
-	} else {
-		l.backoff = min(l.backoff*2, l.maxWait)
-	}
-	l.paused = true
-	l.cancelAll()
-	_ = l.pause.AddTimeout(l.backoff)
-}
-
-func (l *Listener) onPauseEnd() {
-	l.paused = false
-	l.arm()
-}
-
-func (l *Listener) deliverHeld() {
-	l.heldQ = false
-	for len(l.held) > 0 && l.enabled && l.cb != nil && !l.closed {
-		h := l.held[0]
-		l.held = l.held[1:]
-		l.cb(l, h.fd, h.peer)
-	}
-	l.arm()
-}
-
-func (l *Listener) maybeForget() {
-	if !l.closed || l.nOps > 0 || l.freed {
-		return
-	}
-	l.freed = true
-	l.bp.release()
-}
-
-// Enable starts (or resumes) accepting (evconnlistener_enable). Connections accepted
-// by operations that completed while the listener was disabled are delivered first.
-// Loop-confined.
-func (l *Listener) Enable() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.enabled = true
-	if len(l.held) > 0 {
-		if !l.heldQ {
-			l.heldQ = true
-			l.base.Defer(l.deliver)
-		}
-		return nil
-	}
-	l.arm()
 	return nil
 }
 
-// Disable stops accepting (evconnlistener_disable): the AcceptEx operations in flight
-// are canceled and further connections wait in the backlog. One that an operation had
-// already taken is kept and delivered on Enable. Loop-confined.
-func (l *Listener) Disable() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.enabled = false
-	l.cancelAll()
-	return nil
-}
+// closeSocket closes an accepted or listening socket.
+func closeSocket(fd int) error { return windows.Closesocket(windows.Handle(fd)) }
 
-// Enabled reports whether the listener is enabled. Loop-confined.
-func (l *Listener) Enabled() bool { return l.enabled && !l.closed }
+// network names the listener's network in errors: TCP only on Windows.
+func (l *Listener) network() string { return "tcp" }
 
-// SetCallback replaces the accept callback; nil stops accepting until one is set
-// (evconnlistener_set_cb). Loop-confined.
-func (l *Listener) SetCallback(cb AcceptFunc) {
-	l.cb = cb
-	if cb == nil {
-		l.cancelAll()
-		return
-	}
-	if len(l.held) > 0 {
-		_ = l.Enable()
-		return
-	}
-	l.arm()
-}
-
-// SetErrorCallback sets the error callback (evconnlistener_set_error_cb). Loop-confined.
-func (l *Listener) SetErrorCallback(cb ErrorFunc) { l.errcb = cb }
-
-// FD returns the listening socket handle. Safe for concurrent use.
-func (l *Listener) FD() int { return l.fd }
-
-// Addr returns the bound address. Safe for concurrent use.
-func (l *Listener) Addr() net.Addr { return l.addr }
-
-// Base returns the listener's base. Safe for concurrent use.
-func (l *Listener) Base() *eventbase.Base { return l.base }
-
-// Close stops the listener (evconnlistener_free): the accepts in flight are canceled
-// (a socket accepted by one that won the race is closed), connections held while
-// disabled are closed, the socket is closed with ListenCloseOnFree, and no callback
-// runs afterwards. A second Close returns ErrClosed. Loop-confined.
-func (l *Listener) Close() error {
-	if l.closed {
-		return ErrClosed
-	}
-	l.closed = true
-	l.cb, l.errcb = nil, nil
-	l.cancelAll()
-	l.pause.Free()
-	for _, h := range l.held {
-		windows.Closesocket(windows.Handle(h.fd))
-	}
-	l.held = nil
+// shutdown ends Close once the accepts are cancelled and the held connections closed:
+// close the socket (ListenCloseOnFree) and give the port back once the last
+// completion is in.
+func (l *Listener) shutdown() error {
 	var err error
 	l.bp.p.Forget(windows.Handle(l.fd))
 	if l.flags&ListenCloseOnFree != 0 {
@@ -390,4 +227,12 @@ func (l *Listener) Close() error {
 	}
 	l.maybeForget()
 	return err
+}
+
+func (l *Listener) maybeForget() {
+	if !l.closed || l.nOps > 0 || l.freed {
+		return
+	}
+	l.freed = true
+	l.bp.release()
 }
