@@ -62,13 +62,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		c.lr = lr
 		c.id = lr.newID(c)
-		c.c = core
-		c.base = base
-		c.bev = core.Handle().(*bufferevent.BufferEvent)
-		c.kickFn = c.kick
-		c.fd = fd
-		c.ownFD = own
-		c.outCb = core.Output().AddCallback(c.onOutput)
+		c.attach(core, base, fd, own)
 		return c, nil
 	})
 	if err != nil {
@@ -157,14 +151,6 @@ type conn struct {
 	wvecs [maxSendVecs][]byte
 }
 
-var (
-	_ backend.Ops       = (*conn)(nil)
-	_ backend.FD        = (*conn)(nil)
-	_ backend.SetFD     = (*conn)(nil)
-	_ backend.CancelAll = (*conn)(nil)
-	_ backend.Addresser = (*conn)(nil)
-)
-
 // ---- helpers ----
 
 func (c *conn) gone() bool { return c.dead || c.c.Closed() || c.lr.closed }
@@ -240,19 +226,8 @@ func (c *conn) startRead() {
 			return
 		}
 	}
-	room := c.c.InputRoom()
-	if room == 0 {
-		c.c.SuspendRead(backend.SuspendWatermark)
-		return
-	}
-	n := min(c.c.MaxToRead(), c.rsize)
+	n := c.readBudget()
 	if n <= 0 {
-		// With room in the input and no suspension, only a rate-limit group can allow
-		// nothing: it is suspended and this member's notification is still queued.
-		// Suspend now, as libevent's get_read_max does, so that the group's resumption
-		// (or that notification) starts the next receive; a receive that completes
-		// while the group is suspended would otherwise leave nothing to restart it.
-		c.c.SuspendRead(backend.SuspendGroup)
 		return
 	}
 	if c.msOff || c.bulk {
@@ -574,14 +549,8 @@ func (c *conn) flushWrite() {
 
 // startWrite prepares one send of up to MaxToWrite bytes straight from the chains.
 func (c *conn) startWrite() {
-	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
-		return
-	}
-	limit := c.c.MaxToWrite()
+	limit := c.writeLimit()
 	if limit <= 0 {
-		// Only a suspended rate-limit group allows nothing to an active direction: see
-		// startRead.
-		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
@@ -902,61 +871,11 @@ func (c *conn) SetFD(fd int) error {
 		// names it now.
 		c.lr.submit()
 	}
-	c.connecting = false
-	c.fd = fd
-	c.ownFD = false
-	c.peer = nil
-	if fd >= 0 {
-		_ = c.Enable(c.c.Enabled() & c.activeDirs())
-	}
+	c.useFD(fd)
 	return nil
 }
 
 // ---- connect ----
-
-// Connect starts a connect of bev to addr (a *net.TCPAddr, *net.UnixAddr, or any
-// net.Addr whose Network is tcp, tcp4, tcp6 or unix) with an io_uring connect operation
-// (libevent's ConnectEx path). If bev has no socket, one is created for addr's family;
-// it belongs to bev and is closed by Close. With addr nil, bev's socket is assumed to be
-// connecting already and Connect waits for it.
-//
-// Like the socket backend, Connect returns an error only for unusable arguments or a
-// closed bufferevent; a refused or unreachable connect reaches the event callback later
-// as Error with a *net.OpError (errors.Is(err, syscall.ECONNREFUSED) works), and success
-// as Connected. Output written before the connect completes is sent once it does.
-//
-// Loop-confined unless bev is ThreadSafe; then the connect starts on the loop.
-func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return err
-	}
-	var sa unix.Sockaddr
-	if addr != nil {
-		if sa, err = sockaddrOf(addr); err != nil {
-			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
-		}
-	}
-	if addr == nil {
-		// Checked here, not only on the loop: a ThreadSafe call's queued work cannot
-		// return an error to the caller.
-		c.c.Lock()
-		fd := c.fd
-		c.c.Unlock()
-		if fd < 0 {
-			return ErrNoAddress
-		}
-	}
-	return c.onLoopDo(func() error {
-		if addr == nil && c.fd < 0 {
-			return ErrNoAddress
-		}
-		c.cancelLookup()
-		c.dial.Discard()
-		c.connect(addr, sa)
-		return nil
-	})
-}
 
 // connect starts one connect attempt; failures are reported asynchronously.
 func (c *conn) connect(addr net.Addr, sa unix.Sockaddr) {
@@ -1012,6 +931,30 @@ func familyOf(sa unix.Sockaddr) int {
 		return unix.AF_UNIX
 	}
 	return unix.AF_INET
+}
+
+// canWaitConnect says whether Connect with addr nil can wait for a connect started
+// elsewhere: bev needs a socket. Checked before going to the loop: a ThreadSafe call's
+// queued work cannot return an error to the caller.
+func (c *conn) canWaitConnect() error {
+	c.c.Lock()
+	fd := c.fd
+	c.c.Unlock()
+	if fd < 0 {
+		return ErrNoAddress
+	}
+	return nil
+}
+
+// unixSockaddr converts a Unix socket's address for a connect.
+func unixSockaddr(addr net.Addr) (sockaddr, error) {
+	if a, ok := addr.(*net.UnixAddr); ok {
+		if a.Name == "" {
+			return nil, ErrAddress
+		}
+		return &unix.SockaddrUnix{Name: a.Name}, nil
+	}
+	return &unix.SockaddrUnix{Name: addr.String()}, nil
 }
 
 // onConnectWritable ends the wait for a connect started elsewhere.
@@ -1078,30 +1021,6 @@ func (c *conn) dropFailedSocket() {
 		// The failed connect has completed: nothing of ours is in flight on it.
 		_ = unix.Close(old)
 	}
-}
-
-// sockaddrOf converts a net.Addr for a stream connect.
-func sockaddrOf(addr net.Addr) (unix.Sockaddr, error) {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		return tcpSockaddr(a)
-	case *net.UnixAddr:
-		if a.Name == "" {
-			return nil, ErrAddress
-		}
-		return &unix.SockaddrUnix{Name: a.Name}, nil
-	}
-	switch addr.Network() {
-	case "tcp", "tcp4", "tcp6":
-		ta, err := net.ResolveTCPAddr(addr.Network(), addr.String())
-		if err != nil {
-			return nil, errors.Join(ErrAddress, err)
-		}
-		return tcpSockaddr(ta)
-	case "unix":
-		return &unix.SockaddrUnix{Name: addr.String()}, nil
-	}
-	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
 }
 
 // readLaterOn is off with ASYNC_READNOW=1 in the environment: bulk receives start again

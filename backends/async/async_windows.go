@@ -113,13 +113,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 				return nil, err
 			}
 		}
-		c.c = core
-		c.base = base
-		c.bev = core.Handle().(*bufferevent.BufferEvent)
-		c.kickFn = c.kick
-		c.fd = fd
-		c.ownFD = own
-		c.outCb = core.Output().AddCallback(c.onOutput)
+		c.attach(core, base, fd, own)
 		c.readCb, c.writeCb, c.connCb = c.readDone, c.writeDone, c.connectDone
 		return c, nil
 	})
@@ -185,14 +179,6 @@ type conn struct {
 	freed   bool
 }
 
-var (
-	_ backend.Ops       = (*conn)(nil)
-	_ backend.FD        = (*conn)(nil)
-	_ backend.SetFD     = (*conn)(nil)
-	_ backend.CancelAll = (*conn)(nil)
-	_ backend.Addresser = (*conn)(nil)
-)
-
 func (c *conn) port() *iocp.Port { return c.bp.p }
 
 func (c *conn) gone() bool { return c.dead || c.c.Closed() }
@@ -229,19 +215,8 @@ func (c *conn) startRead() {
 	if c.reading || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Read) {
 		return
 	}
-	room := c.c.InputRoom()
-	if room == 0 {
-		c.c.SuspendRead(backend.SuspendWatermark)
-		return
-	}
-	n := min(c.c.MaxToRead(), c.rsize)
+	n := c.readBudget()
 	if n <= 0 {
-		// With room in the input and no suspension, only a rate-limit group can allow
-		// nothing: it is suspended and this member's notification is still queued.
-		// Suspend now, as libevent's get_read_max does, so that the group's resumption
-		// (or that notification) starts the next receive; a receive that completes
-		// while the group is suspended would otherwise leave nothing to restart it.
-		c.c.SuspendRead(backend.SuspendGroup)
 		return
 	}
 	in := c.c.Input()
@@ -345,14 +320,8 @@ func (c *conn) wantWrite() {
 }
 
 func (c *conn) startWrite() {
-	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
-		return
-	}
-	limit := c.c.MaxToWrite()
+	limit := c.writeLimit()
 	if limit <= 0 {
-		// Only a suspended rate-limit group allows nothing to an active direction: see
-		// startRead.
-		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
@@ -538,48 +507,19 @@ func (c *conn) SetFD(fd int) error {
 		_ = c.port().Cancel(c.sock())
 		c.port().Forget(c.sock())
 	}
-	c.connecting = false
-	c.fd = fd
-	c.ownFD = false
-	c.peer = nil
-	if fd >= 0 {
-		_ = c.Enable(c.c.Enabled() & c.activeDirs())
-	}
+	c.useFD(fd)
 	return nil
 }
 
 // ---- connect ----
 
-// Connect starts a connect of bev to addr (a *net.TCPAddr, or any net.Addr whose
-// Network is tcp, tcp4 or tcp6) with ConnectEx (libevent's IOCP path). If bev has no
-// socket, one is created for addr's family; it belongs to bev and is closed by Close.
-// Connect with addr nil is not supported on Windows (no readiness to wait for): it
-// returns ErrNoAddress.
-//
-// Connect returns an error only for unusable arguments or a closed bufferevent; a
-// refused or unreachable connect reaches the event callback later as Error with a
-// *net.OpError, and success as Connected. Output written before the connect completes
-// is sent once it does.
-//
-// Loop-confined unless bev is ThreadSafe; then the connect starts on the loop.
-func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
-	c, err := lookupConn(bev)
-	if err != nil {
-		return err
-	}
-	if addr == nil {
-		return ErrNoAddress
-	}
-	sa, err := sockaddrOf(addr)
-	if err != nil {
-		return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
-	}
-	return c.onLoopDo(func() error {
-		c.cancelLookup()
-		c.dial.Discard()
-		c.connect(addr, sa)
-		return nil
-	})
+// canWaitConnect refuses Connect with addr nil: there is no readiness to wait for a
+// connect started elsewhere.
+func (c *conn) canWaitConnect() error { return ErrNoAddress }
+
+// unixSockaddr refuses a Unix socket's address: TCP only on Windows.
+func unixSockaddr(addr net.Addr) (sockaddr, error) {
+	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
 }
 
 func (c *conn) connect(addr net.Addr, sa windows.Sockaddr) {
@@ -656,20 +596,4 @@ func (c *conn) dropFailedSocket() {
 	if own || c.c.Options()&bufferevent.CloseOnFree != 0 {
 		_ = windows.Closesocket(old)
 	}
-}
-
-func sockaddrOf(addr net.Addr) (windows.Sockaddr, error) {
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		return tcpSockaddr(a)
-	}
-	switch addr.Network() {
-	case "tcp", "tcp4", "tcp6":
-		ta, err := net.ResolveTCPAddr(addr.Network(), addr.String())
-		if err != nil {
-			return nil, errors.Join(ErrAddress, err)
-		}
-		return tcpSockaddr(ta)
-	}
-	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/bufev/bufev/bufferevent/backend"
 	"github.com/bufev/bufev/bufferevent/backend/dialer"
 	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/eventbase"
 )
 
 // This file holds what the io_uring backend (async_linux.go) and the IOCP backend
@@ -22,6 +23,14 @@ import (
 // per-platform steps these functions call (stopIO, wantWrite, cancelRead, cancelWrite,
 // abortConnect, dropFailedSocket, getsockname, getpeername, otherNetAddr). Every call
 // is a direct call: nothing here adds an indirect call to the per-message path.
+
+var (
+	_ backend.Ops       = (*conn)(nil)
+	_ backend.FD        = (*conn)(nil)
+	_ backend.SetFD     = (*conn)(nil)
+	_ backend.CancelAll = (*conn)(nil)
+	_ backend.Addresser = (*conn)(nil)
+)
 
 // conns maps each live async bufferevent to its backend, for Connect and friends.
 var conns = struct {
@@ -59,6 +68,17 @@ func (c *conn) unregister() {
 	conns.Unlock()
 }
 
+// attach fills in a new conn inside bufferevent.New's backend constructor.
+func (c *conn) attach(core backend.Core, base *eventbase.Base, fd int, own bool) {
+	c.c = core
+	c.base = base
+	c.bev = core.Handle().(*bufferevent.BufferEvent)
+	c.kickFn = c.kick
+	c.fd = fd
+	c.ownFD = own
+	c.outCb = core.Output().AddCallback(c.onOutput)
+}
+
 // disableUser clears the user's enabled bits for dir (as the core's timeout and error
 // paths do) and stops the backend's I/O in dir.
 func (c *conn) disableUser(dir backend.Direction) {
@@ -77,7 +97,46 @@ func (c *conn) fail(dir backend.Direction, what backend.Events, err error) {
 	c.c.TriggerEvent(what, err, 0)
 }
 
+// ---- reading ----
+
+// readBudget is the size of the next receive (startRead): at most MaxToRead, and 0,
+// with reading suspended, when the input is full or the rate limits allow nothing.
+func (c *conn) readBudget() int {
+	if c.c.InputRoom() == 0 {
+		c.c.SuspendRead(backend.SuspendWatermark)
+		return 0
+	}
+	n := min(c.c.MaxToRead(), c.rsize)
+	if n <= 0 {
+		// With room in the input and no suspension, only a rate-limit group can allow
+		// nothing: it is suspended and this member's notification is still queued.
+		// Suspend now, as libevent's get_read_max does, so that the group's resumption
+		// (or that notification) starts the next receive; a receive that completes
+		// while the group is suspended would otherwise leave nothing to restart it.
+		c.c.SuspendRead(backend.SuspendGroup)
+		return 0
+	}
+	return n
+}
+
 // ---- writing ----
+
+// writeLimit is how much the next send may take (startWrite): 0 when no send can
+// start (one is in flight, no socket, a connect in progress, writing inactive), or,
+// with writing suspended, when a rate-limit group allows nothing.
+func (c *conn) writeLimit() int {
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return 0
+	}
+	limit := c.c.MaxToWrite()
+	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// readBudget.
+		c.c.SuspendWrite(backend.SuspendGroup)
+		return 0
+	}
+	return limit
+}
 
 // onOutput is the output buffer's callback: data was added.
 func (c *conn) onOutput(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
@@ -232,6 +291,18 @@ func (c *conn) AdjustTimeouts() error {
 	return nil
 }
 
+// useFD ends SetFD once the old socket's operations are cancelled: the enabled
+// directions start on fd (which stays the caller's).
+func (c *conn) useFD(fd int) {
+	c.connecting = false
+	c.fd = fd
+	c.ownFD = false
+	c.peer = nil
+	if fd >= 0 {
+		_ = c.Enable(c.c.Enabled() & c.activeDirs())
+	}
+}
+
 func (c *conn) activeDirs() backend.Direction {
 	var d backend.Direction
 	if c.c.Active(backend.Read) {
@@ -288,6 +359,45 @@ func netAddr(sa sockaddr) net.Addr {
 }
 
 // ---- connect ----
+
+// Connect starts a connect of bev to addr (a *net.TCPAddr, or any net.Addr whose
+// Network is tcp, tcp4 or tcp6; on Linux also a *net.UnixAddr or the network unix) with
+// the platform's connect operation (io_uring connect; ConnectEx, libevent's IOCP path).
+// If bev has no socket, one is created for addr's family; it belongs to bev and is
+// closed by Close. With addr nil, on Linux bev's socket is assumed to be connecting
+// already and Connect waits for it; Windows has no readiness to wait for, and Connect
+// returns ErrNoAddress.
+//
+// Like the socket backend, Connect returns an error only for unusable arguments or a
+// closed bufferevent; a refused or unreachable connect reaches the event callback later
+// as Error with a *net.OpError (on Linux errors.Is(err, syscall.ECONNREFUSED) works),
+// and success as Connected. Output written before the connect completes is sent once
+// it does.
+//
+// Loop-confined unless bev is ThreadSafe; then the connect starts on the loop.
+func Connect(bev *bufferevent.BufferEvent, addr net.Addr) error {
+	c, err := lookupConn(bev)
+	if err != nil {
+		return err
+	}
+	var sa sockaddr
+	if addr != nil {
+		if sa, err = sockaddrOf(addr); err != nil {
+			return &net.OpError{Op: "dial", Net: addr.Network(), Addr: addr, Err: err}
+		}
+	} else if err := c.canWaitConnect(); err != nil {
+		return err
+	}
+	return c.onLoopDo(func() error {
+		if addr == nil && c.fd < 0 {
+			return ErrNoAddress
+		}
+		c.cancelLookup()
+		c.dial.Discard()
+		c.connect(addr, sa)
+		return nil
+	})
+}
 
 // onLoopDo runs fn with the core lock and a reference: at once for a loop-confined
 // bufferevent, on the loop for a ThreadSafe one.
@@ -472,6 +582,27 @@ func (c *conn) connectNext() {
 		return
 	}
 	c.connect(addr, sa)
+}
+
+// sockaddrOf converts a net.Addr for a stream connect.
+func sockaddrOf(addr net.Addr) (sockaddr, error) {
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		return tcpSockaddr(a)
+	case *net.UnixAddr:
+		return unixSockaddr(a)
+	}
+	switch addr.Network() {
+	case "tcp", "tcp4", "tcp6":
+		ta, err := net.ResolveTCPAddr(addr.Network(), addr.String())
+		if err != nil {
+			return nil, errors.Join(ErrAddress, err)
+		}
+		return tcpSockaddr(ta)
+	case "unix":
+		return unixSockaddr(addr)
+	}
+	return nil, errors.Join(ErrAddress, net.UnknownNetworkError(addr.Network()))
 }
 
 func tcpSockaddr(a *net.TCPAddr) (sockaddr, error) {
