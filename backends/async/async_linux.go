@@ -573,9 +573,11 @@ func (c *conn) startWrite() {
 			return
 		}
 		// The socket is full (or the limit cut the write short): the rest goes out as a
-		// send operation.
-		if limit = c.c.MaxToWrite(); limit <= 0 {
-			c.c.SuspendWrite(backend.SuspendGroup)
+		// send operation, if writing is still active. A charge that emptied the
+		// connection's own bucket suspended it (SuspendBandwidth) until its refill
+		// timer; suspending it for the group as well, as MaxToWrite's 0 alone would
+		// suggest, would outlive that refill and stall the connection for good.
+		if limit = c.writeLimit(); limit <= 0 {
 			return
 		}
 	}

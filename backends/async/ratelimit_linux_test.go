@@ -19,22 +19,26 @@ import (
 // time only, which a loaded machine cannot break: it only makes the run slower).
 func TestRateLimitLimitsTransfers(t *testing.T) {
 	const (
-		tick  = 20 * time.Millisecond
-		rate  = 2000 // bytes per tick, per connection or for the group
-		pairs = 3
-		each  = 12000
+		tick = 20 * time.Millisecond
+		rate = 2000 // bytes per tick, per connection or for the group
+		each = 12000
 	)
 	tests := []struct {
 		name  string
+		pairs int
 		group bool
 		dir   bufferevent.Direction // the limited direction: the writers' or the readers'
 	}{
-		{name: "per-connection write limit", dir: bufferevent.Write},
-		{name: "group write limit", group: true, dir: bufferevent.Write},
-		{name: "group read limit", group: true, dir: bufferevent.Read},
+		// One connection: every ring flush has a single connection to send for, so each
+		// send is written at once (directSend) and cut short by the limit.
+		{name: "per-connection write limit, one connection", pairs: 1, dir: bufferevent.Write},
+		{name: "per-connection write limit", pairs: 3, dir: bufferevent.Write},
+		{name: "group write limit", pairs: 3, group: true, dir: bufferevent.Write},
+		{name: "group read limit", pairs: 3, group: true, dir: bufferevent.Read},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			pairs := tt.pairs
 			checkFDs(t)
 			base := newBase(t)
 			rr, wr := int64(1<<30), int64(1<<30)
@@ -122,7 +126,7 @@ func TestRateLimitLimitsTransfers(t *testing.T) {
 				if tt.dir == bufferevent.Read {
 					got = r
 				}
-				if got != pairs*each {
+				if got != uint64(pairs*each) {
 					t.Errorf("group totals %d read, %d written; want %d in the limited direction", r, w, pairs*each)
 				}
 				if err := rg.Close(); err != nil {
