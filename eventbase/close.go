@@ -33,7 +33,9 @@ var ErrWorkLeft = fmt.Errorf("eventbase: work still queued after %d rounds at Cl
 // re-queueing itself for 100 rounds, Close drops the rest and, after
 // releasing everything, returns an error wrapping [ErrWorkLeft]. Then it
 // runs the functions registered with [Base.OnClose], last registered first,
-// each followed by the work it queued; the base is still open for them.
+// each followed by the work it queued (unless ErrWorkLeft already cut the
+// work off: then the OnClose functions still run, but what they queue is
+// dropped too); the base is still open for them.
 // Work other goroutines queue meanwhile is accepted until the last of these
 // functions has run, and then runs too: a RunInLoop that returned nil is
 // never dropped (short of ErrWorkLeft); after that point it returns

@@ -51,14 +51,17 @@ func TestCloseWorkLeft(t *testing.T) {
 	n := 0
 	again = func() { n++; b.Defer(again) }
 	b.Defer(again)
-	hook := false
-	_, err = b.OnClose(func() { hook = true })
+	hook, hookWork := false, false
+	_, err = b.OnClose(func() { hook = true; b.Defer(func() { hookWork = true }) })
 	must(t, err)
 	if err := b.Close(); !errors.Is(err, ErrWorkLeft) {
 		t.Fatalf("Close with a self-requeueing deferred function = %v, want ErrWorkLeft", err)
 	}
 	if n != 100 || !hook {
 		t.Fatalf("ran the function %d times (want 100) and the hook %v (want true)", n, hook)
+	}
+	if hookWork {
+		t.Fatal("the hook's deferred function ran after ErrWorkLeft cut the work off (documented as dropped)")
 	}
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close = %v, want nil", err)
