@@ -246,8 +246,9 @@ func (b *Buffer) Commit(vecs [][]byte) error {
 // b; a change to b during the call, or a k outside [0, len(p)], gives
 // ErrCommit and commits nothing. read's error is returned with k (bytes
 // read before an error are committed). When k is 0 and the space came
-// from a chain linked for this call, the chain is given back at once, so
-// an idle buffer holds no memory after a read that found nothing.
+// from a chain linked for this call, the chain is unlinked at once and
+// released as any emptied chain is (to the buffer's chain cache, its spare
+// or the pools; see Memory in the package doc).
 // n < 0 gives ErrNegative, n > MaxChainSize ErrTooLarge, a frozen end
 // ErrFrozen; n == 0 returns (0, nil) without calling read.
 // Not safe for concurrent use.
