@@ -298,16 +298,7 @@ func (c *conn) readDone(res int32) {
 		c.bulk = n >= msBufSize
 		c.rsize = nextReadSize(c.rsize, n, len(p))
 		c.c.SettleRead(reserved, n)
-		if c.gone() {
-			return
-		}
-		if c.c.Enabled()&backend.Read == 0 {
-			c.missed = true
-			return
-		}
-		c.resetReadTimer()
-		c.c.TriggerRead(0)
-		if c.gone() {
+		if !c.readArrived() {
 			return
 		}
 		if c.bulk && c.dirty && !c.writing && readLaterOn {
@@ -581,20 +572,11 @@ func (c *conn) startWrite() {
 			return
 		}
 	}
-	out.Unfreeze(true)
-	k, err := out.PinWrite(limit, c.wvecs[:])
-	out.Freeze(true)
-	if err != nil {
-		c.fail(backend.Write, backend.Writing|backend.Error, err)
-		return
-	}
+	k, size := c.pinSend(out, limit)
 	if k == 0 {
 		return
 	}
-	size := 0
-	for _, v := range c.wvecs[:k] {
-		size += len(v)
-	}
+	var err error
 	if k == 1 {
 		err = c.lr.ring.PrepSend(c.ud(kindWrite), c.fd, c.wvecs[0], 0)
 	} else {
@@ -657,14 +639,7 @@ func (c *conn) writeDone(res int32) {
 		if c.gone() {
 			return
 		}
-		c.resetWriteTimer()
-		c.c.TriggerWrite(0)
-		if c.gone() {
-			return
-		}
-		if c.pendingOut() > 0 {
-			c.startWrite()
-		}
+		c.wrote()
 	case res == 0:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
 		c.c.SettleWrite(reserved, sent)

@@ -284,16 +284,7 @@ func (c *conn) readDone(n int, err error) {
 	case n > 0:
 		c.rsize = nextReadSize(c.rsize, n, len(p))
 		c.c.SettleRead(reserved, got)
-		if c.gone() {
-			return
-		}
-		if c.c.Enabled()&backend.Read == 0 {
-			c.missed = true
-			return
-		}
-		c.resetReadTimer()
-		c.c.TriggerRead(0)
-		if c.gone() {
+		if !c.readArrived() {
 			return
 		}
 		c.startRead()
@@ -325,19 +316,9 @@ func (c *conn) startWrite() {
 		return
 	}
 	out := c.c.Output()
-	out.Unfreeze(true)
-	k, perr := out.PinWrite(limit, c.wvecs[:])
-	out.Freeze(true)
-	if perr != nil {
-		c.fail(backend.Write, backend.Writing|backend.Error, perr)
-		return
-	}
+	k, size := c.pinSend(out, limit)
 	if k == 0 {
 		return
-	}
-	size := 0
-	for _, v := range c.wvecs[:k] {
-		size += len(v)
 	}
 	op, err := c.port().SendOp(&c.wopv, c.sock(), c.wvecs[:k], c.writeCb)
 	if err != nil {
@@ -399,14 +380,7 @@ func (c *conn) writeDone(n int, err error) {
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))
 		c.c.SettleWrite(reserved, sent)
 	case n > 0:
-		c.resetWriteTimer()
-		c.c.TriggerWrite(0)
-		if c.gone() {
-			return
-		}
-		if c.pendingOut() > 0 {
-			c.startWrite()
-		}
+		c.wrote()
 	default:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
 		c.c.SettleWrite(reserved, 0)

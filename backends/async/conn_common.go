@@ -119,7 +119,54 @@ func (c *conn) readBudget() int {
 	return n
 }
 
+// readArrived runs the read callback for the bytes a receive brought (lock held, the
+// bytes committed and settled): it reports whether the next receive may start, not
+// when the bufferevent is gone or the user disabled reading (then the callback waits
+// for Enable).
+func (c *conn) readArrived() bool {
+	if c.gone() {
+		return false
+	}
+	if c.c.Enabled()&backend.Read == 0 {
+		c.missed = true
+		return false
+	}
+	c.resetReadTimer()
+	c.c.TriggerRead(0)
+	return !c.gone()
+}
+
 // ---- writing ----
+
+// pinSend pins up to limit bytes of the output's front chains in c.wvecs for a send
+// (startWrite): the number of extents (0 when there is nothing to send, or after a
+// failure, which it reports) and their size.
+func (c *conn) pinSend(out *evbuffer.Buffer, limit int) (k, size int) {
+	out.Unfreeze(true)
+	k, err := out.PinWrite(limit, c.wvecs[:])
+	out.Freeze(true)
+	if err != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, err)
+		return 0, 0
+	}
+	for _, v := range c.wvecs[:k] {
+		size += len(v)
+	}
+	return k, size
+}
+
+// wrote runs the write callback after a send's completion took bytes off the output
+// (lock held, settled, not gone) and starts the next send if output remains.
+func (c *conn) wrote() {
+	c.resetWriteTimer()
+	c.c.TriggerWrite(0)
+	if c.gone() {
+		return
+	}
+	if c.pendingOut() > 0 {
+		c.startWrite()
+	}
+}
 
 // writeLimit is how much the next send may take (startWrite): 0 when no send can
 // start (one is in flight, no socket, a connect in progress, writing inactive), or,
