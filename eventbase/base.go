@@ -178,6 +178,7 @@ type Base struct {
 	nowT        time.Time // LoopNow's time.Time for nowTNS (now.go)
 	nowTNS      int64     // the nowNS value nowT was built for, -1: none
 	locals      sync.Map  // Local's values
+	beforeBlock func()    // tests only: runs when a turn is about to publish polling and block
 
 	// Written by other goroutines, on their own cache lines.
 	_        [64]byte
@@ -907,12 +908,19 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		var timeout int64
 		mayBlock := b.nActive == 0 && !b.deferPending() && flags&LoopNonBlock == 0
 		if mayBlock {
-			// About to block: publish it, then re-check the remote
-			// queues (other goroutines check polling after queueing, so
-			// either they wake us or we see their work).
+			if b.beforeBlock != nil {
+				b.beforeBlock()
+			}
+			// About to block: publish it, then re-check everything another
+			// goroutine may have asked for since the top of this turn: the
+			// remote queues, signals and LoopBreak. Each of them stores its
+			// request and then checks polling, so either it wakes us or we
+			// see its request here. (LoopBreak was once missing from this
+			// check: a break between the check at the top of the turn and
+			// this point skipped the wake-up and the loop blocked for good.)
 			b.polling.Store(true)
 			timeout = -1
-			if b.remoteN.Load() != 0 || b.sigPend.Load() {
+			if b.remoteN.Load() != 0 || b.sigPend.Load() || b.gotBreak.Load() {
 				timeout = 0
 			} else if len(b.heap) > 0 {
 				timeout = max(b.heap[0].deadline-int64(time.Since(b.epoch)), 0)
