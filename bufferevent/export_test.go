@@ -1,5 +1,7 @@
 package bufferevent
 
+import "sync/atomic"
+
 // UnregisterAllTypesForTest empties the registry and returns a function
 // restoring it; for tests.
 func UnregisterAllTypesForTest() (restore func()) {
@@ -18,4 +20,15 @@ func UnregisterAllTypesForTest() (restore func()) {
 			registry[k] = v
 		}
 	}
+}
+
+// CountPullsForTest makes the NetConn c count the pulls it queues on the
+// loop and returns the counter's reader; for tests.
+func CountPullsForTest(c any) func() int64 {
+	nc := c.(*netConn)
+	var n atomic.Int64
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	nc.pullFn = func() { n.Add(1); nc.pull() }
+	return n.Load
 }

@@ -219,6 +219,36 @@ func TestNetConnDeadlines(t *testing.T) {
 
 // TestNetConnEOF: Close on one side flushes its output and gives the other
 // side io.EOF after the data.
+// A Read blocked with nothing to read waits without work: the loop pulls
+// once, finds nothing and wakes no one. (It used to wake the reader after
+// every empty pull, and the reader queued another: a blocked Read kept the
+// loop and a core busy, thousands of pulls in the 200 ms below.)
+func TestNetConnBlockedReadIdles(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	defer c1.Close()
+	defer c2.Close()
+	pulls := bufferevent.CountPullsForTest(c2)
+	if err := c2.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Read(make([]byte, 10)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read = %v, want os.ErrDeadlineExceeded", err)
+	}
+	if n := pulls(); n > 3 {
+		t.Fatalf("a Read blocked for 200 ms queued %d pulls on the loop, want at most 3", n)
+	}
+	// Data arriving later still reaches a blocked Read.
+	if err := c2.SetReadDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = c1.Write([]byte("late")) }()
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c2, buf); err != nil || string(buf) != "late" {
+		t.Fatalf("ReadFull = %q, %v", buf, err)
+	}
+}
+
 func TestNetConnEOF(t *testing.T) {
 	r := startLoop(t)
 	c1, c2 := r.connPair(t)
