@@ -75,7 +75,10 @@
 // FreeBSD and DragonFly, a pipe on NetBSD, OpenBSD and other Unix systems,
 // a loopback datagram on Windows) only while the loop is blocked in the
 // poller and no wake-up is already pending, so a busy loop pays no system
-// call for them.
+// call for them. No request is lost to that: a requester stores its request
+// (queued work, a pending signal, LoopBreak's flag) and then reads whether
+// the loop polls, while the loop publishes that it polls and then checks
+// for requests before it blocks, so one of the two always sees the other.
 //
 // Signals are received with os/signal by one small goroutine per watched
 // signal number, which counts deliveries and wakes the loop; the loop runs
