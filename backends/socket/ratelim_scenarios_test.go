@@ -362,6 +362,40 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Logf("%d clients connected after %v", sc.n, time.Since(begin).Round(time.Millisecond))
+	// A client counts its connection when its connect completes, which can be well before
+	// the server's loop accepts it; and the limits given to a ThreadSafe bufferevent from
+	// the listener's callback take effect at the loop's next run of queued work. A loaded
+	// machine can hold the server's loop back for longer than the warm-up, so that the
+	// window would open with connections still outside the group (this failed under load
+	// in a full make test). Wait, on the server's loop, until every connection is accepted
+	// and configured; if that never happens, the checks at the window's start say which
+	// connection is not.
+	configured := func() bool {
+		if len(servers) != sc.n {
+			return false
+		}
+		for _, bev := range servers {
+			if bev.RateLimit() != connCfg {
+				return false
+			}
+			if g, _ := bev.Group(); rg != nil && g != rg.Group() {
+				return false
+			}
+		}
+		return true
+	}
+	setupCtx, setupCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer setupCancel()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		ready := false
+		if err := sbase.Do(setupCtx, func() { ready = configured() }); err != nil {
+			t.Fatal(err)
+		}
+		if ready {
+			break
+		}
+	}
+	t.Logf("server connections configured after %v", time.Since(begin).Round(time.Millisecond))
 	// Warm up for a few ticks so that every connection is saturated.
 	time.Sleep(5 * sc.tick)
 
@@ -380,7 +414,10 @@ func runRatelimScenario(t scenarioT, sc ratelimScenario) {
 		}
 		return s
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// A generous bound on the loops' answers from here to the end (the window, then the
+	// teardown), so that a wedged loop fails the scenario instead of hanging it, but a slow
+	// one does not.
+	ctx, cancel := context.WithTimeout(context.Background(), sc.window+30*time.Second)
 	defer cancel()
 	// Loop lag (test-ratelim.c measures a timer bias for the same reason): how late a
 	// per-tick timer on the server's loop fires during the window.
