@@ -540,8 +540,16 @@ func (c *conn) flushWrite() {
 
 // startWrite prepares one send of up to MaxToWrite bytes straight from the chains.
 func (c *conn) startWrite() {
-	limit := c.writeLimit()
+	// writeLimit's checks written out: a call here costs the per-message path (see
+	// conn_common.go).
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return
+	}
+	limit := c.c.MaxToWrite()
 	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// readBudget.
+		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
@@ -572,11 +580,20 @@ func (c *conn) startWrite() {
 			return
 		}
 	}
-	k, size := c.pinSend(out, limit)
+	out.Unfreeze(true)
+	k, err := out.PinWrite(limit, c.wvecs[:])
+	out.Freeze(true)
+	if err != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, err)
+		return
+	}
 	if k == 0 {
 		return
 	}
-	var err error
+	size := 0
+	for _, v := range c.wvecs[:k] {
+		size += len(v)
+	}
 	if k == 1 {
 		err = c.lr.ring.PrepSend(c.ud(kindWrite), c.fd, c.wvecs[0], 0)
 	} else {
@@ -595,6 +612,24 @@ func (c *conn) startWrite() {
 	// Reserve the whole send now; the completion refunds what was not sent.
 	c.wres = size
 	c.c.ReserveWrite(size)
+}
+
+// writeLimit is how much a send may take after a direct send fell short (startWrite):
+// 0 when no send can start (one is in flight, no socket, a connect in progress,
+// writing inactive), or, with writing suspended, when a rate-limit group allows
+// nothing.
+func (c *conn) writeLimit() int {
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return 0
+	}
+	limit := c.c.MaxToWrite()
+	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// readBudget.
+		c.c.SuspendWrite(backend.SuspendGroup)
+		return 0
+	}
+	return limit
 }
 
 // shutdownWrite shuts the socket's write side down (Flush(Write, Finished), halfclose.go).
@@ -639,7 +674,14 @@ func (c *conn) writeDone(res int32) {
 		if c.gone() {
 			return
 		}
-		c.wrote()
+		c.resetWriteTimer()
+		c.c.TriggerWrite(0)
+		if c.gone() {
+			return
+		}
+		if c.pendingOut() > 0 {
+			c.startWrite()
+		}
 	case res == 0:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
 		c.c.SettleWrite(reserved, sent)

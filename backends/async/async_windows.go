@@ -311,14 +311,30 @@ func (c *conn) wantWrite() {
 }
 
 func (c *conn) startWrite() {
-	limit := c.writeLimit()
+	if c.writing || c.fd < 0 || c.connecting || c.gone() || !c.c.Active(backend.Write) {
+		return
+	}
+	limit := c.c.MaxToWrite()
 	if limit <= 0 {
+		// Only a suspended rate-limit group allows nothing to an active direction: see
+		// readBudget.
+		c.c.SuspendWrite(backend.SuspendGroup)
 		return
 	}
 	out := c.c.Output()
-	k, size := c.pinSend(out, limit)
+	out.Unfreeze(true)
+	k, perr := out.PinWrite(limit, c.wvecs[:])
+	out.Freeze(true)
+	if perr != nil {
+		c.fail(backend.Write, backend.Writing|backend.Error, perr)
+		return
+	}
 	if k == 0 {
 		return
+	}
+	size := 0
+	for _, v := range c.wvecs[:k] {
+		size += len(v)
 	}
 	op, err := c.port().SendOp(&c.wopv, c.sock(), c.wvecs[:k], c.writeCb)
 	if err != nil {
@@ -380,7 +396,14 @@ func (c *conn) writeDone(n int, err error) {
 		c.fail(backend.Write, backend.Writing|backend.Error, c.opError("write", err))
 		c.c.SettleWrite(reserved, sent)
 	case n > 0:
-		c.wrote()
+		c.resetWriteTimer()
+		c.c.TriggerWrite(0)
+		if c.gone() {
+			return
+		}
+		if c.pendingOut() > 0 {
+			c.startWrite()
+		}
 	default:
 		c.fail(backend.Write, backend.Writing|backend.EOF, io.EOF)
 		c.c.SettleWrite(reserved, 0)
