@@ -100,6 +100,16 @@ func runFor(t testing.TB, base *eventbase.Base, d time.Duration) {
 	}
 }
 
+// runSettled runs the loop until cond, the bytes that must arrive, holds (10 s at most),
+// then for d more, in which bytes that must not come would show; the caller's check reports
+// either failure. A fixed window alone expected the first within d, which a loaded machine
+// that holds the loop back for longer breaks.
+func runSettled(t testing.TB, base *eventbase.Base, d time.Duration, cond func() bool) {
+	t.Helper()
+	runUntil(t, base, 10*time.Second, cond)
+	runFor(t, base, d)
+}
+
 // runUntil runs the loop until cond holds (checked every 5 ms on the loop) or limit passes;
 // it reports whether cond held.
 func runUntil(t testing.TB, base *eventbase.Base, limit time.Duration, cond func() bool) bool {

@@ -51,7 +51,7 @@ func TestRateLimitWriteBucket(t *testing.T) {
 
 	const total = 100 << 10
 	fill(t, w, total)
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 1500 })
 	if g := got.Load(); g != 1500 {
 		t.Fatalf("received %d bytes; want exactly the write rate, 1500", g)
 	}
@@ -69,7 +69,7 @@ func TestRateLimitWriteBucket(t *testing.T) {
 	if err := w.DecrementWriteLimit(-700); err != nil {
 		t.Fatal(err)
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 2200 })
 	if g := got.Load(); g != 2200 {
 		t.Fatalf("after refilling 700: received %d; want 2200", g)
 	}
@@ -80,7 +80,7 @@ func TestRateLimitWriteBucket(t *testing.T) {
 	if l := w.WriteLimit(); l != -300 {
 		t.Fatalf("WriteLimit = %d; want -300", l)
 	}
-	runFor(t, base, 50*time.Millisecond)
+	runSettled(t, base, 50*time.Millisecond, func() bool { return got.Load() >= 2200 })
 	if g := got.Load(); g != 2200 {
 		t.Fatalf("with a deficit: received %d; want 2200", g)
 	}
@@ -88,7 +88,7 @@ func TestRateLimitWriteBucket(t *testing.T) {
 	if err := w.DecrementWriteLimit(-300); err != nil {
 		t.Fatal(err)
 	}
-	runFor(t, base, 50*time.Millisecond)
+	runSettled(t, base, 50*time.Millisecond, func() bool { return got.Load() >= 2200 })
 	if g := got.Load(); g != 2200 {
 		t.Fatalf("at exactly 0: received %d; want 2200", g)
 	}
@@ -131,7 +131,7 @@ func TestRateLimitReadBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	fill(t, w, 64<<10)
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 1000 })
 	if g := got.Load(); g != 1000 {
 		t.Fatalf("received %d; want exactly the read rate, 1000", g)
 	}
@@ -152,7 +152,7 @@ func TestRateLimitReadBucket(t *testing.T) {
 	if l := r.ReadLimit(); l != 2000 {
 		t.Fatalf("after a config with burst 2000: ReadLimit = %d; want 2000", l)
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 3000 })
 	if g := got.Load(); g != 3000 {
 		t.Fatalf("received %d; want 3000", g)
 	}
@@ -253,7 +253,7 @@ func TestRateLimitGroupMembership(t *testing.T) {
 	if g.Len() != n {
 		t.Fatalf("Len = %d; want %d", g.Len(), n)
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return sum() >= rate })
 	total := sum()
 	// Each transfer takes at most max(level/n, min share) while the level is positive, so
 	// only the last one can overshoot, by less than the min share.
@@ -287,7 +287,7 @@ func TestRateLimitGroupMembership(t *testing.T) {
 	if _, wr := g.Totals(); wr != uint64(total) {
 		t.Fatalf("manual decrement changed the totals to %d", wr)
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return sum()-total >= level+6000 })
 	moved := sum() - total
 	if want := level + 6000; moved < want || moved >= want+ratelimit.DefaultMinShare {
 		t.Fatalf("after refilling 6000 at level %d: moved %d; want [%d, %d)", level, moved, want, want+ratelimit.DefaultMinShare)
@@ -325,7 +325,7 @@ func TestRateLimitGroupMembership(t *testing.T) {
 	}
 	level = g.WriteLimit()
 	g.DecrementWrite(-2000 + level) // level 2000
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return sum()-total >= 2000 })
 	if moved := sum() - total; moved < 2000 || moved >= 3000 {
 		t.Fatalf("with min share 1000 and level 2000: moved %d; want [2000, 3000)", moved)
 	}
@@ -342,7 +342,7 @@ func TestRateLimitGroupMembership(t *testing.T) {
 	if g.MinShare() != 100 {
 		t.Fatalf("MinShare = %d; want 100 (1000 capped by the new rates)", g.MinShare())
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return sum()-total >= 500 })
 	if moved := sum() - total; moved < 500 || moved >= 600 {
 		t.Fatalf("after SetConfig: moved %d; want [500, 600)", moved)
 	}
@@ -430,7 +430,7 @@ func TestRateLimitGroupAndOwnLimit(t *testing.T) {
 		t.Fatalf("MaxToWrite = %d; want the per-connection 700", m)
 	}
 	fill(t, w, 20000)
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 700 })
 	if g := got.Load(); g != 700 {
 		t.Fatalf("received %d; want 700 (own bucket smaller than the group's)", g)
 	}
@@ -441,7 +441,7 @@ func TestRateLimitGroupAndOwnLimit(t *testing.T) {
 	if err := w.DecrementWriteLimit(-100000); err != nil {
 		t.Fatal(err)
 	}
-	runFor(t, base, 100*time.Millisecond)
+	runSettled(t, base, 100*time.Millisecond, func() bool { return got.Load() >= 5000 })
 	if g := got.Load(); g != 5000 {
 		t.Fatalf("received %d; want 5000 (the group's bucket)", g)
 	}
