@@ -312,7 +312,8 @@ func (b *Base) NewEvent(fd int, what What, cb func(fd int, what What)) (*Event, 
 // NewEvent does, through an interface: an owner that implements it on its
 // own object (a socket bufferevent's backend) spares each activation the
 // load of a function value, a separate object and, with thousands of
-// connections, a likely cache miss.
+// connections, a likely cache miss. HandleEvent is called on the loop
+// goroutine only, as event callbacks are.
 type Handler interface {
 	// HandleEvent runs on the loop goroutine with the event's fd and the
 	// conditions that occurred, as NewEvent's callback.

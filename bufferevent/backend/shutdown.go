@@ -3,7 +3,8 @@ package backend
 import "github.com/bufev/bufev/evbuffer"
 
 // ShutdownConn is what a WriteShutdown needs from a connection backend: whether the
-// write side can be shut down now, and the shutdown itself.
+// write side can be shut down now, and the shutdown itself. Its methods are called on
+// the loop goroutine only.
 type ShutdownConn interface {
 	// ShutdownReady reports whether the connection has a connected descriptor that
 	// can be shut down: it exists, no connect is in progress and no fatal error ended
