@@ -37,7 +37,9 @@ const netConnLinger = 30 * time.Second
 // conn's methods are safe for concurrent use from any goroutine except the
 // loop goroutine, where its blocking Read and Write would deadlock. Read
 // and write deadlines work and fail with os.ErrDeadlineExceeded; after Close
-// the methods fail with ErrClosed (which matches net.ErrClosed).
+// the methods fail with ErrClosed (which matches net.ErrClosed). Close also
+// works once the base is closed: with no loop to run it, it closes bev on
+// the caller's goroutine, one conn at a time.
 // LocalAddr and RemoteAddr come from the backend (backend.Addresser) or name
 // the bufferevent type.
 func NetConn(bev *BufferEvent) (net.Conn, error) {
@@ -308,6 +310,12 @@ func (c *netConn) Write(p []byte) (int, error) {
 }
 
 // Close flushes pending output on the loop, then closes the bufferevent.
+// closedBaseMu serialises the Close of conns whose base is closed: with no
+// loop left to hand the bufferevent to, Close runs on the caller's
+// goroutine, and conns closed from several goroutines at once must not run
+// their bufferevents' teardown concurrently.
+var closedBaseMu sync.Mutex
+
 func (c *netConn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -323,8 +331,12 @@ func (c *netConn) Close() error {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	if err := c.bev.base.RunInLoop(c.closeOnLoop); err != nil {
-		// No loop will run again: close directly.
+		// No loop will run again: close directly, one conn at a time, as
+		// the loop would have (a loop-confined bufferevent shares its
+		// base's chain cache, and a pair's ends each other's state).
+		closedBaseMu.Lock()
 		_ = c.bev.Close()
+		closedBaseMu.Unlock()
 	}
 	return nil
 }

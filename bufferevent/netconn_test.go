@@ -312,3 +312,32 @@ func TestNetConnConcurrentMethods(t *testing.T) {
 	}
 	c2.Close()
 }
+
+// Once the base is closed, NetConn's Close closes the bufferevent on the
+// caller's goroutine; conns closed at once from several goroutines must not
+// race on what their loop-confined bufferevents share (the base's chain
+// cache, which their buffers release chains into).
+func TestNetConnCloseAfterBaseClosedConcurrently(t *testing.T) {
+	r := startLoop(t)
+	var conns []net.Conn
+	for range 3 {
+		a, b := r.connPair(t)
+		conns = append(conns, a, b)
+	}
+	msg := bytes.Repeat([]byte("x"), 3000)
+	for _, c := range conns {
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.stop()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			if err := c.Close(); err != nil {
+				t.Errorf("Close after the base closed: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
