@@ -13,7 +13,6 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
-	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
 )
 
@@ -104,13 +103,9 @@ func TestConnect(t *testing.T) {
 // "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer" through
 // the shared scenario (see dialertest.ConnectRefused), checking for leaked descriptors.
 func TestConnectFail(t *testing.T) {
-	dialertest.ConnectRefused(t, dialertest.Backend{
-		New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-			return New(base, -1, opts)
-		},
-		Connect: Connect,
-		Setup:   func(t *testing.T) { checkFDs(t) },
-	})
+	b := dialBackend
+	b.Setup = func(t *testing.T) { checkFDs(t) }
+	dialertest.ConnectRefused(t, b)
 }
 
 // TestConnectErrors: argument errors are synchronous; others reach the event callback.

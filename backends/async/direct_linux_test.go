@@ -40,12 +40,7 @@ func TestDirectSend(t *testing.T) {
 	t.Run("whole", func(t *testing.T) {
 		checkFDs(t)
 		base := newBase(t)
-		a, b, err := asyncPair(base, 0, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		defer b.Close()
+		a, b := newPair(t, base, true)
 		var got bytes.Buffer
 		b.SetCallbacks(func(bev *bufferevent.BufferEvent) { got.ReadFrom(bev.Input()) }, nil, nil)
 		if err := b.Enable(bufferevent.Read); err != nil {
@@ -79,12 +74,7 @@ func TestDirectSend(t *testing.T) {
 	t.Run("socket full", func(t *testing.T) {
 		checkFDs(t)
 		base := newBase(t)
-		a, b, err := asyncPair(base, 0, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		defer b.Close()
+		a, b := newPair(t, base, true)
 		want := make([]byte, 8<<20)
 		for i := range want {
 			want[i] = byte(i * 13 / 7)

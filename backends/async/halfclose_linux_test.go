@@ -10,9 +10,9 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// halfCloseBackend describes async bufferevents to dialertest's half-close scenarios,
-// the ones the socket backend runs too.
-var halfCloseBackend = dialertest.Backend{
+// dialBackend describes async bufferevents to dialertest's connect and half-close
+// scenarios, the ones the socket backend runs too.
+var dialBackend = dialertest.Backend{
 	New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
 		return New(base, -1, opts)
 	},
@@ -24,8 +24,8 @@ var halfCloseBackend = dialertest.Backend{
 // shutdown waits for the direct send and the send operations that drain it), then shuts
 // the write side down, whether the output is large, empty or written before the connect
 // completed (dialertest.FinishedHalfClose).
-func TestFinishedHalfClose(t *testing.T) { dialertest.FinishedHalfClose(t, halfCloseBackend) }
+func TestFinishedHalfClose(t *testing.T) { dialertest.FinishedHalfClose(t, dialBackend) }
 
 // Output added after the shutdown fails with Writing|Error (EPIPE); a second Finished is
 // harmless; Flush(Read, Finished) shuts nothing down (dialertest.FinishedThenWrite).
-func TestFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, halfCloseBackend) }
+func TestFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, dialBackend) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend/dialer/dialertest"
 	"github.com/bufev/bufev/eventbase"
 	"go.uber.org/goleak"
@@ -83,4 +84,16 @@ func loopOnce(t testing.TB, b *eventbase.Base) {
 	if err := b.Loop(eventbase.LoopNonBlock); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newPair returns two connected async bufferevents on base (over loopback TCP, or a Unix
+// socket pair when tcp is false), closed when the test ends.
+func newPair(t *testing.T, base *eventbase.Base, tcp bool) (a, b *bufferevent.BufferEvent) {
+	t.Helper()
+	a, b, err := asyncPair(base, 0, tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
 }

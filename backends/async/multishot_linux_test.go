@@ -46,12 +46,7 @@ func TestMultishotStream(t *testing.T) {
 			setMultishot(t, true)
 			setPool(t, tc.count, tc.size)
 			base := newBase(t)
-			a, b, err := asyncPair(base, 0, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			defer b.Close()
+			a, b := newPair(t, base, true)
 			want := make([]byte, 1<<20)
 			for i := range want {
 				want[i] = byte(i * 7 / 5)
@@ -107,12 +102,7 @@ func TestMultishotRateLimit(t *testing.T) {
 	checkFDs(t)
 	setMultishot(t, true)
 	base := newBase(t)
-	a, b, err := asyncPair(base, 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := newPair(t, base, false)
 	cfg, err := ratelimit.NewConfig(1000, 1000, 1000, 1000, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -202,12 +192,7 @@ func TestMultishotPoolDry(t *testing.T) {
 	var as, bs [n]*bufferevent.BufferEvent
 	got := 0
 	for i := range n {
-		a, b, err := asyncPair(base, 0, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		defer b.Close()
+		a, b := newPair(t, base, true)
 		as[i], bs[i] = a, b
 		b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
 			got += bev.Input().Len()
@@ -252,12 +237,7 @@ func TestMultishotEOFAfterPending(t *testing.T) {
 	setMultishot(t, true)
 	setPool(t, 8, 32768) // one buffer takes the whole message: no bulk switch
 	base := newBase(t)
-	a, b, err := asyncPair(base, 0, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := newPair(t, base, true)
 	want := make([]byte, 20000)
 	for i := range want {
 		want[i] = byte(i % 251)
@@ -268,7 +248,7 @@ func TestMultishotEOFAfterPending(t *testing.T) {
 	// The read callback takes nothing; a timer drains 300 bytes per millisecond, so
 	// the received bytes wait for room over many loop turns.
 	var tick *eventbase.Event
-	tick, err = base.NewTimer(func() {
+	tick, err := base.NewTimer(func() {
 		// Count before draining: the drain may resume reading and deliver the end
 		// of stream at once.
 		p := make([]byte, min(b.Input().Len(), 300))

@@ -19,12 +19,7 @@ func TestRateLimitReservesUpFront(t *testing.T) {
 	checkFDs(t)
 	setMultishot(t, false)
 	base := newBase(t)
-	a, b, err := asyncPair(base, 0, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
+	a, b := newPair(t, base, false)
 	cfg, err := ratelimit.NewConfig(100000, 100000, 100000, 100000, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -30,12 +30,7 @@ func TestBulkEchoReadAfterSend(t *testing.T) {
 			checkFDs(t)
 			setMultishot(t, tc.multishot)
 			base := newBase(t)
-			a, b, err := asyncPair(base, 0, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			defer b.Close()
+			a, b := newPair(t, base, true)
 			want := make([]byte, 4<<20)
 			for i := range want {
 				want[i] = byte(i * 7 / 5)

@@ -12,8 +12,9 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// halfCloseBackend describes socket bufferevents to dialertest's half-close scenarios.
-var halfCloseBackend = dialertest.Backend{
+// dialBackend describes socket bufferevents to dialertest's connect and half-close
+// scenarios.
+var dialBackend = dialertest.Backend{
 	New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
 		return New(base, -1, opts)
 	},
@@ -24,11 +25,11 @@ var halfCloseBackend = dialertest.Backend{
 // Flush(Write, Finished) on a socket bufferevent sends what the output holds, then shuts
 // the write side down (shutdown(SHUT_WR)), whether the output is large, empty or written
 // before the connect completed (dialertest.FinishedHalfClose).
-func TestSocketFinishedHalfClose(t *testing.T) { dialertest.FinishedHalfClose(t, halfCloseBackend) }
+func TestSocketFinishedHalfClose(t *testing.T) { dialertest.FinishedHalfClose(t, dialBackend) }
 
 // Output added after the shutdown fails with Writing|Error (EPIPE); a second Finished is
 // harmless; Flush(Read, Finished) shuts nothing down (dialertest.FinishedThenWrite).
-func TestSocketFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, halfCloseBackend) }
+func TestSocketFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, dialBackend) }
 
 // On a descriptor that is not a socket (a pipe) the shutdown fails: Flush reports it when
 // the output is empty, and once the output drained the event callback gets Writing|Error

@@ -268,12 +268,7 @@ func TestSocketConnect(t *testing.T) {
 // "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer" through
 // the shared scenario (see dialertest.ConnectRefused).
 func TestSocketConnectFail(t *testing.T) {
-	dialertest.ConnectRefused(t, dialertest.Backend{
-		New: func(base *eventbase.Base, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-			return New(base, -1, opts)
-		},
-		Connect: Connect,
-	})
+	dialertest.ConnectRefused(t, dialBackend)
 }
 
 // TestSocketConnectErrors: argument errors are synchronous, everything else asynchronous
