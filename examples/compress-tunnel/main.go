@@ -17,6 +17,10 @@
 // trailer is written and the socket's write side shut down, so a half-close passes
 // through the tunnel (the other direction keeps flowing until it ends too).
 //
+// -idle closes a connection that relayed nothing for that long (default 10 minutes, as
+// nginx's proxy_timeout; 0 never closes one): without it a half-closed connection whose
+// other end neither sends nor closes would stay open for good.
+//
 // On exit it prints the bytes on each side of the compression and the ratio.
 package main
 
@@ -29,6 +33,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/examples/internal/proxy"
@@ -55,6 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	level := fs.Int("level", 0, "compression level (0: the codec's default)")
 	listen := fs.String("listen", "", "address to listen on")
 	connect := fs.String("connect", "", "address to connect to")
+	idle := fs.Duration("idle", 10*time.Minute, "close a connection idle this long (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer base.Close()
-	srv, err := proxy.Start(base, proxy.Config{
+	srv, err := proxy.Start(base, proxy.Config{Idle: *idle,
 		Listen: *listen, Connect: *connect, Log: stderr,
 		Codec: *codec, Level: *level, CompressInbound: *mode == "server",
 	})

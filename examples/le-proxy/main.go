@@ -3,7 +3,7 @@
 // bytes are relayed both ways by moving chains between the two bufferevents, without
 // copying.
 //
-//	le-proxy [-s] [-W] [-cafile FILE] [-servername NAME] [-insecure] LISTEN-ADDR CONNECT-ADDR
+//	le-proxy [-s] [-W] [-cafile FILE] [-servername NAME] [-insecure] [-idle D] LISTEN-ADDR CONNECT-ADDR
 //	go run ./le-proxy 127.0.0.1:8080 example.com:80
 //	go run ./le-proxy -s 127.0.0.1:8443 example.com:443
 //
@@ -21,6 +21,12 @@
 // keeps flowing until it ends too (the C sample closes both at the first EOF, which
 // breaks clients that half-close after their request). On an error the other side is
 // closed once its output drained.
+//
+// -idle closes a connection that relayed nothing for that long while nothing waited to
+// be sent, and one whose peer took none of its pending output for that long (default
+// 10 minutes, as nginx's proxy_timeout; 0 never closes one, as the C sample): without
+// it a half-closed connection whose other end neither sends nor closes would stay open
+// for good.
 package main
 
 import (
@@ -35,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/examples/internal/proxy"
@@ -57,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("le-proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: le-proxy [-s] [-W] [-cafile FILE] [-servername NAME] [-insecure] LISTEN-ADDR CONNECT-ADDR")
+		fmt.Fprintln(stderr, "usage: le-proxy [-s] [-W] [-cafile FILE] [-servername NAME] [-insecure] [-idle D] LISTEN-ADDR CONNECT-ADDR")
 		fs.PrintDefaults()
 	}
 	useTLS := fs.Bool("s", false, "speak TLS to the upstream")
@@ -65,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	caFile := fs.String("cafile", "", "with -s: PEM file of the CAs to trust (default: the system roots)")
 	serverName := fs.String("servername", "", "with -s: the name to verify (default: CONNECT-ADDR's host)")
 	insecure := fs.Bool("insecure", false, "with -s: do not verify the upstream's certificate (the C sample's behaviour)")
+	idle := fs.Duration("idle", 10*time.Minute, "close a connection idle this long (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need LISTEN-ADDR and CONNECT-ADDR")
 	}
-	cfg := proxy.Config{Listen: fs.Arg(0), Connect: fs.Arg(1), TLSSocket: *wrapper, Log: stderr}
+	cfg := proxy.Config{Listen: fs.Arg(0), Connect: fs.Arg(1), TLSSocket: *wrapper, Idle: *idle, Log: stderr}
 	if *useTLS {
 		tc := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *insecure}
 		if tc.ServerName == "" {

@@ -21,6 +21,12 @@
 // half-close), which breaks protocols that half-close; this relay passes the EOF on
 // instead.
 //
+//   - With Proxy.Idle set (le-proxy's -idle), a pair that relayed nothing for that long
+//     while neither side had output waiting is closed, and so is a side whose peer took
+//     none of its pending output for that long (libevent's read and write timeouts,
+//     reading re-armed while the pair is still active). Without it a half-closed pair
+//     whose other peer neither sends nor closes would stay open for good.
+//
 // A side may be a compressing filter (compress-tunnel): it is then flushed (Flush mode)
 // whenever its output has been handed down in full, so an interactive exchange is never
 // stuck inside the compressor's window, and finished (Finished mode: the stream's
@@ -30,6 +36,7 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/bufev/bufev/bufferevent"
 )
@@ -60,6 +67,7 @@ type Side struct {
 
 	p         *Proxy
 	partner   *Side
+	relayed   time.Time // when bytes last moved between this side and its partner
 	needFlush bool
 	eof       bool // this side's input ended (its peer half-closed or closed)
 	finished  bool // this side was finished (Flush(Write, Finished)): nothing more to send
@@ -72,6 +80,11 @@ type Proxy struct {
 	// Log, when set, receives a line per error event (the sample prints OpenSSL's
 	// error stack).
 	Log io.Writer
+	// Idle, when positive, closes a pair that relayed nothing for that long while
+	// neither side had output waiting, and a side whose peer took none of its pending
+	// output for that long (each side's read and write timeouts). Zero keeps idle
+	// pairs open for good, as libevent's sample does. Set it before Link.
+	Idle time.Duration
 	// Stats counts what the proxy did.
 	Stats Stats
 }
@@ -83,8 +96,13 @@ func (p *Proxy) Link(in, out *Side) {
 	in.partner, out.partner = out, in
 	p.Stats.Connections++
 	p.Stats.Open += 2
+	now := in.Bev.Base().LoopNow()
 	for _, s := range []*Side{in, out} {
+		s.relayed = now
 		s.setNormal()
+		if p.Idle > 0 {
+			_ = s.Bev.SetTimeouts(p.Idle, p.Idle)
+		}
 		_ = s.Bev.Enable(bufferevent.Read | bufferevent.Write)
 	}
 }
@@ -113,6 +131,10 @@ func (s *Side) read(bev *bufferevent.BufferEvent) {
 		return
 	}
 	s.p.Stats.Bytes += int64(n)
+	if s.p.Idle > 0 && n > 0 {
+		s.relayed = bev.Base().LoopNow()
+		s.partner.relayed = s.relayed
+	}
 	s.p.Stats.PeakQueued = max(s.p.Stats.PeakQueued, dst.Len())
 	if s.partner.Compressing {
 		s.partner.needFlush = true
@@ -159,6 +181,13 @@ func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err 
 	if what&(bufferevent.EOF|bufferevent.Error|bufferevent.Timeout) == 0 {
 		return // Connected
 	}
+	if what&bufferevent.Timeout != 0 && what&bufferevent.Reading != 0 && !s.idle(bev) {
+		// The read timeout disabled reading; the pair is still busy, so read on.
+		if !s.eof {
+			_ = bev.Enable(bufferevent.Read)
+		}
+		return
+	}
 	if what&(bufferevent.Error|bufferevent.Timeout) != 0 {
 		s.logf("%v: %v", what, err)
 		s.abort(bev)
@@ -183,6 +212,20 @@ func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err 
 		p.closeOnceDrained()
 		s.closeOnceDrained()
 	}
+}
+
+// idle reports, on this side's read timeout, whether the pair has been idle for
+// Proxy.Idle: nothing relayed for that long and no output waiting on either side (a
+// side with output waiting has its own write timeout, which fires when its peer stops
+// taking it).
+func (s *Side) idle(bev *bufferevent.BufferEvent) bool {
+	if bev.Output().Len() > 0 {
+		return false
+	}
+	if p := s.partner; p != nil && p.Bev.Output().Len() > 0 {
+		return false
+	}
+	return bev.Base().LoopNow().Sub(s.relayed) >= s.p.Idle
 }
 
 // finish passes an EOF on to this side's peer: the trailer of a compressing side, then

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"github.com/bufev/bufev/backends/socket"
 	"github.com/bufev/bufev/backends/ssl"
@@ -36,6 +37,9 @@ type Config struct {
 	// inbound connection joins: the proxy reads from all its clients together at most at
 	// the group's rate.
 	Group *bufferevent.RateLimitGroup
+
+	// Idle is Proxy.Idle: close a pair idle for that long (zero: never).
+	Idle time.Duration
 
 	// Log receives error lines; nil discards them.
 	Log io.Writer
@@ -94,7 +98,7 @@ func Start(base *eventbase.Base, cfg Config) (*Server, error) {
 		}
 		c.Close()
 	}
-	s := &Server{open: make(map[*Side]struct{}), proxy: Proxy{Log: cfg.Log}}
+	s := &Server{open: make(map[*Side]struct{}), proxy: Proxy{Log: cfg.Log, Idle: cfg.Idle}}
 	s.ln, err = socket.Listen(base, "tcp", cfg.Listen, func(_ *socket.Listener, fd int, _ net.Addr) {
 		if err := s.accept(base, fd, upstream, cfg); err != nil && cfg.Log != nil {
 			fmt.Fprintf(cfg.Log, "connection: %v\n", err)
