@@ -32,3 +32,15 @@ func CountPullsForTest(c any) func() int64 {
 	nc.pullFn = func() { n.Add(1); nc.pull() }
 	return n.Load
 }
+
+// CountLoopPullsForTest makes the NetConn c count every pull the loop runs
+// (those its read callback runs included) and returns the counter's reader;
+// for tests.
+func CountLoopPullsForTest(c any) func() int64 {
+	nc := c.(*netConn)
+	n := new(atomic.Int64)
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	nc.pulled = n
+	return n.Load
+}

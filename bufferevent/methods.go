@@ -212,7 +212,13 @@ func (b *BufferEvent) WithLock(fn func(in, out *evbuffer.Buffer)) error {
 //   - Read low: the read callback runs only when the input holds at least
 //     low bytes.
 //   - Read high: reading is suspended while the input holds high bytes or
-//     more, and resumes when it is drained below.
+//     more, and resumes when it is drained below. A read callback that
+//     returns with the input still at or above high while reading is
+//     enabled is called again, deferred (libevent's
+//     bufferevent_inbuf_wm_check: a backend may overrun high, and the data
+//     must not get stuck): a callback that holds data back on purpose must
+//     Disable reading until it takes more, or the loop runs it over and
+//     over.
 //   - Write low: the write callback runs when the output has drained to low
 //     bytes or fewer (0: fully drained).
 //   - Write high: consulted by producers writing into this bufferevent (a

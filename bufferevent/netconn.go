@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bufev/bufev/bufferevent/backend"
@@ -37,9 +38,11 @@ const netConnLinger = 30 * time.Second
 // conn's methods are safe for concurrent use from any goroutine except the
 // loop goroutine, where its blocking Read and Write would deadlock. Read
 // and write deadlines work and fail with os.ErrDeadlineExceeded; after Close
-// the methods fail with ErrClosed (which matches net.ErrClosed). Close also
-// works once the base is closed: with no loop to run it, it closes bev on
-// the caller's goroutine, one conn at a time.
+// the methods fail with ErrClosed (which matches net.ErrClosed). Closing
+// the base closes bev too (inside Base.Close, after sending what Write
+// queued): Read then returns what had arrived and fails with ErrClosed (or
+// io.EOF if the peer had ended the stream), Write fails with ErrClosed, and
+// Close returns nil.
 // LocalAddr and RemoteAddr come from the backend (backend.Addresser) or name
 // the bufferevent type.
 func NetConn(bev *BufferEvent) (net.Conn, error) {
@@ -67,25 +70,38 @@ func NetConn(bev *BufferEvent) (net.Conn, error) {
 	c.cond = sync.NewCond(&c.mu)
 	c.pullFn = c.pull
 	c.pushFn = c.push
-	if _, hi, _ := bev.Watermark(Read); hi == 0 {
-		if err := bev.SetWatermark(Read, 0, NetConnBuffer); err != nil {
-			return nil, err
-		}
-	}
-	if err := bev.SetWatermark(Write, NetConnBuffer/2, 0); err != nil {
+	// No loop runs after the base's Close: the conn closes bev there.
+	stop, err := bev.base.OnClose(c.baseClosing)
+	if err != nil {
 		return nil, err
 	}
-	if err := bev.SetCallbacks(c.onRead, c.onWrite, c.onEvent); err != nil {
-		return nil, err
-	}
-	if err := bev.Enable(ReadWrite); err != nil {
-		return nil, err
-	}
-	// Data may already be buffered.
-	if err := bev.Trigger(Read, TriggerDefer); err != nil {
+	c.stopHook = stop
+	if err := c.setUp(); err != nil {
+		stop()
 		return nil, err
 	}
 	return c, nil
+}
+
+// setUp gives bev to the conn: watermarks, callbacks, both directions.
+func (c *netConn) setUp() error {
+	bev := c.bev
+	if _, hi, _ := bev.Watermark(Read); hi == 0 {
+		if err := bev.SetWatermark(Read, 0, NetConnBuffer); err != nil {
+			return err
+		}
+	}
+	if err := bev.SetWatermark(Write, NetConnBuffer/2, 0); err != nil {
+		return err
+	}
+	if err := bev.SetCallbacks(c.onRead, c.onWrite, c.onEvent); err != nil {
+		return err
+	}
+	if err := bev.Enable(ReadWrite); err != nil {
+		return err
+	}
+	// Data may already be buffered.
+	return bev.Trigger(Read, TriggerDefer)
 }
 
 type bevAddr string
@@ -98,6 +114,7 @@ type netConn struct {
 	local, remote net.Addr
 	pullFn        func()
 	pushFn        func()
+	stopHook      func() bool // unregisters baseClosing from the base's OnClose functions
 
 	mu         sync.Mutex
 	cond       *sync.Cond
@@ -110,10 +127,12 @@ type netConn struct {
 	closing    bool             // loop side: flushing before closing bev
 	finished   bool             // loop side: bev closed
 	pullQueued bool
+	paused     bool // loop side: pull stopped reading while rbuf is full
 	pushQueued bool
 	rdl, wdl   time.Time
 	rTimer     *time.Timer
 	wTimer     *time.Timer
+	pulled     *atomic.Int64 // tests only: counts pulls (CountLoopPullsForTest)
 }
 
 // ---- loop side ----
@@ -151,22 +170,32 @@ func (c *netConn) onEvent(_ *BufferEvent, what Events, err error) {
 }
 
 // pull moves input into rbuf up to NetConnBuffer. On the loop.
+//
+// While rbuf is full and the input at its read high watermark, pull stops
+// reading (Disable), and it resumes once Read has made room: the core calls
+// the read callback again after every run that leaves the input at or above
+// the high watermark with reading enabled (libevent's
+// bufferevent_inbuf_wm_check), so a pull that found no room used to run
+// again at once, a busy loop for as long as the reader lagged.
 func (c *netConn) pull() {
 	c.mu.Lock()
+	if c.pulled != nil {
+		c.pulled.Add(1)
+	}
 	c.pullQueued = false
 	if c.finished {
 		c.mu.Unlock()
 		return
 	}
+	left := 0
 	if room := NetConnBuffer - c.rbuf.Len(); room > 0 {
-		drained := false
 		moved := 0
 		_ = c.bev.WithLock(func(in, _ *evbuffer.Buffer) {
 			moved, _ = in.RemoveBuffer(c.rbuf, room)
-			drained = in.Len() == 0
+			left = in.Len()
 		})
 		ended := false
-		if drained && c.pendErr != nil && c.rerr == nil {
+		if left == 0 && c.pendErr != nil && c.rerr == nil {
 			c.rerr = c.pendErr
 			ended = true
 		}
@@ -176,7 +205,29 @@ func (c *netConn) pull() {
 		if moved > 0 || ended {
 			c.cond.Broadcast()
 		}
+	} else {
+		_ = c.bev.WithLock(func(in, _ *evbuffer.Buffer) { left = in.Len() })
 	}
+	full := c.rbuf.Len() >= NetConnBuffer
+	pause := full && !c.paused && !c.closing && left > 0
+	resume := !full && c.paused && !c.closing
+	c.mu.Unlock()
+	switch {
+	case pause:
+		if _, high, _ := c.bev.Watermark(Read); high > 0 && left >= high {
+			c.setPaused(true)
+			_ = c.bev.Disable(Read)
+		}
+	case resume:
+		c.setPaused(false)
+		_ = c.bev.Enable(Read)
+	}
+}
+
+// setPaused records whether pull stopped reading. On the loop.
+func (c *netConn) setPaused(on bool) {
+	c.mu.Lock()
+	c.paused = on
 	c.mu.Unlock()
 }
 
@@ -229,8 +280,41 @@ func (c *netConn) finish() {
 	}
 	c.finished = true
 	c.mu.Unlock()
+	c.stopHook() // false when called from baseClosing
 	_, _ = c.bev.Flush(Write, Finished)
 	_ = c.bev.Close()
+}
+
+// baseClosing runs inside the base's Close (Base.OnClose), after which no
+// loop serves the conn: it hands Read everything the input holds, sends
+// what Write queued and closes bev; Read then fails with ErrClosed (or the
+// stream's end) once rbuf is empty, Write at once. Without it a Read or
+// Write blocked then waited for good, and a Close made later had to close
+// bev on its own goroutine, which raced with the base's Close still
+// running (the base's events and chain cache).
+func (c *netConn) baseClosing() {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	_ = c.bev.WithLock(func(in, _ *evbuffer.Buffer) {
+		_, _ = in.RemoveBuffer(c.rbuf, in.Len())
+	})
+	if c.rerr == nil {
+		c.rerr = c.pendErr
+		if c.rerr == nil {
+			c.rerr = ErrClosed
+		}
+	}
+	if c.werr == nil {
+		c.werr = ErrClosed
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	c.push() // closing: all of wbuf
+	c.finish()
 }
 
 // ---- user side ----
@@ -310,12 +394,6 @@ func (c *netConn) Write(p []byte) (int, error) {
 }
 
 // Close flushes pending output on the loop, then closes the bufferevent.
-// closedBaseMu serialises the Close of conns whose base is closed: with no
-// loop left to hand the bufferevent to, Close runs on the caller's
-// goroutine, and conns closed from several goroutines at once must not run
-// their bufferevents' teardown concurrently.
-var closedBaseMu sync.Mutex
-
 func (c *netConn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -330,14 +408,9 @@ func (c *netConn) Close() error {
 	}
 	c.cond.Broadcast()
 	c.mu.Unlock()
-	if err := c.bev.base.RunInLoop(c.closeOnLoop); err != nil {
-		// No loop will run again: close directly, one conn at a time, as
-		// the loop would have (a loop-confined bufferevent shares its
-		// base's chain cache, and a pair's ends each other's state).
-		closedBaseMu.Lock()
-		_ = c.bev.Close()
-		closedBaseMu.Unlock()
-	}
+	// A base that refuses work has run baseClosing, which closed bev: its
+	// OnClose functions all run before it refuses work.
+	_ = c.bev.base.RunInLoop(c.closeOnLoop)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -249,6 +250,40 @@ func TestNetConnBlockedReadIdles(t *testing.T) {
 	}
 }
 
+// A conn whose reader does not read while its input is full (rbuf full,
+// the bufferevent's input at its high watermark) leaves the loop idle. The
+// core re-triggers the read callback after every run that leaves the input
+// at or above the high watermark (libevent's bufferevent_inbuf_wm_check),
+// and the conn's pull, finding no room, left it there: the loop ran the
+// pull over and over, a core busy for as long as the reader waited.
+func TestNetConnFullInputIdles(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	defer c1.Close()
+	defer c2.Close()
+	pulls := bufferevent.CountLoopPullsForTest(c2)
+	data := bytes.Repeat([]byte("x"), 4*bufferevent.NetConnBuffer)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := c1.Write(data)
+		wrote <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the input fills
+	before := pulls()
+	time.Sleep(200 * time.Millisecond)
+	if n := pulls() - before; n > 3 {
+		t.Fatalf("with the reader idle and the input full, the loop ran %d pulls in 200 ms, want at most 3", n)
+	}
+	// Everything still arrives once the reader reads.
+	got := make([]byte, len(data))
+	if _, err := io.ReadFull(c2, got); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("ReadFull: %v (data equal: %v)", err, bytes.Equal(got, data))
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestNetConnEOF(t *testing.T) {
 	r := startLoop(t)
 	c1, c2 := r.connPair(t)
@@ -340,4 +375,104 @@ func TestNetConnCloseAfterBaseClosedConcurrently(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// Conns closed from several goroutines while another goroutine closes
+// their (stopped) base: a Close that finds the base already refusing work
+// closes its bufferevent on its own goroutine, and that must not overlap
+// the base's Close, which is still running the work it accepted (other
+// conns' closes) and then tearing the events down.
+func TestNetConnCloseWhileBaseCloses(t *testing.T) {
+	for range 20 {
+		r := startLoop(t)
+		var conns []net.Conn
+		for range 4 {
+			a, b := r.connPair(t)
+			conns = append(conns, a, b)
+		}
+		msg := bytes.Repeat([]byte("x"), 3000)
+		for _, c := range conns {
+			if _, err := c.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.base.LoopBreak()
+		<-r.done
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, c := range conns {
+			wg.Go(func() {
+				<-start
+				if err := c.Close(); err != nil {
+					t.Errorf("Close while the base closes: %v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			<-start
+			if err := r.base.Close(); err != nil {
+				t.Errorf("base Close: %v", err)
+			}
+		})
+		close(start)
+		wg.Wait()
+	}
+}
+
+// A Read or Write blocked on a conn whose base is closed returns: the
+// base's Close closes the conn's bufferevent, what had arrived is still
+// delivered, and then both directions fail with ErrClosed (they waited for
+// good before). Here the peers are on the same base, and the base closes
+// one before the other: a Read may see the peer's end of stream (io.EOF)
+// first.
+func TestNetConnBaseCloseEndsBlockedCalls(t *testing.T) {
+	r := startLoop(t)
+	c1, c2 := r.connPair(t)
+	c3, c4 := r.connPair(t)
+	// c2's Write fills both conns' buffers and the pipe, then blocks.
+	writeErr := make(chan error, 1)
+	go func() {
+		_, err := c2.Write(make([]byte, 8*bufferevent.NetConnBuffer))
+		writeErr <- err
+	}()
+	// c3's second Read blocks: nothing more comes.
+	if _, err := c4.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		p := make([]byte, 5)
+		if _, err := io.ReadFull(c3, p); err != nil || string(p) != "hello" {
+			readErr <- fmt.Errorf("first read: %q, %v", p, err)
+			return
+		}
+		_, err := c3.Read(p)
+		readErr <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // both block (a slow loop only makes the test weaker)
+	r.base.LoopBreak()
+	<-r.done
+	if err := r.base.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan error{"c2.Write": writeErr, "c3.Read": readErr} {
+		select {
+		case err := <-ch:
+			if !errors.Is(err, net.ErrClosed) && (name == "c2.Write" || err != io.EOF) {
+				t.Errorf("%s after the base closed: %v, want ErrClosed", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s still blocked 10 s after the base closed", name)
+		}
+	}
+	// c1 still gets what had reached it, then ErrClosed or EOF.
+	n, err := io.Copy(io.Discard, c1)
+	if n == 0 || err != nil && !errors.Is(err, net.ErrClosed) {
+		t.Errorf("reading c1 after the base closed: %d bytes, %v; want some bytes, then ErrClosed or EOF", n, err)
+	}
+	for _, c := range []net.Conn{c1, c2, c3, c4} {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close after the base closed: %v", err)
+		}
+	}
 }
