@@ -181,8 +181,10 @@ func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err 
 	if what&(bufferevent.EOF|bufferevent.Error|bufferevent.Timeout) == 0 {
 		return // Connected
 	}
-	if what&bufferevent.Timeout != 0 && what&bufferevent.Reading != 0 && !s.idle(bev) {
-		// The read timeout disabled reading; the pair is still busy, so read on.
+	if what&bufferevent.Timeout != 0 && what&bufferevent.Writing == 0 && what&bufferevent.Reading != 0 && !s.idle(bev) {
+		// The read timeout disabled reading; the pair is still busy, so read on. (A
+		// write timeout, even one coalesced with it by the deferred callbacks, means
+		// the peer took nothing for Idle: that aborts below.)
 		if !s.eof {
 			_ = bev.Enable(bufferevent.Read)
 		}
