@@ -27,3 +27,13 @@ func SetTestHook(f func(step string) error) (restore func()) {
 	testHook = f
 	return func() { testHook = prev }
 }
+
+// UnderlyingEventForTest delivers an event of the underlying bufferevent to
+// the ssl bufferevent bev, as the underlying's event callback would.
+func UnderlyingEventForTest(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+	e, lerr := lookup(bev)
+	if lerr != nil {
+		panic(lerr)
+	}
+	e.uEvent(nil, what, err)
+}

@@ -349,3 +349,62 @@ func TestSSLLingerBaseClose(t *testing.T) {
 		t.Errorf("the lingering socket's descriptor is still open after the base's Close (fstat: %v)", err)
 	}
 }
+
+// After the peer's close_notify has ended the read direction, an event of the
+// underlying that carries an error or a timeout besides the transport's EOF
+// (a deferred underlying coalesces the events of one turn: the FIN read
+// with a failed write) reaches the user: writing failed. It was taken for
+// the EOF alone and dropped, and the user, still writing, never heard.
+func TestSSLErrorAfterCloseNotifyReported(t *testing.T) {
+	p := testPKI(t)
+	base := newBase(t)
+	defer base.Close()
+	fa, fb := tcpFDs(t)
+	client, err := ssl.NewSocket(base, fa, p.clientConfig(), ssl.Connecting, bufferevent.CloseOnFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ssl.NewSocket(base, fb, p.serverConfig(), ssl.Accepting, bufferevent.CloseOnFree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	var events []bufferevent.Events
+	var lastErr error
+	client.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		events = append(events, what)
+		lastErr = err
+	})
+	connected := false
+	server.SetCallbacks(nil, nil, func(_ *bufferevent.BufferEvent, what bufferevent.Events, _ error) {
+		if what&bufferevent.Connected != 0 {
+			connected = true
+		}
+	})
+	client.Enable(bufferevent.ReadWrite)
+	server.Enable(bufferevent.ReadWrite)
+	if !runUntil(t, base, 5*time.Second, func() bool { return connected }) {
+		t.Fatal("no handshake")
+	}
+	if _, err := server.Flush(bufferevent.Write, bufferevent.Finished); err != nil {
+		t.Fatal(err)
+	}
+	hasEOF := func() bool {
+		for _, e := range events {
+			if e&bufferevent.EOF != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if !runUntil(t, base, 5*time.Second, hasEOF) {
+		t.Fatalf("no EOF after the server's close_notify (events %v)", events)
+	}
+	events = nil
+	ssl.UnderlyingEventForTest(client, bufferevent.EOF|bufferevent.Error|bufferevent.Reading|bufferevent.Writing, syscall.EPIPE)
+	runUntil(t, base, 100*time.Millisecond, func() bool { return len(events) > 0 })
+	if len(events) != 1 || events[0]&bufferevent.Error == 0 || events[0]&bufferevent.Writing == 0 || !errors.Is(lastErr, syscall.EPIPE) {
+		t.Fatalf("events %v (last error %v); want one Writing|Error with EPIPE", events, lastErr)
+	}
+}

@@ -1135,8 +1135,20 @@ func (e *engine) uEvent(_ *bufferevent.BufferEvent, what bufferevent.Events, err
 	switch {
 	case what&bufferevent.EOF != 0 && e.rdone:
 		// The transport's end after the peer's close_notify: the read
-		// direction has ended already, writing goes on.
+		// direction has ended already, writing goes on, unless the same
+		// event (a deferred underlying coalesces one turn's events) also
+		// reports an error or a write timeout: that ends writing too (a
+		// read timeout concerns the direction that has ended).
 		e.ad.ueof = true
+		switch {
+		case what&bufferevent.Error != 0:
+			if err == nil {
+				err = errors.New("ssl: underlying bufferevent error")
+			}
+			e.fail(backend.Writing|backend.Error, err)
+		case what&bufferevent.Timeout != 0 && what&bufferevent.Writing != 0:
+			e.fail(backend.Writing|backend.Timeout, err)
+		}
 	case what&bufferevent.EOF != 0:
 		e.ad.ueof = true
 		if e.phase == phHandshake || e.phase == phReneg {
