@@ -159,15 +159,16 @@ type Event struct {
 	kind    uint8
 	intern  bool // internal: does not keep the loop alive
 	counted bool // included in base.nUser
-	pri     int
-	ncalls  int
-	h       Handler // the I/O or signal callback (funcHandler for NewEvent's)
+	// interval is read by direct dispatch (fdmap.go's ioReady) with the
+	// fields above: in the first line, so a ready fd's event costs one.
+	interval int64 // persistent timeout interval, 0 when none
+	pri      int
+	h        Handler // the I/O or signal callback (funcHandler for NewEvent's)
 
 	// active queue links
-	qPrev *Event
-	qNext *Event
-
-	interval int64 // persistent timeout interval, 0 when none
+	qPrev  *Event
+	qNext  *Event
+	ncalls int
 
 	tcb       func()
 	finalizer func(*Event)

@@ -21,4 +21,15 @@ func TestEventLayout(t *testing.T) {
 	if off := unsafe.Offsetof(Event{}.qPrev); off > 64 {
 		t.Errorf("Event's per-activation fields end at %d; keep them in the first 64 bytes", off)
 	}
+	// Direct dispatch (ioReady, runDirect) reads these and nothing else of
+	// the event: one cache line per ready fd.
+	for name, end := range map[string]uintptr{
+		"interval": unsafe.Offsetof(Event{}.interval) + unsafe.Sizeof(Event{}.interval),
+		"h":        unsafe.Offsetof(Event{}.h) + unsafe.Sizeof(Event{}.h),
+		"counted":  unsafe.Offsetof(Event{}.counted) + unsafe.Sizeof(Event{}.counted),
+	} {
+		if end > 64 {
+			t.Errorf("Event.%s ends at byte %d; keep it in the first 64 bytes", name, end)
+		}
+	}
 }
