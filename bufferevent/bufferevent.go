@@ -3,6 +3,7 @@ package bufferevent
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,31 +136,38 @@ type BufferEvent struct {
 	// allocation header, which shifts these lines. Embedding the two
 	// buffers (one 824-byte allocation instead of three) measured worse.
 
-	lk      *lockState // nil unless ThreadSafe; constant after New
-	in, out *evbuffer.Buffer
+	// The first cache line: everything a read event, the read callback
+	// and an echoed write touch (TestLayoutHotLine keeps it so). The
+	// watermarks and limits themselves live further down; this line has
+	// what the common path needs of them (readHigh, the int32 maximums,
+	// the wm bits), kept in step by the setters.
+	lk        *lockState // nil unless ThreadSafe; constant after New
+	in, out   *evbuffer.Buffer
+	readCb    ReadFunc // guarded by the lock (loop-confined when there is none), as all below
+	readHigh  int      // effectiveHigh(): rhigh if set, else maxInput (0: unlimited)
+	refs      int32
+	maxRead   int32   // SetMaxSingleRead, clamped to math.MaxInt32
+	maxWrite  int32   // SetMaxSingleWrite, clamped to math.MaxInt32
+	opts      Options // constant after New
+	enabled   Direction
+	wm        uint8 // wmRLow: rlow > 0; wmRHigh: rhigh > 0
+	readSusp  backend.SuspendReason
+	writeSusp backend.SuspendReason
+	closed    bool // the user called Close
+	dead      bool // finalised: Ops.Close ran
+	rlOn      bool // the limiter has a config or a group (rlSync)
+	hasWrite  bool // writeCb != nil
 
-	// Guarded by the lock (loop-confined when there is none).
-	readCb      ReadFunc
 	writeCb     ReadFunc
-	refs        int
-	opts        Options                  // constant after New
 	wpolicy     backend.WriteTimerPolicy // constant after New
-	enabled     Direction
-	readSusp    backend.SuspendReason
-	writeSusp   backend.SuspendReason
-	closed      bool // the user called Close
-	dead        bool // finalised: Ops.Close ran
-	generic     bool // the backend uses the generic timers
-	rlOn        bool // the limiter has a config or a group (rlSync)
-	pendRead    bool // deferred callbacks (libevent's readcb_pending etc.)
+	generic     bool                     // the backend uses the generic timers
+	pendRead    bool                     // deferred callbacks (libevent's readcb_pending etc.)
 	pendWrite   bool
 	deferQueued bool
 	pendEvents  Events
 	rlow, rhigh int
 	wlow, whigh int
 	maxInput    int
-	maxRead     int
-	maxWrite    int
 	eventCb     EventFunc
 
 	// rate limiting (its first word and its group pointer, read on every
@@ -203,7 +211,7 @@ type BufferEvent struct {
 	// Pads the struct to 512 bytes, an aligned size class: at 480 bytes
 	// every other object starts in the middle of a cache line and its hot
 	// fields span one line more. TestLayoutSize keeps it so.
-	_ [32]byte
+	_ [40]byte
 }
 
 // New builds a bufferevent of the registered type cfg.Type on base: the
@@ -242,6 +250,7 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 		wpolicy:  cfg.WriteTimer,
 		enabled:  Write,
 		maxInput: DefaultMaxInput,
+		readHigh: DefaultMaxInput,
 		maxRead:  DefaultMaxSingle,
 		maxWrite: DefaultMaxSingle,
 		priority: base.Priorities() / 2,
@@ -404,7 +413,7 @@ func (b *BufferEvent) finalize() {
 		return
 	}
 	b.dead = true
-	b.readCb, b.writeCb, b.eventCb = nil, nil, nil
+	b.setCallbacks(nil, nil, nil)
 	b.pendRead, b.pendWrite, b.pendEvents, b.pendErr = false, false, 0, nil
 	b.freeTimers()
 	if b.wmCb != nil {
@@ -502,7 +511,7 @@ func (b *BufferEvent) callEvent(what Events, err error) {
 // whole records) would otherwise never call it again (libevent's
 // bufferevent_inbuf_wm_check).
 func (b *BufferEvent) inbufWatermarkCheck() {
-	if b.rhigh == 0 || b.enabled&Read == 0 || b.in.Len() < b.rhigh {
+	if b.wm&wmRHigh == 0 || b.enabled&Read == 0 || b.in.Len() < b.rhigh {
 		return
 	}
 	b.runRead(TriggerDefer)
@@ -525,7 +534,7 @@ func (b *BufferEvent) runRead(opts TriggerOptions) {
 }
 
 func (b *BufferEvent) runWrite(opts TriggerOptions) {
-	if b.writeCb == nil {
+	if !b.hasWrite {
 		return
 	}
 	if b.mustDefer(opts) {
@@ -667,12 +676,38 @@ func (b *BufferEvent) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackIn
 
 // effectiveHigh is the read high watermark, or the maximum input when none
 // is set (0 means unlimited).
-func (b *BufferEvent) effectiveHigh() int {
-	if b.rhigh > 0 {
-		return b.rhigh
+func (b *BufferEvent) effectiveHigh() int { return b.readHigh }
+
+// Bits of BufferEvent.wm.
+const (
+	wmRLow  = 1 << iota // rlow > 0
+	wmRHigh             // rhigh > 0
+)
+
+// setReadLimits sets the read watermarks and the maximum input, and what
+// the first cache line keeps of them. Lock held.
+func (b *BufferEvent) setReadLimits(low, high, maxInput int) {
+	b.rlow, b.rhigh, b.maxInput = low, high, maxInput
+	b.wm = 0
+	if low > 0 {
+		b.wm |= wmRLow
 	}
-	return b.maxInput
+	b.readHigh = maxInput
+	if high > 0 {
+		b.wm |= wmRHigh
+		b.readHigh = high
+	}
 }
+
+// setCallbacks sets the three user callbacks. Lock held.
+func (b *BufferEvent) setCallbacks(read, write ReadFunc, event EventFunc) {
+	b.readCb, b.writeCb, b.eventCb = read, write, event
+	b.hasWrite = write != nil
+}
+
+// clampInt32 bounds a maximum single read or write to what the first cache
+// line keeps (no system call moves more than 2 GiB at once anyway).
+func clampInt32(n int) int32 { return int32(min(n, math.MaxInt32)) }
 
 func (b *BufferEvent) suspendRead(why backend.SuspendReason) {
 	was := b.readSusp

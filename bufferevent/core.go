@@ -101,14 +101,14 @@ func (c *core) UnsuspendWrite(why backend.SuspendReason) { c.b().unsuspendWrite(
 
 func (c *core) TriggerRead(opts TriggerOptions) {
 	b := c.b()
-	if opts&IgnoreWatermarks != 0 || b.in.Len() >= b.rlow {
+	if opts&IgnoreWatermarks != 0 || b.wm&wmRLow == 0 || b.in.Len() >= b.rlow {
 		b.runRead(opts)
 	}
 }
 
 func (c *core) TriggerWrite(opts TriggerOptions) {
 	b := c.b()
-	if opts&IgnoreWatermarks != 0 || b.out.Len() <= b.wlow {
+	if b.hasWrite && (opts&IgnoreWatermarks != 0 || b.out.Len() <= b.wlow) {
 		b.runWrite(opts)
 	}
 }
@@ -147,8 +147,8 @@ const maxInt = int(^uint(0) >> 1)
 
 func (c *core) MaxToRead() int {
 	n := c.InputRoom()
-	if n > c.maxRead {
-		n = c.maxRead
+	if m := int(c.maxRead); n > m {
+		n = m
 	}
 	if l := c.b().rateReadAllowance(); n > l {
 		n = l
@@ -157,7 +157,7 @@ func (c *core) MaxToRead() int {
 }
 
 func (c *core) MaxToWrite() int {
-	n := c.maxWrite
+	n := int(c.maxWrite)
 	if l := c.b().rateWriteAllowance(); n > l {
 		n = l
 	}
@@ -208,7 +208,7 @@ func (c *core) ClearCallbacksIf(gen uint64) bool {
 	if c.cbGen != gen {
 		return false
 	}
-	c.readCb, c.writeCb, c.eventCb = nil, nil, nil
+	c.b().setCallbacks(nil, nil, nil)
 	c.cbGen++
 	return true
 }

@@ -43,7 +43,7 @@ func (b *BufferEvent) SetCallbacks(read, write ReadFunc, event EventFunc) error 
 	if err := b.enter(); err != nil {
 		return err
 	}
-	b.readCb, b.writeCb, b.eventCb = read, write, event
+	b.setCallbacks(read, write, event)
 	b.cbGen++
 	b.leave()
 	return nil
@@ -244,7 +244,7 @@ func (b *BufferEvent) SetWatermark(dir Direction, low, high int) error {
 		b.wlow, b.whigh = low, high
 	}
 	if dir&Read != 0 {
-		b.rlow, b.rhigh = low, high
+		b.setReadLimits(low, high, b.maxInput)
 		b.recheckInputLimit()
 	}
 	return nil
@@ -290,7 +290,7 @@ func (b *BufferEvent) SetMaxInput(n int) error {
 		return err
 	}
 	defer b.leave()
-	b.maxInput = n
+	b.setReadLimits(b.rlow, b.rhigh, n)
 	b.recheckInputLimit()
 	return nil
 }
@@ -437,8 +437,10 @@ func (b *BufferEvent) TriggerEvent(what Events, err error, opts TriggerOptions) 
 }
 
 // SetMaxSingleRead sets the most bytes one read may add (libevent's
-// bufferevent_set_max_single_read); 0 restores DefaultMaxSingle. It also
-// sets the input buffer's maximum read. Negative n fails with ErrNegative.
+// bufferevent_set_max_single_read); 0 restores DefaultMaxSingle, and values
+// above math.MaxInt32 are clamped to it (no system call reads more at once).
+// It also sets the input buffer's maximum read. Negative n fails with
+// ErrNegative.
 // Loop-confined unless ThreadSafe.
 func (b *BufferEvent) SetMaxSingleRead(n int) error {
 	if n < 0 {
@@ -451,13 +453,14 @@ func (b *BufferEvent) SetMaxSingleRead(n int) error {
 		return err
 	}
 	defer b.leave()
-	b.maxRead = n
+	b.maxRead = clampInt32(n)
 	b.in.SetMaxRead(n)
 	return nil
 }
 
 // SetMaxSingleWrite sets the most bytes one write may send; 0 restores
-// DefaultMaxSingle. Negative n fails with ErrNegative. Loop-confined unless
+// DefaultMaxSingle, and values above math.MaxInt32 are clamped to it.
+// Negative n fails with ErrNegative. Loop-confined unless
 // ThreadSafe.
 func (b *BufferEvent) SetMaxSingleWrite(n int) error {
 	if n < 0 {
@@ -470,7 +473,7 @@ func (b *BufferEvent) SetMaxSingleWrite(n int) error {
 		return err
 	}
 	defer b.leave()
-	b.maxWrite = n
+	b.maxWrite = clampInt32(n)
 	return nil
 }
 
@@ -481,7 +484,7 @@ func (b *BufferEvent) MaxSingleRead() int {
 		return 0
 	}
 	defer b.leave()
-	return b.maxRead
+	return int(b.maxRead)
 }
 
 // MaxSingleWrite returns the maximum single write. Loop-confined unless
@@ -491,7 +494,7 @@ func (b *BufferEvent) MaxSingleWrite() int {
 		return 0
 	}
 	defer b.leave()
-	return b.maxWrite
+	return int(b.maxWrite)
 }
 
 // SetPriority sets the priority of the backend's events (libevent's
@@ -607,7 +610,7 @@ func (b *BufferEvent) Close() error {
 		return ErrClosed
 	}
 	b.closed = true
-	b.readCb, b.writeCb, b.eventCb = nil, nil, nil
+	b.setCallbacks(nil, nil, nil)
 	b.leaveGroupOnClose()
 	if !b.onLoop() {
 		if err := b.base.RunInLoop(b.closeFn); err == nil {
