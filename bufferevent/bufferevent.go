@@ -128,23 +128,40 @@ type Config struct {
 // states it. Callbacks always run on the loop goroutine, never with the lock
 // held, so a callback may call any method, including Close.
 type BufferEvent struct {
-	// The fields every read and write event touches come first: the first
-	// three cache lines hold them, the rate limiter's two pointers
-	// included. With thousands of connections each cache line a loop turn
-	// walks is a likely miss (bench/doc.go has the measurements). Keep the
-	// struct at most 512 bytes: Go prefixes larger objects with an 8-byte
-	// allocation header, which shifts these lines. Embedding the two
-	// buffers (one 824-byte allocation instead of three) measured worse.
+	// Everything a read event, the read callback and an echoed write touch
+	// is in the second cache line (TestLayoutHotLine keeps it so): with
+	// thousands of connections each line a message walks is a likely miss
+	// (bench/doc.go has the measurements). It is the second, not the first,
+	// because every bufferevent starts at a multiple of 512 bytes, so a
+	// first line would share its cache sets with every other object whose
+	// hot fields start it (sockets, buffers) and push them out of the
+	// last-level cache. Keep the struct at exactly 512 bytes: Go prefixes
+	// larger objects with an 8-byte allocation header, which shifts these
+	// lines. Embedding the two buffers (one 824-byte allocation instead of
+	// three) measured worse.
 
-	// The first cache line: everything a read event, the read callback
-	// and an echoed write touch (TestLayoutHotLine keeps it so). The
-	// watermarks and limits themselves live further down; this line has
-	// what the common path needs of them (readHigh, the int32 maximums,
-	// the wm bits), kept in step by the setters.
+	// The first line: the watermarks, limits and callbacks the common path
+	// does not read (the hot line keeps what it needs of them, readHigh,
+	// the int32 maximums, the wm bits and hasWrite, kept in step by the
+	// setters). Guarded by the lock (loop-confined when there is none), as
+	// all below unless said otherwise.
+	writeCb     ReadFunc
+	wpolicy     backend.WriteTimerPolicy // constant after New
+	generic     bool                     // the backend uses the generic timers
+	pendRead    bool                     // deferred callbacks (libevent's readcb_pending etc.)
+	pendWrite   bool
+	deferQueued bool
+	pendEvents  Events
+	rlow, rhigh int
+	wlow, whigh int
+	maxInput    int
+	eventCb     EventFunc
+
+	// The hot line.
 	lk        *lockState // nil unless ThreadSafe; constant after New
 	in, out   *evbuffer.Buffer
-	readCb    ReadFunc // guarded by the lock (loop-confined when there is none), as all below
-	readHigh  int      // effectiveHigh(): rhigh if set, else maxInput (0: unlimited)
+	readCb    ReadFunc
+	readHigh  int // effectiveHigh(): rhigh if set, else maxInput (0: unlimited)
 	refs      int32
 	maxRead   int32   // SetMaxSingleRead, clamped to math.MaxInt32
 	maxWrite  int32   // SetMaxSingleWrite, clamped to math.MaxInt32
@@ -158,20 +175,7 @@ type BufferEvent struct {
 	rlOn      bool // the limiter has a config or a group (rlSync)
 	hasWrite  bool // writeCb != nil
 
-	writeCb     ReadFunc
-	wpolicy     backend.WriteTimerPolicy // constant after New
-	generic     bool                     // the backend uses the generic timers
-	pendRead    bool                     // deferred callbacks (libevent's readcb_pending etc.)
-	pendWrite   bool
-	deferQueued bool
-	pendEvents  Events
-	rlow, rhigh int
-	wlow, whigh int
-	maxInput    int
-	eventCb     EventFunc
-
-	// rate limiting (its first word and its group pointer, read on every
-	// read and write, share the third cache line)
+	// rate limiting (read only when rlOn is set)
 	rl ratelimit.Limiter
 
 	rto, wto time.Duration
