@@ -129,7 +129,7 @@ type Base struct {
 	// Loop-confined state used on every turn, first so that it shares as
 	// few cache lines as possible.
 	poll       poller
-	fds        []*fdInfo
+	fds        []fdSlot
 	active     []evQueue
 	nActive    int // active callbacks, internal ones included
 	nUser      int // non-internal events pending or active

@@ -22,7 +22,8 @@ func (b *Base) ForEachEvent(fn func(ev *Event) error) error {
 		err = fn(ev)
 		return err == nil
 	}
-	for _, fi := range b.fds {
+	for _, slot := range b.fds {
+		fi := slot.fi
 		if fi == nil {
 			continue
 		}

@@ -20,13 +20,22 @@ type fdInfo struct {
 	inl    [2]*Event
 }
 
+// fdSlot is an entry of Base.fds: the fd's fdInfo and, when the fd has
+// exactly one event, that event, so that direct dispatch of a ready fd
+// with one event (a socket reading, its write event idle) goes from the
+// slot to the event without reading the fdInfo's cache line.
+type fdSlot struct {
+	fi  *fdInfo
+	one *Event // fi.evs[0] when len(fi.evs) == 1, else nil (setOne)
+}
+
 // fds below this are kept in a slice indexed by fd, others in a map
 // (Windows SOCKET handles can be large).
 const maxSliceFD = 1 << 20
 
 func (b *Base) fdLookup(fd int) *fdInfo {
 	if fd >= 0 && fd < len(b.fds) {
-		return b.fds[fd]
+		return b.fds[fd].fi
 	}
 	if fd >= maxSliceFD {
 		return b.fdMap[fd]
@@ -44,9 +53,9 @@ func (b *Base) fdGet(fd int) *fdInfo {
 		if fd >= len(b.fds) {
 			n := max(2*len(b.fds), 64, fd+1)
 			n = min(n, maxSliceFD)
-			b.fds = append(b.fds, make([]*fdInfo, n-len(b.fds))...)
+			b.fds = append(b.fds, make([]fdSlot, n-len(b.fds))...)
 		}
-		b.fds[fd] = fi
+		b.fds[fd].fi = fi
 	} else {
 		if b.fdMap == nil {
 			b.fdMap = make(map[int]*fdInfo)
@@ -118,7 +127,20 @@ func (b *Base) ioAdd(ev *Event) error {
 		// alive for as long as the fd's entry.
 		clear(fi.inl[:])
 	}
+	b.setOne(ev.fd, fi)
 	return nil
+}
+
+// setOne refreshes the fd's slot after its event list changed.
+func (b *Base) setOne(fd int, fi *fdInfo) {
+	if fd < 0 || fd >= len(b.fds) {
+		return
+	}
+	var one *Event
+	if len(fi.evs) == 1 {
+		one = fi.evs[0]
+	}
+	b.fds[fd].one = one
 }
 
 // ioDel unregisters ev from its fd (libevent's evmap_io_del_).
@@ -132,6 +154,7 @@ func (b *Base) ioDel(ev *Event) {
 		return
 	}
 	fi.evs = slices.Delete(fi.evs, i, i+1)
+	b.setOne(ev.fd, fi)
 	old := fi.mask
 	fi.adjust(ev, -1)
 	nw := fi.interest()
@@ -146,7 +169,29 @@ func (b *Base) ioDel(ev *Event) {
 // ioReady is called by pollers for each ready fd (libevent's
 // evmap_io_active_). res may include ET when the fd is edge-triggered.
 func (b *Base) ioReady(fd int, res What) {
-	fi := b.fdLookup(fd)
+	var fi *fdInfo
+	if fd >= 0 && fd < len(b.fds) {
+		slot := &b.fds[fd]
+		if ev := slot.one; ev != nil && b.direct && b.remoteN.Load() == 0 {
+			// The fd's only event, reached without its fdInfo: what the
+			// loop below does for one event, with the fd's registered
+			// ET (fi.mask) read off the event, which alone set it.
+			if ev.events&res&whatIO == 0 || ev.flags&flPollAdded != 0 {
+				return
+			}
+			if ev.flags&(flFinalizing|flFreed|flActive|flActiveLate|flTimeout) == 0 &&
+				ev.events&(Persist|Signal) == Persist && ev.kind == kindIO && ev.interval == 0 {
+				if ev.events&ET != 0 && b.features&FeatureET != 0 {
+					res |= ET
+				}
+				b.runDirect(ev, ev.events&res)
+				return
+			}
+		}
+		fi = slot.fi
+	} else {
+		fi = b.fdLookup(fd)
+	}
 	if fi == nil {
 		return
 	}

@@ -91,11 +91,23 @@ func (b *Base) checkInvariants() error {
 		}
 		return nil
 	}
-	for fd, fi := range b.fds {
-		if fi != nil {
-			if err := check(fd, fi); err != nil {
-				return err
+	for fd, slot := range b.fds {
+		fi := slot.fi
+		if fi == nil {
+			if slot.one != nil {
+				return fmt.Errorf("fd %d: a slot without fdInfo names an event", fd)
 			}
+			continue
+		}
+		if err := check(fd, fi); err != nil {
+			return err
+		}
+		var one *Event
+		if len(fi.evs) == 1 {
+			one = fi.evs[0]
+		}
+		if slot.one != one {
+			return fmt.Errorf("fd %d: slot's sole event %p, fdInfo has %d events (first %p)", fd, slot.one, len(fi.evs), one)
 		}
 	}
 	for fd, fi := range b.fdMap {
