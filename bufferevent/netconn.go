@@ -142,12 +142,13 @@ func (c *netConn) onWrite(*BufferEvent) { c.push() }
 
 func (c *netConn) onEvent(_ *BufferEvent, what Events, err error) {
 	c.mu.Lock()
-	switch {
-	case what&EOF != 0:
-		if c.pendErr == nil {
-			c.pendErr = io.EOF
-		}
-	case what&Error != 0:
+	// One event may carry several conditions (deferred callbacks coalesce
+	// the events of a turn: the input's end with a failed write): each one
+	// counts.
+	if what&EOF != 0 && c.pendErr == nil {
+		c.pendErr = io.EOF
+	}
+	if what&Error != 0 {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
@@ -157,7 +158,8 @@ func (c *netConn) onEvent(_ *BufferEvent, what Events, err error) {
 		if c.werr == nil {
 			c.werr = err
 		}
-	case what&Timeout != 0 && c.closing:
+	}
+	if what&Timeout != 0 && c.closing {
 		c.werr = os.ErrDeadlineExceeded
 	}
 	closing := c.closing && what&(Error|Timeout) != 0

@@ -476,3 +476,40 @@ func TestNetConnBaseCloseEndsBlockedCalls(t *testing.T) {
 		}
 	}
 }
+
+// An event that reports the end of the input and a write error at once (a
+// bufferevent with deferred callbacks coalesces one turn's events: a FIN
+// read and a failed write) ends both directions of the conn: Read gives
+// io.EOF, Write the error. The EOF used to hide the error, and Write kept
+// accepting bytes that could never be sent.
+func TestNetConnCoalescedEOFAndError(t *testing.T) {
+	r := startLoop(t)
+	var c net.Conn
+	var a, b *bufferevent.BufferEvent
+	var err error
+	if derr := r.base.Do(context.Background(), func() {
+		if a, b, err = pipe.New(r.base, bufferevent.DeferCallbacks); err != nil {
+			return
+		}
+		c, err = bufferevent.NetConn(a)
+	}); derr != nil {
+		t.Fatal(derr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer r.base.Do(context.Background(), func() { b.Close() })
+	broken := errors.New("write failed")
+	if err := r.base.Do(context.Background(), func() {
+		_ = a.TriggerEvent(bufferevent.EOF|bufferevent.Error|bufferevent.Reading|bufferevent.Writing, broken, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Errorf("Read = %d, %v; want 0, io.EOF", n, err)
+	}
+	if _, err := c.Write([]byte("lost")); !errors.Is(err, broken) {
+		t.Errorf("Write = %v; want the write error", err)
+	}
+}
