@@ -191,6 +191,7 @@ type Base struct {
 	rClosed  bool
 	hooks    []closeHook // OnClose functions, in registration order (close.go)
 	hookSeq  uint64
+	hookDead int // stopped functions whose slots in hooks are not compacted yet
 	_        [64]byte
 }
 

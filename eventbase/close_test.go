@@ -4,6 +4,7 @@ package eventbase
 
 import (
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -198,6 +199,54 @@ func TestOnCloseConcurrent(t *testing.T) {
 	for id, c := range ran {
 		if c != 1 {
 			t.Fatalf("hook %d ran %d times", id, c)
+		}
+	}
+}
+
+// Many OnClose functions, most of them stopped in any order (as the objects
+// that register one each, NetConns, are closed): stop reports true once and
+// false after, and Close runs exactly the ones left, last registered first.
+func TestOnCloseManyStopped(t *testing.T) {
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	var ran []int
+	stops := make([]func() bool, n)
+	for i := range n {
+		if stops[i], err = b.OnClose(func() { ran = append(ran, i) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	kept := make(map[int]bool)
+	for _, i := range rng.Perm(n) {
+		if i%7 == 0 {
+			kept[i] = true
+			continue
+		}
+		if !stops[i]() {
+			t.Fatalf("stop %d reported false the first time", i)
+		}
+		if stops[i]() {
+			t.Fatalf("stop %d reported true twice", i)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(ran) != len(kept) {
+		t.Fatalf("Close ran %d functions, want the %d not stopped", len(ran), len(kept))
+	}
+	for k, i := range ran {
+		if !kept[i] || k > 0 && i >= ran[k-1] {
+			t.Fatalf("Close ran %v: want the kept functions, last registered first", ran)
+		}
+	}
+	for i := range n {
+		if stops[i]() {
+			t.Fatalf("stop %d reported true after Close", i)
 		}
 	}
 }
