@@ -170,15 +170,19 @@ func (b *Buffer) ClearFlags(f Flags) {
 }
 
 // Shrink gives the memory b keeps for reuse back to the shared pools: the
-// spare chain (see "Memory" in the package documentation) and a chain kept
-// alive for the last ReadLineSlice result. The bytes in b stay. Call it on
-// buffers about to sit idle for long; an empty buffer holds no memory
-// afterwards (until it is used again). Shrink is a modification: slices
-// returned earlier by ReadLineSlice become invalid.
+// spare chain (see "Memory" in the package documentation), a chain kept
+// alive for the last ReadLineSlice result, and the empty chains after the
+// last byte (space left by Reserve, Expand, reads or AddSpace), except those
+// a read in flight uses (PinRead). The bytes in b stay. Call it on buffers
+// about to sit idle for long; an empty buffer without a read in flight holds
+// no memory afterwards (until it is used again). Shrink is a modification:
+// slices returned earlier by ReadLineSlice and extents of a Reserve become
+// invalid.
 // Not safe for concurrent use.
 func (b *Buffer) Shrink() {
 	b.dropRetired()
 	b.dropSpare()
+	b.freeTrailingEmpty()
 }
 
 // Flags returns b's flags. Not safe for concurrent use.
@@ -619,6 +623,37 @@ func (b *Buffer) AddReference(p []byte, cleanup func(p []byte)) error {
 	b.insert(c)
 	b.nAdd += len(p)
 	b.invokeCallbacks()
+	return nil
+}
+
+// AddSpace appends an empty chain over the caller's memory p to b: the adds,
+// reservations and reads that follow (Add, Reserve, ReadWith, ReadFromFD,
+// PinRead) fill p before b allocates memory of its own, and the bytes written
+// there move between buffers like any others (AddBuffer relinks the chain).
+// release, if not nil, is called exactly once with p when the chain is freed:
+// when the bytes written into it have left every buffer, or an empty chain is
+// let go (Reset, or the next add when nothing was written into it). It is
+// never called while completion I/O uses the chain (PinRead, PinWrite): a
+// pinned chain is freed at its commit. release runs on the goroutine that
+// frees the chain, which need not be b's (AddBuffer may have moved the
+// chain to a buffer used elsewhere). An empty p adds nothing (release is not
+// called); a frozen end gives ErrFrozen. The caller must not touch p until
+// release runs. Memory added this way is for callers that manage receive
+// memory themselves (an arena outside the Go heap, huge pages).
+// Not safe for concurrent use.
+func (b *Buffer) AddSpace(p []byte, release func(p []byte)) error {
+	if b.frozenEnd {
+		return ErrFrozen
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	c := newHead()
+	c.buf = p[:len(p):len(p)]
+	c.flags = flagReference
+	c.cleanup = release
+	c.ref = p
+	b.insert(c)
 	return nil
 }
 

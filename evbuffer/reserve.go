@@ -44,7 +44,8 @@ func (b *Buffer) expandSingleChain(n int) (*chain, error) {
 		c.align()
 		return c, nil
 	}
-	if c.space() < len(c.buf)/8 || c.off > maxToCopyInExpand || n >= MaxChainSize-c.off {
+	if c.space() < len(c.buf)/8 || c.off > maxToCopyInExpand || n >= MaxChainSize-c.off ||
+		c.flags&flagReference != 0 {
 		if c.next != nil && c.next.space() >= n {
 			return c.next, nil
 		}

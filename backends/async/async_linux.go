@@ -244,6 +244,13 @@ func (c *conn) startRead() {
 	}
 	in := c.c.Input()
 	in.Unfreeze(false)
+	if n > poolBlock/2 && poolOn && in.Len() == 0 {
+		// A bulk receive into an empty input: into a block of the bulk receive pool
+		// (recvpool_linux.go).
+		if p := poolGet(); in.AddSpace(p, poolPut) != nil {
+			poolPut(p)
+		}
+	}
 	_, err := in.PinRead(n, c.rvec[:])
 	in.Freeze(false)
 	if err != nil {
@@ -343,6 +350,7 @@ func (c *conn) msDone(res int32, flags uint32) {
 			c.lr.recycle(id)
 		}
 		if c.dead && final {
+			c.shrinkInputLocked()
 			c.maybeForget()
 		}
 		return
@@ -354,6 +362,7 @@ func (c *conn) msDone(res int32, flags uint32) {
 			c.lr.recycle(id)
 		}
 		if final {
+			c.shrinkInput()
 			c.maybeForget()
 		}
 		return
@@ -750,6 +759,7 @@ func (c *conn) complete(kind int, res int32, flags uint32) {
 				c.c.Lock()
 			}
 			_ = c.c.Input().CommitRead(0)
+			c.shrinkInput()
 			if !c.closing {
 				c.c.Unlock()
 			}
@@ -799,6 +809,29 @@ func (c *conn) maybeForget() {
 	c.lr.forget(c.id)
 }
 
+// shrinkInput gives the empty space at the end of a closed connection's input back
+// (Buffer.Shrink) when nothing is left to read in it: the chain its last receive
+// landed in (a block of the bulk receive pool, often) goes back at once instead of
+// staying with a buffer the program may hold on to, or going to the collector with
+// it. Called once no receive is in flight.
+func (c *conn) shrinkInput() {
+	if in := c.c.Input(); in.Len() == 0 {
+		in.Shrink()
+	}
+}
+
+// shrinkInputLocked is shrinkInput from a completion, under the core's lock (which
+// Close already holds).
+func (c *conn) shrinkInputLocked() {
+	if !c.closing {
+		c.c.Lock()
+	}
+	c.shrinkInput()
+	if !c.closing {
+		c.c.Unlock()
+	}
+}
+
 // ringFailed is called when the ring lost completions: the connection cannot work.
 func (c *conn) ringFailed(err error) {
 	if c.dead {
@@ -839,6 +872,9 @@ func (c *conn) Close() error {
 	c.c.Output().RemoveCallback(c.outCb)
 	c.resetHalfClose()
 	c.dropPending()
+	if !c.reading {
+		c.shrinkInput()
+	}
 	c.unregister()
 	var err error
 	switch {
