@@ -42,6 +42,11 @@
 //   - [Buffer.AddReference] links the caller's slice itself and calls the
 //     cleanup function exactly once when the last of its bytes has left every
 //     buffer.
+//   - [Buffer.AddSpace] links the caller's memory as empty space that the
+//     next adds and reads fill (for memory the caller manages, such as the
+//     async backend's pool of bulk receive blocks) and calls the release
+//     function exactly once when the chain is freed, never while completion
+//     I/O pins it.
 //   - [Buffer.AddBufferReference] gives a buffer chains that share another
 //     buffer's memory (read-only for both) without taking the bytes away from
 //     it; the memory is recycled when neither holds it any more.
@@ -71,10 +76,12 @@
 //     blocks; [FlagReleaseMemory] lowers it to nothing: an empty buffer then
 //     holds no memory at all, for very many mostly idle buffers, at the cost
 //     of a pool round trip (about 10 ns) per fill-and-empty cycle.
-//   - [Buffer.Shrink] gives the spare (and the chain kept for the last
-//     ReadLineSlice result) back to the pools at once, for a buffer about to
-//     sit idle; [Buffer.Reset] gives back everything. A Buffer dropped
-//     without either leaves its memory to the garbage collector.
+//   - [Buffer.Shrink] gives the spare, the chain kept for the last
+//     ReadLineSlice result and the empty space after the last byte (except
+//     what a read in flight uses) back at once, for a buffer about to sit
+//     idle; [Buffer.Reset] gives back everything. A Buffer dropped without
+//     either leaves its memory to the garbage collector (and never calls the
+//     release function of AddSpace memory still in it).
 //   - A [ChainCache] (Buffer.SetChainCache) serves buffers confined to one
 //     goroutine, an event loop's: the plain chains they free go to it before
 //     the spare, and their next chains come from it, last freed first out,

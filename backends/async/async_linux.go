@@ -100,15 +100,16 @@ type conn struct {
 	// readLater: a bulk receive's bytes went to the output (an echo, a proxy) and a
 	// send of them is prepared this turn: the next receive waits for that send, so
 	// that it lands in the chain the send frees (see "Streaming memory" in doc.go).
-	readLater bool
-	drained   bool        // the last receive got less than it asked: the socket is empty
-	missed    bool        // data arrived while reading was disabled
-	rc, wc    cancelState // cancellation of the receive and of the send in flight
-	msEnd     int32       // end of stream (0) or -errno waiting behind pend, or msNone
-	pend      []pendBuf   // received buffers not yet (wholly) in the input
-	rsize     int
-	rres      int // bytes of the receive in flight charged to the rate limits
-	wres      int // bytes of the send in flight charged to the rate limits
+	readLater  bool
+	readQueued bool        // on lr.readQ
+	drained    bool        // the last receive got less than it asked: the socket is empty
+	missed     bool        // data arrived while reading was disabled
+	rc, wc     cancelState // cancellation of the receive and of the send in flight
+	msEnd      int32       // end of stream (0) or -errno waiting behind pend, or msNone
+	pend       []pendBuf   // received buffers not yet (wholly) in the input
+	rsize      int
+	rres       int // bytes of the receive in flight charged to the rate limits
+	wres       int // bytes of the send in flight charged to the rate limits
 
 	// Multishot receives (see loopRing.bufRing): one receive stays armed and completes
 	// once per chunk of data, in a buffer of the base's pool; the bytes are copied into
@@ -788,7 +789,7 @@ func (c *conn) complete(kind int, res int32, flags uint32) {
 		if !c.dead {
 			c.writeDone(res)
 			if c.readLater && !c.writing && !c.dead {
-				c.startRead()
+				c.lr.queueRead(c)
 			}
 		}
 	case kindConnect:

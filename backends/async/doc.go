@@ -98,6 +98,28 @@
 //   - ASYNC_NOMULTISHOT=1 in the environment turns multishot receives off (for
 //     comparisons).
 //
+// # Bulk receive pool
+//
+// A bulk receive (more than 128 KiB asked, into an input the read callback left
+// empty: an echo, a proxy) lands in a 256 KiB block of a pool shared by the whole
+// process, linked into the input with evbuffer's Buffer.AddSpace, rather than in a chain
+// from evbuffer's pools. Its bytes move on like any others (AddBuffer relinks the
+// chain); the block comes back to the pool when evbuffer frees the chain (AddSpace's
+// release function), never while the kernel may still write into it (a pinned chain
+// is freed at its commit), on whichever goroutine frees it. The pool keeps up to 128
+// blocks (32 MiB) that came back, last returned first out, for the life of the process:
+// a completion-based server holds one posted receive of up to 256 KiB per bulk
+// connection, and memory that connections, bufferevents or whole event bases gave back
+// is then reused already faulted in, where evbuffer's shared pools are emptied by
+// garbage collections and what the collector frees the runtime returns to the system,
+// to be faulted in again by the kernel's next copy. Closing a connection gives the
+// empty space of its last receive back (Buffer.Shrink once no receive is in flight).
+// The blocks are ordinary Go memory: one whose bytes stay in a buffer that is dropped
+// without being drained is collected like any other (the pool makes a new one), and a
+// slice of it that the program still holds keeps it alive and out of the pool.
+// ASYNC_NOPOOL=1 in the environment turns the pool off (for comparisons). See
+// "Bulk receive pool" under Performance for what it saves.
+//
 // # Task work, and single-issuer rings
 //
 // The kernel finishes a receive's completion as task work on the thread that submitted

@@ -105,6 +105,7 @@ type loopRing struct {
 	owners  map[uint64]owner // by id, while they have operations in flight or are live
 	nextID  uint64           //
 	dirty   []*conn          // connections with output to send at the next flush
+	readQ   []*conn          // bulk receives to start at the flush, after the sends
 	flushQ  bool             // flushFn is queued on the base
 	flushFn func()           // lr.flush, allocated once
 	reapFn  uring.CompletionFunc
@@ -298,7 +299,7 @@ func (lr *loopRing) teardown() {
 		teardownHook(derr, cerr)
 	}
 	clear(lr.owners)
-	lr.dirty = nil
+	lr.dirty, lr.readQ = nil, nil
 }
 
 // schedule makes sure prepared operations are submitted this loop turn: the flush runs
@@ -350,6 +351,7 @@ func (lr *loopRing) flushTurn() {
 		}
 	}
 	lr.dirty = lr.dirty[:0]
+	lr.startReads()
 	// Operations that complete inline while being submitted (a send into a socket with
 	// room) have their completions in the queue as soon as Submit returns. For a small
 	// batch, reap them now rather than after another trip through the poller (one
@@ -377,11 +379,44 @@ func (lr *loopRing) flushTurn() {
 			}
 		}
 		lr.dirty = lr.dirty[:0]
+		lr.startReads()
 		if n == 0 || lr.ring.Pending() == 0 {
 			lr.watch()
 			return
 		}
 	}
+}
+
+// startReads starts the bulk receives queued by queueRead (flush, after the sends).
+func (lr *loopRing) startReads() {
+	for i := 0; i < len(lr.readQ); i++ {
+		c := lr.readQ[i]
+		lr.readQ[i] = nil
+		c.readQueued = false
+		if c.dead || lr.closed {
+			continue
+		}
+		c.c.Enter()
+		if c.readLater && !c.writing && !c.dead {
+			c.startRead()
+		}
+		c.c.Leave()
+	}
+	lr.readQ = lr.readQ[:0]
+}
+
+// queueRead queues c's next bulk receive for the flush, after the turn's sends: a
+// receive waiting for a send (conn.readLater) whose send completed starts there rather
+// than at once, so that the kernel, which runs a submission's operations in order, makes
+// the sends' copies out of memory the receives of the turn before filled before this
+// turn's receives copy anything in (see "Sends before receives" in doc.go).
+func (lr *loopRing) queueRead(c *conn) {
+	if c.readQueued {
+		return
+	}
+	c.readQueued = true
+	lr.readQ = append(lr.readQ, c)
+	lr.schedule()
 }
 
 // submit hands the prepared operations to the kernel and keeps the ring's fd watched
