@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"unsafe"
 )
 
 // modelLine finds the first line of s in the given style the simple way:
@@ -189,8 +190,32 @@ func runOps(t *testing.T, data []byte) {
 			p := f.payload(size(), byte(next()))
 			f.b.Prepend(p)
 			f.mb = append(append([]byte{}, p...), f.mb...)
-		case 3: // AddReference
-			p := f.payload(size(), byte(next()))
+		case 3: // AddReference, or AddSpace (caller memory as empty space)
+			n, seed := size(), byte(next())
+			if seed%4 == 0 {
+				// The release poisons the memory, so that a buffer still reading it
+				// afterwards disagrees with the model, and must never come while a
+				// read in flight uses it.
+				if err := f.b.AddSpace(make([]byte, n), func(p []byte) {
+					for _, v := range f.rvecs {
+						if len(v) > 0 && len(p) > 0 && uintptr(unsafe.Pointer(&v[0])) >= uintptr(unsafe.Pointer(&p[0])) &&
+							uintptr(unsafe.Pointer(&v[0])) < uintptr(unsafe.Pointer(&p[0]))+uintptr(len(p)) {
+							f.fatalf("AddSpace memory released while a read in flight uses it")
+						}
+					}
+					for i := range p {
+						p[i] = 'Z'
+					}
+					f.cleanups++
+				}); err != nil {
+					f.fatalf("AddSpace: %v", err)
+				}
+				if n > 0 {
+					f.refs++
+				}
+				break
+			}
+			p := f.payload(n, seed)
 			f.b.AddReference(p, cleanup)
 			f.refs++
 			f.mb = append(f.mb, p...)
@@ -545,6 +570,7 @@ func runOps(t *testing.T, data []byte) {
 		if err := f.b.CommitRead(0); err != nil {
 			t.Fatalf("final CommitRead: %v", err)
 		}
+		f.rvecs = nil
 	}
 	if f.wvecs != nil {
 		f.checkWriteExtents()

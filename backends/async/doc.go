@@ -330,6 +330,60 @@
 // _copy_from_iter twice the socket server's samples), nor with one connection, where
 // the cost is the kernel's io_uring receive path (see "Waiting in io_uring_enter").
 //
+// Session 4: short streaming runs (2026-11-26). Where the extra CPU of the 30 000-message
+// streaming runs went (perf record -e cpu-clock -g of the server process, 10 runs of each
+// server, 5000 Hz): the async server took 3 970 samples against the socket server's
+// 3 013 (+957); of the difference, page faults under the kernel's receive copy
+// (_copy_to_iter in skb_copy_datagram_iter) 244 against 19, the sends' copy
+// (_copy_from_iter, inline in io_uring_enter's io_send) 323 against 104, mallocgc 101
+// against 15 and the collector's mark workers 62 against 31. GODEBUG=gctrace=1,
+// scavtrace=1 showed why the memory was fresh in every run: testing's forced collection
+// before each run frees the previous server's 13 MB of receive chains (50 × 256 KiB),
+// and the runtime's background scavenger returned 10 to 13.5 MB of it to the system
+// before the next run, whose kernel copies then faulted it in again page by page. Two
+// changes, both kept:
+//
+// Bulk receive pool (kept; see "Bulk receive pool" above). Bulk receives land in
+// blocks of a process-wide pool that keeps what comes back (evbuffer's new
+// Buffer.AddSpace links a block as the input's space and calls its release when the
+// chain is freed). B/op 446 → 13 (what is left is the first run's blocks), page faults
+// under the receive copy 244 → 56 samples (the first run of each process). The same
+// binary with ASYNC_NOPOOL=1 against without, and main's binary, interleaved, 2 rounds
+// of -count 10 of the standard command below, async vs the socket server of the same
+// runs: main +23% (p=0.000), ASYNC_NOPOOL=1 +16% (p=0.000), the pool +10% (p=0.006;
+// async against main -10%, p=0.038; load average 6). Measured beside it and not kept:
+// the blocks in one mapping outside the Go heap (mmap of 32 MiB aligned to 2 MiB,
+// MADV_HUGEPAGE, never unmapped: one fault per 2 MiB and far fewer TLB misses), with
+// and without MADV_HUGEPAGE and against the Go-heap pool, the same interleaving:
+// arena with huge pages +0% against the socket server (p=0.80), without +3% (p=0.36),
+// async -20% and -17% against main; in a second run arena +8% (p=0.07), Go-heap pool
+// +6% (p=0.19), no difference between the two (1355 against 1346 ns). Not kept: memory
+// outside the Go heap cannot be reclaimed when a buffer holding a block is dropped
+// without being drained (the block would be lost to the pool for good, or, if given
+// back by a finaliser, reused under a slice the program may still hold), and the huge
+// pages' saving did not show above the noise.
+//
+// Sends before receives (kept; see loopRing.queueRead). With the pool, the sends' copy
+// remained: 293 samples against the socket server's 116. The kernel runs a submission's
+// operations in order, and the bulk receives that waited for their send were prepared
+// when its completion was reaped, before the turn's sends were prepared, so every
+// io_uring_enter first copied a whole turn's receives in (up to 50 × 256 KiB) and then
+// sent what the turn before had received, out of the second-level cache (1 MiB here)
+// by then. Those receives now start at the flush, after the sends. The same binary
+// with the old order by an environment switch (removed), 2 rounds of -count 10:
+// 1313 ± 9% → 1164 ± 14% ns per message (-11%, p=0.005), the socket server 1262 and
+// 1230 ns in the same runs.
+//
+// Where streaming stands with both (main's bench binary against the branch's,
+// interleaved, 2 rounds each of
+//
+//	cd bench && go test -run '^$' -bench 'Echo/stream/.*/.*/server=bufev(-async)?$' -benchtime 30000x -count 10 -benchmem
+//
+// load average 4 to 6): 30 000 messages, socket 1368 ± 5% ns, async 1340 ± 8% (-2%,
+// p=0.40: level; main's async 1634 ± 12%, +24% against its socket server, p=0.000);
+// 300 000 messages (-count 4), socket 1665 ± 3%, async 1439 ± 6% (-14%, p=0.007; main's
+// async -5%, p=0.27). PING_PONG_FIGURES
+//
 // What was counted (ASYNC_STATS-style counters, removed): one io_uring_enter per
 // loop turn whatever the number of connections (about 1000 operations per submission
 // at 1000 connections; at one connection one submission and 0.58 poller wake-ups per
