@@ -87,8 +87,12 @@
 //     output (an echo, a proxy) and a send of them is prepared in the same turn, the
 //     next receive waits for that send's completion, or for the flush if no send
 //     starts, and lands in the chain the send frees, so a streaming connection cycles
-//     one receive chain instead of two. ASYNC_READNOW=1 in the environment starts the
-//     next receive at once instead (for comparisons).
+//     one receive chain instead of two. A receive whose send completed starts at the
+//     next flush, after that turn's sends: the kernel runs a submission's operations in
+//     order, so the sends copy out what the turn before received before the new
+//     receives copy anything in (the sends' source is then still in cache; see
+//     "Sends before receives" under Performance). ASYNC_READNOW=1 in the environment
+//     starts the next receive at once instead (for comparisons).
 //   - Probing, once per ring: a kernel without provided-buffer rings fails the pool's
 //     registration, and the ring keeps PinRead receives; a kernel with them but without
 //     multishot receives (5.19) fails the first one with EINVAL, and the ring switches to
