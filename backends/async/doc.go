@@ -386,7 +386,11 @@
 // load average 4 to 6): 30 000 messages, socket 1368 ± 5% ns, async 1340 ± 8% (-2%,
 // p=0.40: level; main's async 1634 ± 12%, +24% against its socket server, p=0.000);
 // 300 000 messages (-count 4), socket 1665 ± 3%, async 1439 ± 6% (-14%, p=0.007; main's
-// async -5%, p=0.27). PING_PONG_FIGURES
+// async -5%, p=0.27). Ping-pong does not take these paths (no bulk receives); main's
+// binary against the branch's, async server, 2 rounds of -count 5 at 30 000 messages:
+// one connection 13.19 ± 31% → 9.87 ± 6% µs (p=0.007, main's rounds disturbed), 50
+// connections 4364 → 4619 ns (p=0.44), 1000 connections 5539 ± 11% → 6175 ± 20% ns
+// (p=0.035, within the ±20% these runs move by).
 //
 // What was counted (ASYNC_STATS-style counters, removed): one io_uring_enter per
 // loop turn whatever the number of connections (about 1000 operations per submission
