@@ -378,19 +378,43 @@
 // 1313 ± 9% → 1164 ± 14% ns per message (-11%, p=0.005), the socket server 1262 and
 // 1230 ns in the same runs.
 //
-// Where streaming stands with both (main's bench binary against the branch's,
-// interleaved, 2 rounds each of
+// Where streaming stands with both. The bench binaries of main just before them
+// (e9604f0) and just after (f6fa677), the same code otherwise, interleaved rounds of
 //
 //	cd bench && go test -run '^$' -bench 'Echo/stream/.*/.*/server=bufev(-async)?$' -benchtime 30000x -count 10 -benchmem
 //
-// load average 4 to 6): 30 000 messages, socket 1368 ± 5% ns, async 1340 ± 8% (-2%,
-// p=0.40: level; main's async 1634 ± 12%, +24% against its socket server, p=0.000);
-// 300 000 messages (-count 4), socket 1665 ± 3%, async 1439 ± 6% (-14%, p=0.007; main's
-// async -5%, p=0.27). Ping-pong does not take these paths (no bulk receives); main's
-// binary against the branch's, async server, 2 rounds of -count 5 at 30 000 messages:
-// one connection 13.19 ± 31% → 9.87 ± 6% µs (p=0.007, main's rounds disturbed), 50
-// connections 4364 → 4619 ns (p=0.44), 1000 connections 5539 ± 11% → 6175 ± 20% ns
-// (p=0.035, within the ±20% these runs move by).
+// (3 rounds each, load average 7 to 8): socket 1316 ± 2% and 1345 ± 5% ns per message;
+// async before 1655 ± 6% (+26% against its socket server, p=0.000), after 1399 ± 9%
+// (+4%, p=0.43: level; async after against before -15%, p=0.000); B/op 448 → 12. Other
+// runs of the change against the socket server in the same runs: +10% (p=0.006), -2%
+// (p=0.40), -5% (p=0.11), -7% (p=0.23): level, within the noise of this machine. With
+// -benchtime 300000x (2 rounds of -count 5, load average 9 to 12): socket 1549 and 1540
+// ns, async before 1465 ± 20% (p=0.47), after 1311 ± 12% (-15%, p=0.000; after against
+// before -11%, p=0.023), so the long-run advantage grew. Ping-pong, which has no bulk
+// receives, did not move (async server, 2 rounds of -count 5 at 30 000 messages: one
+// connection 9.66 → 9.68 µs, p=0.91; 50 connections 4940 → 4658 ns, p=0.22; 1000
+// connections 5120 → 5065 ns, p=0.91; callgrind at 1000 connections, 20 000 messages:
+// 4414 → 4477 instructions per message, the difference in the runtime's background
+// sweeping that fell into the measured phase, this package's functions within ±6).
+//
+// What is left of the gap, and what was tried against it (perf record as above, after
+// both changes: async 3 738 samples, socket 3 131). The sends' copy still costs three
+// times the socket server's (_copy_from_iter 344 against 118 samples, tcp_sendmsg_locked
+// 1 050 against 674, release_sock's backlog 274 against 110); the receives' copy is about
+// even (359 against 273, page faults 55 against 17: the first run of each process
+// faults the pool's blocks in). The socket server reads into the chain its last write
+// freed (the loop's chain cache hands the same one or two chains to every connection),
+// so what it copies in and out stays in the second-level cache and its TLB; a
+// completion server posts a receive per connection, 50 blocks of 256 KiB in flight, and
+// sends a block one turn after the kernel filled it. Bounding the bulk receives started
+// per flush (lead: a working set that fits the cache; the rest started by a following
+// flush) did not help: 2, 4 and 8 per flush against no bound, one round of -count 10,
+// 1285, 1365, 1246 against 1218 ns (socket 1304 ns; p=0.28, 0.06, 0.58). Not tried:
+// bulk receives that select a large provided buffer when the data arrives
+// (IOSQE_BUFFER_SELECT on a group of a few 256 KiB buffers) and hand it to the input
+// without a copy (Buffer.AddReference or AddSpace, given back to the group by the
+// release on the loop), which would keep the blocks the kernel copies in and out to a
+// few, as the socket server's chain cache does.
 //
 // What was counted (ASYNC_STATS-style counters, removed): one io_uring_enter per
 // loop turn whatever the number of connections (about 1000 operations per submission
