@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 )
 
@@ -165,5 +166,78 @@ func TestBulkReceivePool(t *testing.T) {
 				t.Fatalf("%d blocks handed out, %d back", gets-gets0, puts-puts0)
 			}
 		})
+	}
+}
+
+// TestBulkReceivePoolOtherGoroutine moves every bulk receive's bytes out of the loop
+// (the input's chains handed to another goroutine in a Buffer, as a program passing
+// received data to a worker would) and drains them there: the pool takes the blocks
+// back on that goroutine (run with -race), and every block comes back.
+func TestBulkReceivePoolOtherGoroutine(t *testing.T) {
+	checkFDs(t)
+	setMultishot(t, false)
+	gets0, puts0 := poolCounts()
+	base := newBase(t)
+	a, b, err := asyncPair(base, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.SetMaxSingleRead(256 << 10)
+	c, err := lookupConn(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.rsize = maxReadSize
+	work := make(chan *evbuffer.Buffer, 64)
+	var got bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for buf := range work {
+			p := make([]byte, buf.Len())
+			buf.Remove(p) // frees the chains: the release runs here
+			got.Write(p)
+		}
+	}()
+	received := 0
+	b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		received += bev.Input().Len()
+		buf := evbuffer.New()
+		buf.AddBuffer(bev.Input())
+		work <- buf
+	}, nil, nil)
+	if err := b.Enable(bufferevent.Read); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, 2<<20)
+	for i := range want {
+		want[i] = byte(i * 3 / 7)
+	}
+	if err := a.Enable(bufferevent.Write); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for received < len(want) && time.Now().Before(deadline) {
+		_ = base.Loop(eventbase.LoopNonBlock)
+		time.Sleep(50 * time.Microsecond)
+	}
+	if gets, _ := poolCounts(); gets == gets0 {
+		t.Fatal("no bulk receive used the pool")
+	}
+	a.Close()
+	b.Close()
+	if err := base.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(work)
+	<-done
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("got %d bytes, want %d (equal prefix: %v)", got.Len(), len(want), bytes.HasPrefix(want, got.Bytes()))
+	}
+	if gets, puts := poolCounts(); gets-gets0 != puts-puts0 {
+		t.Fatalf("%d blocks handed out, %d back", gets-gets0, puts-puts0)
 	}
 }
