@@ -331,32 +331,59 @@ func (f funcHandler) HandleEvent(fd int, what What) { f(fd, what) }
 // function; everything else is the same. A nil h gives ErrNilCallback.
 // Loop-confined.
 func (b *Base) NewHandlerEvent(fd int, what What, h Handler) (*Event, error) {
-	if b.closed {
-		return nil, ErrClosed
-	}
-	if h == nil {
-		return nil, ErrNilCallback
-	}
-	if what&^whatUser != 0 {
-		return nil, fmt.Errorf("%w: unknown bits %#x", ErrInvalidEvents, uint16(what&^whatUser))
-	}
-	switch {
-	case what&Signal != 0:
-		if what&whatIO != 0 {
-			return nil, fmt.Errorf("%w: Signal with %v", ErrInvalidEvents, what&whatIO)
-		}
-		if !validSignal(fd) {
-			return nil, fmt.Errorf("%w: signal %d", ErrInvalidEvents, fd)
-		}
-	case what&whatIO != 0:
-		if what&Closed != 0 && b.features&FeatureEarlyClose == 0 {
-			return nil, fmt.Errorf("%w: Closed needs FeatureEarlyClose, which %s lacks", ErrUnsupported, b.method)
-		}
+	if err := b.checkHandlerEvent(fd, what, h); err != nil {
+		return nil, err
 	}
 	ev := b.newEvent(fd, what)
 	ev.h = h
 	ev.kind = kindIO
 	return ev, nil
+}
+
+// InitHandlerEvent makes ev, which must be a zero Event that was never used,
+// the event NewHandlerEvent(fd, what, h) would allocate: for an owner that
+// embeds its events in its own object, so that a ready fd's event and the
+// owner's fields share a page and neighbouring cache lines (a socket
+// bufferevent's backend does). ev must not be copied afterwards; Free it as
+// any event, and it cannot be initialised again (ErrInvalidEvents, as for a
+// nil ev). The other errors are NewHandlerEvent's. Loop-confined.
+func (b *Base) InitHandlerEvent(ev *Event, fd int, what What, h Handler) error {
+	if ev == nil || ev.base != nil {
+		return fmt.Errorf("%w: InitHandlerEvent needs a new zero Event", ErrInvalidEvents)
+	}
+	if err := b.checkHandlerEvent(fd, what, h); err != nil {
+		return err
+	}
+	*ev = Event{base: b, fd: fd, events: what, pri: len(b.active) / 2, heapIdx: -1, h: h, kind: kindIO}
+	return nil
+}
+
+// checkHandlerEvent validates NewHandlerEvent's and InitHandlerEvent's
+// arguments.
+func (b *Base) checkHandlerEvent(fd int, what What, h Handler) error {
+	if b.closed {
+		return ErrClosed
+	}
+	if h == nil {
+		return ErrNilCallback
+	}
+	if what&^whatUser != 0 {
+		return fmt.Errorf("%w: unknown bits %#x", ErrInvalidEvents, uint16(what&^whatUser))
+	}
+	switch {
+	case what&Signal != 0:
+		if what&whatIO != 0 {
+			return fmt.Errorf("%w: Signal with %v", ErrInvalidEvents, what&whatIO)
+		}
+		if !validSignal(fd) {
+			return fmt.Errorf("%w: signal %d", ErrInvalidEvents, fd)
+		}
+	case what&whatIO != 0:
+		if what&Closed != 0 && b.features&FeatureEarlyClose == 0 {
+			return fmt.Errorf("%w: Closed needs FeatureEarlyClose, which %s lacks", ErrUnsupported, b.method)
+		}
+	}
+	return nil
 }
 
 // NewTimer creates a timer event: cb runs when the timeout given to
