@@ -129,16 +129,17 @@ type Config struct {
 // held, so a callback may call any method, including Close.
 type BufferEvent struct {
 	// Everything a read event, the read callback and an echoed write touch
-	// is in the second cache line (TestLayoutHotLine keeps it so): with
+	// is in one cache line, the last (TestLayoutHotLine keeps it so): with
 	// thousands of connections each line a message walks is a likely miss
-	// (bench/doc.go has the measurements). It is the second, not the first,
-	// because every bufferevent starts at a multiple of 512 bytes, so a
+	// (bench/doc.go has the measurements). Not the first: every
+	// bufferevent New allocates starts at a multiple of 512 bytes, so a
 	// first line would share its cache sets with every other object whose
 	// hot fields start it (sockets, buffers) and push them out of the
-	// last-level cache. Keep the struct at exactly 512 bytes: Go prefixes
-	// larger objects with an 8-byte allocation header, which shifts these
-	// lines. Embedding the two buffers (one 824-byte allocation instead of
-	// three) measured worse.
+	// last-level cache. The last, so that a backend embedding the
+	// bufferevent (Init) can put its own hot line right after it (the
+	// socket backend does). Keep the struct at exactly 512 bytes: Go
+	// prefixes larger objects with an 8-byte allocation header, which
+	// shifts these lines.
 
 	// The first line: the watermarks, limits and callbacks the common path
 	// does not read (the hot line keeps what it needs of them, readHigh,
@@ -156,24 +157,6 @@ type BufferEvent struct {
 	wlow, whigh int
 	maxInput    int
 	eventCb     EventFunc
-
-	// The hot line.
-	lk        *lockState // nil unless ThreadSafe; constant after New
-	in, out   *evbuffer.Buffer
-	readCb    ReadFunc
-	readHigh  int // effectiveHigh(): rhigh if set, else maxInput (0: unlimited)
-	refs      int32
-	maxRead   int32   // SetMaxSingleRead, clamped to math.MaxInt32
-	maxWrite  int32   // SetMaxSingleWrite, clamped to math.MaxInt32
-	opts      Options // constant after New
-	enabled   Direction
-	wm        uint8 // wmRLow: rlow > 0; wmRHigh: rhigh > 0
-	readSusp  backend.SuspendReason
-	writeSusp backend.SuspendReason
-	closed    bool // the user called Close
-	dead      bool // finalised: Ops.Close ran
-	rlOn      bool // the limiter has a config or a group (rlSync)
-	hasWrite  bool // writeCb != nil
 
 	// rate limiting (read only when rlOn is set)
 	rl ratelimit.Limiter
@@ -212,10 +195,27 @@ type BufferEvent struct {
 	// generic timers (created on first use)
 	rtimer, wtimer *eventbase.Event
 
-	// Pads the struct to 512 bytes, an aligned size class: at 480 bytes
-	// every other object starts in the middle of a cache line and its hot
-	// fields span one line more. TestLayoutSize keeps it so.
+	// Pads the struct to 512 bytes, an aligned size class (TestLayoutSize
+	// keeps it so), with the hot line last.
 	_ [40]byte
+
+	// The hot line.
+	lk        *lockState // nil unless ThreadSafe; constant after New
+	in, out   *evbuffer.Buffer
+	readCb    ReadFunc
+	readHigh  int // effectiveHigh(): rhigh if set, else maxInput (0: unlimited)
+	refs      int32
+	maxRead   int32   // SetMaxSingleRead, clamped to math.MaxInt32
+	maxWrite  int32   // SetMaxSingleWrite, clamped to math.MaxInt32
+	opts      Options // constant after New
+	enabled   Direction
+	wm        uint8 // wmRLow: rlow > 0; wmRHigh: rhigh > 0
+	readSusp  backend.SuspendReason
+	writeSusp backend.SuspendReason
+	closed    bool // the user called Close
+	dead      bool // finalised: Ops.Close ran
+	rlOn      bool // the limiter has a config or a group (rlSync)
+	hasWrite  bool // writeCb != nil
 }
 
 // New builds a bufferevent of the registered type cfg.Type on base: the
@@ -232,34 +232,58 @@ type BufferEvent struct {
 //
 // Safe for concurrent use (it touches no shared state but the registry).
 func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) (*BufferEvent, error) {
-	if base == nil {
-		return nil, ErrNilBase
-	}
-	if build == nil {
-		return nil, ErrNilBuild
-	}
-	if _, err := lookup(cfg.Type); err != nil {
+	b := new(BufferEvent)
+	if err := b.init(base, cfg, build); err != nil {
 		return nil, err
 	}
+	return b, nil
+}
+
+// Init is New building the bufferevent in b, a zero BufferEvent that a
+// backend embeds in its own object (its Ops, say), so that the two share an
+// allocation and, with thousands of connections, the bufferevent's hot cache
+// line can sit next to the backend's (the socket backend does this). b must
+// never have been used (ErrNotZero otherwise, and for a nil b) and must not
+// be copied afterwards; the *BufferEvent handed to users is b itself. On an
+// error b is left unusable and the object holding it may be dropped, as New
+// leaks nothing. Everything else is New's.
+//
+// Safe for concurrent use (it touches no shared state but the registry).
+func Init(b *BufferEvent, base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) error {
+	if b == nil || b.base != nil || b.in != nil {
+		return ErrNotZero
+	}
+	return b.init(base, cfg, build)
+}
+
+// init is New and Init on a zero b.
+func (b *BufferEvent) init(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) error {
+	if base == nil {
+		return ErrNilBase
+	}
+	if build == nil {
+		return ErrNilBuild
+	}
+	if _, err := lookup(cfg.Type); err != nil {
+		return err
+	}
 	if !cfg.Options.Valid() {
-		return nil, fmt.Errorf("%w: %#x", ErrInvalidOptions, uint16(cfg.Options))
+		return fmt.Errorf("%w: %#x", ErrInvalidOptions, uint16(cfg.Options))
 	}
 	if cfg.WriteTimer > backend.WriteTimerWhileEnabled {
-		return nil, fmt.Errorf("%w: write timer policy %d", ErrInvalidOptions, cfg.WriteTimer)
+		return fmt.Errorf("%w: write timer policy %d", ErrInvalidOptions, cfg.WriteTimer)
 	}
-	b := &BufferEvent{
-		base:     base,
-		typ:      cfg.Type,
-		opts:     cfg.Options,
-		wpolicy:  cfg.WriteTimer,
-		enabled:  Write,
-		maxInput: DefaultMaxInput,
-		readHigh: DefaultMaxInput,
-		maxRead:  DefaultMaxSingle,
-		maxWrite: DefaultMaxSingle,
-		priority: base.Priorities() / 2,
-		refs:     1,
-	}
+	b.base = base
+	b.typ = cfg.Type
+	b.opts = cfg.Options
+	b.wpolicy = cfg.WriteTimer
+	b.enabled = Write
+	b.maxInput = DefaultMaxInput
+	b.readHigh = DefaultMaxInput
+	b.maxRead = DefaultMaxSingle
+	b.maxWrite = DefaultMaxSingle
+	b.priority = base.Priorities() / 2
+	b.refs = 1
 	b.in, b.out = evbuffer.New(), evbuffer.New()
 	if cfg.Options&ThreadSafe != 0 {
 		if s := cfg.ShareLock; s != nil && s.lk != nil {
@@ -299,10 +323,10 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 	if err != nil {
 		b.dead = true
 		b.freeTimers()
-		return nil, err
+		return err
 	}
 	b.ops = ops
-	return b, nil
+	return nil
 }
 
 // ---- locking and references ----

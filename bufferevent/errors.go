@@ -19,6 +19,9 @@ var (
 	// ErrUnknownType is returned (wrapped, with the name and a
 	// "forgotten import?" hint) for a type name nobody registered.
 	ErrUnknownType = errors.New("bufferevent: unknown type")
+	// ErrNotZero is returned by Init for a nil BufferEvent or one that was
+	// already built.
+	ErrNotZero = errors.New("bufferevent: Init needs a new zero BufferEvent")
 	// ErrInvalidOptions is returned for unknown option bits and for
 	// UnlockCallbacks without DeferCallbacks (as libevent).
 	ErrInvalidOptions = errors.New("bufferevent: invalid options")
