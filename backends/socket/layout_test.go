@@ -7,14 +7,15 @@ import (
 	"unsafe"
 )
 
-// TestSockLayout keeps the layout sock's comment describes: the hot line (every field
-// a read or write event touches) and the read event's first line share one 128-byte
-// block of the allocation, checked on real allocations, since it depends on the size
+// TestSockLayout keeps the layout sock's comment describes: the bufferevent's hot line
+// (bufferevent's own TestLayoutHotLine keeps it last) right before the sock's (every
+// field a read or write event touches), which shares one 128-byte block of the
+// allocation with the read event's first line, checked on real allocations, since it depends on the size
 // class Go picks and its allocation header (bench/doc.go has the measurements).
 func TestSockLayout(t *testing.T) {
 	var s sock
-	if n := unsafe.Sizeof(s); n != 632 {
-		t.Errorf("sock is %d bytes; keep it at 632 (640-byte size class with its 8-byte header)", n)
+	if n := unsafe.Sizeof(s); n != 1144 {
+		t.Errorf("sock is %d bytes; keep it at 1144 (1152-byte size class with its 8-byte header)", n)
 	}
 	hot := unsafe.Offsetof(s.c)
 	for name, f := range map[string][2]uintptr{
@@ -35,6 +36,9 @@ func TestSockLayout(t *testing.T) {
 	}
 	if off := unsafe.Offsetof(s.evs); off != hot+64 {
 		t.Errorf("sock.evs is at byte %d; keep it right after the hot line (%d)", off, hot+64)
+	}
+	if off := unsafe.Offsetof(s.bevStore) + unsafe.Sizeof(s.bevStore); off != hot {
+		t.Errorf("sock.bevStore ends at byte %d; keep the sock's hot line (%d) right after it", off, hot)
 	}
 	keep := make([]*sock, 64)
 	for i := range keep {

@@ -107,7 +107,7 @@ func NewFromConn(base *eventbase.Base, c syscall.Conn, opts bufferevent.Options)
 
 func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
 	s := &sock{fd: -1}
-	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
+	err := bufferevent.Init(&s.bevStore, base, bufferevent.Config{Type: TypeName, Options: opts}, func(c backend.Core) (backend.Ops, error) {
 		s.c = c
 		s.in, s.out = c.Input(), c.Output()
 		s.base = c.Base()
@@ -130,30 +130,36 @@ func newSock(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 	if err != nil {
 		return nil, err
 	}
-	return bev, nil
+	return &s.bevStore, nil
 }
 
 // sock is the socket backend (libevent's bufferevent_sock.c). All fields are loop-owned
 // and, for ThreadSafe bufferevents, guarded by the core lock.
 //
-// It embeds the storage of its first pair of events, so that a ready socket's read
-// event and the sock's hot fields are neighbours: with thousands of connections, the
-// event, the sock and the bufferevent are each a likely cache (and TLB) miss, taken one
-// after the other as each pointer leads to the next. The layout puts the hot line and
-// the read event's first line in one 128-byte block of one allocation (TestSockLayout
-// checks it on a real allocation): the struct is 632 bytes, which Go serves from its
-// 640-byte size class (every object starts at a multiple of 128 bytes) behind an 8-byte
-// allocation header, so the 120 bytes before the hot line end at offset 128.
+// It embeds its bufferevent (bufferevent.Init) and the storage of its first socket's
+// two events, so that what a ready socket walks is one allocation: with thousands of
+// connections, the event, the sock and the bufferevent were each a likely cache miss,
+// taken one after the other as each pointer leads to the next. The bufferevent's hot
+// line (its last), the sock's hot line and the read event's first line follow one
+// another, the last two in one 128-byte block (TestSockLayout checks it on real
+// allocations): the struct is 1144 bytes, which Go serves from its 1152-byte size
+// class (every object starts at a multiple of 128 bytes) behind an 8-byte allocation
+// header, so the 120 bytes before the bufferevent put it at offset 128 and the sock's
+// hot line at 640. (Embedding the two buffers as well, before the bufferevent, did not
+// help: their first line stayed as costly as in an allocation of their own; bench/doc.go.)
 type sock struct {
-	// Cold: 120 bytes, so that the hot line starts 128 bytes into the allocation.
+	// Cold: 120 bytes.
 	base     *eventbase.Base
-	bev      *bufferevent.BufferEvent
+	bev      *bufferevent.BufferEvent // &bevStore
 	outCb    *evbuffer.Callback
 	kickFn   func()                 // s.kick, allocated once
 	dial     dialer.Dialer          // hostname connect: lookup, addresses left to try, DNS error
 	half     *backend.WriteShutdown // write-side shutdown asked for by Flush(Write, Finished) (halfclose.go)
 	embedded bool                   // evs holds (or held) rev and wev
 	_        [7]byte
+
+	// The bufferevent, its hot line last, right before the sock's.
+	bevStore bufferevent.BufferEvent
 
 	// Read on every read and write event: one cache line.
 	c          backend.Core
