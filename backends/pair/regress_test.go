@@ -336,7 +336,8 @@ func (r *timeoutResult) callbacks() (bufferevent.ReadFunc, bufferevent.ReadFunc,
 // bev1 has "ABCDEFG" waiting, reads and writes enabled, read timeout 150 ms
 // and write timeout 100 ms; bev2 does not read, writes with nothing to say,
 // read timeout 100 ms and write timeout 200 ms. After 350 ms bev1 saw one
-// read and one write timeout (two event calls); bev2 saw nothing, because a
+// read and one write timeout (two event calls, or one carrying both when a
+// loaded machine held the loop back past both deadlines); bev2 saw nothing, because a
 // pair arms its write timer only while output is waiting; no read or write
 // callback ran.
 func TestPairTimeout(t *testing.T) {
@@ -355,8 +356,14 @@ func TestPairTimeout(t *testing.T) {
 	must(t, bev2.SetTimeouts(100*time.Millisecond, 200*time.Millisecond))
 	must(t, bev2.Enable(bufferevent.Write))
 	runFor(t, base, 350*time.Millisecond)
-	if res1 != (timeoutResult{events: 2, readTimeouts: 1, writeTimeouts: 1}) {
-		t.Errorf("bev1: %+v; want 2 events, 1 read and 1 write timeout", res1)
+	// A pair's callbacks are deferred, as in libevent: a loop held back past
+	// both deadlines (100 and 150 ms) fires both timers in one turn, and the
+	// two events reach the callback as one, Reading|Writing|Timeout.
+	if want := (timeoutResult{events: 2, readTimeouts: 1, writeTimeouts: 1}); res1 != want {
+		want.events = 1
+		if res1 != want {
+			t.Errorf("bev1: %+v; want 2 events (or both in one), 1 read and 1 write timeout", res1)
+		}
 	}
 	if res2 != (timeoutResult{}) {
 		t.Errorf("bev2: %+v; want nothing", res2)
