@@ -179,6 +179,8 @@ type Base struct {
 	nowTNS      int64     // the nowNS value nowT was built for, -1: none
 	locals      sync.Map  // Local's values
 	beforeBlock func()    // tests only: runs when a turn is about to publish polling and block
+	waiter      Waiter    // blocks for the loop instead of the poller (SetWaiter), or nil
+	waitEv      *Event    // run when waiter reports its own work
 
 	// Written by other goroutines, on their own cache lines.
 	_        [64]byte
@@ -961,7 +963,12 @@ func (b *Base) Loop(flags LoopFlags) (err error) {
 		b.nDirect = 0
 		b.directRan = false
 		b.inWait.Store(true)
-		perr := b.poll.wait(b, timeout)
+		var perr error
+		if w := b.waiter; w != nil {
+			perr = b.waitWith(w, timeout)
+		} else {
+			perr = b.poll.wait(b, timeout)
+		}
 		b.inWait.Store(false)
 		b.endPoll()
 		if mayBlock {

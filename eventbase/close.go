@@ -177,6 +177,7 @@ func (b *Base) closeNow() error {
 			// goroutine hands its finalisation to the loop this way).
 			b.rClosed = true
 			b.hooks, b.hookDead = nil, 0
+			b.waiter, b.waitEv = nil, nil
 			pending := b.remoteN.Load() != 0
 			b.mu.Unlock()
 			for pending && left == nil && b.closeWork() {

@@ -157,8 +157,17 @@
 //
 // The pollers sit behind one small internal interface (register interest,
 // wait and report, wake, close). io_uring needs nothing more: its ring fd
-// is watched with an ordinary Read event and completions are reaped in the
-// callback. A Windows IOCP facility would be another implementation of that
+// can be watched with an ordinary Read event and completions reaped in the
+// callback. It does better by blocking for the loop itself: a [Waiter] set
+// with [Base.SetWaiter] replaces the poller's blocking wait. It waits for
+// its own completions and for the poller's descriptor ([Base.PollerFD], the
+// epoll instance, readable when a watched descriptor is ready or the loop is
+// woken) at once, reports which of the two has work, and the loop then polls
+// the poller without blocking and runs the waiter's event, straight from the
+// wait when nothing else is active. Timers reach it as Wait's timeout; wake-ups
+// from other goroutines, signals and descriptor events through the poller's
+// descriptor. Without a Waiter, or on pollers without a descriptor (poll,
+// kqueue, WSAPoll), the poller blocks as before. A Windows IOCP facility would be another implementation of that
 // interface whose wait blocks in GetQueuedCompletionStatusEx (woken with
 // PostQueuedCompletionStatus) and runs each completion's handler on the loop
 // goroutine; [Base.AddVirtual] keeps Dispatch from returning while

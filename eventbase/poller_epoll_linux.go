@@ -156,6 +156,8 @@ func (p *epollPoller) wait(b *Base, timeout int64) error {
 	return nil
 }
 
+func (p *epollPoller) pollerFD() int { return p.epfd }
+
 func (p *epollPoller) wake() error {
 	var one = [8]byte{1}
 	_, err := unix.Write(p.wakefd, one[:])

@@ -38,6 +38,12 @@ var multishot = os.Getenv("ASYNC_NOMULTISHOT") == ""
 // environment turns it off (for comparisons).
 var directSend = os.Getenv("ASYNC_NODIRECT") == ""
 
+// ringWait: the ring blocks for its base's loop (eventbase.Base.SetWaiter) in
+// io_uring_enter, with a poll of the base's epoll descriptor armed on the ring, instead of
+// being watched by the poller (see "Waiting in the ring" in doc.go). ASYNC_NOWAIT=1 in
+// the environment turns it off (for comparisons).
+var ringWait = os.Getenv("ASYNC_NOWAIT") == ""
+
 // The provided-buffer pool of a base: msBufCount buffers of msBufSize bytes, mapped outside
 // the Go heap. One buffer is consumed per completion and given back as soon as its bytes
 // are copied into the input, so the count bounds the completions in flight between two
@@ -81,6 +87,7 @@ const (
 	kindCancelWrite   = 5
 	kindCancelConnect = 6
 	kindClose         = 7
+	kindPoll          = 8    // the poll of the base's epoll descriptor (owner id 0)
 	kindAccept        = 0x10 // + slot
 	kindCancelAccept  = 0x20 // + slot
 	kindBits          = 8
@@ -112,6 +119,16 @@ type loopRing struct {
 	closed  bool
 	fatal   error // the ring cannot be trusted any more (completions lost)
 	efd     int   // eventfd announcing completions of a single-issuer ring, or -1
+	// waiting: the ring blocks for the base's loop (Wait, wait_linux.go) instead of
+	// being watched by its poller; ev is then the event the loop runs when Wait reports
+	// completions, and evOn tells that the ring holds the base's AddVirtual(1) while
+	// operations are in flight. pollFD is the poller's descriptor, which the ring
+	// watches with a one-shot poll; pollArmed tells that poll is in flight. waitErr is
+	// an error of Wait, handled by the event's callback (waitFailed).
+	waiting   bool
+	pollFD    int
+	pollArmed bool
+	waitErr   error
 	// stopClose unregisters teardown from the base's OnClose functions.
 	stopClose func() bool
 	efdBuf    [8]byte
@@ -206,8 +223,17 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 	lr = &loopRing{base: base, ring: r, owners: make(map[uint64]owner), users: 1, efd: -1}
 	lr.flushFn = lr.flush
 	lr.reapFn = lr.onCompletion
+	if ringWait {
+		if err := lr.startWaiting(); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	watchFD := r.FD()
-	if single {
+	if lr.waiting {
+		// The ring blocks for the loop: no descriptor to watch, and a single-issuer
+		// ring's deferred work runs inside its waits (no eventfd).
+	} else if single {
 		// Deferred task work is announced through an eventfd, not the ring's fd.
 		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 		if err == nil {
@@ -222,20 +248,24 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 		}
 		lr.efd, watchFD = efd, efd
 	}
-	ev, err := base.NewEvent(watchFD, eventbase.Read|eventbase.Persist, lr.onReadable)
-	if err != nil {
-		r.Close()
-		if lr.efd >= 0 {
-			unix.Close(lr.efd)
+	if !lr.waiting {
+		ev, err := base.NewEvent(watchFD, eventbase.Read|eventbase.Persist, lr.onReadable)
+		if err != nil {
+			r.Close()
+			if lr.efd >= 0 {
+				unix.Close(lr.efd)
+			}
+			return nil, err
 		}
-		return nil, err
+		lr.ev = ev
 	}
-	lr.ev = ev
+	ev := lr.ev
 	// The ring lives as long as its users, or until the base closes, whichever is
 	// first: closing the base tears it down (operations cancelled and drained) even if
 	// some async bufferevents or listeners were left open.
 	stop, err := base.OnClose(lr.teardown)
 	if err != nil {
+		lr.stopWaiting()
 		ev.Free()
 		r.Close()
 		if lr.efd >= 0 {
@@ -285,6 +315,7 @@ func (lr *loopRing) teardown() {
 		lr.stopClose()
 		lr.stopClose = nil
 	}
+	lr.stopWaiting()
 	if lr.ev != nil {
 		lr.ev.Free()
 		lr.ev = nil
@@ -370,6 +401,13 @@ func (lr *loopRing) flushTurn() {
 		if lr.closed {
 			return
 		}
+		// The completions just reaped may have made connections dirty (a receive
+		// echoed at once): a single one is written directly here too, whatever the
+		// flush started with (a flush that started with none to send, run for a
+		// receive's re-arming, used to turn such a reply into a send operation, whose
+		// own flush then found the next request the same way: 40% of the replies with
+		// one connection went out as send operations).
+		lr.directSend = directSend && len(lr.dirty) == 1
 		for i := 0; i < len(lr.dirty); i++ {
 			c := lr.dirty[i]
 			lr.dirty[i] = nil
@@ -453,8 +491,22 @@ func (lr *loopRing) watch() {
 	if lr.closed || lr.ev == nil {
 		return
 	}
-	want := lr.ring.InFlight() > 0
+	inFlight := lr.ring.InFlight()
+	if lr.pollArmed {
+		inFlight-- // the poll of the base's poller keeps nothing running
+	}
+	want := inFlight > 0
 	if want == lr.evOn {
+		return
+	}
+	if lr.waiting {
+		// The ring is not watched: it keeps the loop running while it has work.
+		if want {
+			lr.base.AddVirtual(1)
+		} else {
+			lr.base.AddVirtual(-1)
+		}
+		lr.evOn = want
 		return
 	}
 	if want {
@@ -467,6 +519,9 @@ func (lr *loopRing) watch() {
 
 // onReadable is the ring's event callback: completions are waiting.
 func (lr *loopRing) onReadable(int, eventbase.What) {
+	if lr.waitErr != nil && lr.waiting {
+		lr.waitFailed()
+	}
 	lr.reap()
 	if !lr.closed {
 		if lr.ring.Pending() > 0 || len(lr.dirty) > 0 {
@@ -529,6 +584,10 @@ func (lr *loopRing) growBufs() {
 // onCompletion dispatches one completion to its owner.
 func (lr *loopRing) onCompletion(ud uint64, res int32, flags uint32) {
 	if ud == uring.ReservedUserData {
+		return
+	}
+	if ud == kindPoll {
+		lr.pollArmed = false
 		return
 	}
 	if _, ok := uring.BufferID(flags); ok {
@@ -610,9 +669,11 @@ func singleThread(base *eventbase.Base) bool {
 // task work (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, Linux 6.1): the
 // kernel then finishes completions only when the loop asks for them, in batches, instead
 // of interrupting the loop's thread (an inter-processor interrupt and a task-work run
-// per burst of completions); it announces them through an eventfd the base watches. It
-// lowers the server CPU per message with many busy connections and raises it for a
-// single request-response connection (see BenchmarkEcho, server=async-si).
+// per burst of completions). On an epoll base they run inside the ring's wait for the
+// loop (see "Waiting in the ring" in the package documentation); on another poller the
+// kernel announces them through an eventfd the base watches, which costs a single
+// request-response connection one more io_uring_enter per message (see BenchmarkEcho,
+// server=async-si).
 //
 // It comes with a hard rule: every async bufferevent and listener of base must be
 // created, used and closed, and base's loop run, by one goroutine locked to its OS

@@ -18,13 +18,24 @@ import (
 // single-issuer ring with deferred task work, from one goroutine locked to its thread,
 // and checks the teardown; then shows that a submission from another thread fails the
 // bufferevents with EEXIST instead of hanging.
+//
+// It runs twice: with the ring blocking for the loop (the default on epoll: its deferred
+// work runs inside the loop's waits) and with the ring watched through an eventfd
+// (ringWait off, as on another poller).
 func TestSingleIssuer(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	testSingleIssuer(t)
+	for _, wait := range []bool{true, false} {
+		name := map[bool]string{true: "wait", false: "eventfd"}[wait]
+		t.Run(name, func(t *testing.T) {
+			defer func(old bool) { ringWait = old }(ringWait)
+			ringWait = wait
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			testSingleIssuer(t, wait)
+		})
+	}
 }
 
-func testSingleIssuer(t *testing.T) {
+func testSingleIssuer(t *testing.T, wait bool) {
 	checkFDs(t)
 	base := newBase(t)
 	if err := SetSingleIssuer(base); err != nil {
@@ -49,8 +60,10 @@ func testSingleIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lr := ringOf(base); lr == nil || lr.efd < 0 {
+	if lr := ringOf(base); lr == nil || !lr.ring.SingleIssuer() {
 		t.Fatal("not a single-issuer ring")
+	} else if lr.waiting != wait || (lr.efd >= 0) == wait {
+		t.Fatalf("ring waiting %v, eventfd %d; want waiting %v", lr.waiting, lr.efd, wait)
 	}
 	want := make([]byte, 1<<20)
 	for i := range want {

@@ -6,7 +6,7 @@
 // submission queue filled by Prep methods (nop; accept, with or without the peer address,
 // and multishot accept; connect; recv, send, readv, writev, sendmsg; cancel by user data
 // or by descriptor; timeout and linked timeout; close; shutdown; receives into provided
-// buffers), one Submit per loop turn, and Reap, which hands completions to a callback on
+// buffers; a one-shot poll), one Submit per loop turn, and Reap, which hands completions to a callback on
 // the caller's goroutine. Each operation is named by a caller-chosen 64-bit user data value
 // that comes back with its completion.
 //
@@ -17,7 +17,11 @@
 // makes the kernel signal an eventfd per completion (read the eventfd before reaping). A
 // loop turn is: prepare operations, Submit once (it does not wait), sleep in epoll_wait,
 // and when the ring is readable, Reap. SubmitAndWait exists for loops built on the ring
-// alone, and for tests.
+// alone, and for tests. A loop can also block in the ring instead: PrepPollAdd of its
+// poller's descriptor (an epoll instance), then Wait, which submits, runs the ring's
+// completion work and blocks until a completion — one of the operations, or that poll —
+// is in the queue (Ready, Waiting tell which); the async backend does this through
+// eventbase's Waiter.
 //
 // Completions of socket operations are usually finished by kernel task work run on the
 // thread that submitted them; Linux interrupts that thread (even inside epoll_wait or an
@@ -32,8 +36,8 @@
 // (up to the runtime's 10 ms preemption signal) if the loop goroutine has moved away and
 // its old thread computes without system calls. WithSingleIssuer (SINGLE_ISSUER with
 // DEFER_TASKRUN) is for a caller that keeps one locked OS thread for the ring's whole
-// life: completion work then runs only inside that thread's io_uring_enter calls
-// (RunTaskWork), announced through a registered eventfd.
+// life: completion work then runs only inside that thread's io_uring_enter calls (Wait,
+// RunTaskWork), announced through a registered eventfd to a loop that waits elsewhere.
 //
 // One thread rule remains: when an OS thread exits, the kernel cancels the operations it
 // submitted that are still waiting (they complete with -ECANCELED). A Go thread exits only

@@ -134,6 +134,7 @@ const (
 	OpNop         Op = 0
 	OpReadv       Op = 1
 	OpWritev      Op = 2
+	OpPollAdd     Op = 6
 	OpSendmsg     Op = 9
 	OpTimeout     Op = 11
 	OpAccept      Op = 13
@@ -148,7 +149,7 @@ const (
 )
 
 var opNames = map[Op]string{
-	OpNop: "nop", OpReadv: "readv", OpWritev: "writev", OpSendmsg: "sendmsg",
+	OpNop: "nop", OpReadv: "readv", OpWritev: "writev", OpPollAdd: "poll_add", OpSendmsg: "sendmsg",
 	OpTimeout: "timeout", OpAccept: "accept", OpAsyncCancel: "async_cancel",
 	OpLinkTimeout: "link_timeout", OpConnect: "connect", OpClose: "close", OpSend: "send",
 	OpRecv: "recv", OpShutdown: "shutdown", OpSocket: "socket",

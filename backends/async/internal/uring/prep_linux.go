@@ -468,3 +468,18 @@ func (r *Ring) PrepShutdown(ud uint64, fd int, how int) error {
 	r.commit(e, slot, OpShutdown, ud)
 	return nil
 }
+
+// PrepPollAdd prepares a one-shot poll of fd for events (unix.POLLIN and the like): it
+// completes once, with the ready events as res, when fd is ready (at once if it already
+// is when the kernel arms it). A ring can watch another poller's descriptor (an epoll
+// instance) this way and so wait for both in one io_uring_enter. Loop-confined.
+func (r *Ring) PrepPollAdd(ud uint64, fd int, events uint32) error {
+	e, slot, err := r.begin(ud)
+	if err != nil {
+		return err
+	}
+	e.fd = int32(fd)
+	e.opFlags = events
+	r.commit(e, slot, OpPollAdd, ud)
+	return nil
+}

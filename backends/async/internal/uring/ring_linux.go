@@ -252,6 +252,10 @@ func (r *Ring) unmap() {
 // belongs to the ring; it is closed by Close. Safe for concurrent use.
 func (r *Ring) FD() int { return r.fd }
 
+// SingleIssuer reports whether the ring was set up WithSingleIssuer (single issuer,
+// deferred task work). Loop-confined.
+func (r *Ring) SingleIssuer() bool { return r.setupFlags&setupSingleIss != 0 }
+
 // SQEntries returns the size of the submission queue. Loop-confined.
 func (r *Ring) SQEntries() uint32 { return r.sqEntries }
 
@@ -442,6 +446,48 @@ func (r *Ring) RunTaskWork() error {
 		return err
 	}
 	return nil
+}
+
+// Wait submits the prepared operations and enters the kernel to collect completions:
+// the kernel runs the completion work it holds for this ring (task work, deferred on a
+// single-issuer ring), then, when minComplete > 0, blocks until at least minComplete
+// completions are in the queue or timeout passes (negative: no limit). Reaching the
+// timeout is not an error, nor is a wait cut short by a signal; the caller looks at the
+// queue (Ready) either way. Loop-confined: on a single-issuer ring, call it from the
+// ring's thread.
+func (r *Ring) Wait(minComplete uint32, timeout time.Duration) error {
+	if r.closed {
+		return ErrClosed
+	}
+	atomic.StoreUint32(r.sqTail, r.sqeTail)
+	r.lastOK, r.chainOpen = false, false
+	toSubmit := r.sqeTail - atomic.LoadUint32(r.sqHead)
+	flags := uint32(enterGetEvents)
+	if minComplete > 0 && timeout >= 0 {
+		flags |= enterExtArg
+	}
+	_, err := r.enter(toSubmit, minComplete, flags, timeout)
+	if err != nil && !errors.Is(err, unix.EINTR) && !errors.Is(err, unix.ETIME) {
+		return err
+	}
+	return nil
+}
+
+// Ready returns how many completions wait in the completion queue. Loop-confined.
+func (r *Ring) Ready() int {
+	return int(atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead))
+}
+
+// Waiting reports whether a completion with user data ud waits in the completion queue
+// (without taking it: Reap still delivers it). Loop-confined.
+func (r *Ring) Waiting(ud uint64) bool {
+	tail := atomic.LoadUint32(r.cqTail)
+	for h := atomic.LoadUint32(r.cqHead); h != tail; h++ {
+		if r.cqes[h&r.cqMask].userData == ud {
+			return true
+		}
+	}
+	return false
 }
 
 // Reap delivers every completion waiting in the completion queue to fn, in order, on the

@@ -185,3 +185,18 @@ func (r *Ring) PrepAcceptAddr(ud uint64, fd int, flags int, addr *AcceptAddr) er
 
 // Sockaddr fails off Linux. Loop-confined.
 func (a *AcceptAddr) Sockaddr() (Sockaddr, error) { return nil, errNotLinux }
+
+// PrepPollAdd fails off Linux. Loop-confined.
+func (r *Ring) PrepPollAdd(ud uint64, fd int, events uint32) error { return errNotLinux }
+
+// Wait fails off Linux. Loop-confined.
+func (r *Ring) Wait(minComplete uint32, timeout time.Duration) error { return errNotLinux }
+
+// Ready returns 0 off Linux. Loop-confined.
+func (r *Ring) Ready() int { return 0 }
+
+// Waiting reports false off Linux. Loop-confined.
+func (r *Ring) Waiting(ud uint64) bool { return false }
+
+// SingleIssuer reports false off Linux. Loop-confined.
+func (r *Ring) SingleIssuer() bool { return false }
