@@ -496,12 +496,17 @@
 // sends a block one turn after the kernel filled it. Bounding the bulk receives started
 // per flush (lead: a working set that fits the cache; the rest started by a following
 // flush) did not help: 2, 4 and 8 per flush against no bound, one round of -count 10,
-// 1285, 1365, 1246 against 1218 ns (socket 1304 ns; p=0.28, 0.06, 0.58). Not tried:
-// bulk receives that select a large provided buffer when the data arrives
-// (IOSQE_BUFFER_SELECT on a group of a few 256 KiB buffers) and hand it to the input
-// without a copy (Buffer.AddReference or AddSpace, given back to the group by the
-// release on the loop), which would keep the blocks the kernel copies in and out to a
-// few, as the socket server's chain cache does.
+// 1285, 1365, 1246 against 1218 ns (socket 1304 ns; p=0.28, 0.06, 0.58). Nor did bulk
+// receives that select a 256 KiB provided buffer when the data arrives (a plain receive
+// with IOSQE_BUFFER_SELECT on a second group of 8 or 16 such buffers, the buffer linked
+// into the input without a copy by AddSpace and Reserve/Commit, given back to the group
+// by the release; a prototype, ENOBUFS falling back to the pool), which keeps the
+// memory the kernel copies in and out to 2 or 4 MiB instead of one block per
+// connection: 3 rounds of -count 10, 1416 (8) and 1427 (16) against 1408 ns without
+// (p=0.74, 0.92; socket 1364 ns). So the sends' extra copy cost is not the number of
+// blocks in rotation; the time between a block's receive and its send (a loop turn,
+// where the socket server writes what it just read) is what is left, and a completion
+// server that batches a turn's operations keeps it.
 //
 // What was counted (ASYNC_STATS-style counters, removed): one io_uring_enter per
 // loop turn whatever the number of connections (about 1000 operations per submission
