@@ -742,8 +742,8 @@
 // (p=0.083), 50 connections 5189 → 5265 ns (p=0.23), 1000 connections 7350 → 7270 ns
 // (p=0.65), streaming 1446 → 1520 ns (p=0.80): no scenario worse. The whole session
 // against its start is in "Where it stands after session 4". strace at one connection,
-// 20 000 messages, a single-issuer ring: the server's loop thread makes one
-// io_uring_enter and one write per message, no epoll_pwait (before: two epoll_pwait,
+// 20 000 messages, the default ring and a single-issuer one alike: the server's loop
+// thread makes one io_uring_enter and one write per message, no epoll_pwait (before: two epoll_pwait,
 // one of them interrupted, a write, and an io_uring_enter for each reply that went out
 // as a send operation).
 //
