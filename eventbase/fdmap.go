@@ -3,6 +3,7 @@ package eventbase
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // fdInfo is the per-fd entry of the fd map (libevent's evmap_io): the events
@@ -129,6 +130,20 @@ func (b *Base) ioAdd(ev *Event) error {
 	}
 	b.setOne(ev.fd, fi)
 	return nil
+}
+
+// prefetchFD starts loading the first line of fd's sole event (see fdSlot)
+// and the two lines before it, for a poller about to report fd after the
+// current one: direct dispatch reads the event first, and an owner that
+// embeds it (InitHandlerEvent) can keep its own hottest lines right before
+// it (the socket backend keeps its hot line and its bufferevent's there).
+// Without a sole event it does nothing.
+func (b *Base) prefetchFD(fd int) {
+	if fd >= 0 && fd < len(b.fds) {
+		if ev := b.fds[fd].one; ev != nil {
+			prefetchLead(uintptr(unsafe.Pointer(ev)))
+		}
+	}
 }
 
 // setOne refreshes the fd's slot after its event list changed.

@@ -82,3 +82,30 @@ func TestInitHandlerEvent(t *testing.T) {
 		}
 	})
 }
+
+// TestPrefetchFD runs the poller's prefetch on every kind of fd slot: out of
+// range, negative, without an fdInfo, with a sole event, with two events,
+// and with an event embedded in an owner at the start of its allocation
+// (the two lines before it are not the owner's: a prefetch never faults).
+func TestPrefetchFD(t *testing.T) {
+	b := newBase(t, methods(t)[0])
+	r, w := socketpair(t)
+	ev := new(Event)
+	must(t, b.InitHandlerEvent(ev, r, Read|Persist, &embeddedOwner{}))
+	must(t, ev.Add())
+	for _, fd := range []int{-1, len(b.fds) + 100, w, r} {
+		b.prefetchFD(fd)
+	}
+	other, err := b.NewEvent(r, Write, func(int, What) {})
+	must(t, err)
+	must(t, other.Add())
+	if b.fds[r].one != nil {
+		t.Fatal("an fd with two events has a sole event")
+	}
+	b.prefetchFD(r)
+	other.Free()
+	if b.fds[r].one != ev {
+		t.Fatal("the fd's remaining event is not its sole event")
+	}
+	b.prefetchFD(r)
+}
