@@ -299,7 +299,7 @@
 // lines per message that gnet does not touch: the fd entry, the event, the sock, two of
 // the bufferevent and two of each buffer (the bufferevent's second line holds the
 // watermarks and maximum read and write, which would need narrowing to 32 bits to join
-// the first).
+// the first). Session 4 took three of them; see "One line per object" below.
 //
 // The result, interleaved on a loaded machine (load average 2.5 to 4; 12 rounds of
 // -benchtime 30000x, server CPU per message, benchstat medians ± 95% interval, "before"
@@ -349,6 +349,169 @@
 // interleaved rounds above (two builds, `-bench 'Echo/.*/.*/.*/server=(bufev|gnet|std)$'`
 // for the old one, `server=bufev$` for the new) and
 // `benchstat -filter '.unit:cpu-ns/msg' -col /server`.
+//
+// # One line per object at 1000 connections
+//
+// Session 4 went after the cache lines of "Closing the gap to gnet" (callgrind recipe
+// above, whole server process, 100 000 messages of 64 bytes, 1000 connections). There,
+// every line one message touches for the first time is a first-level miss, and the
+// misses are whole numbers per source line: 1.00 each, one per cache line, which makes
+// them easy to attribute (a per-line self-cost listing of the dump:
+// fdmap.go:153 fi.mask, the fdInfo; :182 ev.events and :192 ev.interval, two lines of
+// the event; socket.go onRead, the sock; bufferevent.go lockLoop and effectiveHigh, two
+// lines of the bufferevent; buffer.go Len, Unfreeze and AddBuffer, and callbacks.go's
+// cbRun test, two lines of each buffer; plus 0.2 for the fd table and 0.2 for the epoll
+// result array). Per message, instructions / first-level misses / last-level misses:
+//
+//	                                                 1000 conns            50 conns
+//	before (main at 7e00fec)                         1433 / 10.67 / 2.82   1445 / 3.05 / 0.00
+//	Event.interval in the event's first line         1440 /  9.69 / 3.61
+//	BufferEvent: one hot line                        1409 /  8.74 / 1.77
+//	  ... its second line, not its first             1411 /  8.66 / 1.37
+//	  (the same build again)                         1403 /  8.59 / 1.00
+//	fd slots name the sole event                     1382 /  7.69 / 0.84   1401 / 0.46 / 0.00
+//	gnet, for comparison                             1438 /  3.84 / 0.01
+//
+// (Last-level misses depend on where the heap puts the objects and move by ±0.4 from
+// run to run of one build; instructions by about ±10, first-level misses by ±0.1.)
+//
+//   - eventbase Event: interval, which direct dispatch tests, sat in the event's second
+//     line; it moves into the first (ncalls, read only on the queued path, moves next
+//     to the queue links). TestEventLayout keeps direct dispatch's fields in 64 bytes.
+//   - bufferevent BufferEvent: what a read event, the read callback and an echoed write
+//     read fits one line: the effective read high watermark is cached (readHigh, kept by
+//     SetWatermark and SetMaxInput), the maximum single read and write are int32
+//     (SetMaxSingleRead/Write clamp at math.MaxInt32, which no read(2) or write(2)
+//     exceeds anyway), bits say whether rlow and rhigh are set and whether there is a
+//     write callback, and refs is int32; the watermarks, maximum input, write callback
+//     and deferral flags move out. 30 instructions fewer as well: the tests of unset
+//     watermarks and of a missing write callback no longer load them.
+//   - The hot line is not the BufferEvent's first (its second here; its last since the
+//     embedding below, which spreads them as well). Every 512-byte object
+//     starts at a multiple of 512 and every aligned object of this design starts with its
+//     hot fields, so first lines crowd one eighth of the cache sets: 1000 bufferevents,
+//     500 sockets and 500 buffer lines there against 2048 ways of a 1 MiB 8-way cache.
+//     Moving the bufferevent's to the second line spreads them: last-level misses 1.77 →
+//     1.0-1.4. (The L2 of the machine these run on indexes sets with the same address
+//     bits below the page size, so the crowding is not an artefact of the simulator.)
+//   - eventbase fd table: Base.fds holds, beside each fd's fdInfo, its event when it has
+//     exactly one (a socket that is reading while its write event is idle), kept by
+//     ioAdd and ioDel and checked by checkInvariants. Direct dispatch of a ready fd with
+//     one event goes from the slot to the event without reading the fdInfo (its
+//     registered ET, the only thing it read there, is the event's own). The slot is 16
+//     bytes instead of 8, which costs the table 0.1 misses per message.
+//
+// What callgrind still counts, 7.7 lines per message against gnet's 3.8 (with 50
+// connections everything now stays in the first-level cache: 0.46 misses): the slot and
+// epoll arrays (0.5), the event, the sock, the bufferevent, and two lines of each
+// buffer. A buffer cannot do with one: what a read, an echo and a write touch (the
+// chain list and total, 32 bytes; the add and remove counters that callbacks report,
+// 16; the generation that Ptr checks, 8; the sole callback, 16; the chain cache, 8;
+// flags and freeze state, 8) is 88 bytes, and the counters are written on every change.
+// It could shrink only with narrower counters (a CallbackInfo reports changes of any
+// size) or AddsOnly callbacks that do not report removals (a change of meaning).
+//
+// # What the hardware pays: one allocation per socket bufferevent
+//
+// callgrind simulates neither prefetchers nor memory latency, so the real cost of those
+// lines was measured with perf record (cpu-clock at 4999 Hz, which works here where
+// hardware counters do not) on the server process, 300 000 messages over 1000
+// connections, counting its user-space samples per function and reading perf annotate
+// for the instruction after each stalled load:
+//
+//	perf record -F 4999 -o bufev.data -- ./bench.test -test.run '^$' \
+//	    -test.bench 'Echo/pingpong/size=64/conns=1000/server=bufev$' -test.benchtime 300000x
+//	perf script -i bufev.data -F pid,ip,sym,dso   # the first pid is the server
+//
+// Almost all of bufev's user time beyond the instructions sat on the first load of
+// three objects, each reached through a pointer read from the one before: the event
+// (ioReady, about 300 samples), the sock (onRead's load of s.c, about 300) and the
+// bufferevent (lockLoop's load of b.lk, about 260), against gnet's two such loads (its
+// connection map and its conn: 115 and 225 samples). That is close to memory latency
+// each, about 0.15-0.2 µs per message, not a cache hit. The buffers' lines cost far
+// less (they are allocated in pairs, one after the other). Hence:
+//
+//   - eventbase.Base.InitHandlerEvent initialises a zero Event embedded in its owner,
+//     and the socket backend's sock embeds the events of its first socket (a later
+//     SetFD allocates), its hot line and the read event's first line sharing one
+//     128-byte block. onRead's samples fell from about 300 to 100, but the cost moved on
+//     to the bufferevent and the event: server user-time samples 1953 against 1918 (two
+//     and four runs, spread about ±70), level.
+//
+//   - bufferevent.Init builds a bufferevent in a zero BufferEvent a backend embeds in
+//     its own object, and the BufferEvent's hot line is now its last (bytes 448-511), so
+//     the sock embeds it with its hot line right before the sock's: one 1152-byte
+//     allocation per socket bufferevent (as much memory as the 256-, 512- and two
+//     192-byte objects before), laid out as the sock's comment and TestSockLayout say,
+//     checked on real allocations (the 8-byte allocation header of objects above 512
+//     bytes included). lockLoop's samples fell from about 260 to 20 and onRead's stayed
+//     near 100; the event's first line (ioReady, 350-450 samples) and the input
+//     buffer's (MaxToRead's in.Len(), now about 200 where it was 40: the next pointer
+//     chased) remain. Server user-time samples 1710 on average over four runs against
+//     1918 for the code before the embedding (-11%, spread about ±100), about 0.14 µs
+//     per message. In callgrind, which sees no prefetcher, the first-level misses are
+//     unchanged (7.78 per message) and the last-level ones are higher (2.1-3.3: the
+//     1152-byte objects put their three hot lines on fewer sets of the simulated
+//     cache's virtually indexed sets; the hardware's last level is physically indexed).
+//
+//   - Measured and not kept: embedding the two buffers as well (a Config field for
+//     them, 1408-byte allocation, the buffers before the bufferevent): the input
+//     buffer's first line stayed at about 200 samples and user time did not fall (1743
+//     against 1710); what is cheap is a line next to one just touched, not a line on the
+//     same page.
+//
+//   - The event's first line was then the costliest load left, and nothing of this
+//     message's work can hide it: it is the first thing the dispatch reads. The next
+//     ready fd's can be, though. The epoll poller, before reporting a ready fd,
+//     prefetches the next one's sole event (from its fd slot) and the two lines before
+//     it, where the socket backend keeps its hot line and its bufferevent's
+//     (PREFETCHT0 on amd64, PRFM on arm64, from a three-instruction assembly function;
+//     a prefetch never faults, so the lines before an event that is not embedded cost
+//     nothing but the hint). ioReady's event-line samples fell from 190-300 to 16-23 and
+//     lockLoop's to 0; server user-time samples 1167 and 1141 against 1492 and 1233 for
+//     the build without it, interleaved. callgrind counts 36 instructions more per
+//     message (it executes the hint and simulates no prefetch, counting the hinted lines
+//     as misses): 1447 / 7.97 / 3.45 at 1000 connections, 1441 / 0.97 / 0.00 at 50.
+//
+// Left: the input buffer's first line (MaxToRead's in.Len(), 75-90 samples), a pointer
+// read from the bufferevent's hot line, so a prefetch would have to wait for that line;
+// and the poll, kqueue and WSAPoll pollers do not prefetch (only epoll was measured).
+//
+// Timed, server CPU per message (benchstat medians ± 95% interval, "before" is main at
+// 7e00fec, this session's start, built with the same benchmark; interleaved rounds of
+// bufev now, bufev before and gnet, one process each, 100 000 messages at 1000
+// connections, 30 000 otherwise; load average 4 to 10 from other engineers' work
+// throughout, so every figure is noisy):
+//
+//	                                     bufev now        bufev before            gnet
+//	1000 conns, 16 rounds                6.11 µs ± 7%    6.46 µs ± 7% (+5.7%)     6.45 µs ± 9% (+5.6%, p=0.13)
+//	1000 conns, 16 rounds, no prefetch   6.92 µs ± 4%    7.13 µs ± 4% (+3.0%)     7.07 µs ± 6% (+2.2%, p=0.31)
+//	1000 conns, 20 rounds, callgrind's   7.53 µs ± 10%   7.71 µs ± 10% (+2.5%)    7.90 µs ± 7% (+5.0%, p=0.096)
+//	  three changes only
+//	1 conn, 8 rounds                     18.1 µs ± 44%   13.9 µs ± 40% (p=0.16)   13.4 µs ± 13% (p=0.11)
+//	50 conns, 8 rounds                   6.43 µs ± 9%    6.25 µs ± 6% (p=0.13)    6.35 µs ± 8% (p=0.28)
+//	stream 4 KiB, 50 conns, 8 rounds     1.46 µs ± 17%   1.41 µs ± 18% (p=0.43)   1.58 µs ± 8% (p=0.16)
+//
+// (percentages and p against bufev now). At 1000 connections bufev's median is now
+// below gnet's in every series, by 2-6%, and below its own code before by 2.5-5.7%;
+// none of these differences is significant at this load (p 0.1-0.3), as none of the
+// session-3 ones was. With one connection the runs were bimodal for both bufev builds
+// (8.3 to 25 µs); callgrind puts the new build at 1899 instructions per message against
+// 1964 before (-65), and at 50 connections at 0.46 first-level misses against 3.05, so
+// neither can have become slower; 50 connections and streaming are level.
+//
+// Pinned to one CPU (taskset -c 1, server and client sharing it; 16 rounds at 1000
+// connections), gnet is significantly cheaper: -9.7% (p=0.019) with callgrind's three
+// changes, -10.4% (p=0.013) with the embedding, -18.7% (p=0.000) with the prefetch
+// (bufev now 7.92, 7.53 and 7.53 µs, gnet 7.16, 6.75 and 6.12 µs), while bufev's spread
+// was ±7-19% (5.4 to 9.1 µs within one series, its fastest runs below gnet's fastest)
+// against gnet's ±4-9%, and bufev now and before were level with each other in every
+// pinned series (7.92/8.30, 7.53/7.81, 7.53/7.56 µs). One pinned
+// perf record each (300 000 messages) had bufev's server at 9 628 kernel and 1 427 user
+// samples and gnet's at 10 601 and 999 (gnet's had about three times bufev's samples in
+// the scheduler's finish_task_switch), so the pinned difference is not in the user-space work this section
+// measures; its cause (how the two loops and the client interleave on one CPU) is not
+// found.
 //
 // # What was tried for the loop's scheduler cost
 //
