@@ -299,7 +299,7 @@
 // lines per message that gnet does not touch: the fd entry, the event, the sock, two of
 // the bufferevent and two of each buffer (the bufferevent's second line holds the
 // watermarks and maximum read and write, which would need narrowing to 32 bits to join
-// the first). Session 4 took three of them; see "One line per object" below.
+// the first). Session 4 took them on; see "One line per object" below.
 //
 // The result, interleaved on a loaded machine (load average 2.5 to 4; 12 rounds of
 // -benchtime 30000x, server CPU per message, benchstat medians ± 95% interval, "before"
