@@ -23,7 +23,7 @@ func (r *Ring) begin(ud uint64) (*sqe, *opSlot, error) {
 	if ud == ReservedUserData {
 		return nil, nil, ErrReservedUserData
 	}
-	if _, dup := r.ops[ud]; dup {
+	if r.ops.get(ud) != nil {
 		return nil, nil, ErrUserDataInUse
 	}
 	if err := r.room(1); err != nil {
@@ -38,7 +38,7 @@ func (r *Ring) begin(ud uint64) (*sqe, *opSlot, error) {
 func (r *Ring) commit(e *sqe, slot *opSlot, op Op, ud uint64) {
 	e.opcode = uint8(op)
 	e.userData = ud
-	r.ops[ud] = slot
+	r.ops.put(ud, slot)
 	r.sqeTail++
 	r.lastOK = true
 	r.chainOpen = false

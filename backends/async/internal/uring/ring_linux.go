@@ -91,7 +91,7 @@ type Ring struct {
 	cqEntries  uint32
 	cqes       []cqe
 
-	ops            map[uint64]*opSlot // prepared or in-flight operations by user data
+	ops            opTable // prepared or in-flight operations by user data
 	free           []*opSlot
 	internal       int  // ring-internal requests (ReservedUserData) not yet completed
 	cancelAnyNotOK bool // the kernel refused IORING_ASYNC_CANCEL_ANY (before 5.19)
@@ -150,7 +150,7 @@ func New(entries uint32, opts ...Option) (*Ring, error) {
 		features:     p.features,
 		setupFlags:   flags,
 		closeTimeout: cfg.closeTimeout,
-		ops:          make(map[uint64]*opSlot),
+		ops:          newOpTable(),
 	}
 	if err := r.mapRings(&p); err != nil {
 		r.unmap()
@@ -276,7 +276,7 @@ func (r *Ring) Pending() int {
 
 // InFlight returns how many operations (prepared or submitted) have not yet delivered their
 // final completion. Loop-confined.
-func (r *Ring) InFlight() int { return len(r.ops) }
+func (r *Ring) InFlight() int { return r.ops.len() }
 
 // SQSpace returns how many operations can be prepared before the submission queue is full.
 // Loop-confined.
@@ -542,8 +542,7 @@ func (r *Ring) complete(c *cqe) bool {
 	if c.flags&cqeFMore != 0 {
 		return true
 	}
-	if slot, ok := r.ops[c.userData]; ok {
-		delete(r.ops, c.userData)
+	if slot := r.ops.del(c.userData); slot != nil {
 		r.putSlot(slot)
 	}
 	return true
@@ -609,13 +608,13 @@ func (r *Ring) Drain(timeout time.Duration, fn CompletionFunc) error {
 		if _, err := r.Reap(fn); err != nil {
 			return err
 		}
-		if len(r.ops) == 0 && r.internal == 0 {
+		if r.ops.len() == 0 && r.internal == 0 {
 			return nil
 		}
 		now := time.Now()
 		// Cancel at once (even with a zero timeout), then again every 50ms for operations
 		// that were running and could not be stopped the first time.
-		if len(r.ops) > 0 && now.Sub(lastCancel) >= 50*time.Millisecond && !r.testNoCancel {
+		if r.ops.len() > 0 && now.Sub(lastCancel) >= 50*time.Millisecond && !r.testNoCancel {
 			lastCancel = now
 			if err := r.cancelEverything(); err != nil {
 				return err
@@ -627,11 +626,11 @@ func (r *Ring) Drain(timeout time.Duration, fn CompletionFunc) error {
 		if _, err := r.Reap(fn); err != nil {
 			return err
 		}
-		if len(r.ops) == 0 && r.internal == 0 {
+		if r.ops.len() == 0 && r.internal == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %d operations", ErrDrainTimeout, len(r.ops))
+			return fmt.Errorf("%w: %d operations", ErrDrainTimeout, r.ops.len())
 		}
 	}
 }
@@ -647,8 +646,7 @@ func (r *Ring) withdraw(fn CompletionFunc) {
 			r.internal--
 			continue
 		}
-		if slot, ok := r.ops[ud]; ok {
-			delete(r.ops, ud)
+		if slot := r.ops.del(ud); slot != nil {
 			r.putSlot(slot)
 		}
 		if fn != nil {
@@ -669,10 +667,14 @@ func (r *Ring) cancelEverything() error {
 			return err
 		}
 	} else {
-		for ud := range r.ops {
-			if err := r.prepInternal(sqe{opcode: uint8(OpAsyncCancel), fd: -1, addr: ud, opFlags: cancelFlagAll}); err != nil {
-				return err
+		var err error
+		r.ops.each(func(ud uint64, _ *opSlot) {
+			if err == nil {
+				err = r.prepInternal(sqe{opcode: uint8(OpAsyncCancel), fd: -1, addr: ud, opFlags: cancelFlagAll})
 			}
+		})
+		if err != nil {
+			return err
 		}
 	}
 	_, err := r.submit(0, -1)
@@ -712,15 +714,15 @@ func (r *Ring) Close() error {
 	}
 	err := r.Drain(r.closeTimeout, nil)
 	r.closed = true
-	if len(r.ops) > 0 {
+	if r.ops.len() > 0 {
 		leaked.Lock()
-		for _, s := range r.ops {
+		r.ops.each(func(_ uint64, s *opSlot) {
 			leaked.slots = append(leaked.slots, s)
-		}
+		})
 		leaked.Unlock()
 	}
 	for _, b := range r.bufRings {
-		if len(r.ops) == 0 {
+		if r.ops.len() == 0 {
 			b.inflight = 0
 			_ = b.Close() // unregistered with the ring; only unmaps
 		} else {
@@ -732,6 +734,6 @@ func (r *Ring) Close() error {
 	if cerr := unix.Close(r.fd); cerr != nil && err == nil {
 		err = fmt.Errorf("uring: %w", os.NewSyscallError("close", cerr))
 	}
-	r.ops, r.free = nil, nil
+	r.ops, r.free = opTable{}, nil
 	return err
 }
