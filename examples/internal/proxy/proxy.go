@@ -181,14 +181,19 @@ func (s *Side) event(bev *bufferevent.BufferEvent, what bufferevent.Events, err 
 	if what&(bufferevent.EOF|bufferevent.Error|bufferevent.Timeout) == 0 {
 		return // Connected
 	}
-	if what&bufferevent.Timeout != 0 && what&bufferevent.Writing == 0 && what&bufferevent.Reading != 0 && !s.idle(bev) {
-		// The read timeout disabled reading; the pair is still busy, so read on. (A
-		// write timeout, even one coalesced with it by the deferred callbacks, means
-		// the peer took nothing for Idle: that aborts below.)
-		if !s.eof {
-			_ = bev.Enable(bufferevent.Read)
+	if what&bufferevent.Timeout != 0 && what&bufferevent.Writing == 0 && !s.idle(bev) {
+		// A read timeout on a pair that is still busy: not a reason to close. The
+		// deferred callbacks coalesce one turn's events, so an EOF or an error may
+		// come with it (handled below); a write timeout with it means the peer took
+		// nothing for Idle, which aborts below.
+		what &^= bufferevent.Timeout
+		if what&(bufferevent.EOF|bufferevent.Error) == 0 {
+			// The timeout disabled reading: read on.
+			if !s.eof {
+				_ = bev.Enable(bufferevent.Read)
+			}
+			return
 		}
-		return
 	}
 	if what&(bufferevent.Error|bufferevent.Timeout) != 0 {
 		s.logf("%v: %v", what, err)

@@ -71,5 +71,11 @@ func TestWriteTimeoutWithReadTimeoutCloses(t *testing.T) {
 	if in2.closed || out2.closed {
 		t.Fatal("a read timeout closed a pair with output waiting")
 	}
+	// The input's end coalesced with a read timeout on that busy pair is
+	// still an EOF: it is passed on (the partner finished).
+	in2.event(c2, bufferevent.Timeout|bufferevent.Reading|bufferevent.EOF, nil)
+	if !in2.eof || !out2.finished {
+		t.Fatal("an EOF that came with a read timeout was dropped")
+	}
 	in2.abort(c2)
 }
