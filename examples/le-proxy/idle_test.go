@@ -89,24 +89,24 @@ func TestProxyIdle(t *testing.T) {
 		name     string
 		upstream upstreamFunc
 		idle     string
-		client   func(t *testing.T, c *net.TCPConn)
+		client   func(t *testing.T, c *net.TCPConn, dialed time.Time)
 	}{
-		{"silent pair is closed", silent, testIdle.String(), func(t *testing.T, c *net.TCPConn) {
-			expectEOFAfterIdle(t, c, 0)
+		{"silent pair is closed", silent, testIdle.String(), func(t *testing.T, c *net.TCPConn, dialed time.Time) {
+			expectEOFAfterIdle(t, c, dialed, 0)
 		}},
-		{"half-closed pair is closed", silent, testIdle.String(), func(t *testing.T, c *net.TCPConn) {
+		{"half-closed pair is closed", silent, testIdle.String(), func(t *testing.T, c *net.TCPConn, dialed time.Time) {
 			if _, err := c.Write([]byte("request")); err != nil {
 				t.Fatal(err)
 			}
 			if err := c.CloseWrite(); err != nil {
 				t.Fatal(err)
 			}
-			expectEOFAfterIdle(t, c, 0)
+			expectEOFAfterIdle(t, c, dialed, 0)
 		}},
-		{"one-way stream stays open", oneWay, testIdle.String(), func(t *testing.T, c *net.TCPConn) {
-			expectEOFAfterIdle(t, c, 30*1024)
+		{"one-way stream stays open", oneWay, testIdle.String(), func(t *testing.T, c *net.TCPConn, dialed time.Time) {
+			expectEOFAfterIdle(t, c, dialed, 30*1024)
 		}},
-		{"client that stops reading is closed", flood, testIdle.String(), func(t *testing.T, c *net.TCPConn) {
+		{"client that stops reading is closed", flood, testIdle.String(), func(t *testing.T, c *net.TCPConn, dialed time.Time) {
 			select {
 			case err := <-upstreamErr:
 				if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -116,7 +116,7 @@ func TestProxyIdle(t *testing.T) {
 				t.Fatal("the proxy kept a client that reads nothing")
 			}
 		}},
-		{"-idle 0 keeps the pair", silent, "0", func(t *testing.T, c *net.TCPConn) {
+		{"-idle 0 keeps the pair", silent, "0", func(t *testing.T, c *net.TCPConn, dialed time.Time) {
 			c.SetReadDeadline(time.Now().Add(3 * testIdle))
 			if n, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("read %d bytes, %v; want the pair kept open", n, err)
@@ -125,23 +125,26 @@ func TestProxyIdle(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr, stop := startProxy(t, startUpstream(t, c.upstream), "-idle", c.idle)
+			dialed := time.Now()
 			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer func() { stop() }()
 			defer conn.Close()
-			c.client(t, conn.(*net.TCPConn))
+			c.client(t, conn.(*net.TCPConn), dialed)
 		})
 	}
 }
 
 // expectEOFAfterIdle reads until EOF, expecting exactly want bytes, and checks that the
-// proxy did not close the pair before it had been idle for testIdle.
-func expectEOFAfterIdle(t *testing.T, c *net.TCPConn, want int) {
+// proxy did not close the pair before it had been idle for testIdle since the client
+// began to dial (the proxy links the pair, and starts its timers, after that; a later
+// reference, such as when this goroutine starts reading, can come after the link on a
+// loaded machine and made the check fail by a few milliseconds).
+func expectEOFAfterIdle(t *testing.T, c *net.TCPConn, dialed time.Time, want int) {
 	t.Helper()
-	start := time.Now()
-	c.SetReadDeadline(start.Add(10 * time.Second))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, c)
 	if err != nil {
 		t.Fatalf("after %d bytes: %v; want EOF", n, err)
@@ -149,7 +152,7 @@ func expectEOFAfterIdle(t *testing.T, c *net.TCPConn, want int) {
 	if int(n) != want {
 		t.Fatalf("got %d bytes, want %d", n, want)
 	}
-	if el := time.Since(start); el < testIdle {
-		t.Fatalf("closed after %v, before the pair was idle for %v", el, testIdle)
+	if el := time.Since(dialed); el < testIdle {
+		t.Fatalf("closed %v after the dial began, before the pair was idle for %v", el, testIdle)
 	}
 }
