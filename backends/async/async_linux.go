@@ -63,6 +63,10 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		c.lr = lr
 		c.id = lr.newID(c)
 		c.attach(core, base, fd, own)
+		// Every descriptor the backend writes to directly is non-blocking (New, SetFD
+		// and Connect make sure of it), so a direct send's write(2) is a raw system
+		// call, as the socket backend's writes are (see "Raw direct sends" in doc.go).
+		core.Output().SetFlags(evbuffer.FlagNonblockingFD)
 		return c, nil
 	})
 	if err != nil {
@@ -72,6 +76,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		return nil, err
 	}
+	c.lr.conns++
 	register(bev, c)
 	return bev, nil
 }
@@ -902,6 +907,7 @@ func (c *conn) Close() error {
 	}
 	c.fd = -1
 	c.maybeForget()
+	c.lr.conns--
 	c.lr.release()
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/bevtest"
+	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
 )
@@ -171,5 +172,66 @@ func TestDirectSendAllocs(t *testing.T) {
 	}
 	if lr.directSends-directs < 200 {
 		t.Errorf("%d of the turns wrote at once", lr.directSends-directs)
+	}
+}
+
+// TestDirectSendFewConns: direct sends are for rings serving few connections. With
+// more than directConns, a turn with one connection to send for prepares a send
+// operation (batched into the next io_uring_enter) instead of writing at once; the ring
+// counts its connections as they come and go; and every async bufferevent's output
+// writes its direct sends with raw system calls (evbuffer.FlagNonblockingFD), which its
+// non-blocking descriptor allows.
+func TestDirectSendFewConns(t *testing.T) {
+	setDirect(t, true)
+	checkFDs(t)
+	base := newBase(t)
+	a, b := newPair(t, base, true)
+	lr := ringOf(base)
+	if lr.conns != 2 {
+		t.Fatalf("ring counts %d connections, want 2", lr.conns)
+	}
+	if a.Output().Flags()&evbuffer.FlagNonblockingFD == 0 {
+		t.Fatal("output without FlagNonblockingFD")
+	}
+	var got bytes.Buffer
+	b.SetCallbacks(func(bev *bufferevent.BufferEvent) { got.ReadFrom(bev.Input()) }, nil, nil)
+	if err := b.Enable(bufferevent.Read); err != nil {
+		t.Fatal(err)
+	}
+	loopOnce(t, base)
+	send := func(want int) {
+		t.Helper()
+		directs := lr.directSends
+		if _, err := a.Write([]byte(testStr)); err != nil {
+			t.Fatal(err)
+		}
+		loopOnce(t, base)
+		if lr.directSends-directs != want {
+			t.Fatalf("with %d connections: %d direct writes, want %d", lr.conns, lr.directSends-directs, want)
+		}
+	}
+	send(1)
+	var more []*bufferevent.BufferEvent
+	for len(more) < directConns {
+		c, d := newPair(t, base, true)
+		more = append(more, c, d)
+	}
+	if lr.conns != 2+len(more) {
+		t.Fatalf("ring counts %d connections, want %d", lr.conns, 2+len(more))
+	}
+	send(0)
+	for _, bev := range more {
+		bev.Close()
+	}
+	loopOnce(t, base)
+	if lr.conns != 2 {
+		t.Fatalf("ring counts %d connections after closing the others, want 2", lr.conns)
+	}
+	send(1)
+	for deadline := time.Now().Add(5 * time.Second); got.Len() < 3*len(testStr) && time.Now().Before(deadline); {
+		loopOnce(t, base)
+	}
+	if got.String() != testStr+testStr+testStr {
+		t.Fatalf("received %q", got.String())
 	}
 }

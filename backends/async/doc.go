@@ -37,10 +37,11 @@
 // one per full submission queue: the ring holds 2048 entries) instead of two thousand
 // read and write system calls. Output added during a turn is gathered into one send per
 // connection at that flush; cancellations of bufferevents closed during a turn go out
-// with it too. A flush with a single connection to send for has nothing to batch: it
-// writes that output at once (write(2), as the socket backend does) and makes a send
-// operation only of what the socket did not take (ASYNC_NODIRECT=1 in the environment
-// turns this off, for comparisons). When a flush submitted only a few operations (at most 16), the
+// with it too. A flush with a single connection to send for, on a ring serving at most
+// four connections, has nothing to batch: it writes that output at once (write(2) as a
+// raw system call, as the socket backend does) and makes a send operation only of what
+// the socket did not take (ASYNC_NODIRECT=1 in the environment turns this off, for
+// comparisons; see "Raw direct sends" under Performance for why both conditions). When a flush submitted only a few operations (at most 16), the
 // completions of those that finished inline — a send into a socket with room — are
 // reaped at once instead of after another trip through the poller, which saves an
 // epoll_wait per request-response exchange.
@@ -345,36 +346,39 @@
 // not met at one connection, at 1000 connections (within noise of it) and streaming.
 //
 // Where it stands after session 4 (2026-11-26; the changes are recorded below: the ring
-// waits for its loop, direct sends after an inline reap; the streaming changes above are
-// in both binaries). Server CPU per message, benchstat medians of 10 interleaved rounds
-// of the bench binaries of main just before the change (f6fa677) and with it (796a5e7),
-// load average 5 to 9:
+// waits for its loop, direct sends after an inline reap, raw direct sends on rings with
+// few connections; the streaming changes above are in every binary). Server CPU per
+// message, benchstat medians of 8 interleaved rounds of the bench binaries of main with
+// the ring's wait (796a5e7) and with raw direct sends, load average 4 to 8:
 //
 //	cd bench && go test -run '^$' -bench 'Echo/.*/.*/.*/server=bufev(-async)?$' -benchtime 30000x
 //
 //	                            socket           async            async vs socket
-//	pingpong 64 B, 1 conn       8.59 µs ± 77%    9.22 µs ± 137%   level (p=0.25)
-//	  pinned to one CPU         8.42 µs ± 9%     10.11 µs ± 8%    +20% (p=0.000)
-//	pingpong 64 B, 50 conns     6243 ns ± 11%    4880 ns ± 28%    -22% (p=0.003)
-//	  pinned                    5816 ns ± 2%     5110 ns ± 4%     -12% (p=0.000)
-//	pingpong 64 B, 1000 conns   6785 ns ± 10%    6254 ns ± 18%    level (p=0.34)
-//	  pinned                    8049 ns ± 16%    7480 ns ± 14%    level (p=0.19)
-//	stream 4 KiB, 30 000 msgs   1377 ns ± 17%    1476 ns ± 15%    level (p=0.54)
-//	  pinned                    1157 ns ± 5%     1483 ns ± 8%     +28% (p=0.000)
+//	pingpong 64 B, 1 conn       9.91 µs ± 22%    9.57 µs ± 17%    level (p=0.57)
+//	  pinned to one CPU         8.46 µs ± 5%     8.96 µs ± 11%    level (+6%, p=0.23)
+//	pingpong 64 B, 50 conns     6133 ns ± 9%     5399 ns ± 14%    -12% (p=0.065)
+//	  pinned                    5958 ns ± 5%     5195 ns ± 8%     -13% (p=0.000)
+//	pingpong 64 B, 1000 conns   6529 ns ± 8%     6138 ns ± 12%    level (p=0.28)
+//	  pinned                    6921 ns ± 24%    6052 ns ± 26%    level (p=0.11)
+//	stream 4 KiB, 30 000 msgs   1286 ns ± 11%    1730 ns ± 7%     +34% (p=0.000)
+//	  pinned                    1168 ns ± 20%    1373 ns ± 13%    level (p=0.16)
 //
-// (pinned: taskset -c 1 for server and client.) The async server against main's, same
-// rounds: one connection pinned 10.53 → 10.11 µs (-4.0%, p=0.075), unpinned p=0.53;
-// nothing else moved significantly (p=0.12 to 0.91). An earlier run of the same
-// comparison, before the streaming changes were on main (10 rounds each, load average
-// 4 to 7): one connection pinned 10.89 → 10.18 µs (-6.5%, p=0.000), unpinned 9.52 →
-// 9.05 µs (-4.9%, p=0.075); 1000 connections unpinned 7346 → 7058 ns (-3.9%, p=0.043);
-// async against socket pinned +23% (p=0.000) at one connection. Unpinned, the
-// one-connection figures vary by ±70% to ±137% on this machine, so only the pinned
-// comparison resolves the gap: the goal (at most 10% above the socket server) is still
-// missed at one connection, by 20 to 23% pinned. With SetSingleIssuer the async server
+// (pinned: taskset -c 1 for server and client.) So with one connection the async
+// server is now within the goal (at most 10% above the socket server) pinned and
+// unpinned; the one-connection history of this session, pinned: 10.53 to 10.89 µs at
+// its start (+20 to +32% against the socket server), 10.11 to 10.18 µs with the ring
+// waiting for its loop (+20 to +23%), 8.96 µs with raw direct sends. Against the
+// session's start (f6fa677, the streaming changes included), the ring's wait alone:
+// one connection pinned 10.53 → 10.11 µs (-4.0%, p=0.075; in an earlier run 10.89 →
+// 10.18 µs, -6.5%, p=0.000), nothing else significantly changed (p=0.12 to 0.91, 10
+// rounds, pinned and unpinned). Unpinned, one-connection figures vary by ±20% to ±137%
+// here from run to run, so the pinned comparison is the one that resolves them.
+// Streaming stays above the socket server in short runs on some runs and level on
+// others (see "Where streaming stands" above); with SetSingleIssuer the async server
 // is another 25% cheaper on streaming (below).
 //
-// Why one connection stays above the socket server. A perf profile (perf record -e
+// Why one connection stayed above the socket server until the raw direct sends (kept
+// for the record; the cause was not in the profile, see "Raw direct sends"). A perf profile (perf record -e
 // cpu-clock -g, server and client pinned to one CPU, 50 000 messages; the server's
 // samples by system call) of the session's start: write 37.5%, task work run on the way
 // back to user space (the receive's completion, through the signal path) 14.4%,
@@ -393,7 +397,9 @@
 // selection, the completion), and no further change in user space reaches that. In
 // those perf runs the two servers' sample totals were level (29 078 against 28 884 for
 // 100 000 messages), while the bench's own CPU figures under perf put the async server
-// 8% above; the rest of the pinned gap does not show as any function in the profile.
+// 8% above; the rest of the pinned gap did not show as any function in the profile.
+// It was in the Go runtime's scheduling, which a profile of one thread does not show
+// (next).
 //
 // Where it stands after session 3 (2026-11-26; the changes are recorded below: direct
 // sends, provided buffers on demand and per armed receive, the connection layout). The
@@ -791,6 +797,39 @@
 // session's start against the fix alone, pinned, 10 interleaved rounds: 10.36 ± 3% →
 // 10.26 ± 1% µs (-1%, p=0.075); kept as it removes the operations outright.
 //
+// Raw direct sends (kept, session 4). perf record -e context-switches -c 1 -g (every
+// switch, with its call chain), one connection pinned, 20 000 messages: the socket
+// server's process switched 21 949 times, the async server's 26 779. The extra were
+// not on the loop's thread but in the runtime: sysmon (2 792 wake-ups, and 1 472
+// hand-offs of the loop's P: runtime.handoffp → startm) and the thread it woke to take
+// the P, which found nothing to run and slept again (1 860). With server and client on
+// one CPU (GOMAXPROCS 1), a write(2) to the client wakes it, the client preempts the
+// server inside the system call, and the server's P stays in the syscall state for as
+// long as the client runs; sysmon hands such a P off after 20 µs when no other P is
+// idle, and each hand-off costs two thread wake-ups and a slow exitsyscall. The socket
+// server's writes are raw system calls (evbuffer.FlagNonblockingFD): its P stays
+// "running" and sysmon, finding nothing, backs off to 10 ms sleeps. The async server's
+// direct sends now write the same way. The same binary with the flag set by an
+// environment switch (removed) against without, pinned, 10 rounds: one connection
+// 10.02 ± 3% → 8.25 ± 2% µs (-18%, p=0.000), the socket server 8.19 µs in the same
+// rounds; all scenarios, 8 rounds: one connection -19% (p=0.000), but 50 connections
+// +5% (p=0.001) and 1000 connections +13% (p=0.000), streaming p=0.28. At 1000
+// connections the direct sends became more frequent (13.7% of the replies against
+// 7.6%, writes/msg): cheaper writes made more turns with a single connection to send
+// for, each a system call and a smaller batch. Direct sends are therefore kept to rings
+// serving at most four connections (directConns), where there is nothing to batch;
+// with more, a turn's lone send is prepared as an operation and goes out with the next
+// io_uring_enter. Session 3's result ("Raw writes and a Notifier" below: one connection
+// -10%, 50 connections +6%, blamed on code layout) was this same pair of effects.
+// Measured, main (796a5e7) against raw direct sends on few connections, 8 interleaved
+// rounds: pinned one connection 10.64 ± 8% → 8.96 ± 11% µs (-16%, p=0.000), 50
+// connections p=0.34, 1000 connections p=0.72, streaming p=0.44; unpinned one
+// connection 10.95 ± 34% → 9.57 ± 17% µs (p=0.20), 1000 connections p=0.28, streaming
+// p=0.57, 50 connections 4610 ± 9% → 5399 ± 14% ns (+17%, p=0.038) in that run but
+// 4468 ± 11% → 4304 ± 7% ns (p=0.11) in a 15-round run of 50 connections alone, where
+// main with ASYNC_NODIRECT=1 (no direct sends at all, what the four-connection limit
+// gives at 50) was 4461 ± 6% ns (p=0.62): no change there.
+//
 // Measured in session 4 and not kept:
 //
 //   - Skipping io_uring_enter when completions already wait and nothing is to be
@@ -813,7 +852,9 @@
 //     (whether the bench's comparison was skewed by it): pinned, 10 rounds, 7.91 ± 9% →
 //     7.77 ± 4% µs (p=0.25). No difference.
 //
-// Raw writes and a Notifier (tried in session 3, not kept): the output set
+// Raw writes and a Notifier (tried in session 3, not kept; session 4 found why it
+// helped one connection and hurt 50, and kept raw writes for direct sends on rings with
+// few connections: see "Raw direct sends" above): the output set
 // evbuffer.FlagNonblockingFD (a direct send's write(2) as a raw system call, without
 // entersyscall/exitsyscall) and took its callback as an evbuffer.Notifier, as the socket
 // backend does. Server and client pinned to one CPU, 10 interleaved rounds each: both
