@@ -10,7 +10,7 @@ import (
 )
 
 // Result is what a filter function reports (libevent's enum
-// bufferevent_filter_result).
+// bufferevent_filter_result). A plain value, safe for concurrent use.
 type Result int
 
 // Filter results.
@@ -127,7 +127,8 @@ var ErrNilUnderlying = errors.New("filter: nil underlying bufferevent")
 // FuncError is the error passed with the Error event when a Func reports
 // Error (or returns a value that is not a Result). It matches ErrFailed
 // and, through Unwrap, the Func's own error when the filter was created
-// with WithCause.
+// with WithCause. The filter does not change it once reported: safe for
+// concurrent use.
 type FuncError struct {
 	// Dir is bufferevent.Read for the input Func, bufferevent.Write for
 	// the output Func.
@@ -185,6 +186,7 @@ type settings struct {
 // dropped otherwise. fn runs on the goroutine that finalises the filter,
 // with the filter's lock held: it must not call methods of the filter. If
 // New fails, fn is not called: what the Funcs hold is still the caller's.
+// WithCleanup itself is safe for concurrent use.
 func WithCleanup(fn func() error) Option {
 	return func(s *settings) { s.cleanup = fn }
 }

@@ -23,7 +23,8 @@ type Loop interface {
 // return once ctx is done.
 type LookupFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
-// Target is a validated hostname-connect request, as [ParseTarget] returns it.
+// Target is a validated hostname-connect request, as [ParseTarget] returns it. A plain
+// value, safe for concurrent use.
 type Target struct {
 	Network string // "tcp", "tcp4" or "tcp6"
 	Host    string // a host name or an IP address, without brackets
