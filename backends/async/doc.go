@@ -347,27 +347,28 @@
 //
 // Where it stands after session 4 (2026-11-26; the changes are recorded below: the ring
 // waits for its loop, direct sends after an inline reap, raw direct sends on rings with
-// few connections; the streaming changes above are in every binary). Server CPU per
-// message, benchstat medians of 8 interleaved rounds of the bench binaries of main with
-// the ring's wait (796a5e7) and with raw direct sends, load average 4 to 8:
+// few connections; the streaming changes and the operation table above are in the
+// binary). Server CPU per message of main at c49ac15, socket and async servers of the
+// same runs, benchstat medians of 10 interleaved rounds, load average 4 to 6:
 //
 //	cd bench && go test -run '^$' -bench 'Echo/.*/.*/.*/server=bufev(-async)?$' -benchtime 30000x
 //
 //	                            socket           async            async vs socket
-//	pingpong 64 B, 1 conn       9.91 µs ± 22%    9.57 µs ± 17%    level (p=0.57)
-//	  pinned to one CPU         8.46 µs ± 5%     8.96 µs ± 11%    level (+6%, p=0.23)
-//	pingpong 64 B, 50 conns     6133 ns ± 9%     5399 ns ± 14%    -12% (p=0.065)
-//	  pinned                    5958 ns ± 5%     5195 ns ± 8%     -13% (p=0.000)
-//	pingpong 64 B, 1000 conns   6529 ns ± 8%     6138 ns ± 12%    level (p=0.28)
-//	  pinned                    6921 ns ± 24%    6052 ns ± 26%    level (p=0.11)
-//	stream 4 KiB, 30 000 msgs   1286 ns ± 11%    1730 ns ± 7%     +34% (p=0.000)
-//	  pinned                    1168 ns ± 20%    1373 ns ± 13%    level (p=0.16)
+//	pingpong 64 B, 1 conn       9.79 µs ± 20%    9.59 µs ± 41%    level (p=0.48)
+//	  pinned to one CPU         8.31 µs ± 4%     8.62 µs ± 7%     level (+4%, p=0.28)
+//	pingpong 64 B, 50 conns     5593 ns ± 6%     4615 ns ± 10%    -17% (p=0.000)
+//	  pinned                    5829 ns ± 3%     5123 ns ± 2%     -12% (p=0.000)
+//	pingpong 64 B, 1000 conns   6982 ns ± 9%     6749 ns ± 17%    level (p=0.74)
+//	  pinned                    7036 ns ± 31%    7196 ns ± 21%    level (p=0.91)
+//	stream 4 KiB, 30 000 msgs   1304 ns ± 15%    1480 ns ± 21%    +14% (p=0.030)
+//	  pinned                    1157 ns ± 13%    1472 ns ± 13%    +27% (p=0.000)
 //
 // (pinned: taskset -c 1 for server and client.) So with one connection the async
 // server is now within the goal (at most 10% above the socket server) pinned and
 // unpinned; the one-connection history of this session, pinned: 10.53 to 10.89 µs at
 // its start (+20 to +32% against the socket server), 10.11 to 10.18 µs with the ring
-// waiting for its loop (+20 to +23%), 8.96 µs with raw direct sends. Against the
+// waiting for its loop (+20 to +23%), 8.96 µs with raw direct sends (+6% in those
+// rounds, p=0.23), 8.62 µs in the final run above. Against the
 // session's start (f6fa677, the streaming changes included), the ring's wait alone:
 // one connection pinned 10.53 → 10.11 µs (-4.0%, p=0.075; in an earlier run 10.89 →
 // 10.18 µs, -6.5%, p=0.000), nothing else significantly changed (p=0.12 to 0.91, 10
