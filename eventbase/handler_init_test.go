@@ -4,7 +4,9 @@ package eventbase
 
 import (
 	"errors"
+	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,4 +110,34 @@ func TestPrefetchFD(t *testing.T) {
 		t.Fatal("the fd's remaining event is not its sole event")
 	}
 	b.prefetchFD(r)
+}
+
+// TestLoopOneP runs the loop with GOMAXPROCS 1, where the epoll poller
+// yields to the scheduler before each blocking wait: a write from another
+// goroutine (which needs the only P while the loop waits) and a timer are
+// both delivered.
+func TestLoopOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	eachMethod(t, func(t *testing.T, m string) {
+		b := newBase(t, m)
+		r, w := socketpair(t)
+		o := &embeddedOwner{}
+		must(t, b.InitHandlerEvent(&o.rev, r, Read|Persist, o))
+		must(t, o.rev.Add())
+		fired := false
+		tm, err := b.NewTimer(func() { fired = true })
+		must(t, err)
+		must(t, tm.AddTimeout(20*time.Millisecond))
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			_, _ = unix.Write(w, []byte("x"))
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for (len(o.seen) == 0 || !fired) && time.Now().Before(deadline) {
+			must(t, b.Loop(LoopOnce))
+		}
+		if len(o.seen) == 0 || !fired {
+			t.Fatalf("after the loop: reads %v, timer fired %v", o.seen, fired)
+		}
+	})
 }

@@ -4,6 +4,7 @@ package eventbase
 
 import (
 	"os"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -109,6 +110,18 @@ func (p *epollPoller) wait(b *Base, timeout int64) error {
 			err = e
 		}
 	} else {
+		if runtime.GOMAXPROCS(0) == 1 {
+			// With one P, sysmon takes it from a thread blocked in a system
+			// call for more than 20 µs and, nobody else polling the network,
+			// starts another thread to do so; the loop's thread then waits
+			// for the P on its return, and on one CPU the program settles
+			// into a context switch every few messages. Passing through the
+			// scheduler first (as gnet's loop does) keeps it out of that
+			// (bench/doc.go has the measurements). With more Ps sysmon
+			// leaves the P alone, and a yield would let another thread take
+			// the loop goroutine over.
+			runtime.Gosched()
+		}
 		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(ptr), uintptr(len(p.events)), uintptr(ms), 0, 0)
 		n = int(r)
 		if e != 0 {
