@@ -99,14 +99,15 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	b.ResetTimer()
 	valgrindControl("-z") // zero callgrind's counters: count the measured phase only
 	r0, w0, ioOK := ioCalls()
-	cpu0 := cpuTime()
+	ru0 := usage()
 	t0 := time.Now()
 	if _, err := io.WriteString(stdin, "GO\n"); err != nil {
 		b.Fatal(err)
 	}
 	line, err := out.ReadString('\n')
 	elapsed := time.Since(t0)
-	cpu := cpuTime() - cpu0
+	ru1 := usage()
+	cpu := ru1.cpu() - ru0.cpu()
 	r1, w1, ioOK1 := ioCalls()
 	valgrindControl("-d", b.Name()) // dump them
 	b.StopTimer()
@@ -117,6 +118,11 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	}
 	b.ReportMetric(float64(msgs)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(msgs), "cpu-ns/msg")
+	if msgs > 0 {
+		b.ReportMetric(float64((ru1.user - ru0.user).Nanoseconds())/float64(msgs), "user-ns/msg")
+		b.ReportMetric(float64(ru1.vcsw-ru0.vcsw)/float64(msgs), "vcsw/msg")
+		b.ReportMetric(float64(ru1.ivcsw-ru0.ivcsw)/float64(msgs), "ivcsw/msg")
+	}
 	if sc.mode == "pingpong" {
 		b.ReportMetric(float64(p99)/1e3, "p99-µs")
 	}
@@ -126,11 +132,20 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	}
 }
 
-// cpuTime is this process's user plus system CPU time.
-func cpuTime() time.Duration {
+// rusage is what the benchmark reads of getrusage(RUSAGE_SELF): user and
+// system CPU time, and voluntary and involuntary context switches.
+type rusage struct {
+	user, sys   time.Duration
+	vcsw, ivcsw int64
+}
+
+func (r rusage) cpu() time.Duration { return r.user + r.sys }
+
+// usage reads this process's rusage (zero if getrusage fails).
+func usage() rusage {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return rusage{}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return rusage{user: time.Duration(ru.Utime.Nano()), sys: time.Duration(ru.Stime.Nano()), vcsw: int64(ru.Nvcsw), ivcsw: int64(ru.Nivcsw)}
 }
