@@ -47,6 +47,10 @@
 //     (ping-pong only), from a log-linear histogram with about 3% resolution.
 //   - reads/msg and writes/msg (Linux): the server's read- and write-family system calls
 //     per message (syscr and syscw of /proc/self/io).
+//   - user-ns/msg: the user part of cpu-ns/msg (the kernel splits a process's time
+//     between user and system by sampling, so it is noisier than the sum).
+//   - vcsw/msg and ivcsw/msg: the server's voluntary and involuntary context switches
+//     per message (getrusage, all its threads).
 //
 // On a machine with few cores the client competes with the server for CPU, which moves
 // msgs/s and latency but not the server's CPU per message; compare cpu-ns/msg first.
@@ -502,18 +506,40 @@
 // 1964 before (-65), and at 50 connections at 0.46 first-level misses against 3.05, so
 // neither can have become slower; 50 connections and streaming are level.
 //
-// Pinned to one CPU (taskset -c 1, server and client sharing it; 16 rounds at 1000
-// connections), gnet is significantly cheaper: -9.7% (p=0.019) with callgrind's three
-// changes, -10.4% (p=0.013) with the embedding, -18.7% (p=0.000) with the prefetch
-// (bufev now 7.92, 7.53 and 7.53 µs, gnet 7.16, 6.75 and 6.12 µs), while bufev's spread
-// was ±7-19% (5.4 to 9.1 µs within one series, its fastest runs below gnet's fastest)
-// against gnet's ±4-9%, and bufev now and before were level with each other in every
-// pinned series (7.92/8.30, 7.53/7.81, 7.53/7.56 µs). One pinned
-// perf record each (300 000 messages) had bufev's server at 9 628 kernel and 1 427 user
-// samples and gnet's at 10 601 and 999 (gnet's had about three times bufev's samples in
-// the scheduler's finish_task_switch), so the pinned difference is not in the user-space work this section
-// measures; its cause (how the two loops and the client interleave on one CPU) is not
-// found.
+// Pinned to one CPU (taskset -c 1, server and client sharing it, so GOMAXPROCS is 1;
+// 16 rounds at 1000 connections), gnet was significantly cheaper: -9.7% (p=0.019) with
+// callgrind's three changes, -10.4% (p=0.013) with the embedding, -18.7% (p=0.000)
+// with the prefetch (bufev 7.92, 7.53 and 7.53 µs, gnet 7.16, 6.75 and 6.12 µs), bufev
+// now and before level with each other, and bufev's runs bimodal (5.4 to 9.1 µs within
+// one series, its fastest below gnet's fastest). The context switches the benchmark
+// now reports (vcsw/msg) separate the modes: 0.004-0.008 voluntary switches per
+// message in bufev's cheap runs (5.7-6.2 µs), 0.22-0.28 in its costly ones (7.1-8.0
+// µs); gnet's stay at 0.03-0.18. Run with GOMAXPROCS=2 on the same single CPU, bufev
+// was cheap in all six runs (5.4-6.3 µs, 0.003-0.006 switches). So it is the runtime
+// with one P: sysmon takes the P from a thread blocked in a system call for more than
+// 20 µs, and when no thread is polling the network (here none is) it starts one to do
+// so; the loop's thread, back from epoll_pwait, then has to get its P back, and on one
+// CPU the process falls into a sleep and a wake-up every few messages. gnet's loop
+// passes through the scheduler (runtime.Gosched) before its blocking epoll_wait. The
+// epoll poller now does the same when GOMAXPROCS is 1, and only then: with more Ps
+// sysmon leaves a P in a system call alone for 10 ms, and a yield measured 41% worse at
+// one connection unpinned (16.7 against 9.9 µs, p=0.001: a thread on the other P takes
+// the loop goroutine, so it changes threads every message). A non-blocking epoll_pwait
+// before the blocking one, without the yield, did not help (six of eight runs still
+// costly). Pinned, interleaved with the build before the yield and gnet:
+//
+//	                                     bufev now        bufev before (no yield)    gnet
+//	1000 conns, 8 rounds, 100 000 msgs   5.99 µs ± 9%     6.97 µs ± 17% (p=0.065)    5.94 µs ± 29% (p=0.46)
+//	1 conn, 6 rounds, 30 000 msgs        7.53 µs ± 2%     8.23 µs ± 2% (p=0.002)     7.50 µs ± 3% (p=0.70)
+//	50 conns, 6 rounds                   5.97 µs ± 6%     5.78 µs ± 4% (p=0.31)      5.89 µs ± 5% (p=0.49)
+//	stream 4 KiB, 50 conns, 6 rounds     1.26 µs ± 11%    1.20 µs ± 12% (p=0.59)     1.38 µs ± 8% (p=0.13)
+//
+// With one CPU bufev is now level with gnet at 1000 connections and with one connection
+// (medians +0.8% and +0.3%, not significant), and level at 50 and streaming. Unpinned
+// the code path is unchanged; the last unpinned series before the yield, 8 rounds at
+// 1000 connections on a quieter machine (load average 3.6), had bufev at 5.50 µs ± 2%
+// with a prototype of it (non-blocking poll, then yield, for any GOMAXPROCS), 5.64 µs ±
+// 4% without, and gnet at 5.71 µs ± 4% (+3.9% against the first, p=0.000).
 //
 // # What was tried for the loop's scheduler cost
 //
