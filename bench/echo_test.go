@@ -119,7 +119,7 @@ func runEcho(b *testing.B, srv server, sc scenario) {
 	b.ReportMetric(float64(msgs)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(msgs), "cpu-ns/msg")
 	if msgs > 0 {
-		b.ReportMetric(float64((ru1.user - ru0.user).Nanoseconds())/float64(msgs), "user-ns/msg")
+		b.ReportMetric(float64((ru1.user-ru0.user).Nanoseconds())/float64(msgs), "user-ns/msg")
 		b.ReportMetric(float64(ru1.vcsw-ru0.vcsw)/float64(msgs), "vcsw/msg")
 		b.ReportMetric(float64(ru1.ivcsw-ru0.ivcsw)/float64(msgs), "ivcsw/msg")
 	}
