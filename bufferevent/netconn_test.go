@@ -262,13 +262,20 @@ func TestNetConnFullInputIdles(t *testing.T) {
 	defer c1.Close()
 	defer c2.Close()
 	pulls := bufferevent.CountLoopPullsForTest(c2)
-	data := bytes.Repeat([]byte("x"), 4*bufferevent.NetConnBuffer)
-	wrote := make(chan error, 1)
-	go func() {
-		_, err := c1.Write(data)
-		wrote <- err
-	}()
-	time.Sleep(100 * time.Millisecond) // the input fills
+	// Three buffers' worth: c2's rbuf and input (at its high watermark) take
+	// two, c1's output the third, so the Write returns and nothing moves
+	// after the loop has settled.
+	data := bytes.Repeat([]byte("x"), 3*bufferevent.NetConnBuffer)
+	if _, err := c1.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	// Settle: each Do waits for a loop turn, which runs what the last one
+	// queued (c1's push, the pipe's transfer, c2's pull).
+	for range 20 {
+		if err := r.base.Do(context.Background(), func() {}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	before := pulls()
 	time.Sleep(200 * time.Millisecond)
 	if n := pulls() - before; n > 3 {
@@ -278,9 +285,6 @@ func TestNetConnFullInputIdles(t *testing.T) {
 	got := make([]byte, len(data))
 	if _, err := io.ReadFull(c2, got); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("ReadFull: %v (data equal: %v)", err, bytes.Equal(got, data))
-	}
-	if err := <-wrote; err != nil {
-		t.Fatal(err)
 	}
 }
 
