@@ -453,6 +453,11 @@ func TestNetConnBaseCloseEndsBlockedCalls(t *testing.T) {
 		_, err := c3.Read(p)
 		readErr <- err
 	}()
+	// c2's bytes are flowing: c1 gets one now, and the pipeline holds more
+	// than that when the base closes.
+	if _, err := io.ReadFull(c1, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(50 * time.Millisecond) // both block (a slow loop only makes the test weaker)
 	r.base.LoopBreak()
 	<-r.done
