@@ -541,6 +541,28 @@
 // with a prototype of it (non-blocking poll, then yield, for any GOMAXPROCS), 5.64 µs ±
 // 4% without, and gnet at 5.71 µs ± 4% (+3.9% against the first, p=0.000).
 //
+// The final code of session 4 (main at the yield's commit), interleaved with the code
+// before the session (7e00fec) and gnet, server CPU per message, benchstat medians ±
+// 95% interval (load average 3 to 9):
+//
+//	                                    bufev now        bufev before                gnet
+//	1000 conns, 16 rounds, 100 000      5.52 µs ± 3%     5.78 µs ± 6% (+4.7%, p=0.081)    5.84 µs ± 3% (+5.9%, p=0.001)
+//	1000 conns pinned, 12 rounds        6.10 µs ± 9%     7.44 µs ± 14% (+22%, p=0.000)    6.14 µs ± 18% (+0.7%, p=0.44)
+//	1 conn, 16 rounds, 30 000           9.18 µs ± 12%    9.68 µs ± 17% (p=0.51)           10.93 µs ± 28% (+19%, p=0.000)
+//	50 conns, 16 rounds                 5.72 µs ± 4%     5.73 µs ± 1% (p=0.96)            5.70 µs ± 2% (p=0.22)
+//	stream 4 KiB, 50 conns, 8 rounds    1.21 µs ± 14%    1.25 µs ± 9% (p=0.44)            1.35 µs ± 18% (p=0.14)
+//
+// (percentages and p against bufev now; "pinned" is taskset -c 1 for the whole run,
+// server and client on one CPU.) At 1000 connections bufev is now significantly below
+// gnet unpinned and level with it pinned, where the code before was 22% above its own
+// new figure; with one connection it stays below gnet, and with 50 and streaming level.
+// Reproduce with interleaved rounds of two builds (each `go test -c` of this package):
+// for each round, `./new.test -test.run '^$' -test.bench
+// 'Echo/pingpong/size=64/conns=1000/server=bufev$' -test.benchtime 100000x`, the same
+// for the old build, and `server=gnet$` from either, renaming the two bufev lines
+// apart, then `benchstat -filter '.unit:cpu-ns/msg' -col /server` (prefix each run
+// with `taskset -c 1` for the pinned series).
+//
 // # What was tried for the loop's scheduler cost
 //
 // The event loop blocks in epoll_pwait on its own thread (syscall.Syscall6), outside Go's
