@@ -481,7 +481,8 @@
 //
 // Left: the input buffer's first line (MaxToRead's in.Len(), 75-90 samples), a pointer
 // read from the bufferevent's hot line, so a prefetch would have to wait for that line;
-// and the poll, kqueue and WSAPoll pollers do not prefetch (only epoll was measured).
+// and the poll, kqueue and WSAPoll pollers neither prefetch nor yield with one P (below;
+// only epoll was measured).
 //
 // Timed, server CPU per message (benchstat medians ± 95% interval, "before" is main at
 // 7e00fec, this session's start, built with the same benchmark; interleaved rounds of
