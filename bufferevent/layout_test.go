@@ -74,10 +74,20 @@ func TestReadLimitsCache(t *testing.T) {
 		b.setReadLimits(tc.low, tc.high, tc.maxI)
 		check(tc.step, tc.wantHigh, tc.wantWM)
 	}
-	for _, tc := range []struct {
+	clamps := []struct {
 		n    int
 		want int32
-	}{{1, 1}, {DefaultMaxSingle, DefaultMaxSingle}, {math.MaxInt32, math.MaxInt32}, {math.MaxInt32 + 1, math.MaxInt32}, {math.MaxInt, math.MaxInt32}} {
+	}{{1, 1}, {DefaultMaxSingle, DefaultMaxSingle}, {math.MaxInt32, math.MaxInt32}, {math.MaxInt, math.MaxInt32}}
+	if math.MaxInt > math.MaxInt32 {
+		// Only a 64-bit int goes past the clamp (a constant MaxInt32+1 does
+		// not compile on 386 and arm).
+		over := uint64(math.MaxInt32) + 1
+		clamps = append(clamps, struct {
+			n    int
+			want int32
+		}{int(over), math.MaxInt32})
+	}
+	for _, tc := range clamps {
 		if got := clampInt32(tc.n); got != tc.want {
 			t.Errorf("clampInt32(%d) = %d, want %d", tc.n, got, tc.want)
 		}
