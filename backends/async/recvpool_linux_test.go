@@ -12,6 +12,14 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
+// setBulkPool turns the bulk receive pool on or off for the test, whatever ASYNC_NOPOOL
+// says.
+func setBulkPool(t *testing.T, on bool) {
+	old := poolOn
+	poolOn = on
+	t.Cleanup(func() { poolOn = old })
+}
+
 // TestBulkReceivePoolClose checks that a pool block comes back when the bufferevent
 // whose receive landed in it closes: with the receive still in flight (its completion,
 // a cancellation, unpins it and the block goes back then), and after an end of stream
@@ -28,6 +36,7 @@ func TestBulkReceivePoolClose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkFDs(t)
 			setMultishot(t, false)
+			setBulkPool(t, true)
 			gets0, puts0 := poolCounts()
 			base := newBase(t)
 			a, b, err := asyncPair(base, 0, true)
@@ -176,6 +185,7 @@ func TestBulkReceivePool(t *testing.T) {
 func TestBulkReceivePoolOtherGoroutine(t *testing.T) {
 	checkFDs(t)
 	setMultishot(t, false)
+	setBulkPool(t, true)
 	gets0, puts0 := poolCounts()
 	base := newBase(t)
 	a, b, err := asyncPair(base, 0, true)

@@ -34,12 +34,21 @@ func echoExchange(t *testing.T, base *eventbase.Base, a, b *bufferevent.BufferEv
 	return got
 }
 
+// setRingWait makes the rings created during the test wait for their loop or not,
+// whatever ASYNC_NOWAIT says.
+func setRingWait(t *testing.T, on bool) {
+	old := ringWait
+	ringWait = on
+	t.Cleanup(func() { ringWait = old })
+}
+
 // TestRingWaits: on an epoll base the ring blocks for the loop (eventbase's Waiter), and
 // everything else the loop serves still wakes it while a receive is pending and no data
 // comes: a timer, a function queued from another goroutine, an ordinary descriptor
 // event, and LoopBreak from another goroutine. The ring hands the wait back at teardown.
 func TestRingWaits(t *testing.T) {
 	checkFDs(t)
+	setRingWait(t, true)
 	base := newBase(t)
 	a, b := newPair(t, base, true)
 	lr := ringOf(base)
@@ -168,9 +177,7 @@ func TestRingWatchedWhenNotWaiting(t *testing.T) {
 		setup func(t *testing.T) *eventbase.Base
 	}{
 		{"ringWait off", func(t *testing.T) *eventbase.Base {
-			old := ringWait
-			ringWait = false
-			t.Cleanup(func() { ringWait = old })
+			setRingWait(t, false)
 			return newBase(t)
 		}},
 		{"poll base", func(t *testing.T) *eventbase.Base {
@@ -231,6 +238,7 @@ func (w *blockingWaiter) Wait(timeout time.Duration) (bool, bool) {
 // to the poller and leaves no ring behind once they are closed; the base keeps working.
 func TestWaitFailureFallsBack(t *testing.T) {
 	checkFDs(t)
+	setRingWait(t, true)
 	base := newBase(t)
 	a, b := newPair(t, base, true)
 	lr := ringOf(base)
