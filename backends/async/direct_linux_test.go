@@ -38,6 +38,10 @@ func TestConformanceNoDirect(t *testing.T) {
 // going out as a send operation, in order; and a peer gone, reported as a write error.
 func TestDirectSend(t *testing.T) {
 	setDirect(t, true)
+	// A multishot receive stays armed: a turn's only submission would be the direct
+	// send's fallback (a single-shot receive, under ASYNC_NOMULTISHOT=1, re-arms with
+	// one of its own).
+	setMultishot(t, true)
 	t.Run("whole", func(t *testing.T) {
 		checkFDs(t)
 		base := newBase(t)
