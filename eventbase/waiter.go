@@ -30,7 +30,8 @@ import (
 // With timeout 0 the base polls the poller whatever Wait reports.
 //
 // Wait must not run callbacks, add or delete events, or call SetWaiter
-// itself; it only waits and reports.
+// itself; it only waits and reports. The base calls it only from its loop
+// goroutine, so an implementation need not be safe for concurrent use.
 type Waiter interface {
 	// Wait blocks as described on Waiter and reports whether the waiter's
 	// own source has work (own) and whether the poller may have ready
@@ -79,7 +80,10 @@ func (b *Base) PollerFD() (int, error) {
 // It returns an error matching ErrUnsupported when the poller has no
 // descriptor to wait for (PollerFD), ErrWaiterSet when another Waiter is
 // set, ErrNilCallback for a Waiter without an event (or an event without a
-// Waiter), and ErrClosed on a closed base. Close removes the waiter after
+// Waiter, or an event of another base), ErrFreed or ErrFinalizing for an
+// event freed or being finalized, and ErrClosed on a closed base. Freeing or
+// finalizing the event while it is set stops it from running; remove the
+// waiter first. Close removes the waiter after
 // the OnClose functions have run. Loop-confined.
 func (b *Base) SetWaiter(w Waiter, ev *Event) error {
 	if w == nil && ev == nil {
@@ -91,6 +95,14 @@ func (b *Base) SetWaiter(w Waiter, ev *Event) error {
 	}
 	if w == nil || ev == nil || ev.base != b {
 		return ErrNilCallback
+	}
+	// The loop never runs a freed or finalizing event: a waiter reporting
+	// its own work would then keep waking the loop with nobody taking it.
+	if ev.flags&flFreed != 0 {
+		return ErrFreed
+	}
+	if ev.flags&flFinalizing != 0 {
+		return ErrFinalizing
 	}
 	if _, ok := b.poll.(pollerFD); !ok {
 		return ErrUnsupported

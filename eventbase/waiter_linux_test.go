@@ -252,6 +252,12 @@ func TestSetWaiterErrors(t *testing.T) {
 	w := newEfdWaiter(t, base)
 	ev, _ := base.NewEvent(-1, 0, func(int, What) {})
 	otherEv, _ := other.NewEvent(-1, 0, func(int, What) {})
+	freedEv, _ := base.NewEvent(-1, 0, func(int, What) {})
+	freedEv.Free()
+	finalEv, _ := base.NewEvent(-1, 0, func(int, What) {})
+	if err := finalEv.Finalize(nil); err != nil {
+		t.Fatal(err)
+	}
 	if fd, err := base.PollerFD(); err != nil || fd < 0 {
 		t.Fatalf("PollerFD on epoll: %d, %v", fd, err)
 	}
@@ -264,9 +270,16 @@ func TestSetWaiterErrors(t *testing.T) {
 		{"no event", w, nil, ErrNilCallback},
 		{"no waiter", nil, ev, ErrNilCallback},
 		{"event of another base", w, otherEv, ErrNilCallback},
+		// The loop would never run such an event: a waiter reporting work
+		// would wake it for good without anything taking the work.
+		{"freed event", w, freedEv, ErrFreed},
+		{"finalizing event", w, finalEv, ErrFinalizing},
 	} {
 		if err := base.SetWaiter(tc.w, tc.ev); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v; want %v", tc.name, err, tc.want)
+		}
+		if base.waiter != nil {
+			t.Fatalf("%s: the waiter was set", tc.name)
 		}
 	}
 	if err := base.SetWaiter(w, ev); err != nil {
