@@ -57,6 +57,21 @@
 // cases: 100); before turns, the compressed run (2.5 times the rates) measured 437–1034
 // B/s around 2500, one connection starved throughout.
 //
+// A share is offered per transfer, not per tick: a member that asks again within the tick
+// gets another one, capped only by its own bucket and the group's current level (as in
+// libevent). "One share each per tick" therefore holds because every busy member is
+// polled in the same loop turn once the group resumes, so each takes one before any takes
+// a second; a member polled one turn ahead of the others takes its second share before they
+// take their first. The core must keep that true: a bufferevent suspended for its own
+// limit must not keep its I/O event armed. backends/socket once re-armed the write event
+// right after the charge that suspended it; that socket, still on the poller's ready list,
+// made the loop spin until the refill and was reported one poll ahead when the group
+// resumed. In examples/ratelimit-server's test (conn 10000 and group 22500 bytes per 50 ms
+// tick, three clients), under some phases of the members' ticks, the two members whose own
+// buckets had emptied took 7500 + 2500 every tick, which emptied them again, and the third
+// got the remaining 2500: 200, 200 and 50 kB/s instead of 150 each, about once in 25 runs
+// (TestGroupFairWithOwnLimits reproduces both on simulated time).
+//
 // Refills are lazy: a member's MaxToRead or MaxToWrite credits the group's elapsed ticks
 // from the time it passes, with the same whole-tick arithmetic as Refill, so the owner
 // needs a refill timer only while a direction is suspended or members wait for their turn

@@ -587,9 +587,13 @@ func (s *sock) write(fromConnect bool) {
 			s.c.ChargeWrite(n)
 		}
 	}
+	// The charge may have suspended writing (an emptied bucket disables the write event
+	// at once): re-arming the event then would leave a level-triggered event armed on a
+	// writable socket that the handler ignores, so the loop would spin until the refill,
+	// and that socket would be polled ahead of the others when writing resumes.
 	if out.Len() == 0 {
 		s.stopWrite()
-	} else if !s.wOn {
+	} else if !s.wOn && s.c.Active(backend.Write) {
 		s.armWrite()
 	}
 	if n > 0 || !fromConnect {
@@ -650,8 +654,9 @@ func (s *sock) writeNow() {
 	}
 	if err != nil || out.Len() > 0 {
 		// Full socket, rate limit or error: the write event finishes the job (and
-		// reports an error with its direction bit).
-		if !s.wOn {
+		// reports an error with its direction bit), unless the charge suspended writing:
+		// then the event is armed again when the suspension is lifted (see write).
+		if !s.wOn && s.c.Active(backend.Write) {
 			s.armWrite()
 		}
 		return
