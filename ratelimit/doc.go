@@ -70,7 +70,9 @@
 // tick, three clients), under some phases of the members' ticks, the two members whose own
 // buckets had emptied took 7500 + 2500 every tick, which emptied them again, and the third
 // got the remaining 2500: 200, 200 and 50 kB/s instead of 150 each, about once in 25 runs
-// (TestGroupFairWithOwnLimits reproduces both on simulated time).
+// (TestGroupFairWithOwnLimits reproduces both on simulated time). The spin alone cost a
+// core: the example server with three clients held by their own limits only (-conn-rate
+// 200000 -group-rate 0 -tick 50ms) used 3.04 s of CPU in 3 s before the fix, 0.01 s after.
 //
 // Refills are lazy: a member's MaxToRead or MaxToWrite credits the group's elapsed ticks
 // from the time it passes, with the same whole-tick arithmetic as Refill, so the owner
