@@ -389,7 +389,7 @@
 // message is level (1.27 against 1.46 µs, p=0.80); the difference is system time, about
 // 4 to 5 µs per message, and one voluntary context switch per message against the
 // socket server's 0.91 (which sometimes finds the next request already there). The
-// loaded runs above came out level because load puts the two processes on one CPU more
+// loaded runs above came out level, likely because load puts the two processes on one CPU more
 // often. Tried there, each against the default in the same rounds (8 rounds, unpinned),
 // none closer: COOP_TASKRUN off (ASYNC_NOCOOP=1) 20.3 against 19.8 µs; a single-issuer
 // DEFER_TASKRUN ring waiting in the ring 20.1 against 20.6 µs; the poller's wait instead
