@@ -542,6 +542,13 @@
 // with a prototype of it (non-blocking poll, then yield, for any GOMAXPROCS), 5.64 µs ±
 // 4% without, and gnet at 5.71 µs ± 4% (+3.9% against the first, p=0.000).
 //
+// The yield stays in the epoll poller rather than in Base.Loop before every blocking
+// wait (tried in the session's final review, not kept): before a Waiter's wait (the async
+// ring blocking in io_uring_enter) it made the async server 25% more expensive with one
+// connection pinned to one CPU (8.07 → 10.05 µs per message, 8 interleaved rounds,
+// p=0.000; voluntary context switches per message 0.60 → 1.13), the socket server
+// unchanged (7.62 → 7.59 µs, p=0.33).
+//
 // The final code of session 4 (main at the yield's commit), interleaved with the code
 // before the session (7e00fec) and gnet, server CPU per message, benchstat medians ±
 // 95% interval (load average 3 to 9):
