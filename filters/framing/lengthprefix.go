@@ -73,15 +73,19 @@ type LengthPrefix struct {
 
 // NewLengthPrefix returns a framer with the given header encoding and
 // maximum payload length (max <= 0: DefaultMaxFrame; a max above what the
-// header can express is lowered to that). Safe for concurrent use (the
-// function).
+// header can express is lowered to that, and for Uint64 and Uvarint to
+// math.MaxInt minus the longest header, so a whole frame's length is
+// always an int). Safe for concurrent use (the function).
 func NewLengthPrefix(size LengthSize, max int) (*LengthPrefix, error) {
 	var limit uint64
 	switch size {
 	case Uint8, Uint16, Uint32:
 		limit = 1<<(8*uint(size)) - 1
 	case Uint64, Uvarint:
-		limit = math.MaxInt
+		// A header plus payload must fit in an int: with MaxInt itself a
+		// peer's header of MaxInt made hl+n overflow, so In stalled on it
+		// and FrameLen called it complete (ReadFrame then panicked).
+		limit = math.MaxInt - maxHeader
 	default:
 		return nil, fmt.Errorf("%w: length size %d", ErrInvalid, int(size))
 	}

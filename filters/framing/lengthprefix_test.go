@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -283,5 +284,56 @@ func TestLengthPrefixManyChains(t *testing.T) {
 				t.Fatalf("%v frame %d: %v", size, i, err)
 			}
 		}
+	}
+}
+
+// TestLengthPrefixHugeMax: with the largest maximum a user can ask for
+// ("no limit"), a peer's header declaring that many bytes is a frame that
+// is not complete yet, never a negative length: In took it for a whole
+// frame of negative size and stalled (NeedMore with src untouched), and
+// FrameLen reported it complete, so ReadFrame panicked slicing -2^63+7.
+func TestLengthPrefixHugeMax(t *testing.T) {
+	for _, sz := range []LengthSize{Uint64, Uvarint} {
+		t.Run(sz.String(), func(t *testing.T) {
+			f, err := NewLengthPrefix(sz, math.MaxInt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []uint64{math.MaxInt, uint64(f.Max()), 1 << 62} {
+				h := binary.AppendUvarint(nil, n)
+				if sz == Uint64 {
+					h = binary.BigEndian.AppendUint64(nil, n)
+				}
+				var b evbuffer.Buffer
+				_ = b.Add(h)
+				_ = b.AddString("abc")
+				_, _, err := f.FrameLen(&b)
+				if n > uint64(f.Max()) {
+					if !errors.Is(err, ErrFrameTooLarge) {
+						t.Fatalf("declared %d: FrameLen = %v, want ErrFrameTooLarge", n, err)
+					}
+					continue
+				}
+				if !errors.Is(err, ErrIncomplete) {
+					t.Fatalf("declared %d: FrameLen = %v, want ErrIncomplete", n, err)
+				}
+				if p, err := f.ReadFrame(&b, nil); !errors.Is(err, ErrIncomplete) || len(p) != 0 || b.Len() != len(h)+3 {
+					t.Fatalf("declared %d: ReadFrame = %d bytes, %v, %d left", n, len(p), err, b.Len())
+				}
+				// The input filter takes the partial frame in, leaving
+				// the underlying buffer free, and waits for the rest.
+				g, _ := NewLengthPrefix(sz, math.MaxInt)
+				var dst evbuffer.Buffer
+				if r := g.In(&b, &dst, -1, bufferevent.Normal); r != filter.OK || b.Len() != 0 || dst.Len() != 0 {
+					t.Fatalf("declared %d: In = %v, %d left in src, %d delivered (%v)", n, r, b.Len(), dst.Len(), g.Err())
+				}
+				if r := g.In(&b, &dst, -1, bufferevent.Finished); r != filter.Error || !errors.Is(g.Err(), ErrTruncated) {
+					t.Fatalf("declared %d: Finished = %v, %v", n, r, g.Err())
+				}
+			}
+			if f.Max() > math.MaxInt-maxHeader {
+				t.Fatalf("Max() = %d: header plus payload overflows an int", f.Max())
+			}
+		})
 	}
 }
