@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *listen == "" || *connect == "" {
 		return errors.New("need -listen and -connect")
 	}
+	if *idle < 0 {
+		return fmt.Errorf("-idle %v: must not be negative (0 never closes an idle connection)", *idle)
+	}
 	base, err := eventbase.New(eventbase.Config{})
 	if err != nil {
 		return err

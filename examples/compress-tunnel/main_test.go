@@ -143,8 +143,13 @@ func TestTunnelBadArgs(t *testing.T) {
 		{"-mode", "client", "-listen", "127.0.0.1:0"},
 		{"-mode", "client", "-codec", "lzma", "-listen", "127.0.0.1:0", "-connect", "127.0.0.1:1"},
 		{"-mode", "client", "-codec", "zstd", "-level", "99", "-listen", "127.0.0.1:0", "-connect", "127.0.0.1:1"},
+		// A negative -idle was taken silently for "never" (run then served until its
+		// context ended: a cancelled one here).
+		{"-mode", "client", "-idle", "-1s", "-listen", "127.0.0.1:0", "-connect", "127.0.0.1:1"},
 	} {
-		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := run(ctx, args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
 	}

@@ -80,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errors.New("need LISTEN-ADDR and CONNECT-ADDR")
 	}
+	if *idle < 0 {
+		return fmt.Errorf("-idle %v: must not be negative (0 never closes an idle connection)", *idle)
+	}
 	cfg := proxy.Config{Listen: fs.Arg(0), Connect: fs.Arg(1), TLSSocket: *wrapper, Idle: *idle, Log: stderr}
 	if *useTLS {
 		tc := &tls.Config{ServerName: *serverName, InsecureSkipVerify: *insecure}

@@ -230,6 +230,13 @@ func TestProxyBadArgs(t *testing.T) {
 			t.Errorf("%q accepted", args)
 		}
 	}
+	// A negative -idle was taken silently for "never" (run then served until its
+	// context ended: a cancelled one here).
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(ctx, []string{"-idle", "-1s", "127.0.0.1:0", "127.0.0.1:1"}, io.Discard, io.Discard); err == nil {
+		t.Error("-idle -1s accepted")
+	}
 }
 
 // TestProxyUpstreamRefused: when the upstream refuses the connection, the client's
