@@ -36,24 +36,31 @@ func open(*eventbase.Base, bufferevent.Options) (*bufferevent.BufferEvent, error
 // re-entrance flags race-free without the lock: the underlying's callbacks
 // read them on the same goroutine.
 type filt struct {
-	c        backend.Core
-	bev      *bufferevent.BufferEvent
-	in, out  *evbuffer.Buffer // own input and output
-	u        *bufferevent.BufferEvent
-	uc       backend.Core
-	uIn      *evbuffer.Buffer
-	uOut     *evbuffer.Buffer
-	inF      Func
-	outF     Func
-	outCb    *evbuffer.Callback
-	uHeld    bool                  // loop: lockU holds the underlying's lock
-	nest     int                   // loop: > 0 while calling into the underlying
-	outBusy  bool                  // loop: processOutput is running
-	gotEOF   bool                  // the underlying reported EOF while reading
-	uCbGen   uint64                // the underlying's CallbacksGen after we took them over
-	pendMode bufferevent.FlushMode // loop: strongest Flush asked during processOutput
-	pendU    bool                  // loop: the underlying must be flushed after processOutput
-	pendUM   bufferevent.FlushMode // loop: mode of that flush
+	c       backend.Core
+	bev     *bufferevent.BufferEvent
+	in, out *evbuffer.Buffer // own input and output
+	u       *bufferevent.BufferEvent
+	uc      backend.Core
+	uIn     *evbuffer.Buffer
+	uOut    *evbuffer.Buffer
+	inF     Func
+	outF    Func
+	outCb   *evbuffer.Callback
+	uHeld   bool // loop: lockU holds the underlying's lock
+	nest    int  // loop: > 0 while calling into the underlying
+	outBusy bool // loop: processOutput is running
+	gotEOF  bool // the underlying reported EOF while reading
+	// finishing: after that EOF, the input Func still has to consume the
+	// underlying's input in Finished mode (within the read watermark, so
+	// possibly over several turns as the user drains); the EOF event
+	// (heldWhat, heldErr) waits for it. Loop.
+	finishing bool
+	heldWhat  bufferevent.Events
+	heldErr   error
+	uCbGen    uint64                // the underlying's CallbacksGen after we took them over
+	pendMode  bufferevent.FlushMode // loop: strongest Flush asked during processOutput
+	pendU     bool                  // loop: the underlying must be flushed after processOutput
+	pendUM    bufferevent.FlushMode // loop: mode of that flush
 
 	// deferred work (loop)
 	inKicked, outKicked, evKicked bool
@@ -346,11 +353,16 @@ func (f *filt) handleEvent(what bufferevent.Events, err error) {
 		return
 	}
 	if what&bufferevent.EOF != 0 && what&bufferevent.Reading != 0 && !f.gotEOF {
+		// The Finished pass keeps to the read watermark like any input
+		// (a decompressor fed a bomb must not fill memory because the
+		// peer closed); the event waits until the Func has used up the
+		// underlying's input, which may take the user's draining over
+		// several turns (readAndNotify delivers it).
 		f.gotEOF = true
-		f.readAndNotify(bufferevent.Finished)
-		if f.c.Closed() {
-			return
-		}
+		f.finishing = true
+		f.heldWhat, f.heldErr = what, err
+		f.readAndNotify(bufferevent.Normal)
+		return
 	}
 	f.c.TriggerEvent(what, err, 0)
 }
@@ -440,10 +452,17 @@ func (f *filt) outputChanged(_ *evbuffer.Buffer, info evbuffer.CallbackInfo) {
 // ---- filtering ----
 
 // readAndNotify filters input in mode and runs the read callback if the
-// filter's input grew, then reports a failure. Lock held, reference taken.
-// It reports whether the input grew.
+// filter's input grew, then reports a failure. After the underlying's EOF
+// (finishing) the Func runs in Finished mode, within the read watermark for
+// a Normal call, and the held EOF event is delivered once it has consumed
+// the underlying's input. Lock held, reference taken. It reports whether
+// the input grew.
 func (f *filt) readAndNotify(mode bufferevent.FlushMode) bool {
-	produced, res := f.processInput(mode)
+	bounded := mode == bufferevent.Normal
+	if f.finishing {
+		mode = bufferevent.Finished
+	}
+	produced, res, done := f.processInput(mode, bounded)
 	if produced {
 		f.c.TriggerRead(0)
 		if f.c.Closed() {
@@ -452,20 +471,33 @@ func (f *filt) readAndNotify(mode bufferevent.FlushMode) bool {
 	}
 	if res != OK && res != NeedMore {
 		f.c.TriggerEvent(bufferevent.Error|bufferevent.Reading, f.funcError(bufferevent.Read, mode, res), 0)
+		if f.c.Closed() {
+			return produced
+		}
+	}
+	if f.finishing && (done || res != OK) {
+		f.finishing = false
+		what, err := f.heldWhat, f.heldErr
+		f.heldWhat, f.heldErr = 0, nil
+		f.c.TriggerEvent(what, err, 0)
 	}
 	return produced
 }
 
 // processInput runs the input Func from the underlying's input into the
-// filter's input (libevent's be_filter_process_input). In Normal mode it
-// does nothing unless reading is enabled and not suspended (the input is
-// below its high watermark) and the underlying's input holds data, and it
-// stops when the input is full. It returns whether the input grew and the
-// last result.
-func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Result) {
+// filter's input (libevent's be_filter_process_input). Bounded (Normal mode,
+// and the Finished pass after the underlying's EOF) it does nothing unless
+// reading is enabled and not suspended (the input is below its high
+// watermark), passes the room left as the limit and stops when the input is
+// full; in Normal mode it also does nothing unless the underlying's input
+// holds data. It returns whether the input grew, the last result, and
+// whether the Func is done with the underlying's input: it used it up (in a
+// flush mode after at least one call), failed, or stopped making progress;
+// not when it stopped for room.
+func (f *filt) processInput(mode bufferevent.FlushMode, bounded bool) (produced bool, res Result, done bool) {
 	normal := mode == bufferevent.Normal
-	if normal && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
-		return false, OK
+	if bounded && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
+		return false, OK, false
 	}
 	took := f.lockU()
 	f.nest++
@@ -473,10 +505,11 @@ func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Resu
 	progress := false
 	for first := true; ; first = false {
 		if src.Len() == 0 && (normal || !first) {
+			done = true
 			break
 		}
 		limit := NoLimit
-		if normal {
+		if bounded {
 			limit = min(f.c.InputRoom(), DefaultLimit)
 		}
 		sl, dl := src.Len(), dst.Len()
@@ -487,9 +520,11 @@ func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Resu
 		produced = produced || grew
 		progress = progress || consumed || grew
 		if res != OK || !(consumed || grew) || f.c.Closed() {
+			done = true
 			break
 		}
-		if normal && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
+		if bounded && (!f.c.Active(bufferevent.Read) || f.c.InputRoom() == 0) {
+			done = src.Len() == 0
 			break
 		}
 	}
@@ -507,7 +542,7 @@ func (f *filt) processInput(mode bufferevent.FlushMode) (produced bool, res Resu
 	if progress {
 		f.c.ResetReadTimer()
 	}
-	return produced, res
+	return produced, res, done
 }
 
 // funcError builds the error of a failed Func call, with the Func's own
@@ -683,7 +718,7 @@ func (f *filt) Enable(dir bufferevent.Direction) error {
 		f.nest++
 		f.uc.UnsuspendRead(backend.SuspendFilter)
 		f.nest--
-		waiting := f.uIn.Len() > 0
+		waiting := f.uIn.Len() > 0 || f.finishing
 		f.unlockU(took)
 		if waiting {
 			f.kickIn()

@@ -60,10 +60,17 @@
 //     same arguments, so Flush(Write, Finished) on a compressing filter over
 //     a pair writes the compressor's trailer and then gives the peer EOF.
 //   - Events of the underlying are forwarded to the filter's event callback.
-//     On EOF while reading, the input Func first runs once in Finished mode,
-//     so a stream filter can emit what it still holds before the user sees
-//     EOF (libevent declares a got_eof flag for this but never sets it; we
-//     do).
+//     On EOF while reading, the input Func first runs in Finished mode, so a
+//     stream filter can emit what it still holds before the user sees EOF
+//     (libevent declares a got_eof flag for this but never sets it; we do).
+//     That pass keeps to the read high watermark as Normal filtering does:
+//     when the input fills (or the user has reading off) before the Func has
+//     used up the underlying's input, the EOF event waits, and the Func runs
+//     again in Finished mode as the user drains the input; the event comes
+//     after the last of it. (It used to run with NoLimit: a decompressor
+//     holding up to 64 KiB of a bomb when the peer closed put all of its
+//     output in the input at once, and the read callback could run with
+//     reading disabled.)
 //   - A Func that returns Error (or a value that is not a Result) ends that
 //     round of filtering and gives an Error|Reading or Error|Writing event
 //     with a *FuncError (errors.Is(err, ErrFailed)). A filter created with

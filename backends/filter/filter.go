@@ -63,12 +63,20 @@ const NoLimit = math.MaxInt
 // underlying's write high watermark), or below DefaultLimit (input) or
 // DefaultOutputLimit (output) when that bufferevent has none; it is always
 // > 0 when the Func is called in Normal mode. A Func should not add much more than limit (a few bytes of framing
-// are fine). In Flush and Finished mode watermarks are ignored and limit is
-// NoLimit: produce everything possible. In Finished mode the stream has
-// ended: also write any trailer (a compressor's final block) and reset the
-// per-stream state. In Normal mode the Func is only called when src holds
-// data; in Flush and Finished mode it is called at least once even when src
-// is empty.
+// are fine). In Flush and Finished mode made by Flush, watermarks are
+// ignored and limit is NoLimit: produce everything possible. In Finished
+// mode the stream has ended: also write any trailer (a compressor's final
+// block) and reset the per-stream state. In Normal mode the Func is only
+// called when src holds data; in Flush and Finished mode it is called at
+// least once even when src is empty.
+//
+// When the underlying reports EOF, the input Func gets Finished calls that
+// keep to the read watermark like Normal ones (limit is the room left, > 0):
+// while src still holds input it should produce about limit bytes and
+// return OK; the filter calls it again, in Finished mode, once the user
+// has drained the input, and delivers the EOF event only when the Func has
+// used src up (or returned NeedMore or Error, or stopped making progress).
+// So a decompressor fed a bomb cannot fill memory because the peer closed.
 //
 // Return OK after making progress (the filter calls again while src holds
 // data, dst has room and the Func keeps consuming), NeedMore when nothing
