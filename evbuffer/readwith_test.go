@@ -24,6 +24,8 @@ func TestReadWith(t *testing.T) {
 		{"too large", nil, MaxChainSize + 1, mustNotCall(t), 0, ErrTooLarge, ""},
 		{"frozen end", func(b *Buffer) { b.Freeze(false) }, 8, mustNotCall(t), 0, ErrFrozen, ""},
 		{"nothing read", nil, 8, readFill(""), 0, nil, ""},
+		// A nil read panicked (nil function call) after linking a chain.
+		{"nil read", nil, 8, func(*Buffer) func([]byte) (int, error) { return nil }, 0, ErrNil, ""},
 		{"error with bytes", nil, 8, func(*Buffer) func([]byte) (int, error) {
 			return func(p []byte) (int, error) { return copy(p, "par"), errRead }
 		}, 3, errRead, "par"},

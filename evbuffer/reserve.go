@@ -251,7 +251,8 @@ func (b *Buffer) Commit(vecs [][]byte) error {
 // released as any emptied chain is (to the buffer's chain cache, its spare
 // or the pools; see Memory in the package doc).
 // n < 0 gives ErrNegative, n > MaxChainSize ErrTooLarge, a frozen end
-// ErrFrozen; n == 0 returns (0, nil) without calling read.
+// ErrFrozen, a nil read ErrNil; n == 0 returns (0, nil) without calling
+// read.
 // Not safe for concurrent use.
 func (b *Buffer) ReadWith(n int, read func(p []byte) (int, error)) (int, error) {
 	if b.frozenEnd {
@@ -262,6 +263,9 @@ func (b *Buffer) ReadWith(n int, read func(p []byte) (int, error)) (int, error) 
 			return 0, ErrNegative
 		}
 		return 0, nil
+	}
+	if read == nil {
+		return 0, ErrNil
 	}
 	var c *chain
 	fresh := b.lastData == nil && n <= maxPooledSize
