@@ -214,6 +214,11 @@ func (a *adapter) readDone(p []byte, n int, err error) {
 // record behind, even though it filled p.
 const maxPlaintext = 16 << 10
 
+// maxCiphertext is the longest record payload any TLS version allows
+// (TLS 1.2's 2^14 + 2048; crypto/tls's maxCiphertext): a header announcing
+// more is an error crypto/tls reports as soon as it reads the header.
+const maxCiphertext = 16<<10 + 2048
+
 // mayProgress reports whether a loop-mode tls.Conn.Read can return
 // something now: crypto/tls may hold plaintext or a complete record, the
 // rest of the record it reads next is buffered, or the transport ended
@@ -236,7 +241,14 @@ func (a *adapter) mayProgress() bool {
 		got := a.hdrN + a.peek(h[a.hdrN:])
 		need = len(h) - a.hdrN
 		if got == len(h) {
-			need += int(h[3])<<8 | int(h[4])
+			n := int(h[3])<<8 | int(h[4])
+			if n > maxCiphertext {
+				// No TLS version allows it: let crypto/tls read the
+				// header and report the overflow now rather than after
+				// up to 64 KiB more.
+				return true
+			}
+			need += n
 		}
 	}
 	if avail >= need {

@@ -130,6 +130,31 @@ func TestFaultPeer(t *testing.T) {
 			}
 		},
 	}, {
+		// A peer that completes the handshake and then sends the header of
+		// a record longer than TLS allows: Error at once, as crypto/tls
+		// reports it over a net.Conn (record overflow). The adapter waited
+		// for the whole 65 540 bytes the header announced before letting
+		// crypto/tls look at it, so the connection stayed open, silent.
+		name:   "oversized record header",
+		state:  ssl.Accepting,
+		enable: true,
+		peer: func(r *faultRun) {
+			raw := r.conn()
+			hsDone := make(chan error, 1)
+			go func() { hsDone <- tls.Client(raw, r.p.clientConfig()).Handshake() }()
+			r.wait(1, "Connected")
+			must(r.t, <-hsDone)
+			_, _ = raw.Write([]byte{23, 3, 3, 0xff, 0xff})
+			r.wait(2, "event after the oversized header")
+		},
+		check: func(t *testing.T, evs []evRec) {
+			if evs[0].what != bufferevent.Connected || evs[1].what != bufferevent.Reading|bufferevent.Error ||
+				!strings.Contains(evs[1].err.Error(), "oversized record") {
+				t.Fatalf("events %v; want Connected then Reading|Error (oversized record)", evs)
+			}
+			t.Logf("error: %v", evs[1].err)
+		},
+	}, {
 		// A peer that stops mid-handshake: the handshake timeout fires,
 		// and the handshake goroutine is gone afterwards.
 		name:  "stalled peer",
