@@ -255,9 +255,13 @@ func (a *adapter) mayProgress() bool {
 		return true
 	}
 	// Part of a record: wait for the rest, unless the underlying cannot
-	// hold it (its reading stops at its read high watermark); then hand
-	// crypto/tls what there is, so the underlying's input drains.
+	// hold it (its reading stops at its read high watermark or, without
+	// one, at its maximum input); then hand crypto/tls what there is, so
+	// the underlying's input drains.
 	_, high, _ := a.u.Watermark(bufferevent.Read)
+	if high <= 0 {
+		high = a.u.MaxInput()
+	}
 	return high > 0 && uin+need-avail > high
 }
 

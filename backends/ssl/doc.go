@@ -36,9 +36,10 @@
 //   - The loop calls tls.Conn.Read only when it can return something:
 //     crypto/tls may still hold plaintext or a complete record, or the
 //     whole of the next record is buffered (or as much of it as the
-//     underlying's read high watermark lets it hold; or its header
-//     announces more than any TLS version allows, which crypto/tls then
-//     reports at once), or the transport ended. Each Read that has to fetch ciphertext allocates 24 bytes
+//     underlying's read high watermark, or its maximum input, lets it
+//     hold; or its header announces more than any TLS version allows,
+//     which crypto/tls then reports at once), or the transport ended.
+//     Each Read that has to fetch ciphertext allocates 24 bytes
 //     inside crypto/tls (the atLeastReader of readFromUntil, which escapes
 //     through bytes.Buffer.ReadFrom), so the adapter hands it all the
 //     ciphertext buffered, up to the free room of its input buffer, as a

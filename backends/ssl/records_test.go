@@ -229,17 +229,28 @@ func TestRecordsHandedDuringHandshake(t *testing.T) {
 }
 
 // In filter mode the underlying may stop reading at its own read high
-// watermark before a whole record is buffered: the loop then hands
-// crypto/tls the part it has instead of waiting for the rest, which would
-// never come. 200 KiB in full records cross an underlying limited to 1000
-// bytes.
+// watermark, or at its maximum input when it has no watermark, before a
+// whole record is buffered: the loop then hands crypto/tls the part it has
+// instead of waiting for the rest, which would never come. 200 KiB in full
+// records cross an underlying limited to 1000 bytes. (With SetMaxInput the
+// loop waited for the rest of the first record: nothing arrived.)
 func TestRecordsOverUnderlyingWatermark(t *testing.T) {
+	for _, limit := range []string{"watermark", "max input"} {
+		t.Run(limit, func(t *testing.T) { recordsOverUnderlyingLimit(t, limit) })
+	}
+}
+
+func recordsOverUnderlyingLimit(t *testing.T, limit string) {
 	base := newBase(t)
 	defer base.Close()
 	cli, srv, ua, _ := tlsOverPair(t, base, bufferevent.CloseOnFree)
 	defer cli.Close()
 	defer srv.Close()
-	must(t, ua.SetWatermark(bufferevent.Read, 0, 1000))
+	if limit == "watermark" {
+		must(t, ua.SetWatermark(bufferevent.Read, 0, 1000))
+	} else {
+		must(t, ua.SetMaxInput(1000))
+	}
 	data := bytes.Repeat([]byte("0123456789abcdef"), 200<<10/16)
 	var got bytes.Buffer
 	must(t, cli.SetCallbacks(func(bev *bufferevent.BufferEvent) {
