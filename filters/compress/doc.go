@@ -60,10 +60,14 @@
 // A Decoder never holds more than one codec block of output and, in
 // Normal mode, never writes more than limit bytes to dst while input
 // remains, so with a read high watermark on the filter bufferevent a bomb
-// cannot fill memory: it only costs CPU while the reader drains. In Flush
-// and Finished mode (Finished runs when the underlying reports EOF) the
-// backend ignores watermarks and calls again while input remains, so there
-// the limits below are what bounds the output. A Decoder stops a stream
+// cannot fill memory: it only costs CPU while the reader drains. That holds
+// at the end of the stream too: the Finished calls the filter backend makes
+// when the underlying reports EOF keep to the watermark, and the EOF event
+// waits until the reader has drained the rest (before, that pass ignored
+// watermarks, and 39 KiB of zstd sent just before a close put 16 MiB in
+// the input at once: TestBombAtEOFKeepsWatermark). Only a Flush the user
+// calls (Flush or Finished mode) ignores watermarks and calls again while
+// input remains; there the limits below are what bounds the output. A Decoder stops a stream
 // that decompresses beyond Options.MaxOutput bytes in total, beyond
 // Options.MaxRatio times its compressed size (default DefaultMaxRatio,
 // checked after RatioFloor bytes), or that asks for a zstd window above

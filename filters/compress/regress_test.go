@@ -355,3 +355,78 @@ func TestCodecNewFilterOwnsCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestBombAtEOFKeepsWatermark: a peer sends a compressed stream that stays
+// under the ratio limit (about 1000:1, so 16 MiB from some 16 KiB) and
+// closes at once. The receiver's input never holds much more than its read
+// high watermark, however much of the stream still waits below when the
+// EOF arrives, and the whole stream, then EOF, is delivered. The filter
+// backend's Finished pass at EOF used to decode everything left with no
+// limit, so the input took all 16 MiB in one go.
+func TestBombAtEOFKeepsWatermark(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	plain := make([]byte, 16<<20)
+	for i := 0; i < len(plain); i += 1000 {
+		plain[i] = byte(rng.Uint32())
+	}
+	for _, f := range []Format{Zstd, Deflate} {
+		t.Run(f.String(), func(t *testing.T) {
+			wire := compressAll(t, f, nil, plain)
+			base, err := eventbase.New(eventbase.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer base.Close()
+			p0, p1, err := pair.New(base, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p0.Close()
+			c, _ := New(f, nil)
+			bev, err := c.NewFilter(p1, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev.Close()
+			const high = 64 << 10
+			_ = bev.SetWatermark(bufferevent.Read, 0, high)
+			peak, got := 0, 0
+			var evErr error
+			eof := false
+			_ = bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				peak = max(peak, bev.Input().Len())
+				got += bev.Input().Len()
+				_ = bev.Input().Drain(bev.Input().Len())
+			}, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				got += bev.Input().Len()
+				eof = what&bufferevent.EOF != 0
+				if !eof {
+					evErr = err
+				}
+				_ = base.LoopExit(0)
+			})
+			_ = bev.Enable(bufferevent.Read)
+			if _, err := p0.Write(wire); err != nil {
+				t.Fatal(err)
+			}
+			// Finished: EOF once the pair has passed all of it on (a
+			// Close would drop what the full partner has not taken).
+			_ = base.RunInLoop(func() { _, _ = p0.Flush(bufferevent.Write, bufferevent.Finished) })
+			_ = base.LoopExit(20 * time.Second)
+			if err := base.Dispatch(); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d bytes compressed to %d; input peaked at %d", len(plain), len(wire), peak)
+			if !eof || evErr != nil {
+				t.Fatalf("eof %v, error %v", eof, evErr)
+			}
+			if got != len(plain) {
+				t.Fatalf("got %d bytes, want %d", got, len(plain))
+			}
+			// One call may add one codec block beyond the limit.
+			if peak > high+maxOvershoot {
+				t.Fatalf("input peaked at %d bytes, read high watermark %d", peak, high)
+			}
+		})
+	}
+}
