@@ -170,10 +170,10 @@
 // bufferevent (ConnectionState, SessionOf, Errors, the flag functions) are
 // loop-confined unless the bufferevent is ThreadSafe. In filter mode only
 // the ssl bufferevent may use the underlying after NewFilter. Close ssl
-// bufferevents before closing their base: a handshake goroutine waits for
-// the loop to feed it (with a handshake timeout set it gives up one second
-// after the timeout even if the loop is gone; with none it would wait
-// forever).
+// bufferevents before closing their base; a handshake goroutine still
+// running when the base is closed under it ends then (through
+// Base.OnClose: it used to wait for the handshake timeout plus a second,
+// or for good with no timeout).
 //
 // # Performance
 //

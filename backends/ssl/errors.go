@@ -79,3 +79,6 @@ var errTruncated = ErrTruncated
 // at a record boundary into io.EOF, which would hide a missing
 // close_notify.
 var errPeerClosed = errors.New("ssl: transport closed")
+
+// errBaseClosed ends a handshake goroutine whose base was closed under it.
+var errBaseClosed = errors.New("ssl: base closed during the handshake")

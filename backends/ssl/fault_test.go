@@ -387,3 +387,27 @@ func TestBaseClosedDuringHandshake(t *testing.T) {
 	// while before failing.
 	time.Sleep(1200 * time.Millisecond)
 }
+
+// A base closed during a handshake with the default handshake timeout, or
+// none, ends the handshake goroutine with it. It waited for the backstop
+// (11 s with the default timeout) or, without a timeout, for good: a
+// server shutting down mid-handshake leaked a goroutine per connection.
+func TestBaseClosedDuringHandshakeEndsGoroutine(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra []ssl.Option
+	}{{"default timeout", nil}, {"no timeout", []ssl.Option{ssl.HandshakeTimeout(0)}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			p := testPKI(t)
+			base := newBase(t)
+			fc, fs := socketPair(t)
+			defer syscall.Close(fs)
+			defer syscall.Close(fc)
+			_, err := ssl.NewSocket(base, fc, p.clientConfig(), ssl.Connecting, 0, tc.extra...)
+			must(t, err)
+			settle(t, base)
+			base.Close()
+		})
+	}
+}

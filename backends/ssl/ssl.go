@@ -218,6 +218,7 @@ type engine struct {
 	runQueued  bool
 	hsTimer    *eventbase.Event
 	backstop   *time.Timer // ends the handshake goroutine even if the loop stops
+	hsStop     func() bool // unregisters the base-close watch of the handshake goroutine
 	hsTimeout  time.Duration
 	dead       bool
 	aborted    bool // the constructor failed: Close leaves the transport alone
@@ -527,6 +528,7 @@ func (e *engine) startHandshake() {
 		// Created and armed by newEngine.
 		e.armBackstop()
 	}
+	e.watchBaseClose()
 	e.base.AddVirtual(1)
 	// Whatever already sits in the underlying's input belongs to the
 	// handshake.
@@ -653,6 +655,7 @@ func (e *engine) startReneg() {
 			}
 		}
 	}
+	e.watchBaseClose()
 	e.base.AddVirtual(1)
 	e.feedLocked()
 	tc := e.tc
@@ -712,6 +715,21 @@ func (e *engine) stopHSTimer() {
 	if e.backstop != nil {
 		e.backstop.Stop()
 		e.backstop = nil
+	}
+	if e.hsStop != nil {
+		e.hsStop()
+		e.hsStop = nil
+	}
+}
+
+// watchBaseClose makes the handshake goroutine's reads fail when the base
+// is closed under it (with the bufferevent still open), so the goroutine
+// ends with the base instead of waiting for the backstop (the handshake
+// timeout plus a second) or, with no handshake timeout, for good.
+func (e *engine) watchBaseClose() {
+	ad := e.ad
+	if stop, err := e.base.OnClose(func() { ad.fail(errBaseClosed, true) }); err == nil {
+		e.hsStop = stop
 	}
 }
 
