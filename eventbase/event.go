@@ -107,6 +107,9 @@ var (
 	// ErrUnsupported wraps errors.ErrUnsupported for features the chosen
 	// poller or platform lacks (e.g. Closed without FeatureEarlyClose).
 	ErrUnsupported = errUnsupported{}
+	// ErrOtherBase is returned when a base is given an event that belongs
+	// to another base (SetWaiter).
+	ErrOtherBase = errors.New("eventbase: event belongs to another base")
 	// ErrTooManyCommon is returned when more than 256 common timeouts are
 	// registered on one base (libevent's limit).
 	ErrTooManyCommon = errors.New("eventbase: too many common timeouts")

@@ -2,6 +2,7 @@ package eventbase
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -80,8 +81,9 @@ func (b *Base) PollerFD() (int, error) {
 // It returns an error matching ErrUnsupported when the poller has no
 // descriptor to wait for (PollerFD), ErrWaiterSet when another Waiter is
 // set, ErrNilCallback for a Waiter without an event (or an event without a
-// Waiter, or an event of another base), ErrFreed or ErrFinalizing for an
-// event freed or being finalized, and ErrClosed on a closed base. Freeing or
+// Waiter), ErrOtherBase for an event of another base, ErrInvalidEvents for
+// a zero Event never made into one, ErrFreed or ErrFinalizing for an event
+// freed or being finalized, and ErrClosed on a closed base. Freeing or
 // finalizing the event while it is set stops it from running; remove the
 // waiter first. Close removes the waiter after
 // the OnClose functions have run. Loop-confined.
@@ -93,8 +95,14 @@ func (b *Base) SetWaiter(w Waiter, ev *Event) error {
 	if b.closed {
 		return ErrClosed
 	}
-	if w == nil || ev == nil || ev.base != b {
+	if w == nil || ev == nil {
 		return ErrNilCallback
+	}
+	if ev.base == nil {
+		return fmt.Errorf("%w: SetWaiter needs an event made by NewEvent or NewHandlerEvent", ErrInvalidEvents)
+	}
+	if ev.base != b {
+		return ErrOtherBase
 	}
 	// The loop never runs a freed or finalizing event: a waiter reporting
 	// its own work would then keep waking the loop with nobody taking it.

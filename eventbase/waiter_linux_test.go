@@ -269,7 +269,8 @@ func TestSetWaiterErrors(t *testing.T) {
 	}{
 		{"no event", w, nil, ErrNilCallback},
 		{"no waiter", nil, ev, ErrNilCallback},
-		{"event of another base", w, otherEv, ErrNilCallback},
+		{"event of another base", w, otherEv, ErrOtherBase},
+		{"zero event", w, new(Event), ErrInvalidEvents},
 		// The loop would never run such an event: a waiter reporting work
 		// would wake it for good without anything taking the work.
 		{"freed event", w, freedEv, ErrFreed},
