@@ -29,3 +29,7 @@ func TestFinishedHalfClose(t *testing.T) { dialertest.FinishedHalfClose(t, dialB
 // Output added after the shutdown fails with Writing|Error (EPIPE); a second Finished is
 // harmless; Flush(Read, Finished) shuts nothing down (dialertest.FinishedThenWrite).
 func TestFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, dialBackend) }
+
+// A half-close of a ThreadSafe bufferevent that becomes due on another goroutine (its
+// output emptied inside WithLock) is carried out on the loop (dialertest.FinishedOffLoop).
+func TestFinishedOffLoop(t *testing.T) { dialertest.FinishedOffLoop(t, dialBackend) }

@@ -79,3 +79,7 @@ func TestSocketFinishedNotASocket(t *testing.T) {
 		bev.Close()
 	}
 }
+
+// A half-close of a ThreadSafe bufferevent that becomes due on another goroutine (its
+// output emptied inside WithLock) is carried out on the loop (dialertest.FinishedOffLoop).
+func TestSocketFinishedOffLoop(t *testing.T) { dialertest.FinishedOffLoop(t, dialBackend) }

@@ -3,12 +3,17 @@ package backend
 import "github.com/bufev/bufev/evbuffer"
 
 // ShutdownConn is what a WriteShutdown needs from a connection backend: whether the
-// write side can be shut down now, and the shutdown itself. Its methods are called on
-// the loop goroutine only.
+// write side can be shut down now, and the shutdown itself. WriteShutdown calls
+// ShutdownWrite on the loop goroutine only (a shutdown due after a change of the output
+// on another goroutine is handed to the loop); ShutdownReady may also be called from the
+// output's callback on the goroutine that changed the output, with the bufferevent
+// locked. Loop-confined: implementations need no locking of their own.
 type ShutdownConn interface {
 	// ShutdownReady reports whether the connection has a connected descriptor that
 	// can be shut down: it exists, no connect is in progress and no fatal error ended
-	// it. Called on the loop goroutine with the bufferevent locked.
+	// it. Called with the bufferevent locked, on the loop goroutine or (from the
+	// output's callback) on the goroutine that changed a ThreadSafe bufferevent's
+	// output; it must only read the backend's state.
 	ShutdownReady() bool
 	// ShutdownWrite shuts the write side down (shutdown(SHUT_WR) on a socket) and
 	// returns the error to report, wrapped as the backend wraps its I/O errors.
@@ -23,12 +28,16 @@ type ShutdownConn interface {
 // half-close carry a nil pointer, calls Finish from its Flush, AfterConnect when a
 // connect completes, and Reset when it gets another descriptor or closes.
 // Loop-confined: call its methods on the loop goroutine with the bufferevent locked,
-// as Ops methods are called.
+// as Ops methods are called. The output callback it registers may run elsewhere (a
+// ThreadSafe bufferevent's output changed on another goroutine): a shutdown due then is
+// handed to the loop with Core.RunInLoop, so ShutdownWrite always runs on the loop.
 type WriteShutdown struct {
-	core Core
-	conn ShutdownConn
-	cb   *evbuffer.Callback // watches the output until it is empty (nil once done)
-	done bool               // the write side was shut down
+	core   Core
+	conn   ShutdownConn
+	cb     *evbuffer.Callback // watches the output until it is empty (nil once done)
+	lateFn func()             // w.lateOnLoop, allocated once on first use
+	done   bool               // the write side was shut down
+	queued bool               // lateFn is queued on the loop
 }
 
 // NewWriteShutdown returns the half-close state of the connection conn whose core
@@ -84,12 +93,37 @@ func (w *WriteShutdown) onOutput(out *evbuffer.Buffer, _ evbuffer.CallbackInfo) 
 	w.late()
 }
 
-// late shuts the write side down outside Flush, reporting a failure as an event.
+// late shuts the write side down outside Flush, reporting a failure as an event. Off
+// the loop (the output of a ThreadSafe bufferevent emptied on another goroutine) it
+// hands the shutdown to the loop instead: ShutdownWrite touches the descriptor, which
+// the loop may be using (ShutdownConn's contract).
 func (w *WriteShutdown) late() {
+	if !w.core.OnLoop() {
+		if !w.queued {
+			if w.lateFn == nil {
+				w.lateFn = w.lateOnLoop
+			}
+			w.queued = true
+			w.core.RunInLoop(w.lateFn)
+		}
+		return
+	}
 	if err := w.now(); err != nil {
 		w.core.DisableUser(Write)
 		w.core.TriggerEvent(Writing|Error, err, TriggerDefer)
 	}
+}
+
+// lateOnLoop is a late shutdown handed to the loop (Core.RunInLoop: the lock and a
+// reference held). It re-checks everything: the request may have been reset (SetFD,
+// Close) or carried out, the connection may have failed, and the output may hold new
+// bytes since (then the output callback does it once they are sent).
+func (w *WriteShutdown) lateOnLoop() {
+	w.queued = false
+	if w.done || w.cb == nil || w.core.Output().Len() != 0 || !w.conn.ShutdownReady() {
+		return
+	}
+	w.late()
 }
 
 // now shuts the write side down and stops watching the output.
