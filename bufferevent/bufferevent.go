@@ -19,6 +19,7 @@ import (
 type Direction = backend.Direction
 
 // Directions (libevent's EV_READ and EV_WRITE values).
+// Constants, safe for concurrent use.
 const (
 	Read      = backend.Read
 	Write     = backend.Write
@@ -31,6 +32,7 @@ const (
 type Events = backend.Events
 
 // Event bits (libevent's BEV_EVENT_* values).
+// Constants, safe for concurrent use.
 const (
 	Reading   = backend.Reading
 	Writing   = backend.Writing
@@ -45,6 +47,7 @@ const (
 type Options = backend.Options
 
 // Options (libevent's BEV_OPT_* values).
+// Constants, safe for concurrent use.
 const (
 	CloseOnFree     = backend.CloseOnFree
 	ThreadSafe      = backend.ThreadSafe
@@ -57,6 +60,7 @@ const (
 type TriggerOptions = backend.TriggerOptions
 
 // Trigger options (libevent's BEV_TRIG_* values).
+// Constants, safe for concurrent use.
 const (
 	TriggerDefer     = backend.TriggerDefer
 	IgnoreWatermarks = backend.IgnoreWatermarks
@@ -67,6 +71,7 @@ const (
 type FlushMode = backend.FlushMode
 
 // Flush modes (libevent's BEV_NORMAL, BEV_FLUSH, BEV_FINISHED).
+// Constants, safe for concurrent use.
 const (
 	Normal   = backend.Normal
 	Flush    = backend.Flush
@@ -75,6 +80,7 @@ const (
 
 // DefaultMaxSingle is the default maximum single read and single write,
 // 16 KiB as in libevent.
+// A constant, safe for concurrent use.
 const DefaultMaxSingle = backend.DefaultMaxSingle
 
 // DefaultMaxInput is the default maximum input size: when no read high
@@ -82,19 +88,23 @@ const DefaultMaxSingle = backend.DefaultMaxSingle
 // input buffer holds this many bytes, and resumes when the user drains it
 // below. libevent has no such limit (an input nobody drains grows until
 // memory runs out); SetMaxInput changes or removes it.
+// A constant, safe for concurrent use.
 const DefaultMaxInput = 16 << 20
 
-// ReadFunc is a read or write callback. It runs on the loop goroutine.
+// ReadFunc is a read or write callback. It runs on the loop goroutine, never
+// with the bufferevent's lock held: Loop-confined.
 type ReadFunc = func(bev *BufferEvent)
 
 // EventFunc is an event callback: what holds the event bits and err the
 // cause (io.EOF for EOF, os.ErrDeadlineExceeded for Timeout, the I/O error
-// for Error, nil for Connected). It runs on the loop goroutine.
+// for Error, nil for Connected). It runs on the loop goroutine, never with
+// the bufferevent's lock held: Loop-confined.
 type EventFunc = func(bev *BufferEvent, what Events, err error)
 
 // Config is what a backend passes to New besides the base and build
 // function.
-// A Config is a plain value; New only reads it.
+// A Config is a plain value; New only reads it: safe for concurrent use as
+// long as nobody writes it meanwhile.
 type Config struct {
 	// Type is the registered type name (see Register). Required.
 	Type string
@@ -230,7 +240,8 @@ type BufferEvent struct {
 // runs before New returns, on the calling goroutine; it must not trigger
 // callbacks. If build fails, New returns its error and nothing is leaked.
 //
-// Safe for concurrent use (it touches no shared state but the registry).
+// Safe for concurrent use (each call builds a new bufferevent and touches no
+// shared state but the registry).
 func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) (*BufferEvent, error) {
 	b := new(BufferEvent)
 	if err := b.init(base, cfg, build); err != nil {
@@ -244,11 +255,19 @@ func New(base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.O
 // allocation and, with thousands of connections, the bufferevent's hot cache
 // line can sit next to the backend's (the socket backend does this). b must
 // never have been used (ErrNotZero otherwise, and for a nil b) and must not
-// be copied afterwards; the *BufferEvent handed to users is b itself. On an
-// error b is left unusable and the object holding it may be dropped, as New
-// leaks nothing. Everything else is New's.
+// be copied afterwards; the *BufferEvent handed to users is b itself.
+// Everything else is New's.
 //
-// Safe for concurrent use (it touches no shared state but the registry).
+// What a failure leaves depends on where it happened. ErrNotZero leaves b as
+// it was. An argument rejected before anything is built (ErrNilBase, a nil
+// build function's ErrNilBuild, ErrUnknownType, ErrInvalidOptions) leaves b
+// zero: Init may be called on it again. A failure of build itself (its
+// error, or ErrNilBuild for a nil Ops) leaves b set up and finalised:
+// unusable (a later Init fails with ErrNotZero) but holding nothing, so the
+// object around it may simply be dropped, as New leaks nothing.
+//
+// Safe for concurrent use on distinct BufferEvents (it touches no shared
+// state but the registry); two calls on the same b at once are a data race.
 func Init(b *BufferEvent, base *eventbase.Base, cfg Config, build func(c backend.Core) (backend.Ops, error)) error {
 	if b == nil || b.base != nil || b.in != nil {
 		return ErrNotZero
