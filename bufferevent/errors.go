@@ -7,6 +7,7 @@ import (
 
 // Errors returned by this package. They are sentinels: compare with
 // errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrClosed is returned by methods called after Close. It matches
 	// net.ErrClosed.

@@ -132,7 +132,8 @@ func (b *BufferEvent) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteString is Write for a string. Same concurrency as Write.
+// WriteString is Write for a string. Loop-confined unless ThreadSafe, as
+// Write.
 func (b *BufferEvent) WriteString(s string) (int, error) {
 	if err := b.enter(); err != nil {
 		return 0, err
@@ -146,8 +147,9 @@ func (b *BufferEvent) WriteString(s string) (int, error) {
 }
 
 // WriteBuffer moves all of buf to the end of the output buffer without
-// copying (libevent's bufferevent_write_buffer); buf is left empty. Same
-// concurrency as Write; buf must not be used concurrently.
+// copying (libevent's bufferevent_write_buffer); buf is left empty.
+// Loop-confined unless ThreadSafe, as Write; buf must not be used
+// concurrently.
 func (b *BufferEvent) WriteBuffer(buf *evbuffer.Buffer) error {
 	if buf == nil {
 		return ErrNilBuffer

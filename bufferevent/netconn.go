@@ -17,6 +17,7 @@ import (
 // input fills to its read high watermark and reading is suspended, which is
 // the backpressure), and Write blocks while this many bytes wait for the
 // loop.
+// A constant, safe for concurrent use.
 const NetConnBuffer = 64 << 10
 
 // netConnLinger bounds how long Close waits for pending output to drain

@@ -105,6 +105,7 @@ type Flags uint32
 // by being read into memory. It lets AddFile and AddFileSegment add sendfile
 // chains whose bytes never enter user space. Socket bufferevents set it on
 // their output buffer.
+// A constant, safe for concurrent use.
 const FlagDrainsToFD Flags = 1
 
 // FlagKeepMemory raises the bound on the spare chain a buffer keeps for
@@ -113,6 +114,7 @@ const FlagDrainsToFD Flags = 1
 // reads) then reuses its chain instead of taking one from the shared pools
 // each time, at the price of holding up to 1 MiB while idle. Clearing it
 // gives back a spare above 4 KiB.
+// A constant, safe for concurrent use.
 const FlagKeepMemory Flags = 2
 
 // FlagReleaseMemory makes the buffer give every emptied chain back to the
@@ -120,6 +122,7 @@ const FlagKeepMemory Flags = 2
 // memory at all, which suits very many mostly idle buffers, and each
 // fill-and-empty cycle costs a pool round trip (about 10 ns). Setting it
 // releases the spare at once. It overrides FlagKeepMemory.
+// A constant, safe for concurrent use.
 const FlagReleaseMemory Flags = 4
 
 // FlagNonblockingFD promises that every descriptor given to WriteToFD is in
@@ -130,6 +133,7 @@ const FlagReleaseMemory Flags = 4
 // promise and a write to a full blocking descriptor stalls every goroutine
 // waiting for the calling thread's P. Socket bufferevents set it on their
 // output buffer. Other systems ignore it.
+// A constant, safe for concurrent use.
 const FlagNonblockingFD Flags = 8
 
 // New returns a new, empty Buffer. It is equivalent to new(Buffer).

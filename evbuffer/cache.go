@@ -9,6 +9,7 @@ const cacheClasses = 11
 
 // ChainCacheMaxBytes bounds the memory a ChainCache holds: chains freed
 // beyond it go to the shared pools.
+// A constant, safe for concurrent use.
 const ChainCacheMaxBytes = 1 << 20
 
 // A ChainCache keeps the chains its buffers free for their next

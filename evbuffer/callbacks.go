@@ -29,7 +29,11 @@ type Callback struct {
 // object to what a change touches. With thousands of connections, each
 // such object is a likely cache miss per change.
 //
-// Implementations are called on the goroutine that modifies the buffer.
+// Implementations are called on the goroutine that modifies the buffer,
+// one call at a time for a buffer used as its contract says (a Buffer is not
+// safe for concurrent use): an implementation registered on one buffer need
+// not be safe for concurrent use; one shared by buffers modified on
+// different goroutines must be.
 type Notifier interface {
 	// BufferChanged is called after changes to b; info says what changed
 	// since the last call.

@@ -8,6 +8,7 @@ import (
 
 // Chain sizing. A chain's capacity is a power of two between minChainSize and
 // maxPooledSize (pooled), or an exact size above that (garbage collected).
+// Constants, safe for concurrent use.
 const (
 	// minChainSize is the smallest chain capacity (libevent's MIN_BUFFER_SIZE).
 	minChainSize = 1024

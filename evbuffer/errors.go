@@ -4,6 +4,7 @@ import "errors"
 
 // Errors returned by Buffer methods. They are sentinels: compare them with
 // errors.Is, since some are wrapped with detail.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrFrozen means the end of the buffer that the operation needs is
 	// frozen (see Buffer.Freeze).

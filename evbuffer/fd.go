@@ -25,6 +25,7 @@ func (s *ioScratch) clear(nv int) {
 
 // DefaultMaxRead is the most bytes ReadFromFD reads in one call unless
 // changed with SetMaxRead (libevent's EVBUFFER_MAX_READ_DEFAULT).
+// A constant, safe for concurrent use.
 const DefaultMaxRead = 4096
 
 // numReadVecs is the number of chains one ReadFromFD fills (libevent's

@@ -13,6 +13,7 @@ import (
 type SegmentFlags uint32
 
 // Segment flags (libevent's EVBUF_FS_* values).
+// Constants, safe for concurrent use.
 const (
 	// SegmentCloseOnFree closes the descriptor when the last reference to
 	// the segment is dropped.

@@ -11,6 +11,7 @@ import (
 type EOLStyle int
 
 // End-of-line styles, with libevent's meanings and values.
+// Constants, safe for concurrent use.
 const (
 	// EOLAny: any run of CR and LF characters ends the line. Ambiguous
 	// across reads ("\r" now and "\n" later are two ends) and collapses
@@ -45,6 +46,7 @@ func (s EOLStyle) String() string {
 
 // DefaultMaxLineLength is the longest line ReadLine and ReadLineSlice
 // return unless changed with SetMaxLineLength.
+// A constant, safe for concurrent use.
 const DefaultMaxLineLength = 64 << 10
 
 // SetMaxLineLength sets the longest line (without its end-of-line marker)

@@ -16,6 +16,7 @@ import (
 type Feature uint8
 
 // Poller features.
+// Constants, safe for concurrent use.
 const (
 	// FeatureET: the poller supports edge-triggered events (ET).
 	FeatureET Feature = 0x01
@@ -59,6 +60,7 @@ func (f Feature) String() string {
 type LoopFlags int
 
 // Loop flags (libevent's EVLOOP_*).
+// Constants, safe for concurrent use.
 const (
 	// LoopOnce blocks until something is active, runs the callbacks, and
 	// returns once a turn ran at least one callback and nothing is left active.
@@ -316,7 +318,8 @@ func (b *Base) NewEvent(fd int, what What, cb func(fd int, what What)) (*Event, 
 // own object (a socket bufferevent's backend) spares each activation the
 // load of a function value, a separate object and, with thousands of
 // connections, a likely cache miss. HandleEvent is called on the loop
-// goroutine only, as event callbacks are.
+// goroutine only, as event callbacks are: Loop-confined, so an
+// implementation used by one base needs no locking.
 type Handler interface {
 	// HandleEvent runs on the loop goroutine with the event's fd and the
 	// conditions that occurred, as NewEvent's callback.

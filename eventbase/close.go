@@ -19,6 +19,7 @@ type closeHook struct {
 // ErrWorkLeft is returned by Close when functions queued by RunInLoop or
 // Defer kept queueing more work for 100 rounds: Close dropped the rest and
 // released the base anyway.
+// Never modified: safe for concurrent use.
 var ErrWorkLeft = fmt.Errorf("eventbase: work still queued after %d rounds at Close, dropped", closeRounds)
 
 // Close releases every kernel object the base made (poller fd, wake-up fd

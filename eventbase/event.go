@@ -12,6 +12,7 @@ import (
 type What uint16
 
 // Event condition bits (libevent's EV_* values).
+// Constants, safe for concurrent use.
 const (
 	// Timeout is reported when the event's timeout expired. It is never
 	// needed at creation: [Event.AddTimeout] arms a timeout on any event.
@@ -77,6 +78,7 @@ func (w What) String() string {
 }
 
 // Errors returned by this package. They are sentinels: use errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrClosed is returned by operations on a closed Base or its events.
 	ErrClosed = errors.New("eventbase: base closed")

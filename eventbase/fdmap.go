@@ -358,9 +358,10 @@ type OpError struct {
 }
 
 // Error formats the failure as "eventbase: <method> <op> fd <n>: <cause>".
+// Safe for concurrent use.
 func (e *OpError) Error() string {
 	return fmt.Sprintf("eventbase: %s %s fd %d: %v", e.Method, e.Op, e.FD, e.Err)
 }
 
-// Unwrap returns the underlying error.
+// Unwrap returns the underlying error. Safe for concurrent use.
 func (e *OpError) Unwrap() error { return e.Err }

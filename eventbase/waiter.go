@@ -42,6 +42,7 @@ type Waiter interface {
 
 // ErrWaiterSet is returned by SetWaiter when another Waiter already waits
 // for the base.
+// Never modified: safe for concurrent use.
 var ErrWaiterSet = errors.New("eventbase: another waiter is set")
 
 // pollerFD is implemented by pollers whose readiness is one descriptor.

@@ -6,6 +6,7 @@ import (
 	"time"
 )
 
+// These constants are immutable: safe for concurrent use.
 const (
 	// DefaultTick is libevent's tick length when ev_token_bucket_cfg_new gets a NULL tick.
 	// Go has no NULL duration, so pass DefaultTick explicitly; a zero tick is an error, as a

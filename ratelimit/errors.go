@@ -4,6 +4,7 @@ import "errors"
 
 // Sentinel errors. Errors returned by this package wrap one of them, so callers test with
 // errors.Is; the bufferevent layer passes them through unchanged.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrInvalidTick reports a tick length NewConfig cannot use: negative, shorter than one
 	// millisecond once truncated to whole milliseconds, or longer than MaxTick.

@@ -7,7 +7,8 @@ import (
 )
 
 // Member receives a Group's suspension changes. The bufferevent core implements it, one
-// value per bufferevent, and passes it to Limiter.JoinGroup.
+// value per bufferevent, and passes it to Limiter.JoinGroup. Implementations must be safe
+// for concurrent use (see GroupChanged).
 type Member interface {
 	// GroupChanged reports that the group suspended or resumed the directions in dirs. It
 	// carries no state on purpose: notifications from different goroutines may arrive in

@@ -10,6 +10,7 @@ import (
 type Direction uint8
 
 // Directions.
+// Constants, safe for concurrent use.
 const (
 	// Read is the receiving direction (bytes read from the transport into the input buffer).
 	Read Direction = 1 << iota

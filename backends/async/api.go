@@ -23,6 +23,7 @@ func init() {
 // Values are immutable: safe for concurrent use.
 type ListenFlags uint32
 
+// These constants are immutable: safe for concurrent use.
 const (
 	// ListenBlocking leaves accepted sockets in blocking mode
 	// (LEV_OPT_LEAVE_SOCKETS_BLOCKING). By default they are non-blocking.
@@ -57,10 +58,10 @@ type ListenerOptions struct {
 // AcceptFunc receives each accepted connection: a connected, non-blocking (unless
 // ListenBlocking), close-on-exec socket now owned by the callee, and the peer's address
 // (*net.TCPAddr or *net.UnixAddr). Hand fd to New with bufferevent.CloseOnFree, or close
-// it. The listener calls it on the loop goroutine only.
+// it. The listener calls it on the loop goroutine only: Loop-confined.
 type AcceptFunc func(l *Listener, fd int, peer net.Addr)
 
 // ErrorFunc receives an accept error that is not transient (EMFILE, ENFILE, EINVAL...).
-// The listener calls it on the loop goroutine only; it may Disable or Close the
-// listener. A listener that stays enabled pauses before accepting again.
+// The listener calls it on the loop goroutine only (Loop-confined); it may Disable or
+// Close the listener. A listener that stays enabled pauses before accepting again.
 type ErrorFunc func(l *Listener, err error)

@@ -47,6 +47,7 @@ func ConnectHostname(ctx context.Context, bev *bufferevent.BufferEvent, network,
 func DNSErr(bev *bufferevent.BufferEvent) error { return nil }
 
 // Listener is the completion-based listener; it cannot be created on this platform.
+// Its methods, which all fail or do nothing here, are safe for concurrent use.
 type Listener struct{ _ [0]func() }
 
 // Listen returns an error matching errors.ErrUnsupported on this platform. Safe for

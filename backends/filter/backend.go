@@ -13,6 +13,7 @@ import (
 
 // TypeName is the name under which the filter type is registered with
 // bufferevent.Register.
+// A constant, safe for concurrent use.
 const TypeName = "filter"
 
 func init() {
@@ -99,6 +100,7 @@ var testHook func() error
 // Close). After it the underlying is closed with whatever it still holds.
 // While the underlying lingers, its events and the linger timer keep the
 // base's loop running, as any bufferevent with output to write does.
+// A constant, safe for concurrent use.
 const Linger = 10 * time.Second
 
 // withFD adds the FD and SetFD capabilities, delegated to the underlying,

@@ -14,6 +14,7 @@ import (
 type Result int
 
 // Filter results.
+// Constants, safe for concurrent use.
 const (
 	// OK: the function made progress (or had nothing to do) and may be
 	// called again if more input is available (BEV_OK).
@@ -46,6 +47,7 @@ func (r Result) String() string {
 
 // NoLimit is the limit passed to a Func in Flush and Finished mode, where
 // watermarks are ignored (libevent passes -1 there).
+// A constant, safe for concurrent use.
 const NoLimit = math.MaxInt
 
 // Func moves and transforms bytes from src to dst (libevent's
@@ -94,6 +96,7 @@ const NoLimit = math.MaxInt
 // other method of the filter or of the underlying, and no method at all on a
 // ThreadSafe filter (the lock is not reentrant). State (a compressor, a
 // decoder) lives in the Func's closure; each filter needs its own.
+// Loop-confined: the filter calls it only on the loop goroutine.
 type Func func(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) Result
 
 // PassThrough is the Func used for a nil input or output Func: it moves up
@@ -112,6 +115,7 @@ func PassThrough(src, dst *evbuffer.Buffer, limit int, _ bufferevent.FlushMode) 
 // DefaultLimit bounds what a filter puts into its own input when it has no
 // read high watermark, as bufferevent.DefaultMaxInput bounds any
 // bufferevent's input (it equals it). libevent has no bound there.
+// A constant, safe for concurrent use.
 const DefaultLimit = bufferevent.DefaultMaxInput
 
 // DefaultOutputLimit bounds what a filter puts into the underlying's output
@@ -123,13 +127,16 @@ const DefaultLimit = bufferevent.DefaultMaxInput
 // bound also keeps unsent data in the user's own output, which the user
 // sees and its write callback follows (see "Performance" in the package
 // documentation for what the earlier 16 MiB bound cost).
+// A constant, safe for concurrent use.
 const DefaultOutputLimit = 64 << 10
 
 // ErrFailed is matched (errors.Is) by the error passed with the Error event
 // when a Func returns Error or an invalid Result.
+// Never modified: safe for concurrent use.
 var ErrFailed = errors.New("filter: filter function failed")
 
 // ErrNilUnderlying is returned by New without an underlying bufferevent.
+// Never modified: safe for concurrent use.
 var ErrNilUnderlying = errors.New("filter: nil underlying bufferevent")
 
 // FuncError is the error passed with the Error event when a Func reports
@@ -204,7 +211,8 @@ func WithCleanup(fn func() error) Option {
 // direction (bufferevent.Read for the input Func, bufferevent.Write for the
 // output Func) and puts what it returns in the FuncError's Err, so that the
 // Error event's error wraps it (errors.Is and errors.As find it). fn runs on
-// the loop goroutine with the filter's lock held, like the Funcs.
+// the loop goroutine with the filter's lock held, like the Funcs (fn is
+// loop-confined). WithCause itself is safe for concurrent use.
 func WithCause(fn func(dir bufferevent.Direction) error) Option {
 	return func(s *settings) { s.cause = fn }
 }

@@ -12,10 +12,12 @@ import (
 
 // TypeName is the name under which the pair type is registered with
 // bufferevent.Register ("pair"; libevent calls its ops "pair_elt").
+// A constant, safe for concurrent use.
 const TypeName = "pair"
 
 // ErrNoPartner is returned by Flush when the other end of the pair has been
 // closed (libevent's be_pair_flush returns -1 then).
+// Never modified: safe for concurrent use.
 var ErrNoPartner = errors.New("pair: partner closed")
 
 func init() {

@@ -14,6 +14,7 @@ import (
 // A plain value: safe for concurrent use.
 type ListenFlags uint32
 
+// These constants are immutable: safe for concurrent use.
 const (
 	// ListenBlocking leaves accepted sockets in blocking mode (LEV_OPT_LEAVE_SOCKETS_BLOCKING).
 	// By default they are non-blocking, as a socket bufferevent needs them.
@@ -69,7 +70,8 @@ const (
 
 // ListenerOptions configure [Listen] and [NewListener]. The zero value is ready to use: an
 // enabled listener with the system's default backlog whose accepted sockets are
-// non-blocking and close-on-exec. Passed by value; the listener keeps its own copy.
+// non-blocking and close-on-exec. Passed by value; the listener keeps its own copy. A
+// plain value: safe for concurrent use.
 type ListenerOptions struct {
 	// Flags select libevent's listener options.
 	Flags ListenFlags
@@ -89,14 +91,14 @@ type ListenerOptions struct {
 // AcceptFunc receives each accepted connection: a connected, non-blocking (unless
 // ListenBlocking), close-on-exec socket now owned by the callee, and the peer's address
 // (a *net.TCPAddr or *net.UnixAddr). Hand fd to [New] with bufferevent.CloseOnFree, or
-// close it. It runs on the loop goroutine, so it may call any Listener method, Close
-// included.
+// close it. It runs on the loop goroutine (Loop-confined), so it may call any Listener
+// method, Close included.
 type AcceptFunc func(l *Listener, fd int, peer net.Addr)
 
 // ErrorFunc receives an accept error that is not a transient one (for example EMFILE, or
-// EINVAL on a socket that is not listening). It runs on the loop goroutine; it may
-// Disable or Close the listener. If the listener stays enabled it pauses before the next
-// attempt, so a persistent error does not spin the loop.
+// EINVAL on a socket that is not listening). It runs on the loop goroutine
+// (Loop-confined); it may Disable or Close the listener. If the listener stays enabled it
+// pauses before the next attempt, so a persistent error does not spin the loop.
 type ErrorFunc func(l *Listener, err error)
 
 // Listener accepts connections on a listening socket, libevent's evconnlistener. Create it

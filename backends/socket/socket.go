@@ -17,6 +17,7 @@ import (
 
 // TypeName is the name socket bufferevents are registered under (bufferevent.Open,
 // BufferEvent.Type).
+// A constant, safe for concurrent use.
 const TypeName = "socket"
 
 func init() {

@@ -7,6 +7,7 @@ import (
 )
 
 // Errors returned by this package. Compare with errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrNilConfig is returned by the constructors without a *tls.Config
 	// (states Connecting and Accepting need one).
@@ -65,6 +66,7 @@ func (dirtyError) Is(target error) bool { return target == io.ErrUnexpectedEOF }
 // ErrTruncated is passed with the Error event when the transport ended in
 // the middle of a TLS record (a truncation, never treated as a dirty
 // shutdown). It matches io.ErrUnexpectedEOF.
+// Never modified: safe for concurrent use.
 var ErrTruncated error = truncatedError{}
 
 type truncatedError struct{}

@@ -20,6 +20,7 @@ import (
 // TypeName is the name ssl bufferevents are registered under
 // (BufferEvent.Type, bufferevent.Types). bufferevent.Open with it fails
 // with an error matching errors.ErrUnsupported: use NewSocket or NewFilter.
+// A constant, safe for concurrent use.
 const TypeName = "ssl"
 
 func init() {
@@ -34,6 +35,7 @@ func init() {
 type State int
 
 // States.
+// Constants, safe for concurrent use.
 const (
 	// Open: the TLS session is already established; it is taken from a
 	// Session released by an earlier ssl bufferevent (see WithSession).
@@ -65,6 +67,7 @@ func (s State) String() string {
 type Flags uint64
 
 // Flags.
+// Constants, safe for concurrent use.
 const (
 	// DirtyShutdown: a peer that closes the connection without a TLS
 	// close_notify alert gives an EOF event instead of an Error
@@ -85,6 +88,7 @@ const (
 // DefaultHandshakeTimeout bounds the handshake unless HandshakeTimeout says
 // otherwise (libevent has no such limit; a peer that stops mid-handshake
 // would hold the connection forever).
+// A constant, safe for concurrent use.
 const DefaultHandshakeTimeout = 10 * time.Second
 
 // maxErrors is how many errors Errors keeps (libevent keeps 3).
@@ -152,7 +156,9 @@ type Session struct {
 // ConnectionState returns the session's negotiated parameters (the zero
 // value once the session has ended). Call it while no bufferevent drives
 // the session, or on that bufferevent's loop goroutine outside a
-// renegotiation (it waits for crypto/tls's handshake lock).
+// renegotiation (it waits for crypto/tls's handshake lock). Not safe for
+// concurrent use with the bufferevent driving the session except on its
+// loop goroutine, as said.
 func (s *Session) ConnectionState() tls.ConnectionState {
 	s.mu.Lock()
 	tc := s.tc

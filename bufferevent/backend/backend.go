@@ -16,6 +16,7 @@ import (
 type Direction uint8
 
 // Directions.
+// Constants, safe for concurrent use.
 const (
 	// Read is the input direction (libevent EV_READ, 0x02).
 	Read Direction = 0x02
@@ -46,6 +47,7 @@ func (d Direction) String() string {
 type Events uint16
 
 // Event bits.
+// Constants, safe for concurrent use.
 const (
 	// Reading: the condition happened while reading (BEV_EVENT_READING).
 	Reading Events = 0x01
@@ -108,6 +110,7 @@ func (e Events) String() string {
 type Options uint16
 
 // Options.
+// Constants, safe for concurrent use.
 const (
 	// CloseOnFree: closing the bufferevent also closes what it owns (the
 	// fd of a socket bufferevent, the underlying bufferevent of a filter).
@@ -145,6 +148,7 @@ func (o Options) Valid() bool {
 type TriggerOptions uint32
 
 // Trigger options (libevent's BEV_TRIG_*; same bit values).
+// Constants, safe for concurrent use.
 const (
 	// TriggerDefer queues the callback on the base's deferred queue even if
 	// the bufferevent was not created with DeferCallbacks
@@ -163,6 +167,7 @@ const (
 type SuspendReason uint16
 
 // Suspension reasons.
+// Constants, safe for concurrent use.
 const (
 	// SuspendWatermark: the input reached the read high watermark (or the
 	// default input limit), or a filter's underlying output is full.
@@ -187,6 +192,7 @@ const (
 type WriteTimerPolicy uint8
 
 // Write timer policies.
+// Constants, safe for concurrent use.
 const (
 	// WriteTimerWhilePending runs the write timer only while output is
 	// waiting: ResetWriteTimer stops it once the output is empty (libevent's
@@ -206,6 +212,7 @@ const (
 type FlushMode int
 
 // Flush modes.
+// Constants, safe for concurrent use.
 const (
 	// Normal: process data as convenient, respecting watermarks (BEV_NORMAL).
 	Normal FlushMode = 0
@@ -256,6 +263,7 @@ func itoa(n int) string {
 
 // DefaultMaxSingle is the default for a bufferevent's maximum single read
 // and single write (libevent's MAX_SINGLE_READ_DEFAULT / WRITE_DEFAULT).
+// A constant, safe for concurrent use.
 const DefaultMaxSingle = 16384
 
 // Ops is what a backend implements: the operations the core delegates to the
@@ -277,7 +285,7 @@ const DefaultMaxSingle = 16384
 // User code never calls Ops methods; it calls the BufferEvent methods, which
 // keep the core state (enabled bits, suspension, timeouts) and then delegate.
 // New behaviour will be added as new optional interfaces, never as new Ops
-// methods.
+// methods. Loop-confined, as the first point says.
 type Ops interface {
 	// Enable starts I/O in the given directions. The core has already set
 	// the user's enabled bits and calls Enable only for directions that are
@@ -551,6 +559,7 @@ type Core interface {
 
 // ErrUnsupported is errors.ErrUnsupported, returned (wrapped) when a backend
 // lacks an optional interface.
+// Never modified: safe for concurrent use.
 var ErrUnsupported = errors.ErrUnsupported
 
 // Prioritizer is the optional interface of backends whose events have a

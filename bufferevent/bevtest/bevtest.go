@@ -19,7 +19,8 @@ import (
 // Caps declares what a backend cannot do, so that the suite reports the
 // matching checks as not applicable (with t.Log) instead of failing them.
 // The zero value claims every capability.
-// A Caps is a plain value; Break is called on the loop goroutine.
+// A Caps is a plain value, safe for concurrent use; Break is called on the
+// loop goroutine (Loop-confined).
 type Caps struct {
 	// NoFD: FD returns an error matching errors.ErrUnsupported (pairs,
 	// filters). Otherwise FD must return a descriptor ≥ 0.
@@ -54,6 +55,7 @@ type Caps struct {
 
 // DefaultTimeout is the bound on each check's loop run when Caps.Timeout is
 // 0.
+// A constant, safe for concurrent use.
 const DefaultTimeout = 20 * time.Second
 
 // timeout is the bound for this env's runs.
@@ -68,7 +70,8 @@ func (e *env) timeout() time.Duration {
 // with Write enabled and Read disabled as New leaves them, and declares the
 // backend's capabilities. Data written to a must arrive at b and vice
 // versa. It is called on the goroutine that later runs base's loop, before
-// the loop runs. The suite closes both bufferevents and the base.
+// the loop runs (Loop-confined). The suite closes both bufferevents and the
+// base.
 type MakePair func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps Caps, err error)
 
 // optionSets are the option combinations every data check runs with.
@@ -90,7 +93,9 @@ var optionSets = []struct {
 // ThreadSafeConcurrentClose, most under several option sets (plain,
 // deferred, thread-safe, thread-safe with deferred unlocked callbacks). Run it under -race. Checks a backend declared unable to pass
 // (see Caps) are logged as not applicable.
-// Call it from the test goroutine; it runs each check's loop there.
+// Call it from the test goroutine; it runs each check's loop there. Run keeps
+// no state between calls: it is safe for concurrent use by parallel tests if
+// mk is.
 func Run(t *testing.T, mk MakePair) {
 	checks := []struct {
 		name string

@@ -17,6 +17,7 @@ import (
 type Format int
 
 // Stream formats.
+// Constants, safe for concurrent use.
 const (
 	// Deflate is a raw DEFLATE stream (RFC 1951), as in WebSocket
 	// permessage-deflate or HTTP "Content-Encoding: deflate" done wrong.
@@ -51,6 +52,7 @@ func (f Format) String() string {
 // Compression levels with a meaning across formats. Other values are the
 // format's own levels: -2 (Huffman only) to 9 for the DEFLATE family,
 // 1 to 22 for zstd (mapped to the four zstd encoder speeds).
+// Constants, safe for concurrent use.
 const (
 	// DefaultLevel (the zero value) is the format's default: 5 for the
 	// DEFLATE family (klauspost/compress's default, faster than zlib's 6 at
@@ -64,6 +66,7 @@ const (
 )
 
 // Defaults for Options fields left zero.
+// Constants, safe for concurrent use.
 const (
 	// DefaultMaxRatio is the decompressed-to-compressed ratio above which a
 	// Decoder reports ErrLimit, once it has produced RatioFloor bytes.
@@ -131,6 +134,7 @@ func (o *Options) orDefault() Options {
 // Errors reported by Err and by the constructors. Errors from the stream
 // wrap one of them (and, for ErrCorrupt, the codec's own error), so test
 // them with errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrFormat means an unknown Format.
 	ErrFormat = errors.New("compress: unknown format")

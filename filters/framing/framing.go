@@ -10,6 +10,7 @@ import (
 
 // Errors reported by the framers' Err methods and helpers. Errors with
 // detail wrap one of them; test with errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrFrameTooLarge means a frame's declared length, or a message to be
 	// framed, exceeds the framer's maximum.
@@ -32,10 +33,12 @@ var (
 
 // DefaultMaxFrame is the maximum frame payload (and line length) used when
 // a constructor gets max <= 0.
+// A constant, safe for concurrent use.
 const DefaultMaxFrame = 1 << 20
 
 // DefaultBudget is how many bytes an input filter delivers per call when
 // the backend passes a negative limit.
+// A constant, safe for concurrent use.
 const DefaultBudget = 256 << 10
 
 // Compile-time checks that the filter methods are filter.Funcs.

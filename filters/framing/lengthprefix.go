@@ -18,6 +18,7 @@ type LengthSize int
 // Length header encodings: big-endian unsigned integers of 1, 2, 4 or 8
 // bytes, or an unsigned LEB128 varint (encoding/binary's Uvarint, as in
 // protobuf's length-delimited streams).
+// Constants, safe for concurrent use.
 const (
 	Uint8   LengthSize = 1
 	Uint16  LengthSize = 2

@@ -9,6 +9,7 @@ import (
 )
 
 // Loop is what a lookup needs from the event loop; *eventbase.Base implements it.
+// RunInLoop must be safe for concurrent use; Defer is loop-confined.
 type Loop interface {
 	// RunInLoop queues fn to run on the loop goroutine; it is called from the lookup
 	// goroutine and must be safe for concurrent use. It fails once the loop is closed.
@@ -20,7 +21,8 @@ type Loop interface {
 
 // LookupFunc resolves host to its IP addresses for network "ip", "ip4" or "ip6";
 // (*net.Resolver).LookupNetIP is one. It is called on a goroutine of its own and must
-// return once ctx is done.
+// return once ctx is done; lookups of several bufferevents run at once, so it must be
+// safe for concurrent use.
 type LookupFunc func(ctx context.Context, network, host string) ([]netip.Addr, error)
 
 // Target is a validated hostname-connect request, as [ParseTarget] returns it. A plain
@@ -107,6 +109,7 @@ func DialError(addr net.Addr, err error) error {
 
 // Result is the outcome of one lookup, passed to the deliver function of
 // [Dialer.Start] on the loop goroutine. Hand it to [Dialer.End] and [Dialer.Settle].
+// Loop-confined, like the Dialer it belongs to.
 type Result struct {
 	gen uint64
 	t   Target

@@ -12,6 +12,7 @@ import (
 
 // TypeName is the name the pipe type is registered under (bufferevent.Open
 // returns one end; Partner finds the other).
+// A constant, safe for concurrent use.
 const TypeName = "testpipe"
 
 func init() {
@@ -45,6 +46,7 @@ var (
 type Flaw int
 
 // Flaws.
+// Constants, safe for concurrent use.
 const (
 	// NoFlaw is a correct pipe.
 	NoFlaw Flaw = iota
@@ -109,9 +111,11 @@ func lookup(bev *bufferevent.BufferEvent) *end {
 }
 
 // ErrBroken is the error Break makes transfers fail with.
+// Never modified: safe for concurrent use.
 var ErrBroken = errors.New("pipe: broken by test")
 
 // ErrNotPipe is returned by Break for a bufferevent that is not a pipe end.
+// Never modified: safe for concurrent use.
 var ErrNotPipe = errors.New("pipe: not a pipe bufferevent")
 
 // Break makes bev's next transfer fail: its event callback gets

@@ -46,7 +46,7 @@ type Config struct {
 }
 
 // CodecStats counts a compressing proxy's bytes on the compressed side. A plain value,
-// copied out by Server.CodecStats.
+// copied out by Server.CodecStats: safe for concurrent use.
 type CodecStats struct {
 	Plain      int64 // bytes before compression and after decompression
 	Compressed int64 // bytes on the wire

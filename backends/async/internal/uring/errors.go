@@ -8,6 +8,7 @@ import (
 
 // Sentinel errors. Every error returned by this package is, or wraps, one of these or a
 // syscall errno (unix.Errno), so callers test them with errors.Is.
+// Sentinel values, never modified: safe for concurrent use.
 var (
 	// ErrSQFull is returned by a Prep method or Reserve when no submission queue entry is
 	// free and the ring may not flush the queue by itself, because the last prepared entry
@@ -54,6 +55,7 @@ var (
 
 // ReservedUserData is the one user data value the ring keeps for its own requests (the
 // cancellations issued by Drain and Close). Prep methods refuse it.
+// A constant, safe for concurrent use.
 const ReservedUserData = ^uint64(0)
 
 // unsupportedError reports that io_uring (or a feature this package needs) is not
@@ -86,10 +88,11 @@ func invalid(format string, args ...any) error {
 // CompletionFunc receives one completion: the user data of the operation, its result (a
 // byte count, a file descriptor, zero, or a negated errno such as -int32(unix.ECANCELED))
 // and the CQE flags (CQEFMore and friends). Reap and Drain call it on the loop goroutine,
-// the one calling them.
+// the one calling them: Loop-confined.
 type CompletionFunc func(userData uint64, res int32, flags uint32)
 
 // CQE flags as reported to a CompletionFunc.
+// Constants, safe for concurrent use.
 const (
 	// CQEFMore means the operation (a multishot accept) stays armed and will complete
 	// again; its user data stays in use.
@@ -109,10 +112,12 @@ func BufferID(flags uint32) (uint16, bool) {
 }
 
 // SQEFlags modify how the kernel issues a prepared operation (IOSQE_* flags).
+// Values are immutable: safe for concurrent use.
 type SQEFlags uint8
 
 // The SQE flags this package lets callers set with SetLastFlags. Flags that would break the
 // ring's bookkeeping (CQE skipping, fixed files, buffer selection) are not offered.
+// Constants, safe for concurrent use.
 const (
 	// FlagDrain: issue the operation only after every earlier one has completed.
 	FlagDrain SQEFlags = 1 << 1
@@ -126,10 +131,12 @@ const (
 	FlagAsync SQEFlags = 1 << 4
 )
 
-// Op is an io_uring opcode, used with OpSupported.
+// Op is an io_uring opcode, used with OpSupported. Values are immutable: safe for
+// concurrent use.
 type Op uint8
 
 // The opcodes this package prepares (values from the kernel's enum io_uring_op).
+// Constants, safe for concurrent use.
 const (
 	OpNop         Op = 0
 	OpReadv       Op = 1
@@ -164,7 +171,7 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// Option configures New. Options are plain values, safe to share between goroutines.
+// Option configures New. Options are plain values, safe for concurrent use.
 type Option func(*config)
 
 type config struct {

@@ -131,6 +131,7 @@ func (r *Ring) prepAccept(ud uint64, fd, flags int, multishot bool) error {
 // AcceptAddr receives the peer address of a connection accepted by PrepAcceptAddr. The
 // kernel writes it when the accept completes: read it with Sockaddr only after the
 // completion. The zero value is ready to use; one AcceptAddr serves one accept at a time.
+// Loop-confined, like the Ring that fills it.
 type AcceptAddr struct {
 	raw unix.RawSockaddrAny
 	len uint32
@@ -196,7 +197,8 @@ func (a *AcceptAddr) Sockaddr() (Sockaddr, error) {
 }
 
 // Sockaddr is the address type PrepConnect takes (*unix.SockaddrInet4, *unix.SockaddrInet6
-// or *unix.SockaddrUnix).
+// or *unix.SockaddrUnix). A PrepConnect value must not change until its connect
+// completes; otherwise the values are not shared: Not safe for concurrent use.
 type Sockaddr = unix.Sockaddr
 
 // PrepConnect prepares a connect(2) of socket fd to sa (*unix.SockaddrInet4,

@@ -111,6 +111,8 @@ type Ring struct {
 // kernel.io_uring_disabled sysctl or a seccomp filter (EPERM, EACCES), or the kernel is
 // older than 5.11 and lacks a feature the ring relies on — the error matches
 // errors.ErrUnsupported and wraps the errno, if any.
+//
+// Safe for concurrent use: each call makes its own ring, which is then loop-confined.
 func New(entries uint32, opts ...Option) (*Ring, error) {
 	if entries == 0 {
 		return nil, invalid("ring size 0")

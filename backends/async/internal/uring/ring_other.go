@@ -8,7 +8,8 @@ import (
 )
 
 // Sockaddr is the address type PrepConnect takes: unix.Sockaddr on Linux, any value
-// elsewhere (where PrepConnect always fails).
+// elsewhere (where PrepConnect always fails). Not safe for concurrent use (off Linux
+// nothing uses it).
 type Sockaddr = any
 
 // errNotLinux is what every entry point returns off Linux.
@@ -18,7 +19,8 @@ var errNotLinux = &unsupportedError{what: "io_uring exists only on Linux, not " 
 // code using it compiles everywhere. Loop-confined.
 type Ring struct{ _ [0]func() }
 
-// New always fails off Linux with an error matching errors.ErrUnsupported.
+// New always fails off Linux with an error matching errors.ErrUnsupported. Safe for
+// concurrent use.
 func New(entries uint32, opts ...Option) (*Ring, error) {
 	if entries == 0 {
 		return nil, invalid("ring size 0")

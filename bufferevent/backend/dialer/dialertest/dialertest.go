@@ -11,7 +11,9 @@ import (
 	"github.com/bufev/bufev/eventbase"
 )
 
-// Backend describes a connect-capable bufferevent type to the scenarios.
+// Backend describes a connect-capable bufferevent type to the scenarios. A plain value,
+// safe for concurrent use; the scenarios call its functions on their test goroutine,
+// which runs the loop.
 type Backend struct {
 	// New creates a bufferevent without a socket on base (socket.New(base, -1, opts),
 	// async.New(base, -1, opts)).
@@ -52,6 +54,8 @@ func OptionName(o bufferevent.Options) string {
 //
 // Mirrors libevent test/regress_bufferevent.c "bufferevent_connect_fail",
 // "bufferevent_connect_fail_eventcb" and "bufferevent_connect_fail_eventcb_defer".
+//
+// Safe for concurrent use (each call has its own bases and port).
 func ConnectRefused(t *testing.T, b Backend) {
 	for _, opts := range []bufferevent.Options{0, bufferevent.DeferCallbacks, bufferevent.ThreadSafe} {
 		t.Run(OptionName(opts), func(t *testing.T) {
@@ -109,9 +113,10 @@ func NewBase(t testing.TB) *eventbase.Base {
 
 // Dispatch runs b's loop until it has nothing left to do, with a watchdog that breaks it
 // and fails the test after limit, so a broken test fails instead of hanging. The
-// watchdog lives outside the base, so it does not keep the loop alive. Call it where you
-// would call b.Dispatch: from the one goroutine that runs b's loop (it blocks until the
-// loop returns); the watchdog's LoopBreak is the only call made from another goroutine.
+// watchdog lives outside the base, so it does not keep the loop alive. Loop-confined:
+// call it where you would call b.Dispatch, from the one goroutine that runs b's loop (it
+// blocks until the loop returns); the watchdog's LoopBreak is the only call made from
+// another goroutine.
 func Dispatch(t testing.TB, b *eventbase.Base, limit time.Duration) {
 	t.Helper()
 	var fired atomic.Bool

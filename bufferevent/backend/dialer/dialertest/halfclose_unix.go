@@ -16,7 +16,7 @@ import (
 // FinishedThenWrite checks, on one end of a Unix socket pair given to b.NewFD, that output
 // added after the write side was shut down fails with an Error event for writing
 // (EPIPE), not silently; a second Finished is harmless; Flush(Read, Finished) shuts
-// nothing down. Safe for concurrent use.
+// nothing down. Safe for concurrent use (each call has its own base and socket pair).
 func FinishedThenWrite(t *testing.T, b Backend) {
 	if b.NewFD == nil {
 		t.Fatal("dialertest.FinishedThenWrite: Backend.NewFD is nil")
@@ -84,7 +84,8 @@ func socketPair(t *testing.T) [2]int {
 // empties the output inside WithLock; the peer must see no EOF until the loop runs
 // (shutdown(SHUT_WR) on that goroutine would touch the descriptor the loop owns,
 // against backend.ShutdownConn's contract), and EOF once it has. Then the same twenty
-// times with the loop running on its own goroutine, for -race. Safe for concurrent use.
+// times with the loop running on its own goroutine, for -race. Safe for concurrent use
+// (each call has its own bases and socket pairs).
 func FinishedOffLoop(t *testing.T, b Backend) {
 	if b.NewFD == nil {
 		t.Fatal("dialertest.FinishedOffLoop: Backend.NewFD is nil")
