@@ -17,8 +17,11 @@
 // certificate's SHA-256 fingerprint on both sides so it can be compared by eye. -t
 // and -T set the connection's read and write timeouts, -b its maximum single read. By
 // default the connection stays open after standard input ends, until the peer closes
-// it, as netcat does; -N closes it once what was read from standard input has been
-// sent (there is no half-close in bufev's socket backend).
+// it, as netcat does; -N, as nc -N, shuts the connection's write side down once what
+// was read from standard input has been sent (Flush(Write, Finished): after
+// close_notify with -S), so the peer sees EOF, and goes on printing what the peer
+// sends until it closes: a request whose server answers after the end of the request
+// gets its answer.
 //
 // -s and -p are the source address and port, as in libevent's becat and ncat:
 // connecting, the socket is bound to them before it connects (then becat
@@ -102,6 +105,8 @@ type cat struct {
 	ln     *socket.Listener
 
 	bev      *bufferevent.BufferEvent // the current connection, nil when none
+	up       bool                     // bev is connected (TLS: the handshake is done)
+	shut     bool                     // -N: bev's write side was finished
 	pending  evbuffer.Buffer          // standard input read while there was no connection
 	stdinEOF bool
 	waiting  chan struct{} // set while the stdin goroutine waits for the output to drain
@@ -116,7 +121,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.listen, "l", false, "listen on HOST PORT instead of connecting")
 	fs.BoolVar(&o.keep, "k", false, "with -l: keep listening after a connection ends")
 	fs.BoolVar(&o.tls, "S", false, "TLS (self-signed certificate when listening; no verification when connecting)")
-	fs.BoolVar(&o.closeAtEOF, "N", false, "close the connection once standard input ended and was sent")
+	fs.BoolVar(&o.closeAtEOF, "N", false, "shut the connection's write side down once standard input ended and was sent (the peer gets EOF)")
 	fs.DurationVar(&o.readTimeout, "t", 0, "read timeout (0: none)")
 	fs.DurationVar(&o.writeTimeout, "T", 0, "write timeout (0: none)")
 	fs.IntVar(&o.maxRead, "b", 0, "maximum bytes per read (0: the default)")
@@ -333,6 +338,7 @@ func (c *cat) attach(bev *bufferevent.BufferEvent) {
 }
 
 func (c *cat) connected() {
+	c.up = true
 	if c.o.verbose {
 		fmt.Fprintln(c.stderr, "connected")
 	}
@@ -360,8 +366,7 @@ func (c *cat) read(bev *bufferevent.BufferEvent) {
 	}
 }
 
-// written runs when the output drained to outLow: wake the stdin reader, or close
-// after standard input ended (-N).
+// written runs when the output drained to outLow: wake the stdin reader.
 func (c *cat) written(*bufferevent.BufferEvent) {
 	if c.waiting != nil {
 		close(c.waiting)
@@ -370,9 +375,13 @@ func (c *cat) written(*bufferevent.BufferEvent) {
 	c.maybeClose()
 }
 
+// maybeClose does -N: once standard input ended on a connected connection, what it
+// produced is sent and then the write side is shut down; the connection ends when the
+// peer closes. (It used to close the connection, losing the peer's answer.)
 func (c *cat) maybeClose() {
-	if c.o.closeAtEOF && c.stdinEOF && c.bev != nil && c.bev.Output().Len() == 0 {
-		c.end(nil)
+	if c.o.closeAtEOF && c.stdinEOF && c.bev != nil && c.up && !c.shut {
+		c.shut = true
+		_, _ = c.bev.Flush(bufferevent.Write, bufferevent.Finished)
 	}
 }
 
@@ -398,7 +407,7 @@ func (c *cat) end(err error) {
 		return
 	}
 	c.bev.Close()
-	c.bev = nil
+	c.bev, c.up, c.shut = nil, false, false
 	if c.waiting != nil {
 		close(c.waiting)
 		c.waiting = nil

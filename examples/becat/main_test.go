@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bufev/bufev/examples/internal/certs"
 	"github.com/bufev/bufev/examples/internal/outlines"
 )
 
@@ -40,6 +42,63 @@ func TestBecatConnect(t *testing.T) {
 	}
 	if out.String() != "got: hello\n" {
 		t.Fatalf("stdout %q", out.String())
+	}
+}
+
+// TestBecatHalfClose: with -N becat shuts its write side down once standard input is
+// sent (after close_notify with -S), and prints the answer of a server that replies
+// only after the end of the request, as nc -N does. -N closed the whole connection
+// instead, so the answer was lost.
+func TestBecatHalfClose(t *testing.T) {
+	cert, err := certs.SelfSigned("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tlsOn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tlsOn), func(t *testing.T) {
+			var ln net.Listener
+			var err error
+			args := []string{"-N"}
+			if tlsOn {
+				ln, err = tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+				args = append(args, "-S")
+			} else {
+				ln, err = net.Listen("tcp", "127.0.0.1:0")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			served := make(chan error, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					served <- err
+					return
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				req, err := io.ReadAll(c) // until the client's EOF
+				if err != nil {
+					served <- err
+					return
+				}
+				_, err = fmt.Fprintf(c, "got %d bytes\n", len(req))
+				served <- err
+			}()
+			host, port, _ := net.SplitHostPort(ln.Addr().String())
+			request := strings.Repeat("request line\n", 1000)
+			var out, errOut outlines.Writer
+			if err := run(context.Background(), append(args, host, port), strings.NewReader(request), &out, &errOut); err != nil {
+				t.Fatalf("run: %v %s", err, errOut.String())
+			}
+			if err := <-served; err != nil {
+				t.Fatalf("server: %v", err)
+			}
+			if want := fmt.Sprintf("got %d bytes\n", len(request)); out.String() != want {
+				t.Fatalf("stdout %q; want %q", out.String(), want)
+			}
+		})
 	}
 }
 

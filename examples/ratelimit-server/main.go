@@ -58,6 +58,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: usage printed
+		}
 		fmt.Fprintln(os.Stderr, "ratelimit-server:", err)
 		os.Exit(1)
 	}
