@@ -136,6 +136,9 @@ func (r *room) join(bev *bufferevent.BufferEvent, maxLine int) {
 func (r *room) read(c *client) {
 	in := c.bev.Input()
 	for {
+		if _, ok := r.clients[c.bev]; !ok {
+			return // dropped meanwhile (its output was over -max-pending): ignore the rest
+		}
 		line, err := in.ReadLineSlice(evbuffer.EOLCRLF)
 		if errors.Is(err, evbuffer.ErrNoLine) {
 			return
