@@ -38,7 +38,7 @@ func TestLinesAfterLeaving(t *testing.T) {
 	}()
 	slow, other := r.clients[bevs[0]], bevs[1]
 	_ = slow.bev.Output().AddString(strings.Repeat("x", 250)) // nearly over -max-pending
-	in := slow.bev.Input() // as if read from the socket
+	in := slow.bev.Input()                                    // as if read from the socket
 	in.Unfreeze(false)
 	if err := in.AddString("/nick bob\nhello\n"); err != nil {
 		t.Fatal(err)
