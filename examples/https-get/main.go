@@ -50,12 +50,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	caFile := fs.String("cafile", "", "PEM file of the CAs to trust (default: the system roots)")
 	body := fs.Bool("body", false, "print the body after the headers, as received (a chunked body is not decoded)")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up when the handshake, or a read or write, takes this long (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: https-get [-cafile FILE] [-body] URL")
+		return errors.New("usage: https-get [-cafile FILE] [-body] [-timeout D] URL")
+	}
+	if *timeout < 0 {
+		return fmt.Errorf("-timeout %v: must not be negative", *timeout)
 	}
 	u, err := url.Parse(fs.Arg(0))
 	if err != nil {
@@ -92,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bev, err := ssl.NewFilter(base, under, cfg, ssl.Connecting, bufferevent.CloseOnFree)
+	bev, err := ssl.NewFilter(base, under, cfg, ssl.Connecting, bufferevent.CloseOnFree, ssl.HandshakeTimeout(*timeout))
 	if err != nil {
 		under.Close()
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bufev/bufev/examples/internal/certs"
 	"github.com/bufev/bufev/examples/internal/outlines"
@@ -97,5 +99,36 @@ func TestHTTPSGetBadArgs(t *testing.T) {
 	err := run(context.Background(), []string{"https://127.0.0.1:1/"}, io.Discard, io.Discard)
 	if err == nil || errors.Is(err, context.Canceled) {
 		t.Fatalf("refused connection: %v", err)
+	}
+}
+
+// TestHTTPSGetTimeout: -timeout bounds a silent server's handshake, and a negative
+// -timeout is refused at once: it was taken for no read or write timeout, and a server
+// that never answered the ClientHello held https-get for the ssl backend's default
+// handshake timeout (10 s), which also capped a -timeout above it.
+func TestHTTPSGetTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	start := time.Now()
+	err = run(context.Background(), []string{"-timeout", "200ms", "https://" + ln.Addr().String() + "/"}, io.Discard, io.Discard)
+	if err == nil || time.Since(start) > 5*time.Second {
+		t.Fatalf("silent server: %v after %v; want an error within about 200ms", err, time.Since(start))
+	}
+	start = time.Now()
+	err = run(context.Background(), []string{"-timeout", "-1s", "https://" + ln.Addr().String() + "/"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "-timeout") || time.Since(start) > time.Second {
+		t.Fatalf("-timeout -1s: %v after %v; want it refused at once", err, time.Since(start))
 	}
 }
