@@ -89,8 +89,8 @@ var optionSets = []struct {
 // subtests: BasicIO, LargeTransfer, PingPong, Watermarks,
 // ReadHighBoundsInput, Timeouts, FlushModes, CloseInCallback, EOFOnClose,
 // EnableDisableChurn, DeferredOrder, Trigger, ErrorDelivery,
-// CallbackCallsEverything, FD, BadInput, ThreadSafeStress and
-// ThreadSafeConcurrentClose, most under several option sets (plain,
+// CallbackCallsEverything, FD, BadInput, ThreadSafeStress,
+// ThreadSafeConcurrentClose and ThreadSafeRandomOps, most under several option sets (plain,
 // deferred, thread-safe, thread-safe with deferred unlocked callbacks). Run it under -race. Checks a backend declared unable to pass
 // (see Caps) are logged as not applicable.
 // Call it from the test goroutine; it runs each check's loop there. Run keeps
@@ -149,6 +149,18 @@ func Run(t *testing.T, mk MakePair) {
 		}
 		testConcurrentClose(e)
 	})
+	for _, o := range []struct {
+		name string
+		opts bufferevent.Options
+	}{{"ThreadSafe", bufferevent.ThreadSafe}, {"ThreadSafeDeferred", bufferevent.ThreadSafe | bufferevent.DeferCallbacks}} {
+		t.Run("ThreadSafeRandomOps/"+o.name, func(t *testing.T) {
+			e := newEnv(t, mk, o.opts)
+			if e == nil {
+				return
+			}
+			testRandomOps(e)
+		})
+	}
 }
 
 // env is one check's world: a base, a pair and a loop driver.

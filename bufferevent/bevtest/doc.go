@@ -15,7 +15,8 @@
 // delivery, enable/disable churn, deferred callback order, Trigger, callbacks
 // calling every method, FD, bad input and methods after Close, and -race
 // stresses of ThreadSafe bufferevents: many writer goroutines while the loop
-// echoes, and Close racing writers. Each check names the libevent
+// echoes, Close racing writers, and random method calls from goroutines and
+// callbacks at once, after which the pair must still carry data. Each check names the libevent
 // regression case it mirrors where there is one. Most checks run under several
 // option sets (plain, DeferCallbacks, ThreadSafe, ThreadSafe with deferred
 // unlocked callbacks).
