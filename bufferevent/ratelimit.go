@@ -361,12 +361,15 @@ func (rg *RateLimitGroup) Group() *ratelimit.Group { return rg.g }
 // SetConfig replaces the group's config (libevent's
 // bufferevent_rate_limit_group_set_cfg): the levels are clipped to the new
 // bursts, the min share is recomputed, and the refill timer is re-armed for
-// the new tick. Loop-confined to the group's base.
+// the new tick. Safe for concurrent use, as the type's doc says: the
+// accounting changes at once, and the timer, which belongs to the group's
+// loop, is re-armed there (its callback is activated, as a suspension does,
+// and refills and arms it).
 func (rg *RateLimitGroup) SetConfig(cfg *ratelimit.Config) error {
 	if err := rg.g.SetConfig(cfg, rg.base.Now()); err != nil {
 		return err
 	}
-	rg.arm(rg.g.NextRefill())
+	rg.wake()
 	return nil
 }
 

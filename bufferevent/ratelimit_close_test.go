@@ -111,3 +111,60 @@ func TestRateLimitGroupCloseRacesDecrements(t *testing.T) {
 		t.Fatal("no decrement ran")
 	}
 }
+
+// RateLimitGroup.SetConfig is safe for concurrent use, as the type's doc
+// says: goroutines change the config (and the tick) while others suspend and
+// resume the group and its loop runs the refill timer. Before, SetConfig
+// re-armed the timer on the calling goroutine: -race reported it and the
+// base's timer heap could be corrupted (an index-out-of-range panic in
+// heapRemove). Then a shorter tick set off the loop on a suspended group
+// re-arms the refill timer, as on the loop (TestRateLimitGroupRetick).
+func TestRateLimitGroupSetConfigConcurrentSafe(t *testing.T) {
+	base := newBase(t)
+	stop := runLoop(t, base)
+	defer stop()
+	cfg := func(rate int64, tick time.Duration) *ratelimit.Config {
+		c, err := ratelimit.NewConfig(rate, rate, rate, rate, tick)
+		must(t, err)
+		return c
+	}
+	var g *bufferevent.RateLimitGroup
+	must(t, base.Do(t.Context(), func() {
+		var err error
+		g, err = bufferevent.NewRateLimitGroup(base, cfg(1000, time.Millisecond))
+		must(t, err)
+	}))
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 300 {
+				if i%2 == 0 {
+					must(t, g.SetConfig(cfg(int64(100+j), time.Duration(1+j%5)*time.Millisecond)))
+					continue
+				}
+				g.Group().DecrementRead(1 << 20)
+				g.Group().DecrementWrite(1 << 20)
+				g.Group().DecrementRead(-(1 << 20))
+				g.Group().DecrementWrite(-(1 << 20))
+			}
+		})
+	}
+	wg.Wait()
+
+	// Suspended under a one-hour tick, the refill timer waits an hour; a
+	// shorter tick set off the loop must re-arm it.
+	must(t, g.SetConfig(cfg(1<<20, time.Hour)))
+	g.Group().DecrementRead(g.Group().ReadLimit() + 4<<20)
+	must(t, base.Do(t.Context(), func() {})) // the loop armed the timer for the hour
+	must(t, g.SetConfig(cfg(1<<20, 5*time.Millisecond)))
+	deadline := time.Now().Add(5 * time.Second)
+	for g.Group().ReadLimit() <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("group read level %d 5 s after SetConfig shortened the tick: the refill timer still waits for the old one", g.Group().ReadLimit())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	var cerr error
+	must(t, base.Do(t.Context(), func() { cerr = g.Close() }))
+	must(t, cerr)
+}
