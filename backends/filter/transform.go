@@ -26,7 +26,9 @@ const maxTransformDst = 1 << 24
 // on transform.ErrShortDst. In Finished mode it calls t with atEOF true (at
 // least once, even with nothing buffered, so t can flush what it holds),
 // then resets t for a new stream; in Normal mode it stops once it has
-// produced limit bytes. Any other error from t makes the Func return Error.
+// produced limit bytes, and in Finished mode too while the source holds
+// more (the filter's Finished calls at EOF keep to the read watermark; a
+// Flush passes NoLimit). Any other error from t makes the Func return Error.
 //
 // The returned Func keeps t's state: use one per filter direction. It is not
 // safe for concurrent use (the filter calls it on the loop).
@@ -38,7 +40,10 @@ func FromTransformer(t transform.Transformer) Func {
 		need := 0    // contiguous source bytes wanted after ErrShortSrc
 		dstSize := 0 // destination space wanted after ErrShortDst
 		for {
-			if mode == bufferevent.Normal && produced >= limit {
+			// Stop near limit: in Normal mode, and in Finished mode while src
+			// holds more (the filter's Finished pass at EOF passes the room
+			// left; the last call, which passes atEOF, takes what is left).
+			if produced >= limit && (mode == bufferevent.Normal || src.Len() > 0) {
 				return OK
 			}
 			var in []byte

@@ -149,6 +149,31 @@ func TestFromTransformerLimit(t *testing.T) {
 	}
 }
 
+// In Finished mode with a limit (the filter's own Finished pass at the
+// underlying's EOF) the Func also stops near limit while src holds more, and
+// calls the transformer with atEOF only on the last of it: it converted all
+// of src at once, past the read watermark.
+func TestFromTransformerFinishedLimit(t *testing.T) {
+	src := chained(t, strings.Repeat("x", 3000), strings.Repeat("y", 3000))
+	dst := evbuffer.New()
+	tr := &trailer{}
+	fn := filter.FromTransformer(tr)
+	if res := fn(src, dst, 100, bufferevent.Finished); res != filter.OK {
+		t.Fatalf("result %v", res)
+	}
+	if dst.Len() == 0 || dst.Len() > 3000 || src.Len()+dst.Len() != 6000 || tr.resets != 0 {
+		t.Fatalf("dst %d, src %d, resets %d: want a partial move within one chain, no end yet", dst.Len(), src.Len(), tr.resets)
+	}
+	for i := 0; src.Len() > 0 && i < 10; i++ {
+		if res := fn(src, dst, 100, bufferevent.Finished); res != filter.OK {
+			t.Fatalf("result %v", res)
+		}
+	}
+	if got := str(t, dst); got != strings.Repeat("x", 3000)+strings.Repeat("y", 3000)+"<eof>" || tr.resets != 1 {
+		t.Errorf("dst %d bytes ending %q, resets %d; want all of it, then <eof>, once", len(got), got[max(0, len(got)-8):], tr.resets)
+	}
+}
+
 // A charset round trip over a pair: the writer encodes UTF-8 to
 // Windows-1252 on output, the reader decodes it on input; bytes written in
 // small pieces that cut runes arrive intact.
