@@ -89,6 +89,12 @@ func FromTransformer(t transform.Transformer) Func {
 					}
 					return NeedMore
 				}
+				if !progress {
+					// A transformer that neither consumes nor produces without
+					// saying why (it breaks transform's contract) would be
+					// called again with the same input for ever.
+					return Error
+				}
 			case errors.Is(err, transform.ErrShortDst):
 				need = 0
 				if !progress {

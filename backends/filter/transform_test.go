@@ -174,6 +174,31 @@ func TestFromTransformerFinishedLimit(t *testing.T) {
 	}
 }
 
+// stuck neither consumes nor produces, and reports no error: it breaks
+// transform's contract.
+type stuck struct{ transform.NopResetter }
+
+func (stuck) Transform(dst, src []byte, atEOF bool) (int, int, error) { return 0, 0, nil }
+
+// A transformer that makes no progress without an error gives Error: the
+// Func called it again with the same input for ever.
+func TestFromTransformerNoProgress(t *testing.T) {
+	fn := filter.FromTransformer(stuck{})
+	for _, mode := range []bufferevent.FlushMode{bufferevent.Normal, bufferevent.Finished} {
+		src, dst := chained(t, "abc", "def"), evbuffer.New()
+		done := make(chan filter.Result, 1)
+		go func() { done <- fn(src, dst, 100, mode) }()
+		select {
+		case res := <-done:
+			if res != filter.Error {
+				t.Errorf("%v: result %v; want Error", mode, res)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v: the Func loops", mode)
+		}
+	}
+}
+
 // A charset round trip over a pair: the writer encodes UTF-8 to
 // Windows-1252 on output, the reader decodes it on input; bytes written in
 // small pieces that cut runes arrive intact.
