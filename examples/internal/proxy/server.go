@@ -173,6 +173,11 @@ func (s *Server) compress(side *Side, cfg Config) error {
 		codec.Close()
 		return err
 	}
+	// What the peer sends is decompressed at most this far ahead of the relay: the
+	// filter stops at its read high watermark, so a few KiB of a decompression bomb
+	// cannot fill the input (it took up to the default maximum input, 16 MiB, in one
+	// go, all of it then queued for the partner).
+	_ = fbev.SetWatermark(bufferevent.Read, 0, decompressAhead)
 	side.Bev = fbev
 	side.Compressing = true
 	side.OnClose = func() {
@@ -215,6 +220,10 @@ func dial(base *eventbase.Base, addr *net.TCPAddr, cfg Config) (*bufferevent.Buf
 	}
 	return tbev, nil
 }
+
+// decompressAhead is the read high watermark of a compressing side: how much
+// decompressed input it holds before the relay takes it.
+const decompressAhead = 64 << 10
 
 func newCodec(cfg Config) (*compress.Codec, error) {
 	switch cfg.Codec {
