@@ -30,7 +30,9 @@
 // A side may be a compressing filter (compress-tunnel): it is then flushed (Flush mode)
 // whenever its output has been handed down in full, so an interactive exchange is never
 // stuck inside the compressor's window, and finished (Finished mode: the stream's
-// trailer) when its partner's input ends.
+// trailer) when its partner's input ends. Server makes such a side decompress at most
+// 64 KiB ahead of the relay (a read high watermark on the filter), so a decompression
+// bomb costs CPU, not memory.
 package proxy
 
 import (
