@@ -133,7 +133,9 @@ func (e *Encoder) open() error {
 // afterwards the Encoder accepts no more data (ErrFinished).
 //
 // It returns filter.NeedMore when, in Normal mode, it could neither consume
-// nor produce anything, and filter.Error (see Err) on failure.
+// nor produce anything, and filter.Error (see Err) on failure; bytes it
+// cannot read (a sendfile segment, in a buffer that drains to a descriptor)
+// are a failure wrapping evbuffer.ErrNotInMemory.
 // Not safe for concurrent use.
 func (e *Encoder) Filter(src, dst *evbuffer.Buffer, limit int, mode bufferevent.FlushMode) filter.Result {
 	if e.err != nil {
@@ -163,7 +165,9 @@ func (e *Encoder) Filter(src, dst *evbuffer.Buffer, limit int, mode bufferevent.
 			}
 		}
 		if src.Peek(encStep, nil, vec[:]) == 0 {
-			break
+			// Bytes src holds but cannot show: a sendfile segment. Waiting
+			// would stall the stream for good.
+			return e.fail(evbuffer.ErrNotInMemory)
 		}
 		p := vec[0]
 		if len(p) > encStep {
