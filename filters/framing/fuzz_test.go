@@ -3,6 +3,7 @@ package framing
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -62,14 +63,31 @@ func FuzzLengthPrefixRoundTrip(f *testing.F) {
 
 // FuzzLengthPrefixGarbage feeds arbitrary bytes to the frame parser: no
 // panic, errors are clean, and the input buffer only ever holds whole
-// frames within the maximum.
+// frames within the maximum. The top bit of which picks the largest
+// maximum a caller can ask for (math.MaxInt, "no limit") instead of 100,
+// and the helpers (FrameLen, ReadFrame) also parse the raw input.
 func FuzzLengthPrefixGarbage(f *testing.F) {
 	f.Add([]byte{0, 3, 'a', 'b', 'c', 0xff, 0xff}, uint64(1), uint8(1))
 	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, uint64(2), uint8(4))
+	// A header of MaxInt bytes under the largest maximum (Uint64, Uvarint).
+	f.Add([]byte{0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 'a'}, uint64(3), uint8(0x83))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 'a'}, uint64(3), uint8(0x84))
 	f.Fuzz(func(t *testing.T, data []byte, seed uint64, which uint8) {
-		size := sizes[int(which)%len(sizes)]
+		size := sizes[int(which&0x7f)%len(sizes)]
 		rng := rand.New(rand.NewPCG(seed, 4))
-		lp, _ := NewLengthPrefix(size, 100)
+		max := 100
+		if which&0x80 != 0 {
+			max = math.MaxInt
+		}
+		lp, _ := NewLengthPrefix(size, max)
+		var raw evbuffer.Buffer
+		_ = raw.Add(data)
+		if hl, n, err := lp.FrameLen(&raw); err == nil && (hl <= 0 || n < 0 || n > len(data)-hl) {
+			t.Fatalf("FrameLen = %d, %d on %d bytes", hl, n, len(data))
+		}
+		if p, err := lp.ReadFrame(&raw, nil); err == nil && len(p) > len(data) {
+			t.Fatalf("ReadFrame = %d bytes from %d", len(p), len(data))
+		}
 		var got evbuffer.Buffer
 		r := pump(t, rng, lp.In, data, &got, rng.IntN(2) == 0)
 		if r == filter.Error {
@@ -87,7 +105,7 @@ func FuzzLengthPrefixGarbage(f *testing.F) {
 		}
 		for got.Len() > 0 {
 			hl, n, err := lp.FrameLen(&got)
-			if err != nil || n > 100 {
+			if err != nil || n > lp.Max() {
 				t.Fatalf("input holds a bad frame: %d, %v", n, err)
 			}
 			_ = got.Drain(hl + n)
