@@ -54,7 +54,8 @@ func New(base *eventbase.Base, fd int, opts bufferevent.Options) (*bufferevent.B
 }
 
 func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (*bufferevent.BufferEvent, error) {
-	c := &conn{fd: -1, closeFD: -1, rsize: minReadSize, msEnd: msNone}
+	c := &conn{fd: -1, closeFD: -1, rsize: minReadSize, msEnd: msNone, revFD: -1}
+	c.readFn = c.readFD
 	bev, err := bufferevent.New(base, bufferevent.Config{Type: TypeName, Options: opts}, func(core backend.Core) (backend.Ops, error) {
 		lr, err := acquireRing(base)
 		if err != nil {
@@ -62,6 +63,7 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		c.lr = lr
 		c.id = lr.newID(c)
+		c.rdy = lr.ready
 		c.attach(core, base, fd, own)
 		// Every descriptor the backend writes to directly is non-blocking (New, SetFD
 		// and Connect make sure of it), so a direct send's write(2) is a raw system
@@ -76,8 +78,8 @@ func newConn(base *eventbase.Base, fd int, own bool, opts bufferevent.Options) (
 		}
 		return nil, err
 	}
-	c.lr.conns++
 	register(bev, c)
+	c.lr.addConns(1)
 	return bev, nil
 }
 
@@ -109,6 +111,8 @@ type conn struct {
 	readQueued bool        // on lr.readQ
 	drained    bool        // the last receive got less than it asked: the socket is empty
 	missed     bool        // data arrived while reading was disabled
+	rdy        bool        // receive by readiness (ready_linux.go), not by ring receives
+	revOn      bool        // rev is pending
 	rc, wc     cancelState // cancellation of the receive and of the send in flight
 	msEnd      int32       // end of stream (0) or -errno waiting behind pend, or msNone
 	pend       []pendBuf   // received buffers not yet (wholly) in the input
@@ -130,6 +134,12 @@ type conn struct {
 	rvec [1][]byte
 
 	rtimer, wtimer *eventbase.Event // libevent's generic timeouts, with in-flight output counted as pending
+
+	// Receiving by readiness (ready_linux.go): a persistent Read event on revFD, and
+	// c.readFD as a method value, made once.
+	rev    *eventbase.Event
+	revFD  int
+	readFn func([]byte) (int, error)
 
 	base       *eventbase.Base
 	bev        *bufferevent.BufferEvent
@@ -234,6 +244,10 @@ func (c *conn) startRead() {
 	}
 	n := c.readBudget()
 	if n <= 0 {
+		return
+	}
+	if c.rdy {
+		c.armReady()
 		return
 	}
 	if c.msOff || c.bulk {
@@ -493,6 +507,7 @@ func (c *conn) dropPending() {
 }
 
 func (c *conn) cancelRead() {
+	c.stopReady()
 	if c.reading {
 		c.cancel(&c.rc, kindCancelRead, kindRead)
 	}
@@ -878,6 +893,7 @@ func (c *conn) Close() error {
 	c.c.Output().RemoveCallback(c.outCb)
 	c.resetHalfClose()
 	c.dropPending()
+	c.freeReady()
 	if !c.reading {
 		c.shrinkInput()
 	}
@@ -907,7 +923,7 @@ func (c *conn) Close() error {
 	}
 	c.fd = -1
 	c.maybeForget()
-	c.lr.conns--
+	c.lr.addConns(-1)
 	c.lr.release()
 	return err
 }

@@ -294,6 +294,10 @@ func (c *conn) readDone(n int, err error) {
 	}
 }
 
+// stopReady does nothing on Windows: IOCP has no readiness receives (the Linux
+// backend's rings with few connections receive by readiness; ready_linux.go).
+func (c *conn) stopReady() {}
+
 // cancelRead cancels the receive in flight, if any.
 func (c *conn) cancelRead() {
 	if c.reading {

@@ -264,6 +264,7 @@ func (c *conn) Disable(dir backend.Direction) error {
 		if c.rtimer != nil {
 			_ = c.rtimer.Del()
 		}
+		c.stopReady() // a suspension too: a pending readiness event would fire at once
 		if user&backend.Read == 0 {
 			c.cancelRead()
 		}

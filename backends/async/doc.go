@@ -29,7 +29,9 @@
 // so that an idle base's Dispatch can return, as libevent's virtual events do for IOCP,
 // and completions are reaped in an event callback, on the loop goroutine. No
 // goroutine, no thread pool: where libevent runs IOCP completions on worker threads, here
-// they run on the loop like every other callback.
+// they run on the loop like every other callback. A ring serving at most four
+// connections has nothing to batch and receives by readiness instead, as the socket
+// backend does (see "Receiving by readiness").
 //
 // Operations are prepared during a loop turn and submitted once, at the end of it: the
 // ring's flush runs from the base's deferred queue, after that turn's callbacks, so a
@@ -55,6 +57,45 @@
 // (since session 3; it doubled up to 1 MiB before, unmeasured). After a receive that emptied the socket, the next one waits for
 // readability before its first attempt (IORING_RECVSEND_POLL_FIRST, Linux 5.19). A send
 // carries up to the maximum single write (16 KiB by default) from up to 64 chains.
+//
+// # Receiving by readiness
+//
+// Batching is how a completion ring saves system calls, and a ring with few connections
+// has nothing to batch: one request-response connection makes one receive and one send
+// per message however they are made. There the io_uring receive path (the poll wake-up
+// queueing task work on the loop's thread, the multishot receive and its buffer
+// selection, the completion) costs more than a readiness wake-up and a read(2). So a
+// ring serving at most four connections (directConns, the limit of direct sends)
+// receives by readiness: each connection has a persistent Read event on its socket and
+// reads what the socket holds straight into the input when it fires (read(2) as a raw
+// system call, at most MaxToRead bytes, as the socket backend's read callback does),
+// its sends are direct writes, and the loop blocks in the poller (epoll_wait), not in
+// the ring, which the poller then watches only while operations are in flight (an
+// accept, a send the socket did not take, a cancellation). A one-connection async
+// server makes exactly the socket server's system calls: one epoll_wait, one read and
+// one write per message.
+//
+// Above four connections every connection of the ring switches to ring receives
+// (multishot or PinRead, as described below) and the ring waits for the loop again; at
+// two or fewer they all switch back. The gap keeps a count hovering around the limit
+// (a server whose fourth and fifth clients come and go) from switching every
+// connection's receive mode at each accept and close. Each switch keeps order and
+// loses nothing: to ring receives, the Read event is stopped and then the ring receive
+// is prepared; to readiness, the ring receive is cancelled and the Read event is armed
+// only after the receive's final completion (the bytes of completions that arrive
+// before it are appended first, as usual). Watermarks, reading disabled or suspended
+// (the event is stopped, whatever the reason, and re-armed on Enable), rate limits (a
+// read is capped by MaxToRead and charged for what it read, as on the socket backend;
+// ring receives keep reserve-then-refund), timeouts, end of stream, errors and
+// half-closes behave the same in both modes and across switches (TestConformanceModes,
+// TestReadyModeSwitchStreaming, TestReadyModeSwitchOrder).
+//
+// A single-issuer ring (SetSingleIssuer) keeps ring receives whatever its connection
+// count: watched by the poller it would need its eventfd and one more io_uring_enter per
+// wake-up to run its deferred work. ASYNC_NOREADY=1 in the environment turns receiving
+// by readiness off (for comparisons). See "Receiving by readiness" under Performance
+// for the figures, and "Threads" for why a loop receiving by readiness is better not
+// locked to its thread.
 //
 // # Waiting in the ring
 //

@@ -22,6 +22,7 @@ import (
 // thread, which then ends without unlocking (so Go terminates the thread), still
 // delivers its data to the loop now running on another goroutine.
 func TestThreadExit(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	base := newBase(t)
 	fds := socketPair(t)
@@ -59,6 +60,7 @@ func TestThreadExit(t *testing.T) {
 // although the backend did not cancel them (what a thread exit produces on kernels that
 // cancel) are submitted again, and no byte is lost or duplicated.
 func TestUnrequestedCancelResubmits(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	base := newBase(t)
 	fds := socketPair(t)
@@ -121,10 +123,14 @@ func TestUnrequestedCancelResubmits(t *testing.T) {
 	}
 }
 
-// TestFaultPeerReset: the peer resets the connection while a receive and a send are in
-// flight; the bufferevent reports one Error (or EOF) with the cause, and closing it
-// afterwards leaks nothing.
+// TestFaultPeerReset: the peer resets the connection while a receive (a ring receive,
+// or the readiness event) and a send are in flight; the bufferevent reports one Error
+// (or EOF) with the cause, and closing it afterwards leaks nothing.
 func TestFaultPeerReset(t *testing.T) {
+	forEachMode(t, testFaultPeerReset)
+}
+
+func testFaultPeerReset(t *testing.T) {
 	checkFDs(t)
 	base := newBase(t)
 	fa, fb, err := tcpPair()
@@ -150,8 +156,8 @@ func TestFaultPeerReset(t *testing.T) {
 	bev.Write(make([]byte, 4<<20))
 	loopOnce(t, base)
 	c, _ := lookupConn(bev)
-	if !c.reading || !c.writing {
-		t.Fatalf("reading %v writing %v; want both in flight", c.reading, c.writing)
+	if c.reading == readyOn || c.revOn != readyOn || !c.writing {
+		t.Fatalf("reading %v (by readiness %v) writing %v; want a receive armed and a send in flight", c.reading, c.revOn, c.writing)
 	}
 	runtime.GC()
 	unix.SetsockoptLinger(fb, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
@@ -304,8 +310,13 @@ func testManyConns(t *testing.T, entries, cq uint32, n int) {
 // TestRateLimitSizesOperations: with a read limit of 1000 bytes per 100ms tick, a
 // receive is never prepared for more than the bucket holds, so no read callback sees
 // more than one tick's worth (libevent charges the request up front and refunds; see
-// the package doc), and reading is suspended until the refill.
+// the package doc), and reading is suspended until the refill; by readiness, a read is
+// capped the same way.
 func TestRateLimitSizesOperations(t *testing.T) {
+	forEachMode(t, testRateLimitSizesOperations)
+}
+
+func testRateLimitSizesOperations(t *testing.T) {
 	checkFDs(t)
 	base := newBase(t)
 	a, b, err := asyncPair(base, 0, false)

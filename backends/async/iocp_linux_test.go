@@ -112,6 +112,7 @@ func TestBufferEventAsync(t *testing.T) {
 // plain freeze leaves exposed (see TestPinningProtectsInFlight) — with garbage collections
 // between submission and completion; the bytes arrive intact in both directions.
 func TestInFlightBuffers(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	base := newBase(t)
 	fds := socketPair(t)

@@ -32,6 +32,7 @@ func setPool(t *testing.T, count, size int) {
 // high watermark (so received buffers wait while reading is suspended): every byte
 // arrives, in order, and the input never exceeds the watermark.
 func TestMultishotStream(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	for _, tc := range []struct {
 		name        string
 		count, size int
@@ -99,6 +100,7 @@ func TestMultishotStream(t *testing.T) {
 // TestMultishotRateLimit checks that multishot receives charge the read bucket with what
 // they copy into the input, never more than the allowance.
 func TestMultishotRateLimit(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, true)
 	base := newBase(t)
@@ -142,6 +144,7 @@ func TestMultishotRateLimit(t *testing.T) {
 // received buffers still pending (reading disabled after data arrived), then tears the
 // ring down: nothing leaks, every buffer comes back, no use after free (-race).
 func TestMultishotCloseInFlight(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, true)
 	setPool(t, 8, 128)
@@ -184,6 +187,7 @@ func TestMultishotCloseInFlight(t *testing.T) {
 // data reach all four sockets before the loop reaps: two receives find no buffer
 // (ENOBUFS ends them), fall back to PinRead receives, and every byte still arrives.
 func TestMultishotPoolDry(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, true)
 	setPool(t, 2, 4096)
@@ -233,6 +237,7 @@ func TestMultishotPoolDry(t *testing.T) {
 // TestMultishotEOFAfterPending checks that an end of stream arriving behind bytes that
 // wait for room (read high watermark) is reported only after they were delivered.
 func TestMultishotEOFAfterPending(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, true)
 	setPool(t, 8, 32768) // one buffer takes the whole message: no bulk switch
@@ -310,6 +315,7 @@ func TestMultishotEOFAfterPending(t *testing.T) {
 // all 16 before one reap finds a buffer each (no ENOBUFS); that reap, which found half
 // of the pool out, makes it provide more again. Every byte arrives.
 func TestMultishotPoolGrows(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, true)
 	setPool(t, 64, 4096)

@@ -26,6 +26,7 @@ func setBulkPool(t *testing.T, on bool) {
 // completed it (Close gives it back). The receive is a bulk one from the start (the
 // receive size set to the maximum).
 func TestBulkReceivePoolClose(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	for _, tc := range []struct {
 		name string
 		eof  bool // the peer closes first: the receive completes with an end of stream
@@ -96,6 +97,7 @@ func TestBulkReceivePoolClose(t *testing.T) {
 // block returned early would be handed to the next receive while the echo still holds
 // its bytes: the -race run and the comparison of the echoed bytes catch that).
 func TestBulkReceivePool(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	for _, tc := range []struct {
 		name    string
 		stopAt  int  // close both ends once the client got this much (0: everything)
@@ -183,6 +185,7 @@ func TestBulkReceivePool(t *testing.T) {
 // received data to a worker would) and drains them there: the pool takes the blocks
 // back on that goroutine (run with -race), and every block comes back.
 func TestBulkReceivePoolOtherGoroutine(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, false)
 	setBulkPool(t, true)

@@ -16,6 +16,7 @@ import (
 // not arrive; a send is charged likewise. It runs with PinRead receives (multishot
 // receives charge what they copy into the input: TestMultishotRateLimit).
 func TestRateLimitReservesUpFront(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setMultishot(t, false)
 	base := newBase(t)

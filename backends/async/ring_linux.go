@@ -113,7 +113,8 @@ type owner interface {
 type loopRing struct {
 	base *eventbase.Base
 	ring *uring.Ring
-	ev   *eventbase.Event // persistent Read event on the ring's fd
+	ev   *eventbase.Event // persistent Read event on the ring's fd (or its eventfd)
+	wev  *eventbase.Event // the event the loop runs when Wait reports completions
 	evOn bool
 
 	users   int         // live bufferevents and listeners
@@ -129,12 +130,14 @@ type loopRing struct {
 	fatal   error // the ring cannot be trusted any more (completions lost)
 	efd     int   // eventfd announcing completions of a single-issuer ring, or -1
 	// waiting: the ring blocks for the base's loop (Wait, wait_linux.go) instead of
-	// being watched by its poller; ev is then the event the loop runs when Wait reports
-	// completions, and evOn tells that the ring holds the base's AddVirtual(1) while
-	// operations are in flight. pollFD is the poller's descriptor, which the ring
-	// watches with a one-shot poll; pollArmed tells that poll is in flight. waitErr is
-	// an error of Wait, handled by the event's callback (waitFailed).
+	// being watched by its poller (ev); evOn then tells that the ring holds the base's
+	// AddVirtual(1) while operations are in flight. canWait: it can (the base's poller
+	// is epoll, no other Waiter); it waits whenever it can and is not receiving by
+	// readiness. pollFD is the poller's descriptor, which the ring watches with a
+	// one-shot poll; pollArmed tells that poll is in flight. waitErr is an error of
+	// Wait, handled by the event's callback (waitFailed).
 	waiting   bool
+	canWait   bool
 	pollFD    int
 	pollArmed bool
 	waitErr   error
@@ -165,6 +168,9 @@ type loopRing struct {
 	// directSends counts such writes that sent everything (for tests).
 	directSend  bool
 	directSends int
+	// ready: the ring's connections receive by readiness (ready_linux.go); canReady:
+	// the ring may (readiness is on and the ring is not single-issuer).
+	ready, canReady bool
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
@@ -238,10 +244,13 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 			return nil, err
 		}
 	}
+	// A single-issuer ring keeps ring receives: watched by the poller it would need its
+	// eventfd, and one more io_uring_enter per wake-up to run its deferred work.
+	lr.canReady = readyOn && !single
 	watchFD := r.FD()
-	if lr.waiting {
-		// The ring blocks for the loop: no descriptor to watch, and a single-issuer
-		// ring's deferred work runs inside its waits (no eventfd).
+	if lr.canWait && single {
+		// The ring blocks for the loop: a single-issuer ring's deferred work runs
+		// inside its waits (no eventfd).
 	} else if single {
 		// Deferred task work is announced through an eventfd, not the ring's fd.
 		efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
@@ -257,18 +266,21 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 		}
 		lr.efd, watchFD = efd, efd
 	}
-	if !lr.waiting {
-		ev, err := base.NewEvent(watchFD, eventbase.Read|eventbase.Persist, lr.onReadable)
-		if err != nil {
-			r.Close()
-			if lr.efd >= 0 {
-				unix.Close(lr.efd)
-			}
-			return nil, err
+	ev, err := base.NewEvent(watchFD, eventbase.Read|eventbase.Persist, lr.onReadable)
+	if err != nil {
+		lr.stopWaiting()
+		r.Close()
+		if lr.efd >= 0 {
+			unix.Close(lr.efd)
 		}
-		lr.ev = ev
+		return nil, err
 	}
-	ev := lr.ev
+	lr.ev = ev
+	if lr.canReady {
+		// No connection yet: receive by readiness, the poller waiting.
+		lr.ready = true
+		lr.setWaiting(false)
+	}
 	// The ring lives as long as its users, or until the base closes, whichever is
 	// first: closing the base tears it down (operations cancelled and drained) even if
 	// some async bufferevents or listeners were left open.
@@ -368,6 +380,10 @@ func (lr *loopRing) teardown() {
 	if lr.ev != nil {
 		lr.ev.Free()
 		lr.ev = nil
+	}
+	if lr.wev != nil {
+		lr.wev.Free()
+		lr.wev = nil
 	}
 	derr := lr.ring.Drain(drainTimeout, lr.reapFn)
 	cerr := lr.ring.Close()
@@ -544,6 +560,16 @@ func (lr *loopRing) submit() {
 // an idle base's Dispatch can return (libevent's virtual events for IOCP).
 func (lr *loopRing) watch() {
 	if lr.closed || lr.ev == nil {
+		return
+	}
+	if lr.fatal != nil && !lr.waiting {
+		// A failed ring is not watched: its connections have failed and the teardown
+		// drains it. (A single-issuer ring that can no longer run its deferred work
+		// would keep its descriptor readable and spin the loop.)
+		if lr.evOn {
+			_ = lr.ev.Del()
+			lr.evOn = false
+		}
 		return
 	}
 	inFlight := lr.ring.InFlight()

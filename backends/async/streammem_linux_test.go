@@ -24,6 +24,7 @@ func setReadLater(t *testing.T, on bool) {
 // the echo disables writing in bulk, after queuing its bytes (the waiting receive must then
 // start at the flush, or reading would stall).
 func TestBulkEchoReadAfterSend(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	for _, tc := range []struct {
 		name      string
 		multishot bool

@@ -28,12 +28,16 @@ func (lr *loopRing) startWaiting() error {
 		ev.Free()
 		return nil
 	}
-	lr.waiting, lr.pollFD, lr.ev = true, fd, ev
+	lr.waiting, lr.canWait, lr.pollFD, lr.wev = true, true, fd, ev
 	return nil
 }
 
-// stopWaiting hands the loop's wait back to the base's poller (teardown, waitFailed).
+// stopWaiting hands the loop's wait back to the base's poller for good (teardown,
+// waitFailed). The ring is not watched by the poller afterwards: after a failed wait
+// its connections fail (a single-issuer ring's descriptor would stay readable with
+// its deferred work never run, spinning the loop).
 func (lr *loopRing) stopWaiting() {
+	lr.canWait = false
 	if !lr.waiting {
 		return
 	}
@@ -43,6 +47,34 @@ func (lr *loopRing) stopWaiting() {
 		lr.evOn = false
 	}
 	lr.waiting = false
+}
+
+// setWaiting makes the ring block for the loop (on, if it can) or be watched by the
+// poller while operations are in flight, moving what keeps the loop running (the
+// base's AddVirtual(1), or the ring's event) from one to the other.
+func (lr *loopRing) setWaiting(on bool) {
+	if on == lr.waiting || on && !lr.canWait {
+		return
+	}
+	if lr.evOn {
+		if lr.waiting {
+			lr.base.AddVirtual(-1)
+		} else {
+			_ = lr.ev.Del()
+		}
+		lr.evOn = false
+	}
+	if on {
+		if lr.base.SetWaiter(lr, lr.wev) != nil {
+			lr.canWait = false
+			lr.watch()
+			return
+		}
+	} else {
+		_ = lr.base.SetWaiter(nil, nil)
+	}
+	lr.waiting = on
+	lr.watch()
 }
 
 // Wait implements eventbase.Waiter. It blocks in io_uring_enter until a completion is in

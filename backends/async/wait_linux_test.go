@@ -47,6 +47,7 @@ func setRingWait(t *testing.T, on bool) {
 // comes: a timer, a function queued from another goroutine, an ordinary descriptor
 // event, and LoopBreak from another goroutine. The ring hands the wait back at teardown.
 func TestRingWaits(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setRingWait(t, true)
 	base := newBase(t)
@@ -237,6 +238,7 @@ func (w *blockingWaiter) Wait(timeout time.Duration) (bool, bool) {
 // refused the poll of the epoll descriptor) fails the connections, hands the wait back
 // to the poller and leaves no ring behind once they are closed; the base keeps working.
 func TestWaitFailureFallsBack(t *testing.T) {
+	setReady(t, false) // ring receives: this tests them
 	checkFDs(t)
 	setRingWait(t, true)
 	base := newBase(t)
