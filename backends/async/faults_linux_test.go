@@ -178,12 +178,23 @@ func testFaultPeerReset(t *testing.T) {
 // default GODEBUG=invalidptr=1), a use after free would show as corrupt data, a race
 // report or a runtime abort.
 func TestFaultCloseInFlight(t *testing.T) {
+	// Ten connections receive with ring receives; two, by readiness (their sends are
+	// still send operations in flight).
+	forEachMode(t, func(t *testing.T) {
+		n := 10
+		if readyOn {
+			n = readyMin
+		}
+		testFaultCloseInFlight(t, n)
+	})
+}
+
+func testFaultCloseInFlight(t *testing.T, n int) {
 	checkFDs(t)
 	var teardownErr error
 	teardownHook = func(d, c error) { teardownErr = errors.Join(d, c) }
 	defer func() { teardownHook = nil }()
 	base := newBase(t)
-	const n = 10
 	var peers []int
 	var bevs []*bufferevent.BufferEvent
 	for i := 0; i < n; i++ {
@@ -208,8 +219,8 @@ func TestFaultCloseInFlight(t *testing.T) {
 	runtime.GC()
 	for i, bev := range bevs {
 		c, _ := lookupConn(bev)
-		if !c.reading || !c.writing {
-			t.Fatalf("bev %d: reading %v writing %v; want both in flight", i, c.reading, c.writing)
+		if c.reading == readyOn || c.revOn != readyOn || !c.writing {
+			t.Fatalf("bev %d: reading %v (by readiness %v) writing %v; want a receive armed and a send in flight", i, c.reading, c.revOn, c.writing)
 		}
 		bev.Close()
 		runtime.GC()

@@ -5,6 +5,7 @@ package async
 import (
 	"io"
 	"os"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -184,17 +185,33 @@ func (lr *loopRing) setReady(on bool) {
 	}
 }
 
+// readyProcs is the GOMAXPROCS readiness needs. With a single P the base's epoll
+// poller passes through the scheduler before each blocking wait (eventbase's
+// GOMAXPROCS-1 yield), and for a loop goroutine locked to its thread, as this package
+// recommends, that yield costs two thread switches per wait: measured, one connection
+// pinned to one CPU, 11.8 µs per message by readiness against 8.2 µs with ring
+// receives, whose wait in the ring does not yield (see "Receiving by readiness" in
+// doc.go). Tests lower it.
+var readyProcs = 2
+
 // addConns counts d more (or fewer) connections on the ring and switches the receive
-// mode when the count crosses readyMax (up) or readyMin (down).
+// mode when the count crosses readyMax (up) or readyMin (down), or when GOMAXPROCS
+// fell below readyProcs.
 func (lr *loopRing) addConns(d int) {
 	lr.conns += d
 	if !lr.canReady || lr.closed {
 		return
 	}
+	want := lr.ready
 	switch {
+	case runtime.GOMAXPROCS(0) < readyProcs:
+		want = false
 	case lr.ready && lr.conns > readyMax:
-		lr.setReady(false)
+		want = false
 	case !lr.ready && lr.conns <= readyMin:
-		lr.setReady(true)
+		want = true
+	}
+	if want != lr.ready {
+		lr.setReady(want)
 	}
 }

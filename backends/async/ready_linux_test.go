@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,11 +22,12 @@ import (
 
 // setReady turns receiving by readiness on or off for the rings created during the test
 // (what ASYNC_NOREADY=1 does for a process).
+// With it on, readiness is used whatever GOMAXPROCS is (readyProcs 1).
 func setReady(t *testing.T, on bool) {
 	t.Helper()
-	old := readyOn
-	readyOn = on
-	t.Cleanup(func() { readyOn = old })
+	old, oldProcs := readyOn, readyProcs
+	readyOn, readyProcs = on, 1
+	t.Cleanup(func() { readyOn, readyProcs = old, oldProcs })
 }
 
 // receiveModes are the two receive modes of rings with few connections.
@@ -430,6 +432,62 @@ func TestReadyModeSwitchOrder(t *testing.T) {
 	unix.Write(peers[0], []byte("third"))
 	dispatch(t, base, 5*time.Second)
 	if string(got) != "first second third" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestReadyModeOneP: with GOMAXPROCS below readyProcs a ring keeps ring receives (the
+// poller's yield with one P would cost a locked loop two thread switches per wait), and
+// switches to readiness at the next connection count change once GOMAXPROCS allows.
+func TestReadyModeOneP(t *testing.T) {
+	setReady(t, true)
+	readyProcs = 2
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	checkFDs(t)
+	base := newBase(t)
+	a, b := newPair(t, base, false)
+	a.Enable(bufferevent.Read)
+	b.Enable(bufferevent.Read)
+	loopOnce(t, base)
+	lr := ringOf(base)
+	if c, _ := lookupConn(a); lr.ready || c.rdy || !c.reading {
+		t.Fatalf("GOMAXPROCS 1: ring ready %v, conn rdy %v reading %v; want ring receives", lr.ready, c.rdy, c.reading)
+	}
+	runtime.GOMAXPROCS(2)
+	open := func() *bufferevent.BufferEvent {
+		fds := socketPair(t)
+		t.Cleanup(func() { unix.Close(fds[1]) })
+		bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bev
+	}
+	third := open() // three: the hysteresis keeps ring receives
+	third.Close()   // two
+	loopOnce(t, base)
+	if c, _ := lookupConn(a); !lr.ready || !c.rdy {
+		t.Fatalf("GOMAXPROCS 2, 2 connections: ring ready %v, conn rdy %v; want readiness", lr.ready, c.rdy)
+	}
+	// And back: GOMAXPROCS 1 again, at the next change of the count.
+	runtime.GOMAXPROCS(1)
+	third = open()
+	defer third.Close()
+	loopOnce(t, base)
+	if c, _ := lookupConn(a); lr.ready || c.rdy {
+		t.Fatalf("GOMAXPROCS 1 again: ring ready %v, conn rdy %v; want ring receives", lr.ready, c.rdy)
+	}
+	// Data flows after the switches.
+	var got []byte
+	b.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+		p, _ := bev.Input().Pullup(-1)
+		got = append(got, p...)
+		bev.Input().Drain(len(p))
+		base.LoopBreak()
+	}, nil, nil)
+	a.WriteString("after")
+	dispatch(t, base, 5*time.Second)
+	if string(got) != "after" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -5,6 +5,7 @@ package async
 import (
 	"errors"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -276,7 +277,7 @@ func acquireRing(base *eventbase.Base) (*loopRing, error) {
 		return nil, err
 	}
 	lr.ev = ev
-	if lr.canReady {
+	if lr.canReady && runtime.GOMAXPROCS(0) >= readyProcs {
 		// No connection yet: receive by readiness, the poller waiting.
 		lr.ready = true
 		lr.setWaiting(false)
