@@ -4,6 +4,7 @@ package bench
 
 import (
 	"net"
+	"os"
 	"testing"
 
 	"github.com/bufev/bufev/backends/async"
@@ -35,6 +36,8 @@ func startAsync(tb testing.TB, loops int) (string, func()) {
 		newBev: func(base *eventbase.Base, fd int) (*bufferevent.BufferEvent, error) {
 			return async.New(base, fd, bufferevent.CloseOnFree)
 		},
-		lockThread: true,
+		// BENCH_ASYNC_UNLOCKED=1 leaves the loops unlocked, for comparisons (see
+		// "Threads" in the async package's documentation).
+		lockThread: os.Getenv("BENCH_ASYNC_UNLOCKED") == "",
 	})
 }

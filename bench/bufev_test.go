@@ -5,6 +5,7 @@ package bench
 import (
 	"flag"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -43,6 +44,9 @@ func startBufev(tb testing.TB, loops int) (string, func()) {
 		newBev: func(base *eventbase.Base, fd int) (*bufferevent.BufferEvent, error) {
 			return socket.New(base, fd, bufferevent.CloseOnFree)
 		},
+		// BENCH_SOCKET_LOCKED=1 locks each loop goroutine to its thread, as the async
+		// server's are, for comparisons.
+		lockThread: os.Getenv("BENCH_SOCKET_LOCKED") != "",
 	})
 }
 

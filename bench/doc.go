@@ -221,6 +221,13 @@
 // its core output callback stays disabled until a backend uses the generic timers
 // (bufferevent); the socket backend's per-event fields share one line.
 //
+// The bufev-async server's loop goroutines are locked to their threads (as the async
+// package recommends where the ring carries the traffic) and the bufev socket server's
+// are not. BENCH_ASYNC_UNLOCKED=1 leaves the async loops unlocked and
+// BENCH_SOCKET_LOCKED=1 locks the socket server's, to compare like with like: with one
+// connection on different CPUs a locked loop costs either backend about 20% more per
+// message (see "Receiving by readiness" under Performance in the async package).
+//
 // # Closing the gap to gnet
 //
 // A third round of work (session 3) went after what one echoed message costs in user
