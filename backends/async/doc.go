@@ -92,15 +92,20 @@
 //
 // A single-issuer ring (SetSingleIssuer) keeps ring receives whatever its connection
 // count: watched by the poller it would need its eventfd and one more io_uring_enter per
-// wake-up to run its deferred work. ASYNC_NOREADY=1 in the environment turns receiving
+// wake-up to run its deferred work. So does a ring while GOMAXPROCS is 1 (checked at
+// each connection count change): with one P the epoll poller yields to the scheduler
+// before each blocking wait, which costs a loop goroutine locked to its thread two
+// thread switches per wait, where the ring's own wait does not yield. ASYNC_NOREADY=1 in the environment turns receiving
 // by readiness off (for comparisons). See "Receiving by readiness" under Performance
 // for the figures, and "Threads" for why a loop receiving by readiness is better not
 // locked to its thread.
 //
 // # Waiting in the ring
 //
-// On an epoll base the ring takes over the loop's blocking wait (eventbase's
-// Base.SetWaiter): where the loop would block in epoll_wait, it blocks in
+// On an epoll base a ring with ring receives (more than four connections, GOMAXPROCS
+// 1, or a single-issuer ring; see "Receiving by readiness") takes over the loop's
+// blocking wait (eventbase's Base.SetWaiter): where the loop would block in epoll_wait,
+// it blocks in
 // io_uring_enter(IORING_ENTER_GETEVENTS) for one completion, with the turn's timer
 // deadline as the wait's timeout (IORING_ENTER_EXT_ARG), and with a one-shot
 // IORING_OP_POLL_ADD of the base's epoll descriptor armed on the ring. One system call
@@ -446,9 +451,45 @@
 // (the wake-up queueing task work on the server's thread from the client's CPU, the
 // receive and completion run there) costs more than a readiness wake-up and a read(2),
 // and the one-connection goal (at most 10% above the socket server) holds pinned but not
-// across CPUs. Not tried: receiving by readiness (epoll and read(2)) on rings with few
-// connections, as direct sends already write; it would make the async backend the
-// socket backend where there is nothing to batch.
+// across CPUs. Session 5 receives by readiness on rings with few connections and found
+// that most of what was left of that gap was the loop goroutine's lock to its thread,
+// which the bench's async server has and its socket server has not (next).
+//
+// Receiving by readiness (kept, session 5, 2026-11-26; see "Receiving by readiness"
+// above). First a prototype covering one connection: the same bench binary with
+// ASYNC_NOREADY=1 (ring receives, as before) against without, interleaved, unpinned,
+// on a quiet machine (load average about 1.2, client and server on different CPUs):
+//
+//	cd bench && go test -c -o /tmp/ready.test && flock /tmp/bufev-bench.lock sh -c 'for i in 1 2 3 4 5; do
+//	    /tmp/ready.test -test.run "^$" -test.bench "Echo/pingpong/size=64/conns=1$/server=bufev(-async)?$" -test.benchtime 30000x
+//	    ASYNC_NOREADY=1 /tmp/ready.test ...same...
+//	    BENCH_ASYNC_UNLOCKED=1 /tmp/ready.test ...same...; done'
+//
+// 10 rounds, server CPU per message (medians): by readiness 19.9 µs, ring receives
+// 21.4 µs (-7%), the socket server of the same runs 16.2 to 16.8 µs. The system calls
+// were the socket server's (strace -c: one epoll_pwait, read and write per message, no
+// io_uring_enter), yet 20% more CPU. The difference was the lock: the async server's
+// loop goroutines are locked to their threads (runtime.LockOSThread, as this package
+// recommended without condition), the socket server's are not. Unlocked
+// (BENCH_ASYNC_UNLOCKED=1) the async server by readiness took 15.5 µs against the
+// socket server's 16.2 µs (level), and the socket server locked (BENCH_SOCKET_LOCKED=1)
+// took 18.8 µs against 15.1 µs unlocked (+24%; 10 rounds each), with 1.02 against 0.89
+// voluntary context switches per message: a locked loop goroutine makes the runtime
+// switch threads around its blocking waits more often (why exactly was not found).
+// Pinned to one CPU (taskset -c 1, GOMAXPROCS 1, 5 rounds): by readiness unlocked 7.50
+// µs, the socket server 7.57 µs (level); ring receives locked 8.16 µs, unlocked 8.13 µs;
+// but by readiness locked 11.79 µs and the socket server locked 11.86 µs, 1.53
+// voluntary switches per message against 0.54: with one P the epoll poller passes
+// through the scheduler before each blocking wait (eventbase's GOMAXPROCS-1 yield), and
+// a locked goroutine's yield hands the P to another thread and back. The ring's own
+// wait does not yield, so readiness is used only with GOMAXPROCS 2 or more
+// (readyProcs); with one P a ring keeps ring receives, whose figures are unchanged.
+//
+// Where the ring's receives carry the traffic the lock pays (the same binary, locked
+// against BENCH_ASYNC_UNLOCKED=1, 6 rounds, unpinned): 50 ping-pong connections 4056
+// against 5537 ns per message, 1000 connections 6760 against 9464 ns, streaming 1637
+// against 1871 ns. So the advice in "Threads": lock the loop goroutine of a server with
+// many connections per loop, not one with a handful.
 //
 // Why one connection stayed above the socket server until the raw direct sends (kept
 // for the record; the cause was not in the profile, see "Raw direct sends"). A perf profile (perf record -e

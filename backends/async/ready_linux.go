@@ -91,8 +91,10 @@ func (c *conn) onReady(fd int, what eventbase.What) {
 	if c.gone() || !c.rdy || fd != c.fd || what&eventbase.Read == 0 {
 		return
 	}
-	if !c.c.Active(backend.Read) {
-		// Disabled or suspended from another goroutine, not yet synced to the loop.
+	if !c.c.Active(backend.Read) || c.connecting {
+		// Disabled or suspended from another goroutine, not yet synced to the loop; or
+		// a connect started since (its outcome is the connect's to report, and the
+		// event is armed again once it succeeds).
 		c.stopReady()
 		return
 	}
