@@ -87,7 +87,9 @@ func (b *BufferEvent) MaxToWrite() int {
 // negative n raises it), suspending or resuming reading when it crosses 0
 // (libevent's bufferevent_decrement_read_limit). It fails with
 // ratelimit.ErrNoConfig without SetRateLimit. Loop-confined unless
-// ThreadSafe (the suspension then changes at the loop's next turn).
+// ThreadSafe; off the loop the suspension changes with the level, before
+// the call returns, and the backend and the refill timer follow at the
+// loop's next turn.
 func (b *BufferEvent) DecrementReadLimit(n int64) error {
 	return b.decrementLimit(n, b.rl.DecrementReadLimit)
 }
@@ -103,6 +105,15 @@ func (b *BufferEvent) decrementLimit(n int64, dec func(int64) error) error {
 		return err
 	}
 	err := dec(n)
+	if err == nil {
+		// The suspension changes with the level, under the same lock: the
+		// loop must never find the bucket empty with the direction still
+		// active (a completion backend takes an active direction with no
+		// allowance for a suspended group, and waits for the group's word).
+		// Off the loop, suspendRead and friends hand the backend's part to
+		// the loop; the refill timer is armed there below.
+		b.applyBandwidthSuspension()
+	}
 	b.leave()
 	if err != nil {
 		return err
@@ -192,16 +203,7 @@ func (b *BufferEvent) applyBandwidth() {
 	if b.dead {
 		return
 	}
-	if b.rl.ReadBlocked() {
-		b.suspendRead(backend.SuspendBandwidth)
-	} else {
-		b.unsuspendRead(backend.SuspendBandwidth)
-	}
-	if b.rl.WriteBlocked() {
-		b.suspendWrite(backend.SuspendBandwidth)
-	} else {
-		b.unsuspendWrite(backend.SuspendBandwidth)
-	}
+	b.applyBandwidthSuspension()
 	at, ok := b.rl.RefillAt()
 	if !ok {
 		if b.rlTimer != nil {
@@ -217,6 +219,25 @@ func (b *BufferEvent) applyBandwidth() {
 		b.rlTimer = t
 	}
 	_ = b.rlTimer.AddTimeout(max(at.Sub(b.base.Now()), 0))
+}
+
+// applyBandwidthSuspension is applyBandwidth's first half: SuspendBandwidth
+// set or cleared from the own bucket's levels. Lock held; off the loop (a
+// ThreadSafe decrement) the backend's part is handed to the loop.
+func (b *BufferEvent) applyBandwidthSuspension() {
+	if b.dead {
+		return
+	}
+	if b.rl.ReadBlocked() {
+		b.suspendRead(backend.SuspendBandwidth)
+	} else {
+		b.unsuspendRead(backend.SuspendBandwidth)
+	}
+	if b.rl.WriteBlocked() {
+		b.suspendWrite(backend.SuspendBandwidth)
+	} else {
+		b.unsuspendWrite(backend.SuspendBandwidth)
+	}
 }
 
 // refill is the per-bufferevent refill timer.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/backend"
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/ratelimit"
 )
@@ -167,4 +168,43 @@ func TestRateLimitGroupSetConfigConcurrentSafe(t *testing.T) {
 	var cerr error
 	must(t, base.Do(t.Context(), func() { cerr = g.Close() }))
 	must(t, cerr)
+}
+
+// An off-loop DecrementReadLimit or DecrementWriteLimit on a ThreadSafe
+// bufferevent changes the suspension together with the level, before it
+// returns: the loop never finds an empty bucket on a direction still active.
+// A completion backend that found one took it for a suspended group (which
+// only the group's word lifts) and stalled: bevtest's ThreadSafeRandomOps
+// with rate limits stalled the async backend. Raising the level resumes at
+// once too. The backend's own Disable and Enable still run on the loop.
+func TestDecrementOffLoopSuspendsAtOnce(t *testing.T) {
+	base := newBase(t)
+	bev, r, err := newRecorder(base, bufferevent.ThreadSafe)
+	must(t, err)
+	must(t, bev.Enable(bufferevent.ReadWrite))
+	cfg, err := ratelimit.NewConfig(1000, 1000, 1000, 1000, time.Hour)
+	must(t, err)
+	must(t, bev.SetRateLimit(cfg))
+	_ = base.Loop(eventbase.LoopNonBlock) // the queued SetRateLimit
+	state := func() (rs, ws backend.SuspendReason, active bool) {
+		r.c.Lock()
+		defer r.c.Unlock()
+		return r.c.ReadSuspended(), r.c.WriteSuspended(), r.c.Active(bufferevent.ReadWrite)
+	}
+	if rs, ws, active := state(); rs|ws != 0 || !active {
+		t.Fatalf("before: suspended %#x/%#x, active %v; want neither suspended, both active", rs, ws, active)
+	}
+	// The test goroutine is not loop code for a ThreadSafe bufferevent.
+	must(t, bev.DecrementReadLimit(5000))
+	must(t, bev.DecrementWriteLimit(5000))
+	if rs, ws, active := state(); rs&backend.SuspendBandwidth == 0 || ws&backend.SuspendBandwidth == 0 || active {
+		t.Fatalf("after emptying both buckets off the loop: suspended %#x/%#x, active %v; want both suspended for bandwidth at once", rs, ws, active)
+	}
+	must(t, bev.DecrementReadLimit(-10000))
+	must(t, bev.DecrementWriteLimit(-10000))
+	if rs, ws, active := state(); rs|ws != 0 || !active {
+		t.Fatalf("after refilling both off the loop: suspended %#x/%#x, active %v; want both resumed at once", rs, ws, active)
+	}
+	_ = base.Loop(eventbase.LoopNonBlock) // the backend's part and the refill timer
+	must(t, bev.Close())
 }
