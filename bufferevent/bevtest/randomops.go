@@ -8,17 +8,19 @@ import (
 
 	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/evbuffer"
+	"github.com/bufev/bufev/ratelimit"
 )
 
 // randomOp calls one method of bev chosen by r with random arguments, among
 // those that change state without ending the stream (no Close, no Finished):
 // writes and reads, enabling and disabling, watermarks, maximum sizes,
-// timeouts of a few milliseconds, Normal and Flush flushes, triggers, and
-// buffer access under the lock. Errors are expected (bad combinations,
+// timeouts of a few milliseconds, Normal and Flush flushes, triggers,
+// buffer access under the lock, and rate limits set, removed and
+// decremented (types that do not rate-limit accept and ignore them). Errors are expected (bad combinations,
 // ErrClosed) and ignored: what counts is that nothing panics, deadlocks or
 // races, and that the pair still works afterwards.
 func randomOp(r *rand.Rand, bev *bufferevent.BufferEvent) {
-	switch r.IntN(15) {
+	switch r.IntN(18) {
 	case 0, 1, 2:
 		_, _ = bev.Write(make([]byte, r.IntN(3000)))
 	case 3, 4:
@@ -48,6 +50,17 @@ func randomOp(r *rand.Rand, bev *bufferevent.BufferEvent) {
 		_ = bev.SetMaxSingleRead(r.IntN(5000))
 	case 14:
 		_ = bev.SetMaxSingleWrite(r.IntN(5000))
+	case 15:
+		rr, wr := int64(1+r.IntN(4000)), int64(1+r.IntN(4000))
+		cfg, err := ratelimit.NewConfig(rr, rr+int64(r.IntN(8000)), wr, wr+int64(r.IntN(8000)), time.Duration(1+r.IntN(10))*time.Millisecond)
+		if err == nil {
+			_ = bev.SetRateLimit(cfg)
+		}
+	case 16:
+		_ = bev.SetRateLimit(nil)
+	case 17:
+		_ = bev.DecrementReadLimit(int64(r.IntN(4000) - 1000))
+		_ = bev.DecrementWriteLimit(int64(r.IntN(4000) - 1000))
 	}
 }
 
@@ -155,6 +168,7 @@ func testRandomOps(e *env) {
 		must(t, bev.SetTimeouts(0, 0))
 		must(t, bev.SetMaxSingleRead(0))
 		must(t, bev.SetMaxSingleWrite(0))
+		must(t, bev.SetRateLimit(nil))
 	}
 	for _, dir := range [][2]*bufferevent.BufferEvent{{e.a, e.b}, {e.b, e.a}} {
 		src := dir[0]
