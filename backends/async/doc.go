@@ -279,12 +279,14 @@
 // connections): it avoids those resubmissions and the COOP_TASKRUN delay described
 // above, and keeps the kernel's completion work on one thread (measured unlocked: 37%
 // more CPU per message at 50 ping-pong connections, 40% at 1000, 14% streaming; see
-// "Receiving by readiness" under Performance); SetSingleIssuer requires it. It costs where the loop waits in the
-// poller: a locked goroutine makes the Go runtime switch threads more often around
-// its blocking waits, and with one connection on different CPUs the socket server
-// locked to its thread costs about 20% more per message than unlocked, as does an
-// async server receiving by readiness. A server with a handful of connections per
-// loop does better without the lock; one with many, with it.
+// "Receiving by readiness" under Performance); SetSingleIssuer requires it. It costs
+// where the loop waits in the poller: a locked goroutine makes the Go runtime switch
+// threads more often around its blocking waits, and with one connection on different
+// CPUs the socket server locked to its thread costs about 24% more per message than
+// unlocked, as does an async server receiving by readiness (with GOMAXPROCS 1 the
+// poller's yield makes it 57%; there the ring keeps ring receives). A server with a
+// handful of connections per loop does better without the lock; one with many, with
+// it.
 //
 // # Windows: I/O completion ports
 //
@@ -490,6 +492,35 @@
 // against 5537 ns per message, 1000 connections 6760 against 9464 ns, streaming 1637
 // against 1871 ns. So the advice in "Threads": lock the loop goroutine of a server with
 // many connections per loop, not one with a handful.
+//
+// The final code (readiness, GOMAXPROCS 2 or more), the same binary against
+// ASYNC_NOREADY=1 and against BENCH_ASYNC_UNLOCKED=1, interleaved, quiet machine,
+// server CPU per message, benchstat medians ± 95% interval, each against the socket
+// server of the same runs (about 15.5 µs unpinned, 7.5 µs pinned):
+//
+//	one connection, unpinned, 8 rounds     async locked       async unlocked
+//	  by readiness                         19.78 µs ± 13%     15.49 µs ± 8% (level, p=1.0)
+//	  ring receives (ASYNC_NOREADY=1)      20.47 µs ± 34%     21.86 µs (4 rounds)
+//	one connection, pinned, 6 rounds       8.22 µs ± 5% (+9.8%, p=0.009; GOMAXPROCS 1: ring
+//	                                       receives), ASYNC_NOREADY=1 8.16 µs ± 2% (+9.0%)
+//
+// and with more connections (ring receives either way; ASYNC_NOREADY=1 against
+// without, locked, 6 rounds): 50 connections 4046 → 4078 ns (p=0.59), 1000 connections
+// 4686 → 5038 ns (p=0.24), streaming 1569 → 1619 ns (p=0.70): unchanged. So with one
+// connection the async backend is now the socket backend when both loops are run
+// alike: unlocked, level with it unpinned (where ring receives unlocked cost 21.9 µs,
+// +41%); locked, within 7% of the socket server locked (18.8 µs, an earlier run of 10
+// rounds); pinned, 9% above it as before. The bench's own comparison (the async
+// server locked, the socket server not) still shows +28% unpinned: that is the lock,
+// not the backend. Commands:
+//
+//	cd bench && go test -c -o /tmp/ready.test && flock /tmp/bufev-bench.lock sh -c 'for i in 1 2 3 4; do
+//	    for e in X=1 ASYNC_NOREADY=1 BENCH_ASYNC_UNLOCKED=1; do env $e /tmp/ready.test -test.run "^$" \
+//	    -test.bench "Echo/pingpong/size=64/conns=1$/server=bufev(-async)?$" -test.benchtime 30000x; done; done'
+//
+// (twice, then benchstat -filter '.unit:cpu-ns/msg' -col /server, each run's servers
+// renamed by variant; pinned: taskset -c 1 before the binary; more connections:
+// -test.bench 'Echo/(pingpong|stream)/size=(64|4096)/conns=(50|1000)$/server=bufev(-async)?$').
 //
 // Why one connection stayed above the socket server until the raw direct sends (kept
 // for the record; the cause was not in the profile, see "Raw direct sends"). A perf profile (perf record -e
