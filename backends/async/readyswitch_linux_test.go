@@ -1,0 +1,537 @@
+//go:build linux
+
+package async
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/eventbase"
+	"github.com/bufev/bufev/ratelimit"
+	"golang.org/x/sys/unix"
+)
+
+// oscPeer streams size bytes of a pattern into fd while reading the echo back, and
+// reports whether every byte came back once and in order; it closes fd at the end.
+func oscPeer(fd, seed, size int) error {
+	defer unix.Close(fd)
+	want := make([]byte, size)
+	for i := range want {
+		want[i] = byte((i*7 + seed) % 253)
+	}
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		werr = writeAllFD(fd, want)
+	}()
+	back, rerr := readFullFD(fd, size)
+	<-done
+	if werr != nil || rerr != nil {
+		return fmt.Errorf("peer %d: write %v, read %v (%d of %d bytes back)", seed, werr, rerr, len(back), size)
+	}
+	if !bytes.Equal(back, want) {
+		i := 0
+		for i < len(back) && back[i] == want[i] {
+			i++
+		}
+		return fmt.Errorf("peer %d: echo differs at byte %d of %d", seed, i, size)
+	}
+	return nil
+}
+
+// TestReadyOscillation: one long TCP stream echoes while short connections (each
+// echoing its own stream, then closed by its peer) open and close so that the ring's
+// connection count oscillates between 1 and 6, crossing readyMax and readyMin over and
+// over with data in flight both ways on every connection; every stream must come back
+// whole and in order, and the server sees each short connection end with EOF. Variants
+// add deferred callbacks, a ThreadSafe long connection whose reading another goroutine
+// disables and enables at random, a read high watermark, and a rate limit.
+func TestReadyOscillation(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      bufferevent.Options
+		toggle    bool // another goroutine disables and enables the long conn's reading
+		watermark int
+		rate      bool
+	}{
+		{name: "plain"},
+		{name: "defer", opts: bufferevent.DeferCallbacks},
+		{name: "threadsafe", opts: bufferevent.ThreadSafe, toggle: true},
+		{name: "threadsafe-defer", opts: bufferevent.ThreadSafe | bufferevent.DeferCallbacks, toggle: true},
+		{name: "watermark", watermark: 1500},
+		{name: "rate-limit", rate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			rng := rand.New(rand.NewSource(int64(len(tt.name))))
+			var (
+				peersLeft atomic.Int32
+				peerErrs  = make(chan error, 256)
+				live      = map[*bufferevent.BufferEvent]bool{}
+				loopErr   error
+				wg        sync.WaitGroup
+			)
+			startPeer := func(fd, seed, size int) {
+				peersLeft.Add(1)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := oscPeer(fd, seed, size); err != nil {
+						peerErrs <- err
+					}
+					peersLeft.Add(-1)
+					base.LoopBreak()
+				}()
+			}
+			echo := func(bev *bufferevent.BufferEvent) {
+				if err := bev.Output().AddBuffer(bev.Input()); err != nil && loopErr == nil {
+					loopErr = err
+				}
+			}
+			onEvent := func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what&bufferevent.EOF == 0 && loopErr == nil {
+					loopErr = fmt.Errorf("event %v: %v", what, err)
+				}
+				if live[bev] {
+					delete(live, bev)
+					bev.Close()
+				}
+			}
+			open := func(fd, peer, seed, size int, opts bufferevent.Options) *bufferevent.BufferEvent {
+				bev, err := New(base, fd, bufferevent.CloseOnFree|opts)
+				if err != nil {
+					unix.Close(fd)
+					unix.Close(peer)
+					if loopErr == nil {
+						loopErr = err
+					}
+					return nil
+				}
+				live[bev] = true
+				bev.SetCallbacks(echo, nil, onEvent)
+				if err := bev.Enable(bufferevent.ReadWrite); err != nil && loopErr == nil {
+					loopErr = err
+				}
+				unix.SetNonblock(peer, true)
+				startPeer(peer, seed, size)
+				return bev
+			}
+			defer func() {
+				for bev := range live {
+					bev.Close()
+				}
+			}()
+
+			fa, fb, err := tcpPair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			long := open(fa, fb, 1, 8<<20, tt.opts)
+			if long == nil {
+				t.Fatal(loopErr)
+			}
+			if tt.watermark > 0 {
+				long.SetWatermark(bufferevent.Read, 0, tt.watermark)
+			}
+			if tt.rate {
+				cfg, err := ratelimit.NewConfig(512<<10, 512<<10, 1<<30, 1<<30, 5*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := long.SetRateLimit(cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stopToggle := make(chan struct{})
+			if tt.toggle {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewSource(2))
+					for {
+						select {
+						case <-stopToggle:
+							long.Enable(bufferevent.Read)
+							return
+						case <-time.After(time.Duration(r.Intn(300)) * time.Microsecond):
+						}
+						long.Disable(bufferevent.Read)
+						time.Sleep(time.Duration(r.Intn(200)) * time.Microsecond)
+						long.Enable(bufferevent.Read)
+					}
+				}()
+			}
+
+			// The count's target walks 1..6..1; short connections open while the live
+			// count is below it and close (their peers end) on their own.
+			seed, opened, switches := 2, 0, 0
+			lastReady := ringOf(base).ready
+			const wantShort = 200
+			step, target, dir := 0, 1, 1
+			tick, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {
+				if lr := ringOf(base); lr != nil && lr.ready != lastReady {
+					lastReady = lr.ready
+					switches++
+				}
+				if step++; step%3 == 0 {
+					if target += dir; target == 6 || target == 1 {
+						dir = -dir
+					}
+				}
+				for opened < wantShort && len(live) < target && loopErr == nil {
+					fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						loopErr = err
+						return
+					}
+					opts := tt.opts &^ bufferevent.ThreadSafe
+					if opened%2 == 1 {
+						opts = tt.opts
+					}
+					open(fds[0], fds[1], seed, 8<<10+rng.Intn(120<<10), opts)
+					seed++
+					opened++
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tick.Free()
+			tick.AddTimeout(time.Millisecond)
+
+			deadline := time.Now().Add(25 * time.Second)
+			for (opened < wantShort || peersLeft.Load() > 0) && loopErr == nil && time.Now().Before(deadline) {
+				if err := base.Loop(eventbase.LoopOnce); err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(stopToggle)
+			tick.Del()
+			// Peers stuck on a lost byte give up after 5 s without data.
+			for peersLeft.Load() > 0 && time.Now().Before(deadline.Add(6*time.Second)) {
+				base.Loop(eventbase.LoopOnce)
+			}
+			wg.Wait()
+			close(peerErrs)
+			var errs []error
+			for err := range peerErrs {
+				errs = append(errs, err)
+			}
+			if loopErr != nil {
+				errs = append(errs, loopErr)
+			}
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d switches", switches)
+			if opened < wantShort || switches < 6 {
+				t.Fatalf("%d short connections, %d receive-mode switches; want %d and at least 6", opened, switches, wantShort)
+			}
+		})
+	}
+}
+
+// TestReadyBaseCloseMidSwitch closes the base in the middle of a receive-mode switch:
+// to readiness with the ring receives' cancellations prepared (not yet submitted) or
+// submitted (their final completions not yet reaped), and to ring receives with the new
+// multishot receives prepared; data waits in every socket. Close tears the ring down
+// (what is in flight cancelled and drained), closing the bufferevents afterwards works,
+// and no descriptor, goroutine or pinned memory is left (checkFDs, goleak; a use after
+// free shows under -race and the default GODEBUG=invalidptr=1 as a report or abort).
+func TestReadyBaseCloseMidSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		toRing bool // switch readiness -> ring receives (else ring receives -> readiness)
+		turn   bool // run one loop turn after the switch (submit the switch's operations)
+	}{
+		{name: "to-ready-prepared"},
+		{name: "to-ready-submitted", turn: true},
+		{name: "to-ring-prepared", toRing: true},
+		{name: "to-ring-submitted", toRing: true, turn: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base, err := eventbase.New(eventbase.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bevs []*bufferevent.BufferEvent
+			var peers []int
+			open := func() {
+				fds := socketPair(t)
+				bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bev.Enable(bufferevent.Read)
+				bevs, peers = append(bevs, bev), append(peers, fds[1])
+			}
+			start := readyMax + 1
+			if tc.toRing {
+				start = readyMin
+			}
+			for range start {
+				open()
+			}
+			loopOnce(t, base)
+			for _, p := range peers {
+				unix.Write(p, []byte(testStr))
+			}
+			lr := ringOf(base)
+			if tc.toRing {
+				for len(bevs) <= readyMax {
+					open()
+				}
+			} else {
+				for i := len(bevs) - 1; i >= readyMin; i-- {
+					bevs[i].Close()
+					bevs = bevs[:i]
+				}
+			}
+			if lr.ready != !tc.toRing {
+				t.Fatalf("ring ready %v after the switch", lr.ready)
+			}
+			if tc.turn {
+				loopOnce(t, base)
+			}
+			if err := base.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !lr.closed {
+				t.Fatal("ring not torn down by the base's Close")
+			}
+			for _, bev := range bevs {
+				bev.Close()
+			}
+			for _, p := range peers {
+				unix.Close(p)
+			}
+		})
+	}
+}
+
+// TestReadyFDReuse: a connection's descriptor is closed and its number reused by a new
+// connection while the old one's readiness event (or multishot receive) may still be
+// pending: the new connection gets its own data, the old one's stale event or
+// completion reaches nobody. Both modes; the descriptor closed by Close (CloseOnFree,
+// a close operation) or by the caller right after Close.
+func TestReadyFDReuse(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		extra    int  // idle connections keeping the ring above readyMax
+		callerFD bool // the caller owns and closes the descriptor
+	}{
+		{name: "ready-closeonfree"},
+		{name: "ready-caller", callerFD: true},
+		{name: "ring-closeonfree", extra: readyMax},
+		{name: "ring-caller", extra: readyMax, callerFD: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			for range tc.extra {
+				fds := socketPair(t)
+				bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bev.Enable(bufferevent.Read)
+				defer bev.Close()
+				defer unix.Close(fds[1])
+			}
+			opts := bufferevent.CloseOnFree
+			if tc.callerFD {
+				opts = 0
+			}
+			var got [2][]byte
+			for round := range 20 {
+				// Old: data waits in its socket (its event ready, or a completion on
+				// the way) when it is closed.
+				fds := socketPair(t)
+				old, err := New(base, fds[0], opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+					t.Errorf("round %d: read callback of the closed connection", round)
+				}, nil, nil)
+				old.Enable(bufferevent.Read)
+				loopOnce(t, base)
+				unix.Write(fds[1], []byte("stale"))
+				time.Sleep(time.Millisecond)
+				num := fds[0]
+				old.Close()
+				if tc.callerFD {
+					unix.Close(fds[0])
+				} else {
+					loopOnce(t, base) // the close operation
+				}
+				unix.Close(fds[1])
+				// New: with luck the same number.
+				nfds := socketPair(t)
+				if nfds[0] != num && nfds[1] != num {
+					t.Logf("round %d: number %d not reused (%v)", round, num, nfds)
+				}
+				a, err := New(base, nfds[0], bufferevent.CloseOnFree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := New(base, nfds[1], bufferevent.CloseOnFree)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[0], got[1] = got[0][:0], got[1][:0]
+				for i, bev := range []*bufferevent.BufferEvent{a, b} {
+					bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+						p, _ := bev.Input().Pullup(-1)
+						got[i] = append(got[i], p...)
+						bev.Input().Drain(len(p))
+						if len(got[0]) >= 5 && len(got[1]) >= 5 {
+							base.LoopBreak()
+						}
+					}, nil, nil)
+					bev.Enable(bufferevent.ReadWrite)
+				}
+				a.WriteString("to-b!")
+				b.WriteString("to-a!")
+				dispatch(t, base, 5*time.Second)
+				if string(got[1]) != "to-b!" || string(got[0]) != "to-a!" {
+					t.Fatalf("round %d: a got %q, b got %q", round, got[0], got[1])
+				}
+				a.Close()
+				b.Close()
+				loopOnce(t, base)
+			}
+		})
+	}
+}
+
+// TestReadyCloseInCallbackSwitch: a read callback changes the ring's connection count
+// across a threshold — closing other connections (ring receives -> readiness) or
+// opening new ones (readiness -> ring receives) — and then closes its own bufferevent,
+// or keeps reading; the connection that keeps reading gets the rest of its stream in
+// order, and nothing runs for the closed ones.
+func TestReadyCloseInCallbackSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		start     int  // connections at first
+		open      bool // the callback opens connections (else closes the others)
+		closeSelf bool
+	}{
+		{name: "close-others", start: readyMax + 1},
+		{name: "close-others-and-self", start: readyMax + 1, closeSelf: true},
+		{name: "open", start: readyMin, open: true},
+		{name: "open-and-close-self", start: readyMin, open: true, closeSelf: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			live := map[*bufferevent.BufferEvent]int{} // -> peer
+			defer func() {
+				for bev, p := range live {
+					bev.Close()
+					unix.Close(p)
+				}
+			}()
+			open := func() *bufferevent.BufferEvent {
+				fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Error(err)
+					return nil
+				}
+				bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+				if err != nil {
+					t.Error(err)
+					return nil
+				}
+				bev.Enable(bufferevent.Read)
+				live[bev] = fds[1]
+				return bev
+			}
+			var first *bufferevent.BufferEvent
+			for i := range tc.start {
+				bev := open()
+				if i == 0 {
+					first = bev
+				}
+			}
+			loopOnce(t, base)
+			var got []byte
+			switched := false
+			first.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				p, _ := bev.Input().Pullup(-1)
+				got = append(got, p...)
+				bev.Input().Drain(len(p))
+				if !switched {
+					switched = true
+					if tc.open {
+						for len(live) <= readyMax {
+							open()
+						}
+					} else {
+						for b, p := range live {
+							if b != bev && len(live) > readyMin {
+								b.Close()
+								unix.Close(p)
+								delete(live, b)
+							}
+						}
+					}
+					if tc.closeSelf {
+						unix.Close(live[bev])
+						delete(live, bev)
+						bev.Close()
+						base.LoopBreak()
+						return
+					}
+				}
+				if len(got) >= 2000 {
+					base.LoopBreak()
+				}
+			}, nil, nil)
+			peer := live[first]
+			msg := make([]byte, 2000)
+			for i := range msg {
+				msg[i] = byte(i % 199)
+			}
+			unix.Write(peer, msg[:100])
+			// The rest follows while the first bytes are read.
+			go func() {
+				time.Sleep(5 * time.Millisecond)
+				unix.Write(peer, msg[100:])
+			}()
+			dispatch(t, base, 5*time.Second)
+			lr := ringOf(base)
+			if tc.closeSelf {
+				time.Sleep(10 * time.Millisecond) // the writer's bytes reach a closed socket
+				for range 3 {
+					loopOnce(t, base)
+				}
+				if got := len(got); got == 0 || got > 2000 {
+					t.Fatalf("%d bytes before the close", got)
+				}
+				return
+			}
+			if lr.ready == tc.open {
+				t.Fatalf("ring ready %v after the callback", lr.ready)
+			}
+			if !bytes.Equal(got, msg) {
+				t.Fatalf("got %d bytes, want the 2000 in order", len(got))
+			}
+		})
+	}
+}
