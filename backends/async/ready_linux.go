@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/bufev/bufev/bufferevent"
 	"github.com/bufev/bufev/bufferevent/backend"
 	"github.com/bufev/bufev/eventbase"
 	"golang.org/x/sys/unix"
@@ -152,7 +153,8 @@ func (c *conn) readFD(p []byte) (int, error) {
 // in order and without loss: to readiness, a ring receive in flight is cancelled and
 // the event is armed only after its final completion (the bytes of completions that
 // come before it are appended as usual); to ring receives, the event stops and the ring
-// receive starts at once. Called by the ring on the loop, without the core's lock.
+// receive starts at once. Called by the ring on the loop, without the core's lock (and,
+// for a ThreadSafe connection, with no other bufferevent's lock held: see setReady).
 func (c *conn) switchReady(on bool) {
 	if c.dead {
 		return
@@ -177,12 +179,51 @@ func (c *conn) switchReady(on bool) {
 // setReady switches every connection of the ring to receiving by readiness (on) or to
 // ring receives, and the loop's wait with them: in readiness mode the poller waits (the
 // ring's descriptor watched while operations are in flight), otherwise the ring.
+//
+// Loop-confined connections switch at once. A ThreadSafe connection's switch takes its
+// lock, and setReady runs inside another connection's Close (that bufferevent's lock
+// held) or a constructor the caller may call holding a lock (WithLock): taking a second
+// lock there would invert the order of a goroutine that holds this connection's lock
+// and calls the closing one (TestReadySwitchLockOrder deadlocked). So ThreadSafe
+// connections switch from the base's deferred queue, later in the same loop turn, with
+// no lock held; until then they keep their mode, which works either way (the ring is
+// watched by the poller while its operations are in flight, and its wait polls the
+// poller's descriptor).
 func (lr *loopRing) setReady(on bool) {
 	lr.ready = on
 	lr.setWaiting(lr.canWait && !on)
 	for i := 0; i < len(lr.owners); i++ {
+		c, ok := lr.owners[i].o.(*conn)
+		if !ok || c.dead || c.rdy == on {
+			continue
+		}
+		if c.c.Options()&bufferevent.ThreadSafe != 0 {
+			lr.queueModeSync()
+			continue
+		}
+		c.switchReady(on)
+	}
+}
+
+// queueModeSync queues syncModes on the base's deferred queue, once.
+func (lr *loopRing) queueModeSync() {
+	if lr.modeQ || lr.closed {
+		return
+	}
+	if lr.modeSyncFn == nil {
+		lr.modeSyncFn = lr.syncModes
+	}
+	lr.modeQ = true
+	lr.base.Defer(lr.modeSyncFn)
+}
+
+// syncModes brings every connection to the ring's current receive mode (the ThreadSafe
+// ones setReady left; the mode may have changed again since, in the same turn).
+func (lr *loopRing) syncModes() {
+	lr.modeQ = false
+	for i := 0; i < len(lr.owners) && !lr.closed; i++ {
 		if c, ok := lr.owners[i].o.(*conn); ok {
-			c.switchReady(on)
+			c.switchReady(lr.ready)
 		}
 	}
 }

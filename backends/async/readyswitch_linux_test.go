@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bufev/bufev/bufferevent"
+	"github.com/bufev/bufev/bufferevent/bevtest"
+	"github.com/bufev/bufev/evbuffer"
 	"github.com/bufev/bufev/eventbase"
 	"github.com/bufev/bufev/ratelimit"
 	"golang.org/x/sys/unix"
@@ -533,5 +535,155 @@ func TestReadyCloseInCallbackSwitch(t *testing.T) {
 				t.Fatalf("got %d bytes, want the 2000 in order", len(got))
 			}
 		})
+	}
+}
+
+// TestConformanceSwitching runs the bufferevent conformance suite (ThreadSafe random
+// operations from several goroutines, deferred and unlocked callbacks, watermarks,
+// timeouts, EOF, errors, half-closes) over socketpairs while a timer on the base opens
+// and closes idle async connections every millisecond, so that the pair's ring switches
+// between readiness and ring receives all through each test (2 connections, then 6,
+// then 2 again). The timer stops after 300 ticks, so a test that waits for an idle
+// loop to return still ends.
+func TestConformanceSwitching(t *testing.T) {
+	setReady(t, true)
+	var switches atomic.Int64
+	defer func() { t.Logf("%d switches", switches.Load()) }()
+	bevtest.Run(t, func(base *eventbase.Base, opts bufferevent.Options) (a, b *bufferevent.BufferEvent, caps bevtest.Caps, err error) {
+		a, b, err = asyncPair(base, opts, false)
+		if err != nil {
+			return nil, nil, caps, err
+		}
+		var extra []*bufferevent.BufferEvent
+		closeExtra := func() {
+			for _, bev := range extra {
+				bev.Close()
+			}
+			extra = extra[:0]
+		}
+		ticks := 0
+		var tick *eventbase.Event
+		tick, err = base.NewTimer(func() {
+			if ticks++; ticks > 300 {
+				closeExtra()
+				return
+			}
+			switches.Add(1)
+			if len(extra) > 0 {
+				closeExtra()
+			} else {
+				for range readyMax {
+					fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						break
+					}
+					unix.Close(fds[1])
+					bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+					if err != nil {
+						unix.Close(fds[0])
+						break
+					}
+					extra = append(extra, bev)
+				}
+			}
+			_ = tick.AddTimeout(200 * time.Microsecond)
+		})
+		if err == nil {
+			err = tick.AddTimeout(0)
+		}
+		if err == nil {
+			_, err = base.OnClose(func() {
+				tick.Free()
+				closeExtra()
+			})
+		}
+		if err != nil {
+			a.Close()
+			b.Close()
+			return nil, nil, caps, err
+		}
+		return a, b, bevtest.Caps{Break: breakBEV}, nil
+	})
+}
+
+// TestReadySwitchLockOrder: a receive-mode switch must not take another bufferevent's
+// lock while the caller holds one. Closing a ThreadSafe bufferevent runs the backend's
+// Close with that bufferevent's lock held; when that Close brings the ring down to
+// readyMin connections, the switch used to take the lock of every other connection
+// there and then. Another goroutine holding one of those locks (WithLock, which may
+// call another bufferevent's methods) and calling the closing bufferevent then waited
+// for the loop while the loop waited for it: a deadlock. Here a goroutine keeps calling
+// Y's Write inside X's WithLock while the loop closes connections down to X and Y, and
+// then Y.
+func TestReadySwitchLockOrder(t *testing.T) {
+	setReady(t, true)
+	checkFDs(t)
+	base := newBase(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			for round := range 300 {
+				var bevs []*bufferevent.BufferEvent
+				var peers []int
+				for range readyMax + 1 {
+					fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+					if err != nil {
+						return err
+					}
+					bev, err := New(base, fds[0], bufferevent.CloseOnFree|bufferevent.ThreadSafe)
+					if err != nil {
+						return err
+					}
+					bev.Enable(bufferevent.Read)
+					bevs, peers = append(bevs, bev), append(peers, fds[1])
+				}
+				if err := base.Loop(eventbase.LoopNonBlock); err != nil {
+					return err
+				}
+				x, y := bevs[0], bevs[1]
+				var stop atomic.Bool
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for !stop.Load() {
+						x.WithLock(func(in, out *evbuffer.Buffer) {
+							time.Sleep(20 * time.Microsecond) // work under X's lock
+							y.Write([]byte{1})
+						})
+					}
+				}()
+				// Down to three (X, Y, Z), then Y's Close makes it two: the switch.
+				for i := len(bevs) - 1; i >= 3; i-- {
+					bevs[i].Close() // handed to the loop (called outside its callbacks)
+				}
+				y.Close()
+				if err := base.Loop(eventbase.LoopNonBlock); err != nil {
+					return err
+				}
+				if lr := ringOf(base); !lr.ready {
+					return fmt.Errorf("round %d: ring not switched to readiness", round)
+				}
+				stop.Store(true)
+				wg.Wait()
+				x.Close()
+				bevs[2].Close()
+				for _, p := range peers {
+					unix.Close(p)
+				}
+				if err := base.Loop(eventbase.LoopNonBlock); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("deadlock: the loop closing a bufferevent waits for a lock held by a goroutine waiting for it")
 	}
 }

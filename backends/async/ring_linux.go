@@ -172,6 +172,10 @@ type loopRing struct {
 	// ready: the ring's connections receive by readiness (ready_linux.go); canReady:
 	// the ring may (readiness is on and the ring is not single-issuer).
 	ready, canReady bool
+	// modeQ: syncModes is queued on the base (ThreadSafe connections switch there, see
+	// setReady); modeSyncFn is lr.syncModes, allocated once.
+	modeQ      bool
+	modeSyncFn func()
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
