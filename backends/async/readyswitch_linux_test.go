@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -685,5 +686,209 @@ func TestReadySwitchLockOrder(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("deadlock: the loop closing a bufferevent waits for a lock held by a goroutine waiting for it")
+	}
+}
+
+// idleConns opens n idle async connections on base (their peers closed at once), to
+// move the ring's connection count; close them with the returned function.
+func idleConns(t *testing.T, base *eventbase.Base, n int) (closeAll func()) {
+	t.Helper()
+	var bevs []*bufferevent.BufferEvent
+	for range n {
+		fds := socketPair(t)
+		unix.Close(fds[1])
+		bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bevs = append(bevs, bev)
+	}
+	return func() {
+		for _, bev := range bevs {
+			bev.Close()
+		}
+		bevs = nil
+	}
+}
+
+// TestReadySwitchTimeoutEOFConnect: what is pending on a connection when its ring
+// switches receive mode survives the switch, both ways: a read timeout keeps counting
+// from the last data (a switch neither moves nor loses it), an end of stream that
+// arrived while reading was disabled is reported once reading is enabled again (after
+// the bytes before it), and a connect in progress completes and the connection then
+// receives in the ring's mode.
+func TestReadySwitchTimeoutEOFConnect(t *testing.T) {
+	for _, toRing := range []bool{true, false} {
+		name := "to-ready"
+		if toRing {
+			name = "to-ring"
+		}
+		// switchMode moves the ring across the threshold: from readiness (the pair,
+		// two connections) to ring receives, or back (closing the idle ones).
+		setup := func(t *testing.T, base *eventbase.Base) (switchMode func()) {
+			if toRing {
+				var closeIdle func()
+				t.Cleanup(func() {
+					if closeIdle != nil {
+						closeIdle()
+					}
+				})
+				return func() { closeIdle = idleConns(t, base, readyMax) }
+			}
+			closeIdle := idleConns(t, base, readyMax)
+			t.Cleanup(closeIdle)
+			return closeIdle
+		}
+		t.Run(name+"/timeout", func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			a, b := newPair(t, base, false)
+			switchMode := setup(t, base)
+			fired := false
+			b.SetCallbacks(func(bev *bufferevent.BufferEvent) { bev.Input().Drain(bev.Input().Len()) }, nil,
+				func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+					if what&bufferevent.Timeout != 0 {
+						fired = true
+						base.LoopBreak()
+					}
+				})
+			b.SetTimeouts(300*time.Millisecond, 0)
+			b.Enable(bufferevent.Read)
+			a.WriteString("data")
+			c, _ := lookupConn(b)
+			expiry := func() time.Time {
+				t.Helper()
+				if c.rtimer == nil {
+					t.Fatal("no read timer")
+				}
+				w, at := c.rtimer.Pending(eventbase.Timeout)
+				if w&eventbase.Timeout == 0 {
+					t.Fatal("read timeout not pending")
+				}
+				return at
+			}
+			for range 20 {
+				loopOnce(t, base)
+				time.Sleep(time.Millisecond)
+			}
+			before := expiry()
+			switchMode()
+			// The switch's own completions (a cancelled receive's end) come in too.
+			for range 20 {
+				loopOnce(t, base)
+				time.Sleep(time.Millisecond)
+			}
+			if lr := ringOf(base); lr.ready == toRing {
+				t.Fatalf("ring ready %v after the switch", lr.ready)
+			}
+			if after := expiry(); !after.Equal(before) {
+				t.Fatalf("the switch moved the read timeout by %v", after.Sub(before))
+			}
+			dispatch(t, base, 5*time.Second)
+			if !fired {
+				t.Fatal("no read timeout")
+			}
+		})
+		t.Run(name+"/eof", func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			fds := socketPair(t)
+			bev, err := New(base, fds[0], bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev.Close()
+			others := idleConns(t, base, 1) // two connections: readiness
+			defer others()
+			switchMode := setup(t, base)
+			var got []byte
+			var events []bufferevent.Events
+			bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				p, _ := bev.Input().Pullup(-1)
+				got = append(got, p...)
+				bev.Input().Drain(len(p))
+			}, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				events = append(events, what)
+				base.LoopBreak()
+			})
+			bev.Enable(bufferevent.Read)
+			loopOnce(t, base)
+			bev.Disable(bufferevent.Read)
+			loopOnce(t, base)
+			unix.Write(fds[1], []byte("last words"))
+			unix.Close(fds[1])
+			time.Sleep(5 * time.Millisecond)
+			loopOnce(t, base)
+			switchMode()
+			loopOnce(t, base)
+			if len(events) != 0 || len(got) != 0 {
+				t.Fatalf("while disabled: got %q, events %v", got, events)
+			}
+			bev.Enable(bufferevent.Read)
+			dispatch(t, base, 5*time.Second)
+			if string(got) != "last words" || len(events) != 1 || events[0] != bufferevent.Reading|bufferevent.EOF {
+				t.Fatalf("got %q, events %v; want the bytes, then Reading|EOF once", got, events)
+			}
+		})
+		t.Run(name+"/connect", func(t *testing.T) {
+			setReady(t, true)
+			checkFDs(t)
+			base := newBase(t)
+			lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(lfd)
+			if err := unix.Bind(lfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				t.Fatal(err)
+			}
+			unix.Listen(lfd, 4)
+			sa, _ := unix.Getsockname(lfd)
+			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*unix.SockaddrInet4).Port}
+			others := idleConns(t, base, 1)
+			defer others()
+			switchMode := setup(t, base)
+			bev, err := New(base, -1, bufferevent.CloseOnFree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bev.Close()
+			var got []byte
+			connected := false
+			bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+				p, _ := bev.Input().Pullup(-1)
+				got = append(got, p...)
+				bev.Input().Drain(len(p))
+				if len(got) >= 5 {
+					base.LoopBreak()
+				}
+			}, nil, func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+				if what&bufferevent.Connected != 0 {
+					connected = true
+					return
+				}
+				t.Errorf("event %v: %v", what, err)
+				base.LoopBreak()
+			})
+			bev.Enable(bufferevent.ReadWrite)
+			if err := Connect(bev, addr); err != nil {
+				t.Fatal(err)
+			}
+			switchMode() // the connect operation is prepared, not yet submitted
+			loopOnce(t, base)
+			sfd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(sfd)
+			unix.Write(sfd, []byte("hello"))
+			dispatch(t, base, 5*time.Second)
+			c, _ := lookupConn(bev)
+			if !connected || string(got) != "hello" || c.rdy == toRing {
+				t.Fatalf("connected %v, got %q, receiving by readiness %v", connected, got, c.rdy)
+			}
+		})
 	}
 }
