@@ -931,8 +931,10 @@ func (c *conn) Close() error {
 // FD implements backend.FD.
 func (c *conn) FD() int { return c.fd }
 
-// SetFD implements backend.SetFD: operations on the old descriptor are cancelled (it is
-// not closed) and the enabled directions start on the new one.
+// SetFD implements backend.SetFD: operations on the old descriptor are cancelled and the
+// enabled directions start on the new one. The old descriptor is closed if it belongs to
+// the bufferevent (created by a connect: nobody else can close it); one the caller handed
+// over stays the caller's.
 func (c *conn) SetFD(fd int) error {
 	if fd >= 0 {
 		if err := unix.SetNonblock(fd, true); err != nil {
@@ -945,11 +947,16 @@ func (c *conn) SetFD(fd int) error {
 	c.cancelWrite()
 	c.abortConnect()
 	if c.fd >= 0 && !c.lr.closed {
-		// The old descriptor stays the caller's, who may close it at once: submit what
+		// The old descriptor may be closed at once (by the caller, or below): submit what
 		// names it now.
 		c.lr.submit()
 	}
+	old, own := c.fd, c.ownFD
 	c.useFD(fd)
+	if own && old >= 0 && old != fd {
+		// It belongs to the bufferevent (a connect created it): nobody else can close it.
+		_ = unix.Close(old)
+	}
 	return nil
 }
 

@@ -494,8 +494,10 @@ func (c *conn) Close() error {
 // FD implements backend.FD: the SOCKET handle as an int, or -1.
 func (c *conn) FD() int { return c.fd }
 
-// SetFD implements backend.SetFD: operations on the old socket are canceled (it is not
-// closed) and the enabled directions start on the new one.
+// SetFD implements backend.SetFD: operations on the old socket are canceled and the
+// enabled directions start on the new one. The old socket is closed if it belongs to the
+// bufferevent (created by a connect: nobody else can close it); one the caller handed
+// over stays the caller's.
 func (c *conn) SetFD(fd int) error {
 	if fd >= 0 {
 		if err := c.port().Associate(windows.Handle(fd)); err != nil {
@@ -504,11 +506,17 @@ func (c *conn) SetFD(fd int) error {
 	}
 	c.cancelLookup()
 	c.resetHalfClose()
+	old, own := c.fd, c.ownFD
 	if c.fd >= 0 {
 		_ = c.port().Cancel(c.sock())
 		c.port().Forget(c.sock())
 	}
 	c.useFD(fd)
+	if own && old >= 0 && old != fd {
+		// Overlapped operations still in flight complete (aborted) after this, as in
+		// Close; the port keeps their memory until then.
+		_ = windows.Closesocket(windows.Handle(old))
+	}
 	return nil
 }
 

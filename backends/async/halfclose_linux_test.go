@@ -33,3 +33,7 @@ func TestFinishedThenWrite(t *testing.T) { dialertest.FinishedThenWrite(t, dialB
 // A half-close of a ThreadSafe bufferevent that becomes due on another goroutine (its
 // output emptied inside WithLock) is carried out on the loop (dialertest.FinishedOffLoop).
 func TestFinishedOffLoop(t *testing.T) { dialertest.FinishedOffLoop(t, dialBackend) }
+
+// SetFD closes the socket a connect created (it belongs to the bufferevent) and leaves a
+// descriptor the caller handed over open (dialertest.SetFDClosesOwnSocket).
+func TestSetFDClosesOwnSocket(t *testing.T) { dialertest.SetFDClosesOwnSocket(t, dialBackend) }

@@ -37,9 +37,11 @@
 //     BEV_OPT_CLOSE_ON_FREE; bufev does not.)
 //   - [NewFromConn] duplicates the descriptor of a net.Conn or *os.File; the duplicate
 //     belongs to the bufferevent, the original stays the caller's.
-//   - BufferEvent.SetFD hands a new descriptor to the bufferevent under the New rules;
-//     the old one is not closed. Unlike libevent's bufferevent_setfd, it leaves the
-//     buffers frozen as they were.
+//   - BufferEvent.SetFD hands a new descriptor to the bufferevent under the New rules.
+//     The old one is closed if it belongs to the bufferevent (created by a connect or
+//     duplicated by NewFromConn), since nobody else can; one the caller handed over is
+//     left open, as libevent leaves it. Unlike libevent's bufferevent_setfd, it leaves
+//     the buffers frozen as they were.
 //   - The [AcceptFunc] receives a descriptor it owns: wrap it with CloseOnFree or close it.
 //   - [Listen] always owns its socket; [NewListener] closes its socket on Close only with
 //     ListenCloseOnFree.

@@ -377,7 +377,9 @@ func (s *sock) FD() int { return s.fd }
 
 // SetFD implements backend.SetFD (libevent's be_socket_setfd): the events move to fd,
 // the enabled directions are re-armed, and a hostname lookup in progress is cancelled.
-// Unlike libevent, the buffers stay frozen as they were.
+// Unlike libevent, the buffers stay frozen as they were. The old descriptor is closed if
+// it belongs to the bufferevent (created by a connect or duplicated by NewFromConn:
+// nobody else can close it); one the caller handed over stays the caller's.
 func (s *sock) SetFD(fd int) error {
 	if fd >= 0 {
 		if err := setNonblock(fd); err != nil {
@@ -387,7 +389,12 @@ func (s *sock) SetFD(fd int) error {
 	s.cancelLookup()
 	s.dial.Discard()
 	s.resetHalfClose()
-	if err := s.setFD(fd); err != nil {
+	old, own := s.fd, s.ownFD
+	err := s.setFD(fd) // frees the events on old first
+	if own && old >= 0 && old != fd {
+		closeFD(old)
+	}
+	if err != nil {
 		return err
 	}
 	if fd >= 0 {
