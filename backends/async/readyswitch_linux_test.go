@@ -58,13 +58,7 @@ func oscPeer(fd, seed, size int) error {
 // add deferred callbacks, a ThreadSafe long connection whose reading another goroutine
 // disables and enables at random, a read high watermark, and a rate limit.
 func TestReadyOscillation(t *testing.T) {
-	tests := []struct {
-		name      string
-		opts      bufferevent.Options
-		toggle    bool // another goroutine disables and enables the long conn's reading
-		watermark int
-		rate      bool
-	}{
+	tests := []oscCase{
 		{name: "plain"},
 		{name: "defer", opts: bufferevent.DeferCallbacks},
 		{name: "threadsafe", opts: bufferevent.ThreadSafe, toggle: true},
@@ -76,172 +70,206 @@ func TestReadyOscillation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			setReady(t, true)
 			checkFDs(t)
-			base := newBase(t)
-			rng := rand.New(rand.NewSource(int64(len(tt.name))))
-			var (
-				peersLeft atomic.Int32
-				peerErrs  = make(chan error, 256)
-				live      = map[*bufferevent.BufferEvent]bool{}
-				loopErr   error
-				wg        sync.WaitGroup
-			)
-			startPeer := func(fd, seed, size int) {
-				peersLeft.Add(1)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := oscPeer(fd, seed, size); err != nil {
-						peerErrs <- err
-					}
-					peersLeft.Add(-1)
-					base.LoopBreak()
-				}()
-			}
-			echo := func(bev *bufferevent.BufferEvent) {
-				if err := bev.Output().AddBuffer(bev.Input()); err != nil && loopErr == nil {
-					loopErr = err
-				}
-			}
-			onEvent := func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
-				if what&bufferevent.EOF == 0 && loopErr == nil {
-					loopErr = fmt.Errorf("event %v: %v", what, err)
-				}
-				if live[bev] {
-					delete(live, bev)
-					bev.Close()
-				}
-			}
-			open := func(fd, peer, seed, size int, opts bufferevent.Options) *bufferevent.BufferEvent {
-				bev, err := New(base, fd, bufferevent.CloseOnFree|opts)
-				if err != nil {
-					unix.Close(fd)
-					unix.Close(peer)
-					if loopErr == nil {
-						loopErr = err
-					}
-					return nil
-				}
-				live[bev] = true
-				bev.SetCallbacks(echo, nil, onEvent)
-				if err := bev.Enable(bufferevent.ReadWrite); err != nil && loopErr == nil {
-					loopErr = err
-				}
-				unix.SetNonblock(peer, true)
-				startPeer(peer, seed, size)
-				return bev
-			}
-			defer func() {
-				for bev := range live {
-					bev.Close()
-				}
-			}()
-
-			fa, fb, err := tcpPair()
-			if err != nil {
-				t.Fatal(err)
-			}
-			long := open(fa, fb, 1, 8<<20, tt.opts)
-			if long == nil {
-				t.Fatal(loopErr)
-			}
-			if tt.watermark > 0 {
-				long.SetWatermark(bufferevent.Read, 0, tt.watermark)
-			}
-			if tt.rate {
-				cfg, err := ratelimit.NewConfig(512<<10, 512<<10, 1<<30, 1<<30, 5*time.Millisecond)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := long.SetRateLimit(cfg); err != nil {
-					t.Fatal(err)
-				}
-			}
-			stopToggle := make(chan struct{})
-			if tt.toggle {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r := rand.New(rand.NewSource(2))
-					for {
-						select {
-						case <-stopToggle:
-							long.Enable(bufferevent.Read)
-							return
-						case <-time.After(time.Duration(r.Intn(300)) * time.Microsecond):
-						}
-						long.Disable(bufferevent.Read)
-						time.Sleep(time.Duration(r.Intn(200)) * time.Microsecond)
-						long.Enable(bufferevent.Read)
-					}
-				}()
-			}
-
-			// The count's target walks 1..6..1; short connections open while the live
-			// count is below it and close (their peers end) on their own.
-			seed, opened, switches := 2, 0, 0
-			lastReady := ringOf(base).ready
-			const wantShort = 200
-			step, target, dir := 0, 1, 1
-			tick, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {
-				if lr := ringOf(base); lr != nil && lr.ready != lastReady {
-					lastReady = lr.ready
-					switches++
-				}
-				if step++; step%3 == 0 {
-					if target += dir; target == 6 || target == 1 {
-						dir = -dir
-					}
-				}
-				for opened < wantShort && len(live) < target && loopErr == nil {
-					fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-					if err != nil {
-						loopErr = err
-						return
-					}
-					opts := tt.opts &^ bufferevent.ThreadSafe
-					if opened%2 == 1 {
-						opts = tt.opts
-					}
-					open(fds[0], fds[1], seed, 8<<10+rng.Intn(120<<10), opts)
-					seed++
-					opened++
-				}
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tick.Free()
-			tick.AddTimeout(time.Millisecond)
-
-			deadline := time.Now().Add(25 * time.Second)
-			for (opened < wantShort || peersLeft.Load() > 0) && loopErr == nil && time.Now().Before(deadline) {
-				if err := base.Loop(eventbase.LoopOnce); err != nil {
-					t.Fatal(err)
-				}
-			}
-			close(stopToggle)
-			tick.Del()
-			// Peers stuck on a lost byte give up after 5 s without data.
-			for peersLeft.Load() > 0 && time.Now().Before(deadline.Add(6*time.Second)) {
-				base.Loop(eventbase.LoopOnce)
-			}
-			wg.Wait()
-			close(peerErrs)
-			var errs []error
-			for err := range peerErrs {
-				errs = append(errs, err)
-			}
-			if loopErr != nil {
-				errs = append(errs, loopErr)
-			}
-			if err := errors.Join(errs...); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d switches", switches)
-			if opened < wantShort || switches < 6 {
-				t.Fatalf("%d short connections, %d receive-mode switches; want %d and at least 6", opened, switches, wantShort)
-			}
+			runOscillation(t, tt)
 		})
+	}
+}
+
+// TestReadyOscillationManyBases runs the oscillation on four bases at once, each with
+// its own loop goroutine and ring (-race sees what they share: the ring registry, the
+// bulk receive pool, the conns registry).
+func TestReadyOscillationManyBases(t *testing.T) {
+	setReady(t, true)
+	checkFDs(t) // around the group: the parallel runs open descriptors at once
+	t.Run("group", func(t *testing.T) {
+		for i := range 4 {
+			tt := oscCase{name: fmt.Sprint("base", i)}
+			if i%2 == 1 {
+				tt.opts, tt.toggle = bufferevent.ThreadSafe, true
+			}
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				runOscillation(t, tt)
+			})
+		}
+	})
+}
+
+// oscCase is one variant of the oscillation test.
+type oscCase struct {
+	name      string
+	opts      bufferevent.Options
+	toggle    bool // another goroutine disables and enables the long conn's reading
+	watermark int
+	rate      bool
+}
+
+// runOscillation is TestReadyOscillation's body for one variant, on a base of its own.
+func runOscillation(t *testing.T, tt oscCase) {
+	base := newBase(t)
+	rng := rand.New(rand.NewSource(int64(len(tt.name))))
+	var (
+		peersLeft atomic.Int32
+		peerErrs  = make(chan error, 256)
+		live      = map[*bufferevent.BufferEvent]bool{}
+		loopErr   error
+		wg        sync.WaitGroup
+	)
+	startPeer := func(fd, seed, size int) {
+		peersLeft.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := oscPeer(fd, seed, size); err != nil {
+				peerErrs <- err
+			}
+			peersLeft.Add(-1)
+			base.LoopBreak()
+		}()
+	}
+	echo := func(bev *bufferevent.BufferEvent) {
+		if err := bev.Output().AddBuffer(bev.Input()); err != nil && loopErr == nil {
+			loopErr = err
+		}
+	}
+	onEvent := func(bev *bufferevent.BufferEvent, what bufferevent.Events, err error) {
+		if what&bufferevent.EOF == 0 && loopErr == nil {
+			loopErr = fmt.Errorf("event %v: %v", what, err)
+		}
+		if live[bev] {
+			delete(live, bev)
+			bev.Close()
+		}
+	}
+	open := func(fd, peer, seed, size int, opts bufferevent.Options) *bufferevent.BufferEvent {
+		bev, err := New(base, fd, bufferevent.CloseOnFree|opts)
+		if err != nil {
+			unix.Close(fd)
+			unix.Close(peer)
+			if loopErr == nil {
+				loopErr = err
+			}
+			return nil
+		}
+		live[bev] = true
+		bev.SetCallbacks(echo, nil, onEvent)
+		if err := bev.Enable(bufferevent.ReadWrite); err != nil && loopErr == nil {
+			loopErr = err
+		}
+		unix.SetNonblock(peer, true)
+		startPeer(peer, seed, size)
+		return bev
+	}
+	defer func() {
+		for bev := range live {
+			bev.Close()
+		}
+	}()
+
+	fa, fb, err := tcpPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := open(fa, fb, 1, 8<<20, tt.opts)
+	if long == nil {
+		t.Fatal(loopErr)
+	}
+	if tt.watermark > 0 {
+		long.SetWatermark(bufferevent.Read, 0, tt.watermark)
+	}
+	if tt.rate {
+		cfg, err := ratelimit.NewConfig(512<<10, 512<<10, 1<<30, 1<<30, 5*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := long.SetRateLimit(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopToggle := make(chan struct{})
+	if tt.toggle {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewSource(2))
+			for {
+				select {
+				case <-stopToggle:
+					long.Enable(bufferevent.Read)
+					return
+				case <-time.After(time.Duration(r.Intn(300)) * time.Microsecond):
+				}
+				long.Disable(bufferevent.Read)
+				time.Sleep(time.Duration(r.Intn(200)) * time.Microsecond)
+				long.Enable(bufferevent.Read)
+			}
+		}()
+	}
+
+	// The count's target walks 1..6..1; short connections open while the live
+	// count is below it and close (their peers end) on their own.
+	seed, opened, switches := 2, 0, 0
+	lastReady := ringOf(base).ready
+	const wantShort = 200
+	step, target, dir := 0, 1, 1
+	tick, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {
+		if lr := ringOf(base); lr != nil && lr.ready != lastReady {
+			lastReady = lr.ready
+			switches++
+		}
+		if step++; step%3 == 0 {
+			if target += dir; target == 6 || target == 1 {
+				dir = -dir
+			}
+		}
+		for opened < wantShort && len(live) < target && loopErr == nil {
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				loopErr = err
+				return
+			}
+			opts := tt.opts &^ bufferevent.ThreadSafe
+			if opened%2 == 1 {
+				opts = tt.opts
+			}
+			open(fds[0], fds[1], seed, 8<<10+rng.Intn(120<<10), opts)
+			seed++
+			opened++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tick.Free()
+	tick.AddTimeout(time.Millisecond)
+
+	deadline := time.Now().Add(25 * time.Second)
+	for (opened < wantShort || peersLeft.Load() > 0) && loopErr == nil && time.Now().Before(deadline) {
+		if err := base.Loop(eventbase.LoopOnce); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stopToggle)
+	tick.Del()
+	// Peers stuck on a lost byte give up after 5 s without data.
+	for peersLeft.Load() > 0 && time.Now().Before(deadline.Add(6*time.Second)) {
+		base.Loop(eventbase.LoopOnce)
+	}
+	wg.Wait()
+	close(peerErrs)
+	var errs []error
+	for err := range peerErrs {
+		errs = append(errs, err)
+	}
+	if loopErr != nil {
+		errs = append(errs, loopErr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d switches", switches)
+	if opened < wantShort || switches < 6 {
+		t.Fatalf("%d short connections, %d receive-mode switches; want %d and at least 6", opened, switches, wantShort)
 	}
 }
 
