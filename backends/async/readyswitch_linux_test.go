@@ -65,6 +65,8 @@ func TestReadyOscillation(t *testing.T) {
 		{name: "threadsafe-defer", opts: bufferevent.ThreadSafe | bufferevent.DeferCallbacks, toggle: true},
 		{name: "watermark", watermark: 1500},
 		{name: "rate-limit", rate: true},
+		{name: "group", group: true},
+		{name: "group-threadsafe", group: true, opts: bufferevent.ThreadSafe, toggle: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,12 +104,24 @@ type oscCase struct {
 	toggle    bool // another goroutine disables and enables the long conn's reading
 	watermark int
 	rate      bool
+	group     bool // every connection joins one rate-limit group (suspended for it often)
 }
 
 // runOscillation is TestReadyOscillation's body for one variant, on a base of its own.
 func runOscillation(t *testing.T, tt oscCase) {
 	base := newBase(t)
 	rng := rand.New(rand.NewSource(int64(len(tt.name))))
+	var rg *bufferevent.RateLimitGroup
+	if tt.group {
+		cfg, err := ratelimit.NewConfig(256<<10, 256<<10, 256<<10, 256<<10, 5*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rg, err = bufferevent.NewRateLimitGroup(base, cfg); err != nil {
+			t.Fatal(err)
+		}
+		defer rg.Close()
+	}
 	var (
 		peersLeft atomic.Int32
 		peerErrs  = make(chan error, 256)
@@ -152,6 +166,11 @@ func runOscillation(t *testing.T, tt oscCase) {
 			return nil
 		}
 		live[bev] = true
+		if rg != nil {
+			if err := bev.JoinGroup(rg); err != nil && loopErr == nil {
+				loopErr = err
+			}
+		}
 		bev.SetCallbacks(echo, nil, onEvent)
 		if err := bev.Enable(bufferevent.ReadWrite); err != nil && loopErr == nil {
 			loopErr = err
