@@ -88,7 +88,14 @@
 // read is capped by MaxToRead and charged for what it read, as on the socket backend;
 // ring receives keep reserve-then-refund), timeouts, end of stream, errors and
 // half-closes behave the same in both modes and across switches (TestConformanceModes,
-// TestReadyModeSwitchStreaming, TestReadyModeSwitchOrder).
+// TestReadyModeSwitchStreaming, TestReadyModeSwitchOrder, TestReadyOscillation,
+// TestReadySwitchTimeoutEOFConnect, and TestConformanceSwitching: the whole conformance
+// suite while the ring switches every 200 µs). A switch runs inside the Close or
+// constructor that moves the count, where the caller may hold a bufferevent's lock, so
+// ThreadSafe connections switch later in the same loop turn, from the base's deferred
+// queue, with no lock held: taking their locks there deadlocked with a goroutine holding
+// one of them and calling the closing bufferevent (TestReadySwitchLockOrder). Until then
+// they keep their mode, which works either way.
 //
 // A single-issuer ring (SetSingleIssuer) keeps ring receives whatever its connection
 // count: watched by the poller it would need its eventfd and one more io_uring_enter per
