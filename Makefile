@@ -23,7 +23,7 @@ BENCH      ?= .
 CROSS      ?= darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64
 
 .PHONY: all help deps tools test test-allocs test-windows test-short test-gowork-off bench fuzz lint fmt vet staticcheck \
-        modules cross demo list
+        modules doccheck cross demo list
 
 all: test lint cross
 
@@ -34,7 +34,7 @@ help:
 	@echo "make test-windows GOOS=windows tests under Wine (WINDOWS_MODULES=...)"
 	@echo "make bench       benchmarks of every module (BENCH=regexp BENCHTIME=1s)"
 	@echo "make fuzz        a bounded run of every fuzz target (FUZZTIME=10s)"
-	@echo "make lint        gofmt, go vet, staticcheck, and GOWORK=off builds of each module"
+	@echo "make lint        gofmt, go vet, staticcheck, GOWORK=off builds of each module, and doc comments (doccheck)"
 	@echo "make cross       build and vet for $(CROSS)"
 
 list:
@@ -92,7 +92,7 @@ bench: tools
 fuzz:
 	@bash .ci/fuzz $(FUZZTIME)
 
-lint: tools fmt vet staticcheck modules
+lint: tools fmt vet staticcheck modules doccheck
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
@@ -103,6 +103,10 @@ vet:
 
 staticcheck: tools
 	$(call each_module,staticcheck ./...)
+
+# Every exported identifier has a doc comment that says whether it is goroutine-safe.
+doccheck:
+	GOWORK=off $(GO) run .ci/doccheck.go .
 
 # go.work and the replace directives must agree: every module builds and vets on its own.
 modules:
