@@ -491,3 +491,51 @@ func TestReadyModeOneP(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// TestSetFDModes: SetFD moves a reading bufferevent to another socket, in both receive
+// modes: the readiness event (or the ring receive) on the old socket stops, what its
+// peer writes afterwards is not read, and the new socket's data arrives.
+func TestSetFDModes(t *testing.T) {
+	forEachMode(t, func(t *testing.T) {
+		checkFDs(t)
+		base := newBase(t)
+		old, next := socketPair(t), socketPair(t)
+		defer unix.Close(old[0])
+		defer unix.Close(old[1])
+		defer unix.Close(next[1])
+		bev, err := New(base, old[0], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bev.Close()
+		var got []byte
+		want := "one"
+		bev.SetCallbacks(func(bev *bufferevent.BufferEvent) {
+			p, _ := bev.Input().Pullup(-1)
+			got = append(got, p...)
+			bev.Input().Drain(len(p))
+			if len(got) >= len(want) {
+				base.LoopBreak()
+			}
+		}, nil, nil)
+		bev.Enable(bufferevent.Read)
+		unix.Write(old[1], []byte("one"))
+		dispatch(t, base, 5*time.Second)
+		if err := bev.SetFD(next[0]); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(next[0])
+		loopOnce(t, base)
+		unix.Write(old[1], []byte("stale"))
+		unix.Write(next[1], []byte("two"))
+		want = "onetwo"
+		dispatch(t, base, 5*time.Second)
+		loopOnce(t, base)
+		if string(got) != "onetwo" {
+			t.Fatalf("got %q, want %q", got, "onetwo")
+		}
+		if c, _ := lookupConn(bev); c.rdy != readyOn || c.fd != next[0] || readyOn && c.revFD != next[0] {
+			t.Fatalf("rdy %v fd %d revFD %d, want readiness %v on %d", c.rdy, c.fd, c.revFD, readyOn, next[0])
+		}
+	})
+}
