@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -30,13 +31,19 @@ func TestReadyRingOpsReaped(t *testing.T) {
 		name    string
 		foreign bool // a blockingWaiter takes the base's wait once the ring released it
 		extra   int  // idle connections opened after the first client (readyMax+1: ring receives)
+		locked  bool // the loop goroutine is locked to its thread (the operations' task work is its own)
 	}{
 		{name: "ready"},
+		{name: "ready-locked", locked: true},
 		{name: "ready-foreign-waiter", foreign: true},
 		{name: "switch-to-ring", extra: readyMax},
 		{name: "switch-to-ring-foreign-waiter", foreign: true, extra: readyMax},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.locked {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
 			setReady(t, true)
 			checkFDs(t)
 			base := newBase(t)
