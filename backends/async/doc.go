@@ -529,6 +529,13 @@
 // renamed by variant; pinned: taskset -c 1 before the binary; more connections:
 // -test.bench 'Echo/(pingpong|stream)/size=(64|4096)/conns=(50|1000)$/server=bufev(-async)?$').
 //
+// callgrind agrees where ring receives carry the traffic (the recipe in bench's doc.go,
+// ASYNC_NOWAIT=1, 100 000 64-byte ping-pong messages, instructions of the whole server
+// process per message; session 5 review): main before receiving by readiness (5cddbdb)
+// against main with it, 1000 connections 3565 to 3585 against 3576 to 3582 (9 runs each,
+// medians 3579 and 3581; one more run at 3673, the runtime allocating), 50 connections
+// 3535 to 3556 against 3532 to 3560 (3 runs each): nothing measurable.
+//
 // Why one connection stayed above the socket server until the raw direct sends (kept
 // for the record; the cause was not in the profile, see "Raw direct sends"). A perf profile (perf record -e
 // cpu-clock -g, server and client pinned to one CPU, 50 000 messages; the server's
