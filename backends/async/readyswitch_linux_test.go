@@ -67,6 +67,7 @@ func TestReadyOscillation(t *testing.T) {
 		{name: "rate-limit", rate: true},
 		{name: "group", group: true},
 		{name: "group-threadsafe", group: true, opts: bufferevent.ThreadSafe, toggle: true},
+		{name: "threadsafe-offloop-close", opts: bufferevent.ThreadSafe, toggle: true, offLoopClose: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +106,9 @@ type oscCase struct {
 	watermark int
 	rate      bool
 	group     bool // every connection joins one rate-limit group (suspended for it often)
+	// offLoopClose: each ThreadSafe connection is closed by its peer's goroutine once
+	// its echo is checked (racing the loop's Close on EOF).
+	offLoopClose bool
 }
 
 // runOscillation is TestReadyOscillation's body for one variant, on a base of its own.
@@ -129,13 +133,18 @@ func runOscillation(t *testing.T, tt oscCase) {
 		loopErr   error
 		wg        sync.WaitGroup
 	)
-	startPeer := func(fd, seed, size int) {
+	closedOff := make(chan *bufferevent.BufferEvent, 512) // closed by their peers' goroutines
+	startPeer := func(fd, seed, size int, bev *bufferevent.BufferEvent, opts bufferevent.Options) {
 		peersLeft.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := oscPeer(fd, seed, size); err != nil {
 				peerErrs <- err
+			}
+			if tt.offLoopClose && opts&bufferevent.ThreadSafe != 0 {
+				bev.Close() // racing the loop's Close on EOF; its finalisation runs on the loop
+				closedOff <- bev
 			}
 			peersLeft.Add(-1)
 			base.LoopBreak()
@@ -176,7 +185,7 @@ func runOscillation(t *testing.T, tt oscCase) {
 			loopErr = err
 		}
 		unix.SetNonblock(peer, true)
-		startPeer(peer, seed, size)
+		startPeer(peer, seed, size, bev, opts)
 		return bev
 	}
 	defer func() {
@@ -232,6 +241,9 @@ func runOscillation(t *testing.T, tt oscCase) {
 	const wantShort = 200
 	step, target, dir := 0, 1, 1
 	tick, err := base.NewEvent(-1, eventbase.Persist, func(int, eventbase.What) {
+		for len(closedOff) > 0 {
+			delete(live, <-closedOff)
+		}
 		if lr := ringOf(base); lr != nil && lr.ready != lastReady {
 			lastReady = lr.ready
 			switches++
