@@ -192,6 +192,9 @@ func (c *conn) switchReady(on bool) {
 func (lr *loopRing) setReady(on bool) {
 	lr.ready = on
 	lr.setWaiting(lr.canWait && !on)
+	if on {
+		lr.releaseThread(false) // on the loop goroutine: at once; off it, left to holdThread
+	}
 	for i := 0; i < len(lr.owners); i++ {
 		c, ok := lr.owners[i].o.(*conn)
 		if !ok || c.dead || c.rdy == on {

@@ -179,6 +179,10 @@ type loopRing struct {
 	// resubmits counts operations the kernel cancelled without being asked (the exit of
 	// the thread that submitted them) and that were submitted again; for tests.
 	resubmits int
+	// lockTid is the thread the loop goroutine was locked to by holdThread (0: none);
+	// locks and unlocks count holdThread's LockOSThread and UnlockOSThread calls (for
+	// tests). See lockthread_linux.go.
+	lockTid, locks, unlocks int
 }
 
 // rings is the per-base registry.
@@ -401,6 +405,7 @@ func (lr *loopRing) teardown() {
 	}
 	lr.owners, lr.freeIDs = nil, nil
 	lr.dirty, lr.readQ = nil, nil
+	lr.releaseThread(false)
 }
 
 // schedule makes sure prepared operations are submitted this loop turn: the flush runs
@@ -430,6 +435,7 @@ func (lr *loopRing) flush() {
 	if lr.closed {
 		return
 	}
+	lr.holdThread(false)
 	// With a single connection to send for, a send operation batches nothing: its
 	// output is written at once (write(2), as the socket backend does), and only what
 	// does not fit in the socket becomes a send operation. That spares the operation's
@@ -605,6 +611,7 @@ func (lr *loopRing) watch() {
 
 // onReadable is the ring's event callback: completions are waiting.
 func (lr *loopRing) onReadable(int, eventbase.What) {
+	lr.holdThread(!lr.waiting)
 	if lr.waitErr != nil && lr.waiting {
 		lr.waitFailed()
 	}

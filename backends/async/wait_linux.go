@@ -91,6 +91,7 @@ func (lr *loopRing) Wait(timeout time.Duration) (own, poll bool) {
 		// The ring cannot be waited on (see waitFailed): never block here.
 		return lr.waitErr != nil, true
 	}
+	lr.holdThread(true)
 	if !lr.pollArmed {
 		err := lr.ring.PrepPollAdd(kindPoll, lr.pollFD, unix.POLLIN)
 		if errors.Is(err, uring.ErrSQFull) {
