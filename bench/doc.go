@@ -221,12 +221,15 @@
 // its core output callback stays disabled until a backend uses the generic timers
 // (bufferevent); the socket backend's per-event fields share one line.
 //
-// The bufev-async server's loop goroutines are locked to their threads (as the async
-// package recommends where the ring carries the traffic) and the bufev socket server's
-// are not. BENCH_ASYNC_UNLOCKED=1 leaves the async loops unlocked and
-// BENCH_SOCKET_LOCKED=1 locks the socket server's, to compare like with like: with one
-// connection on different CPUs a locked loop costs either backend 20% to 28% more per
-// message (see "Receiving by readiness" under Performance in the async package).
+// Neither server's loop goroutines are locked to their threads by the bench (since
+// session 5): the async backend locks a loop goroutine itself while its ring's receives
+// carry the traffic (more than four connections per loop) and leaves it unlocked while
+// it receives by readiness (see "Threads" in the async package). Until then the bench
+// locked the async loops for their life, which cost the one-connection row 20% to 28%
+// against the unlocked socket server (a locked loop costs either backend that much with
+// one connection on different CPUs). BENCH_ASYNC_LOCKED=1 locks the async loops for
+// their life as before, BENCH_SOCKET_LOCKED=1 the socket server's, and ASYNC_NOLOCK=1
+// stops the backend's own lock, for comparisons.
 //
 // # Closing the gap to gnet
 //

@@ -104,8 +104,8 @@
 // before each blocking wait, which costs a loop goroutine locked to its thread two
 // thread switches per wait, where the ring's own wait does not yield. ASYNC_NOREADY=1 in the environment turns receiving
 // by readiness off (for comparisons). See "Receiving by readiness" under Performance
-// for the figures, and "Threads" for why a loop receiving by readiness is better not
-// locked to its thread.
+// for the figures, and "Threads" for why the backend locks the loop goroutine to its
+// thread in ring-receive mode only.
 //
 // # Waiting in the ring
 //
@@ -224,8 +224,9 @@
 // thread's next entry into the kernel, which the loop makes every turn. The cost: if the
 // loop goroutine moves to another OS thread while its old thread stays busy in Go code
 // without system calls, completions submitted from the old thread wait for it to enter
-// the kernel (at the latest at the runtime's 10 ms preemption signal). Running the loop
-// goroutine locked to its thread (runtime.LockOSThread) avoids that.
+// the kernel (at the latest at the runtime's 10 ms preemption signal). The loop
+// goroutine locked to its thread avoids that, and the backend locks it while the ring's
+// receives carry the traffic (see "Threads"); receiving by readiness has no task work.
 //
 // SetSingleIssuer makes a base's ring
 // IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN (Linux 6.1): completions are
@@ -274,26 +275,48 @@
 //
 // # Threads
 //
-// The kernel may cancel the pending operations of an OS thread when that thread exits,
-// and a Go thread exits when a goroutine ends while locked to it (runtime.LockOSThread
-// without UnlockOSThread). If the loop goroutine once submitted from a thread that some
-// other goroutine later locks and kills, those operations complete with ECANCELED. The
-// backend does not need the loop goroutine to be locked to its thread: a receive, send
-// or accept that completes with ECANCELED without having been cancelled is submitted
-// again (TestThreadExit, TestUnrequestedCancelResubmits); a connect cancelled that way
-// fails with ECANCELED. Locking the loop goroutine with runtime.LockOSThread for the
-// life of the loop pays where the ring's receives carry the traffic (more than four
-// connections): it avoids those resubmissions and the COOP_TASKRUN delay described
-// above, and keeps the kernel's completion work on one thread (measured unlocked: 37%
-// more CPU per message at 50 ping-pong connections, 40% at 1000, 14% streaming; see
-// "Receiving by readiness" under Performance); SetSingleIssuer requires it. It costs
-// where the loop waits in the poller: a locked goroutine makes the Go runtime switch
-// threads more often around its blocking waits, and with one connection on different
-// CPUs the socket server locked to its thread costs about 24% more per message than
-// unlocked, as does an async server receiving by readiness (with GOMAXPROCS 1 the
-// poller's yield makes it 57%; there the ring keeps ring receives). A server with a
-// handful of connections per loop does better without the lock; one with many, with
-// it.
+// The kernel queues a ring receive's task work (the copy, the completion's posting) on
+// the thread that submitted it, so a loop goroutine that the Go scheduler moves between
+// threads makes the kernel interrupt one thread while the loop waits on another. Where
+// the ring's receives carry the traffic the loop goroutine is better locked to its
+// thread (measured unlocked: 37% more CPU per message at 50 ping-pong connections, 40%
+// at 1000, 14% streaming; see "Receiving by readiness" under Performance). Where the
+// loop receives by readiness it is better not: a locked goroutine makes the runtime
+// switch threads more often around its blocking epoll_wait, and with one connection
+// on different CPUs a locked loop costs about 24% more per message, for the socket
+// backend too. A user cannot know in advance how many connections a loop will serve,
+// so the backend decides (since session 5; ASYNC_NOLOCK=1 in the environment turns it
+// off, for comparisons):
+//
+//   - When a ring is in ring-receive mode (more than four connections, GOMAXPROCS 1,
+//     ASYNC_NOREADY, a single-issuer ring), the loop goroutine calls
+//     runtime.LockOSThread at the ring's next flush, wait or wake-up (those run on the
+//     loop goroutine; a switch may run in a constructor called before Dispatch, on
+//     another goroutine) and the ring records the thread (gettid).
+//   - When the ring goes back to readiness, or is torn down, it calls
+//     runtime.UnlockOSThread only on that thread: a locked goroutine owns its thread,
+//     so the same thread means the same goroutine. Any other goroutine (one running
+//     Dispatch after the locked one returned, one calling Base.Close) is never
+//     unlocked by the ring, which could undo that goroutine's user's own lock.
+//   - The lock is counted once and nests in the user's own LockOSThread, whose count
+//     stays balanced (TestAutoLockThread).
+//   - A goroutine that returns from Dispatch while its ring is in ring mode stays
+//     locked until the ring goes back to readiness or is torn down on it (Base.Close
+//     on that goroutine, the usual defer), or until it ends; Go then ends its thread
+//     with it (no thread is left behind). If another goroutine runs the loop
+//     meanwhile, the ring locks that one in its turn (TestAutoLockOtherGoroutine).
+//   - When a thread ends, the kernel may cancel the operations that thread submitted:
+//     a receive, send or accept that completes with ECANCELED without having been
+//     cancelled is submitted again (TestThreadExit, TestUnrequestedCancelResubmits); a
+//     connect cancelled that way fails with ECANCELED.
+//
+// So the user does nothing: a loop goroutine left unlocked is locked exactly while it
+// pays. A loop goroutine the user locks for its life works too (the ring's lock nests),
+// and pays the readiness cost above with few connections. SetSingleIssuer still
+// requires the user's own lock for the base's whole life: a single-issuer ring must be
+// entered from one thread from its creation on, before the ring's lock could apply.
+// The Windows backend has no thread tie (its completions come from a port goroutine)
+// and locks nothing.
 //
 // # Windows: I/O completion ports
 //
