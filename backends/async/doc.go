@@ -552,6 +552,39 @@
 // renamed by variant; pinned: taskset -c 1 before the binary; more connections:
 // -test.bench 'Echo/(pingpong|stream)/size=(64|4096)/conns=(50|1000)$/server=bufev(-async)?$').
 //
+// The backend's own lock (kept, session 5, 2026-11-26; see "Threads"). The ring locks
+// its loop goroutine in ring-receive mode only, and the bench stopped locking the async
+// loops (BENCH_ASYNC_UNLOCKED=1 above is gone; BENCH_ASYNC_LOCKED=1 locks them for
+// life as before, ASYNC_NOLOCK=1 stops the backend's lock). Two bench binaries in the
+// same interleaved rounds, quiet machine (exclusive lock, load average 0.8 to 2),
+// unpinned, server CPU per message, benchstat medians ± 95% interval: old = main
+// before (a6ff008: the async loops locked for life by the bench), new = the backend
+// deciding, each with its socket server:
+//
+//	one connection, 8 rounds      old binary          new binary
+//	  socket                      16.49 µs ± 20%      16.38 µs ± 5%
+//	  async                       20.16 µs ± 15%      16.42 µs ± 11% (level with socket)
+//	                              (+22%, p=0.001)
+//
+// (voluntary context switches per message 1.05 old async, 0.92 new async and both
+// socket servers; 0 allocations). With more connections (ring receives, so locked in
+// both; old against new async, 9 rounds): 50 connections 4527 → 4495 ns (p=0.75), 1000
+// connections 7762 → 7827 ns (p=0.73), streaming 1639 → 1664 ns (p=0.55): level; and
+// against the socket server of the new binary's own runs (6 rounds): 50 connections
+// -23% (4429 vs 5722 ns, p=0.002), 1000 connections level (7825 vs 7309 ns ± 41%,
+// p=0.13), streaming -12% (1528 vs 1744 ns, p=0.015). The lock is what holds the
+// many-connection figures: the new binary with ASYNC_NOLOCK=1 against without (6
+// rounds) cost 16% more at 50 connections (5164 vs 4452 ns, p=0.002); streaming was
+// level in that run (1614 vs 1709 ns ± 22%, p=0.42). Commands (build old from a6ff008 the same way):
+//
+//	cd bench && go test -c -o /tmp/autolock-new.test && flock /tmp/bufev-bench.lock sh -c 'for i in 1 2 3 4; do
+//	    for v in old new; do /tmp/autolock-$v.test -test.run "^$" -test.benchmem -test.benchtime 30000x \
+//	    -test.bench "Echo/pingpong/size=64/conns=1$/server=bufev(-async)?$" | sed "s/server=bufev/server=$v-bufev/"; done; done'
+//
+// (twice; more connections: three rounds at a time, -test.bench
+// 'Echo/(pingpong|stream)/size=(64|4096)/conns=(50|1000)$/server=bufev-async$' at the
+// default benchtime; then benchstat -filter '.unit:cpu-ns/msg' -col /server).
+//
 // callgrind agrees where ring receives carry the traffic (the recipe in bench's doc.go,
 // ASYNC_NOWAIT=1, 100 000 64-byte ping-pong messages, instructions of the whole server
 // process per message; session 5 review): main before receiving by readiness (5cddbdb)
