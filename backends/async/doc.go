@@ -520,8 +520,8 @@
 // Where the ring's receives carry the traffic the lock pays (the same binary, locked
 // against BENCH_ASYNC_UNLOCKED=1, 6 rounds, unpinned): 50 ping-pong connections 4056
 // against 5537 ns per message, 1000 connections 6760 against 9464 ns, streaming 1637
-// against 1871 ns. So the advice in "Threads": lock the loop goroutine of a server with
-// many connections per loop, not one with a handful.
+// against 1871 ns. So the loop goroutine of a server with many connections per loop is
+// better locked, one with a handful not: what the backend now does itself (below).
 //
 // The final code (readiness, GOMAXPROCS 2 or more), the same binary against
 // ASYNC_NOREADY=1 and against BENCH_ASYNC_UNLOCKED=1, interleaved, quiet machine,
@@ -541,8 +541,8 @@
 // alike: unlocked, level with it unpinned (where ring receives unlocked cost 21.9 µs,
 // +41%); locked, within 7% of the socket server locked (18.8 µs, an earlier run of 10
 // rounds); pinned, 9% above it as before. The bench's own comparison (the async
-// server locked, the socket server not) still shows +28% unpinned: that is the lock,
-// not the backend. Commands:
+// server locked, the socket server not) still showed +28% unpinned: that was the lock,
+// not the backend (gone with the backend's own lock, below). Commands:
 //
 //	cd bench && go test -c -o /tmp/ready.test && flock /tmp/bufev-bench.lock sh -c 'for i in 1 2 3 4; do
 //	    for e in X=1 ASYNC_NOREADY=1 BENCH_ASYNC_UNLOCKED=1; do env $e /tmp/ready.test -test.run "^$" \
