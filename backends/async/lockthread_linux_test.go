@@ -220,6 +220,11 @@ func TestAutoLockOtherGoroutine(t *testing.T) {
 	// readiness: the ring locks G2 too, then undoes that lock only; G2 ends still locked
 	// by its user.
 	tid2, err := run(true, nil, func() error {
+		// Something to submit: without the ring's wait (ASYNC_NOWAIT) the flush is where
+		// a new loop goroutine shows.
+		if _, err := bevs[readyMax].Write([]byte("x")); err != nil {
+			return err
+		}
 		if err := loop(); err != nil {
 			return err
 		}

@@ -435,7 +435,9 @@ func (lr *loopRing) flush() {
 	if lr.closed {
 		return
 	}
-	lr.holdThread(false)
+	// Ring mode without the ring's wait (another poller, ASYNC_NOWAIT): the flush is
+	// where a goroutine newly running the loop shows (see holdThread).
+	lr.holdThread(!lr.waiting)
 	// With a single connection to send for, a send operation batches nothing: its
 	// output is written at once (write(2), as the socket backend does), and only what
 	// does not fit in the socket becomes a send operation. That spares the operation's
