@@ -183,6 +183,8 @@ type loopRing struct {
 	// locks and unlocks count holdThread's LockOSThread and UnlockOSThread calls (for
 	// tests). See lockthread_linux.go.
 	lockTid, locks, unlocks int
+	// waitTick counts the ring's waits (holdThread's check every 64th).
+	waitTick uint32
 }
 
 // rings is the per-base registry.
