@@ -83,76 +83,87 @@ func TestAutoLockThread(t *testing.T) {
 		down     = "down"     // ring mode, then back to readiness
 		teardown = "teardown" // ring mode, then the base closed on the loop goroutine
 	)
-	for _, sc := range []string{up, down, teardown} {
-		for _, user := range []string{"none", "locked", "locked-unlocked"} {
-			t.Run(sc+"/user="+user, func(t *testing.T) {
-				setReady(t, true)
-				base, err := eventbase.New(eventbase.Config{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer base.Close()
-				var tid int
-				var lr *loopRing
-				errc := make(chan error, 1)
-				go func() {
-					errc <- func() error {
-						if user != "none" {
-							runtime.LockOSThread()
-						}
-						tid = unix.Gettid()
-						bevs := readingConns(t, base, readyMax+1)
-						lr = ringOf(base)
-						if err := base.Loop(eventbase.LoopNonBlock); err != nil {
-							return err
-						}
-						if lr.ready || lr.lockTid != tid || lr.locks != 1 {
-							return fmt.Errorf("ring mode: ready %v, locked thread %d (loop's %d), %d locks", lr.ready, lr.lockTid, tid, lr.locks)
-						}
-						switch sc {
-						case down:
-							for _, bev := range bevs[:readyMax+1-readyMin] {
-								bev.Close()
+	// The epoll base's ring waits for the loop (its wait locks); the poll base's ring is
+	// watched by the poller (its flush and event callback lock).
+	for _, poller := range []string{"epoll", "poll"} {
+		for _, sc := range []string{up, down, teardown} {
+			for _, user := range []string{"none", "locked", "locked-unlocked"} {
+				t.Run(poller+"/"+sc+"/user="+user, func(t *testing.T) {
+					setReady(t, true)
+					var cfg eventbase.Config
+					if poller == "poll" {
+						cfg.AvoidMethods = []string{"epoll"}
+					}
+					base, err := eventbase.New(cfg)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer base.Close()
+					var tid int
+					var lr *loopRing
+					errc := make(chan error, 1)
+					go func() {
+						errc <- func() error {
+							if user != "none" {
+								runtime.LockOSThread()
+							}
+							tid = unix.Gettid()
+							bevs := readingConns(t, base, readyMax+1)
+							lr = ringOf(base)
+							if lr.canWait != (poller == "epoll") {
+								return fmt.Errorf("%s base: ring waits for the loop: %v", poller, lr.canWait)
 							}
 							if err := base.Loop(eventbase.LoopNonBlock); err != nil {
 								return err
 							}
-							if !lr.ready || lr.lockTid != 0 || lr.unlocks != 1 {
-								return fmt.Errorf("readiness: ready %v, locked thread %d, %d unlocks", lr.ready, lr.lockTid, lr.unlocks)
+							if lr.ready || lr.lockTid != tid || lr.locks != 1 {
+								return fmt.Errorf("ring mode: ready %v, locked thread %d (loop's %d), %d locks", lr.ready, lr.lockTid, tid, lr.locks)
 							}
-						case teardown:
-							if err := base.Close(); err != nil {
-								return err
+							switch sc {
+							case down:
+								for _, bev := range bevs[:readyMax+1-readyMin] {
+									bev.Close()
+								}
+								if err := base.Loop(eventbase.LoopNonBlock); err != nil {
+									return err
+								}
+								if !lr.ready || lr.lockTid != 0 || lr.unlocks != 1 {
+									return fmt.Errorf("readiness: ready %v, locked thread %d, %d unlocks", lr.ready, lr.lockTid, lr.unlocks)
+								}
+							case teardown:
+								if err := base.Close(); err != nil {
+									return err
+								}
+								if lr.lockTid != 0 || lr.unlocks != 1 {
+									return fmt.Errorf("teardown: locked thread %d, %d unlocks", lr.lockTid, lr.unlocks)
+								}
 							}
-							if lr.lockTid != 0 || lr.unlocks != 1 {
-								return fmt.Errorf("teardown: locked thread %d, %d unlocks", lr.lockTid, lr.unlocks)
+							if user == "locked-unlocked" {
+								runtime.UnlockOSThread()
 							}
-						}
-						if user == "locked-unlocked" {
-							runtime.UnlockOSThread()
-						}
-						return nil
+							return nil
+						}()
 					}()
-				}()
-				if err := <-errc; err != nil {
-					t.Fatal(err)
-				}
-				// Still locked at the goroutine's end: the backend's lock in ring mode,
-				// or the user's own (which the backend must not have undone).
-				want := sc == up || user == "locked"
-				if got := threadEnded(tid, want); got != want {
-					t.Fatalf("loop goroutine's thread ended with it: %v, want %v (the goroutine was %slocked)", got, want, map[bool]string{true: "not ", false: ""}[got])
-				}
-				if sc == up {
-					// Teardown on another goroutine: nothing to unlock there.
-					if err := base.Close(); err != nil {
+					if err := <-errc; err != nil {
 						t.Fatal(err)
 					}
-					if lr.lockTid != 0 || lr.unlocks != 0 {
-						t.Fatalf("teardown elsewhere: locked thread %d, %d unlocks", lr.lockTid, lr.unlocks)
+					// Still locked at the goroutine's end: the backend's lock in ring mode,
+					// or the user's own (which the backend must not have undone).
+					want := sc == up || user == "locked"
+					if got := threadEnded(tid, want); got != want {
+						t.Fatalf("loop goroutine's thread ended with it: %v, want %v (the goroutine was %slocked)", got, want, map[bool]string{true: "not ", false: ""}[got])
 					}
-				}
-			})
+					if sc == up {
+						// Teardown on another goroutine: nothing to unlock there.
+						if err := base.Close(); err != nil {
+							t.Fatal(err)
+						}
+						if lr.lockTid != 0 || lr.unlocks != 0 {
+							t.Fatalf("teardown elsewhere: locked thread %d, %d unlocks", lr.lockTid, lr.unlocks)
+						}
+					}
+				})
+			}
 		}
 	}
 }
