@@ -304,7 +304,11 @@
 //     locked until the ring goes back to readiness or is torn down on it (Base.Close
 //     on that goroutine, the usual defer), or until it ends; Go then ends its thread
 //     with it (no thread is left behind). If another goroutine runs the loop
-//     meanwhile, the ring locks that one in its turn (TestAutoLockOtherGoroutine).
+//     meanwhile, the ring locks that one in its turn (TestAutoLockOtherGoroutine),
+//     within 64 of the ring's waits. The ring remembers one thread only: goroutines
+//     that take turns running the loop in ring mode each keep one more count of the
+//     ring's lock per hand-over until they end (run the loop from one goroutine, or
+//     close the base on the last one).
 //   - When a thread ends, the kernel may cancel the operations that thread submitted:
 //     a receive, send or accept that completes with ECANCELED without having been
 //     cancelled is submitted again (TestThreadExit, TestUnrequestedCancelResubmits); a
