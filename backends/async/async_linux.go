@@ -448,11 +448,7 @@ func (c *conn) deliver(opts backend.TriggerOptions) {
 		for len(c.pend) > 0 && c.c.Active(backend.Read) {
 			m := c.c.MaxToRead()
 			if m <= 0 {
-				if c.c.InputRoom() == 0 {
-					c.c.SuspendRead(backend.SuspendWatermark)
-				} else {
-					c.c.SuspendRead(backend.SuspendGroup)
-				}
+				c.suspendNoRead()
 				break
 			}
 			p := &c.pend[0]

@@ -111,21 +111,26 @@ func (c *conn) fail(dir backend.Direction, what backend.Events, err error) {
 // readBudget is the size of the next receive (startRead): at most MaxToRead, and 0,
 // with reading suspended, when the input is full or the rate limits allow nothing.
 func (c *conn) readBudget() int {
-	if c.c.InputRoom() == 0 {
-		c.c.SuspendRead(backend.SuspendWatermark)
-		return 0
-	}
 	n := min(c.c.MaxToRead(), c.rsize)
 	if n <= 0 {
-		// With room in the input and no suspension, only a rate-limit group can allow
-		// nothing: it is suspended and this member's notification is still queued.
-		// Suspend now, as libevent's get_read_max does, so that the group's resumption
-		// (or that notification) starts the next receive; a receive that completes
-		// while the group is suspended would otherwise leave nothing to restart it.
-		c.c.SuspendRead(backend.SuspendGroup)
+		c.suspendNoRead()
 		return 0
 	}
 	return n
+}
+
+// suspendNoRead suspends reading when the read budget is nothing: for the watermark
+// when the input is full; otherwise, with room in the input and no suspension, only a
+// rate-limit group can allow nothing: it is suspended and this member's notification
+// is still queued. Suspending now, as libevent's get_read_max does, lets the group's
+// resumption (or that notification) start the next read; a receive that completes
+// while the group is suspended would otherwise leave nothing to restart it.
+func (c *conn) suspendNoRead() {
+	if c.c.InputRoom() == 0 {
+		c.c.SuspendRead(backend.SuspendWatermark)
+	} else {
+		c.c.SuspendRead(backend.SuspendGroup)
+	}
 }
 
 // readArrived runs the read callback for the bytes a receive brought (lock held, the

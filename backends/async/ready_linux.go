@@ -101,11 +101,7 @@ func (c *conn) onReady(fd int, what eventbase.What) {
 	}
 	m := c.c.MaxToRead()
 	if m <= 0 {
-		if c.c.InputRoom() == 0 {
-			c.c.SuspendRead(backend.SuspendWatermark)
-		} else {
-			c.c.SuspendRead(backend.SuspendGroup)
-		}
+		c.suspendNoRead()
 		return
 	}
 	in := c.c.Input()
