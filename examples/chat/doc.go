@@ -17,5 +17,7 @@
 //
 // Lines longer than -max-line are refused (the client is told and disconnected), and a
 // client that does not read — whose pending output exceeds -max-pending — is
-// disconnected rather than buffered without bound.
+// disconnected rather than buffered without bound. A client that leaves (/quit, or a
+// line too long) gets its last lines first, but only while they make progress: after
+// -linger (10 s) without any, the connection is closed.
 package main

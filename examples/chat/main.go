@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/bufev/bufev/backends/socket"
 	"github.com/bufev/bufev/bufferevent"
@@ -45,6 +46,7 @@ type room struct {
 	clients    map[*bufferevent.BufferEvent]*client
 	next       int
 	maxPending int
+	linger     time.Duration // how long a leaving client's last lines may take to go out
 	log        io.Writer
 
 	messages  int   // messages broadcast
@@ -60,18 +62,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:9002", "address to listen on")
 	maxLine := fs.Int("max-line", 4096, "longest line accepted, in bytes")
 	maxPending := fs.Int("max-pending", 1<<20, "disconnect a client whose unsent output exceeds this")
+	linger := fs.Duration("linger", 10*time.Second, "close a leaving client whose last lines make no progress for this long")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *maxLine < 16 || *maxPending < *maxLine {
 		return errors.New("need -max-line ≥ 16 and -max-pending ≥ -max-line")
 	}
+	if *linger <= 0 {
+		return errors.New("need -linger > 0")
+	}
 	base, err := eventbase.New(eventbase.Config{})
 	if err != nil {
 		return err
 	}
 	defer base.Close()
-	r := &room{base: base, clients: make(map[*bufferevent.BufferEvent]*client), maxPending: *maxPending, log: stdout}
+	r := &room{base: base, clients: make(map[*bufferevent.BufferEvent]*client), maxPending: *maxPending, linger: *linger, log: stdout}
 	ln, err := socket.Listen(base, "tcp", *listen, func(_ *socket.Listener, fd int, _ net.Addr) {
 		bev, err := socket.New(base, fd, bufferevent.CloseOnFree)
 		if err != nil {
@@ -193,7 +199,9 @@ func (r *room) broadcast(from *client, msg string) {
 	}
 }
 
-// leave removes c and tells the others; with linger its pending output is sent first.
+// leave removes c and tells the others; with linger its pending output is sent first,
+// for as long as it makes progress within r.linger (a client that stops reading after
+// /quit would otherwise hold its connection and up to -max-pending bytes for good).
 func (r *room) leave(c *client, why string, linger bool) {
 	if _, ok := r.clients[c.bev]; !ok {
 		return
@@ -207,6 +215,7 @@ func (r *room) leave(c *client, why string, linger bool) {
 			}
 		}, func(bev *bufferevent.BufferEvent, _ bufferevent.Events, _ error) { bev.Close() })
 		_ = c.bev.Disable(bufferevent.Read)
+		_ = c.bev.SetTimeouts(0, r.linger)
 	} else {
 		c.bev.Close()
 	}
