@@ -31,10 +31,10 @@ var autoLock = os.Getenv("ASYNC_NOLOCK") == ""
 // before Dispatch, from another goroutine. check compares the current thread with the
 // one locked (a system call, gettid): a goroutine that runs Dispatch after the one the
 // ring locked returned is then locked too. The ring's wait checks every 64th time (a
-// new loop goroutine is locked within 64 waits); without that wait (another poller, ASYNC_NOWAIT) the flush
-// and the ring's event callback do. Without check, an unlocked ring in ring mode is
-// locked, and a locked one in readiness mode unlocked (no system call when nothing
-// changes).
+// new loop goroutine is locked within 64 waits); without that wait (another poller,
+// ASYNC_NOWAIT) the flush and the ring's event callback do. Without check, an unlocked
+// ring in ring mode is locked, and a locked one in readiness mode unlocked (no system
+// call when nothing changes).
 func (lr *loopRing) holdThread(check bool) {
 	if lr.ready || lr.closed || !autoLock {
 		if lr.lockTid != 0 {

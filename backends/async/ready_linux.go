@@ -230,10 +230,10 @@ func (lr *loopRing) syncModes() {
 // readyProcs is the GOMAXPROCS readiness needs. With a single P the base's epoll
 // poller passes through the scheduler before each blocking wait (eventbase's
 // GOMAXPROCS-1 yield), and for a loop goroutine locked to its thread (the user's own
-// lock; the ring locks its loop in ring-receive mode only), that yield costs two thread switches per wait: measured, one connection
-// pinned to one CPU, 11.8 µs per message by readiness against 8.2 µs with ring
-// receives, whose wait in the ring does not yield (see "Receiving by readiness" in
-// doc.go). Tests lower it.
+// lock; the ring locks its loop in ring-receive mode only), that yield costs two
+// thread switches per wait: measured, one connection pinned to one CPU, 11.8 µs per
+// message by readiness against 8.2 µs with ring receives, whose wait in the ring does
+// not yield (see "Receiving by readiness" in doc.go). Tests lower it.
 var readyProcs = 2
 
 // addConns counts d more (or fewer) connections on the ring and switches the receive
